@@ -1,0 +1,118 @@
+"""`teambot run | serve | shell | db upgrade | export --csv`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from teambot.config import ConfigError, Settings, load_settings
+from teambot.logs import configure
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="teambot", description="Service recovery from Slack and Microsoft Teams."
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser(
+        "run",
+        help="serve every configured platform, or open the local shell when none is configured",
+        description="The main job. With Slack or Teams credentials it serves HTTP on $PORT; "
+        "with none it opens the local shell so you can try Teambot at once.",
+    )
+    sub.add_parser("serve", help="serve HTTP only (/healthz and whatever platform is configured)")
+    shell = sub.add_parser("shell", help="the local shell chat only, no chat workspace needed")
+    shell.add_argument("--user", default="you", help="who you are at the start (default: you)")
+    shell.add_argument("--channel", default="general", help="the channel you are in (default: general)")
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply Alembic migrations up to the latest schema")
+    export = sub.add_parser("export", help="export every case with its figures")
+    export.add_argument("--csv", action="store_true", required=True, help="CSV (the only format)")
+    export.add_argument("--team", help="only this team (Slack workspace or Teams tenant id)")
+    export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    return p
+
+
+async def _shell(settings: Settings, user: str = "you", channel: str = "general") -> None:
+    from teambot.bootstrap import build
+    from teambot.shell.session import ShellSession
+
+    container = await build(settings)
+    try:
+        await ShellSession(container, user=user, channel=channel).run()
+    finally:
+        await container.close()
+
+
+async def _serve(settings: Settings) -> None:
+    from teambot.bootstrap import build
+    from teambot.server import serve
+
+    container = await build(settings)
+    runner = await serve(container)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await container.close()
+
+
+async def _export(settings: Settings, team: str | None) -> tuple[int, str]:
+    from teambot.bootstrap import build
+    from teambot.core.export import export_csv
+
+    container = await build(settings)
+    try:
+        buffer = io.StringIO()
+        count = await export_csv(container.db, buffer, team)
+        return count, buffer.getvalue()
+    finally:
+        await container.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    configure(settings.log_level)
+    try:
+        if args.command == "db":
+            from teambot.core.migrate import upgrade
+
+            upgrade(settings.database_url)
+            print("Database is at the latest schema.")
+        elif args.command == "shell":
+            asyncio.run(_shell(settings, args.user, args.channel))
+        elif args.command == "serve":
+            asyncio.run(_serve(settings))
+        elif args.command == "run":
+            if settings.slack_configured or settings.teams_configured:
+                asyncio.run(_serve(settings))
+            else:
+                print("No Slack or Teams credentials set: starting the local shell.", file=sys.stderr)
+                asyncio.run(_shell(settings))
+        elif args.command == "export":
+            count, text = asyncio.run(_export(settings, args.team))
+            if args.output:
+                Path(args.output).write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text)
+            print(f"Exported {count} cases.", file=sys.stderr)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""SQLModel tables. Money is stored as integer minor units so SQLite and PostgreSQL agree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Integer, UniqueConstraint
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from teambot.core.types import UTCDateTime
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    OWNED = "owned"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+def _enum(enum: type[StrEnum]) -> Any:
+    """Stored as a plain string of the value, so new states need no database enum type change."""
+    return SAEnum(enum, native_enum=False, create_constraint=False, length=16,
+                  values_callable=lambda e: [m.value for m in e])  # fmt: skip
+
+
+def _version_column() -> Column[int]:
+    """A fresh column per table, handed to SQLAlchemy as the optimistic-lock counter."""
+    return Column("version", Integer, nullable=False, default=1)
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class Policy(SQLModel, table=True):
+    """A team's recovery policy: who may give what, and how fast things should happen."""
+
+    __tablename__ = "policies"
+
+    team_id: str = Field(primary_key=True, max_length=128)
+    currency: str = Field(default="USD", max_length=3)
+    role_limits: dict[str, Any] = _json(dict)  # role -> amount string, or None for unlimited
+    person_limits: dict[str, Any] = _json(dict)  # user id -> amount string
+    roles: dict[str, str] = _json(dict)  # user id -> role
+    catalogue: list[dict[str, Any]] = _json(list)  # [{"name": ..., "value": "25.00"}]
+    categories: list[str] = _json(list)
+    approvers: list[str] = _json(list)
+    admins: list[str] = _json(list)
+    own_within_minutes: int = 15
+    resolve_within_hours: int = 24
+    followup_after_hours: int = 48
+    digest_weekday: int = 0  # Monday
+    digest_time: str = Field(default="09:00", max_length=5)
+    digest_timezone: str = Field(default="UTC", max_length=64)
+    digest_channel: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    version: int = Field(default=1, sa_column=(_v := _version_column()))
+
+    __mapper_args__ = {"version_id_col": _v}
+
+
+class Customer(SQLModel, table=True):
+    """A customer remembered per team, so the next case starts with their history."""
+
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("team_id", "key", name="uq_customers_team_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=128)
+    key: str = Field(max_length=200)  # normalised name, for lookups
+    name: str = Field(max_length=200)
+    notes: list[dict[str, Any]] = _json(list)  # [{"text", "by", "at"}]
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Case(SQLModel, table=True):
+    """One customer let down, and everything done to win them back."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("team_id", "number", name="uq_cases_team_number"),
+        UniqueConstraint("team_id", "source_ref", name="uq_cases_team_source"),
+        Index("ix_cases_team_status", "team_id", "status"),
+        Index("ix_cases_team_owner", "team_id", "owner_id"),
+        Index("ix_cases_followup_due", "status", "followup_due_at"),
+        Index("ix_cases_team_opened", "team_id", "opened_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=128)
+    number: int
+    platform: str = Field(default="shell", max_length=16)
+    channel_id: str = Field(max_length=128)
+    source_ref: str | None = Field(default=None, max_length=200)  # dedupes redeliveries
+    opened_by: str = Field(max_length=128)
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    customer_id: int | None = Field(default=None, foreign_key="customers.id")
+    customer_name: str | None = Field(default=None, max_length=200)
+    problem: str
+    wants: str | None = None
+    category: str = Field(default="uncategorised", max_length=64)
+    severity: str = Field(default="medium", max_length=16)
+    status: CaseStatus = Field(default=CaseStatus.OPEN, sa_type=_enum(CaseStatus))
+    owner_id: str | None = Field(default=None, max_length=128)
+    owned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    apologised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    apologised_by: str | None = Field(default=None, max_length=128)
+    apology_method: str | None = Field(default=None, max_length=16)
+    apology_words: str | None = None
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution: str | None = None
+    root_cause: str | None = Field(default=None, max_length=500)
+    followup_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    followup_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    satisfied: bool | None = None
+    score: int | None = None
+    won_back: bool | None = None
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reopened_count: int = 0
+    card_ref: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    version: int = Field(default=1, sa_column=(_v := _version_column()))
+
+    __mapper_args__ = {"version_id_col": _v}
+
+
+class TimelineEvent(SQLModel, table=True):
+    """Append-only: nothing here is ever updated or deleted."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (
+        Index("ix_timeline_case_at", "case_id", "at"),
+        Index("ix_timeline_team_at", "team_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=128)
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
+    kind: str = Field(max_length=32)
+    actor: str = Field(max_length=128)
+    at: datetime = Field(sa_type=UTCDateTime)
+    data: dict[str, Any] = _json(dict)
+
+
+class Grant(SQLModel, table=True):
+    """Compensation actually given; `within_authority` False means an approver said yes."""
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        Index("ix_grants_case", "case_id"),
+        Index("ix_grants_team_at", "team_id", "granted_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=128)
+    case_id: int = Field(foreign_key="cases.id")
+    granted_by: str = Field(max_length=128)
+    gesture: str = Field(max_length=120)
+    amount_minor: int
+    currency: str = Field(max_length=3)
+    within_authority: bool = True
+    approval_id: int | None = Field(default=None, foreign_key="approval_requests.id")
+    granted_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ApprovalRequest(SQLModel, table=True):
+    """A grant above the asker's authority, waiting for one click from an approver."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (
+        Index("ix_approvals_team_status", "team_id", "status"),
+        Index("ix_approvals_case", "case_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=128)
+    case_id: int = Field(foreign_key="cases.id")
+    requested_by: str = Field(max_length=128)
+    gesture: str = Field(max_length=120)
+    amount_minor: int
+    currency: str = Field(max_length=3)
+    note: str | None = None
+    status: ApprovalStatus = Field(default=ApprovalStatus.PENDING, sa_type=_enum(ApprovalStatus))
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=128)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_note: str | None = None
+    version: int = Field(default=1, sa_column=(_v := _version_column()))
+
+    __mapper_args__ = {"version_id_col": _v}
+
+
+class NextStep(SQLModel, table=True):
+    """Something agreed with the customer: who does it and by when."""
+
+    __tablename__ = "next_steps"
+    __table_args__ = (
+        Index("ix_steps_case", "case_id"),
+        Index("ix_steps_owner_done", "owner_id", "done"),
+        Index("ix_steps_due", "done", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=128)
+    case_id: int = Field(foreign_key="cases.id")
+    position: int  # 1-based within the case, what people type
+    text: str
+    owner_id: str = Field(max_length=128)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done: bool = False
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_by: str | None = Field(default=None, max_length=128)
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ImprovementFlag(SQLModel, table=True):
+    """Someone thinks the process, not just this customer, needs fixing."""
+
+    __tablename__ = "improvement_flags"
+    __table_args__ = (
+        Index("ix_flags_case", "case_id"),
+        Index("ix_flags_team_at", "team_id", "flagged_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=128)
+    case_id: int = Field(foreign_key="cases.id")
+    flagged_by: str = Field(max_length=128)
+    note: str
+    flagged_at: datetime = Field(sa_type=UTCDateTime)

@@ -1,0 +1,7 @@
+"""The one MetaData every table registers on (SQLModel's), for Alembic and the tests."""
+
+from sqlmodel import SQLModel
+
+import teambot.core.models  # noqa: F401  (registers the core tables)
+
+metadata = SQLModel.metadata

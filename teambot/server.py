@@ -1,0 +1,52 @@
+"""One aiohttp server for every platform: /slack/*, /api/messages and /healthz."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from teambot.bootstrap import Container
+
+log = logging.getLogger(__name__)
+CONTAINER: web.AppKey[Container] = web.AppKey("container", Container)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    container = request.app[CONTAINER]
+    try:
+        async with container.db.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+    except Exception:
+        log.exception("health check: database unreachable")
+        return web.json_response({"status": "error", "database": "unreachable"}, status=503)
+    s = container.settings
+    return web.json_response(
+        {"status": "ok", "database": "ok", "slack": s.slack_configured, "teams": s.teams_configured}
+    )
+
+
+def create_app(container: Container) -> web.Application:
+    """Mount each configured platform; an unconfigured one simply has no routes."""
+    app = web.Application(client_max_size=1024**2)
+    app[CONTAINER] = container
+    app.router.add_get("/healthz", healthz)
+    if container.settings.slack_configured:
+        from teambot.slack.http import attach as attach_slack
+
+        attach_slack(app, container)
+    if container.settings.teams_configured:
+        from teambot.teams.http import attach as attach_teams
+
+        attach_teams(app, container)
+    return app
+
+
+async def serve(container: Container) -> web.AppRunner:
+    app = create_app(container)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, container.settings.host, container.settings.port)
+    await site.start()
+    log.info("listening on %s:%s", container.settings.host, container.settings.port)
+    return runner

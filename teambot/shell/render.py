@@ -1,0 +1,125 @@
+"""Replies and notices as terminal text. Pure: objects in, strings out."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+
+from teambot.core.money import format_amount, from_minor
+from teambot.core.policy import WEEKDAYS, approvers_of
+from teambot.core.replies import (
+    ApprovalsReply,
+    CaseReply,
+    DraftReply,
+    ErrorReply,
+    FormReply,
+    ListReply,
+    PolicyReply,
+    Reply,
+    TextReply,
+    TimelineReply,
+)
+from teambot.core.summary import ACTION_LABELS, STATUS_LABELS, case_facts, event_line, title, when
+
+_MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#([^>|]+)(?:\|[^>]*)?>")
+
+
+def plain(text: str) -> str:
+    """Chat markup to terminal text: `<@bob>` → `@bob`, `*bold*` → `bold`."""
+    text = _MENTION.sub(r"@\1", text)
+    text = _CHANNEL.sub(r"#\1", text)
+    return text.replace("*", "").replace("`", "")
+
+
+def buttons(actions: list[str]) -> str:
+    return "  ".join(f"[{i}] {ACTION_LABELS.get(a, a.title())}" for i, a in enumerate(actions, 1))
+
+
+def render(reply: Reply, now: datetime, tz: str = "UTC") -> str:
+    if isinstance(reply, ErrorReply):
+        echo = f"\n  you typed: {reply.echo}" if reply.echo else ""
+        return plain(f"✗ {reply.text}{echo}")
+    if isinstance(reply, TextReply):
+        return plain(reply.text)
+    if isinstance(reply, FormReply):
+        return "Opening a case. Answer each question; an empty line skips an optional one."
+    if isinstance(reply, CaseReply) and reply.detail is not None:
+        d = reply.detail
+        out = [f"✓ {reply.message}"] if reply.message else []
+        if reply.opened and reply.opened.earlier_cases:
+            earlier = ", ".join(f"#{c.number} ({c.status.value})" for c in reply.opened.earlier_cases)
+            out.append(f"ℹ {d.case.customer_name} has had cases before: {earlier}")
+        if reply.opened and reply.opened.customer and reply.opened.customer.notes:
+            out += [f"ℹ note: {n['text']}" for n in reply.opened.customer.notes]
+        out.append(f"┌ {title(d)}")
+        out += [f"│ {label}: {value}" for label, value in case_facts(d, now, tz)]
+        out.append(f"└ {buttons(d.next_actions())}")
+        return plain("\n".join(out))
+    if isinstance(reply, ListReply):
+        if not reply.cases:
+            return plain(f"{reply.title}\n  {reply.empty}")
+        rows = [reply.title]
+        for c in reply.cases:
+            owner = f"<@{c.owner_id}>" if c.owner_id else "unowned"
+            rows.append(f"  #{c.number} · {STATUS_LABELS[c.status]} · {owner} · {c.problem[:60]}")
+        return plain("\n".join(rows))
+    if isinstance(reply, PolicyReply) and reply.policy is not None:
+        return plain(_policy(reply))
+    if isinstance(reply, ApprovalsReply):
+        if not reply.approvals:
+            return "No approval requests are waiting."
+        rows = ["Waiting for approval:"]
+        for a in reply.approvals:
+            amount = format_amount(from_minor(a.amount_minor, a.currency), a.currency)
+            rows.append(f"  request {a.id}: {a.gesture} {amount} asked by <@{a.requested_by}>")
+        return plain("\n".join(rows))
+    if isinstance(reply, TimelineReply) and reply.detail is not None:
+        rows = [f"Timeline of case #{reply.detail.case.number}"]
+        for e in reply.detail.events:
+            rows.append(f"  {when(e.at, tz)}  <@{e.actor}> {event_line(e.kind, e.data)}")
+        return plain("\n".join(rows))
+    if isinstance(reply, DraftReply):
+        return "Draft follow-up (copy it to the customer):\n" + "\n".join(
+            f"  {x}" for x in reply.text.split("\n")
+        )
+    return plain(str(reply))
+
+
+def _policy(reply: PolicyReply) -> str:
+    p = reply.policy
+    assert p is not None
+    cur = p.currency
+    limits = ", ".join(f"{role} {format_amount(_dec(v), cur)}" for role, v in p.role_limits.items())
+    rows = [f"✓ {reply.message}"] if reply.message else []
+    rows += [
+        "Recovery policy",
+        f"  Currency: {cur}",
+        f"  Authority per case: {limits}",
+    ]
+    if p.person_limits:
+        rows.append(
+            "  Personal limits: "
+            + ", ".join(f"<@{u}> {format_amount(_dec(v), cur)}" for u, v in p.person_limits.items())
+        )
+    if p.roles:
+        rows.append("  Roles: " + ", ".join(f"<@{u}> {r}" for u, r in p.roles.items()))
+    rows.append(
+        "  Gestures: " + "; ".join(f"{g['name']} {format_amount(_dec(g['value']), cur)}" for g in p.catalogue)
+    )
+    rows.append(
+        f"  Targets: own within {p.own_within_minutes} min, resolve within {p.resolve_within_hours} h, "
+        f"follow up {p.followup_after_hours} h after resolving"
+    )
+    channel = f" in <#{p.digest_channel}>" if p.digest_channel else ""
+    rows.append(
+        f"  Digest: {WEEKDAYS[p.digest_weekday].title()}s {p.digest_time} {p.digest_timezone}{channel}"
+    )
+    rows.append("  Approvers: " + ", ".join(f"<@{a}>" for a in approvers_of(p)))
+    rows.append("  Admins: " + ", ".join(f"<@{a}>" for a in p.admins))
+    return "\n".join(rows)
+
+
+def _dec(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))

@@ -1,0 +1,325 @@
+"""An interactive chat in the terminal, the way Hubot's shell adapter works.
+
+You are a user in a channel; `/recover ...` runs the same grammar Slack and Teams use,
+numbers press the buttons under the last card, `/as @name` switches who you are. Reads
+line by line, so a script can pipe a whole session into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO
+
+from teambot.bootstrap import Container
+from teambot.core.commands import Context
+from teambot.core.grammar import Intent, as_user
+from teambot.core.money import format_amount
+from teambot.core.policy import DEFAULT_CATEGORIES
+from teambot.core.ports import Notice, Recipient
+from teambot.core.replies import CaseReply, FormReply, Reply
+from teambot.core.summary import ACTION_LABELS
+from teambot.shell.render import buttons, plain, render
+
+SHELL_HELP = """Shell commands:
+  /recover ...     the Teambot command (try /recover help)
+  1, 2, 3 ...      press a button under the last card or message
+  /as @name        become someone else (owner, approver, admin...)
+  /in #channel     move to another channel
+  /whoami          who and where you are
+  /quit            leave (Ctrl-D works too)"""
+
+SHELL_TEAM = "shell"
+
+
+@dataclass
+class Button:
+    label: str
+    run: Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Inbox:
+    unread: list[Notice] = field(default_factory=list)
+
+
+class ShellNotifier:
+    """Channel notices print at once; direct messages wait for their person to be at the keyboard."""
+
+    def __init__(self, session: ShellSession) -> None:
+        self.session = session
+
+    async def notify(self, recipient: Recipient, notice: Notice) -> None:
+        self.session.deliver(recipient, notice)
+
+
+class ShellSession:
+    def __init__(
+        self,
+        container: Container,
+        *,
+        stdin: IO[str] | None = None,
+        stdout: IO[str] | None = None,
+        user: str = "you",
+        channel: str = "general",
+        tz: str | None = None,
+    ) -> None:
+        self.c = container
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.user = user
+        self.channel = channel
+        self.tz = tz or container.settings.default_timezone
+        self.buttons: list[Button] = []
+        self.inboxes: dict[str, Inbox] = {}
+        self._held: list[Notice] | None = None  # DMs to the current user, shown after the reply
+        self.interactive = bool(getattr(self.stdin, "isatty", lambda: False)())
+        container.notifier.register("shell", ShellNotifier(self))
+
+    # ----- io ------------------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        print(text, file=self.stdout, flush=True)
+
+    async def read(self, prompt: str) -> str | None:
+        if self.interactive:
+            self.stdout.write(prompt)
+            self.stdout.flush()
+        line = await asyncio.to_thread(self.stdin.readline)
+        if line == "":
+            return None
+        line = line.rstrip("\n")
+        if not self.interactive:
+            self.say(f"{prompt}{line}")  # a piped session still reads as a transcript
+        return line
+
+    async def ask(self, question: str, *, required: bool = False) -> str:
+        while True:
+            answer = await self.read(f"  {question}: ")
+            if answer is None:
+                raise EOFError
+            if answer.strip() or not required:
+                return answer.strip()
+            self.say("  (this one is needed; type an answer)")
+
+    async def choose(self, question: str, options: list[str]) -> int:
+        listing = "  ".join(f"[{i}] {o}" for i, o in enumerate(options, 1))
+        while True:
+            answer = await self.ask(f"{question} {listing}", required=True)
+            if answer.isdigit() and 1 <= int(answer) <= len(options):
+                return int(answer) - 1
+            self.say(f"  (type a number from 1 to {len(options)})")
+
+    @property
+    def ctx(self) -> Context:
+        return Context(SHELL_TEAM, self.channel, self.user, platform="shell", tz=self.tz)
+
+    # ----- notices -------------------------------------------------------------------------
+
+    def deliver(self, recipient: Recipient, notice: Notice) -> None:
+        if recipient.kind == "channel":
+            self.say(plain(f"🔔 [#{recipient.id}] {notice.text}"))
+            return
+        if recipient.id == self.user and self._held is not None:
+            self._held.append(notice)
+        elif recipient.id == self.user:
+            self._show_dm(notice)
+        else:
+            self.inboxes.setdefault(recipient.id, Inbox()).unread.append(notice)
+            self.say(
+                plain(
+                    f"  (Teambot sent a direct message to <@{recipient.id}>; /as @{recipient.id} to read it)"
+                )
+            )
+
+    def _show_dm(self, notice: Notice) -> None:
+        self.say(plain(f"🔔 [DM to <@{self.user}>] {notice.text}"))
+        approval = notice.data.get("approval_id")
+        if notice.kind == "approval_request" and approval:
+            self.buttons = [
+                Button("Approve", lambda: self.command(f"approve {approval}")),
+                Button("Deny", lambda: self._deny(int(approval))),
+            ]
+            self.say(buttons(["Approve", "Deny"]))
+
+    # ----- commands ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.say(
+            f"Teambot local shell. You are @{self.user} in #{self.channel}. "
+            "Type /recover help, or /help for shell commands."
+        )
+        while True:
+            line = await self.read(f"@{self.user} in #{self.channel}> ")
+            if line is None:
+                break
+            try:
+                if not await self.handle(line):
+                    break
+            except EOFError:
+                break
+        self.say("Bye.")
+
+    async def handle(self, line: str) -> bool:
+        text = line.strip()
+        if not text:
+            return True
+        word, _, rest = text.partition(" ")
+        if word in ("/quit", "/exit"):
+            return False
+        if word == "/help":
+            self.say(SHELL_HELP)
+        elif word == "/as":
+            self.switch_user(rest.strip())
+        elif word == "/in":
+            self.channel = rest.strip().lstrip("#") or self.channel
+            self.say(f"You are in #{self.channel}.")
+        elif word == "/whoami":
+            self.say(f"You are @{self.user} in #{self.channel} (time zone {self.tz}).")
+        elif word == "/recover":
+            await self.command(rest)
+        elif text.isdigit():
+            await self.press(int(text))
+        else:
+            self.say(f"(just chatting; type /recover help to use Teambot, /help for the shell) {text}")
+        return True
+
+    def switch_user(self, who: str) -> None:
+        user = as_user(who) or who.lstrip("@")
+        if not user:
+            self.say("Usage: /as @name")
+            return
+        self.user = user
+        self.buttons = []
+        self.say(f"You are now @{user}.")
+        for notice in self.inboxes.pop(user, Inbox()).unread:
+            self._show_dm(notice)
+
+    async def press(self, number: int) -> None:
+        if not 1 <= number <= len(self.buttons):
+            self.say("There is no such button; buttons are the numbers under the last card.")
+            return
+        await self.buttons[number - 1].run()
+
+    async def command(self, text: str) -> None:
+        self._held = []
+        try:
+            reply = await self.c.commands.run_text(text, self.ctx)
+        finally:
+            held, self._held = self._held, None
+        await self.show(reply)
+        for notice in held:
+            self._show_dm(notice)
+
+    async def show(self, reply: Reply) -> None:
+        if isinstance(reply, FormReply):
+            self.say(render(reply, self.c.clock.now(), self.tz))
+            await self.open_form()
+            return
+        self.say(render(reply, self.c.clock.now(), self.tz))
+        if isinstance(reply, CaseReply) and reply.detail is not None:
+            number = reply.detail.case.number
+            self.buttons = [
+                Button(ACTION_LABELS.get(a, a), self._action(a, number)) for a in reply.detail.next_actions()
+            ]
+
+    # ----- the guided form and the buttons -------------------------------------------------
+
+    async def open_form(self) -> None:
+        customer = await self.ask("Customer (name or reference, optional)")
+        problem = await self.ask("What went wrong", required=True)
+        wants = await self.ask("What do they want, in their words (optional)")
+        categories = DEFAULT_CATEGORIES
+        category = categories[await self.choose("Category", categories)]
+        severity = ["low", "medium", "high", "critical"][
+            await self.choose("Severity", ["low", "medium", "high", "critical"])
+        ]
+        own = (await self.ask("Will you own it? (y/n)")).lower().startswith("y")
+        intent = Intent(
+            "open",
+            {"customer": customer, "problem": problem, "wants": wants, "category": category,
+             "severity": severity, "own": own},
+            text=problem,
+        )  # fmt: skip
+        await self.show(await self.c.commands.run(intent, self.ctx))
+
+    def _action(self, action: str, n: int) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            await getattr(self, f"_do_{action}")(n)
+
+        return run
+
+    async def _do_claim(self, n: int) -> None:
+        await self.command(f"claim {n}")
+
+    async def _do_apologise(self, n: int) -> None:
+        methods = ["in_person", "phone", "email", "chat"]
+        how = methods[await self.choose("How did you apologise?", ["in person", "phone", "email", "chat"])]
+        words = await self.ask("The words you used (optional)")
+        await self.command(f"apologise {n} {how} {words}".strip())
+
+    async def _do_grant(self, n: int) -> None:
+        policy = await self.c.service.policy(SHELL_TEAM, self.user)
+        options = [
+            f"{g['name']} ({format_amount(Decimal(str(g['value'])), policy.currency)})"
+            for g in policy.catalogue
+        ]
+        pick = await self.choose("Which gesture?", [*options, "something else"])
+        if pick < len(policy.catalogue):
+            gesture = policy.catalogue[pick]["name"]
+            amount = await self.ask(f"Value (empty for {policy.catalogue[pick]['value']})")
+        else:
+            gesture = await self.ask("Describe the gesture", required=True)
+            amount = await self.ask("Its value", required=True)
+        await self.command(f"grant {n} {gesture} {amount}".strip())
+
+    async def _do_step(self, n: int) -> None:
+        text = await self.ask("Next step", required=True)
+        owner = await self.ask("Owner (@name, empty for the case owner)")
+        due = await self.ask("Due (e.g. tomorrow 10:00, in 2h; optional)")
+        owner_part = f" @{owner.lstrip('@')}" if owner else ""
+        due_part = f" due {due}" if due else ""
+        await self.command(f"step {n} {text}{owner_part}{due_part}")
+
+    async def _do_handover(self, n: int) -> None:
+        who = await self.ask("Hand over to (@name)", required=True)
+        await self.command(f"handover {n} @{who.lstrip('@')}")
+
+    async def _do_flag(self, n: int) -> None:
+        note = await self.ask("What should change in the process", required=True)
+        await self.command(f"flag {n} {note}")
+
+    async def _do_resolve(self, n: int) -> None:
+        summary = await self.ask("What did you do to put it right", required=True)
+        cause = await self.ask("Root cause", required=True)
+        await self.command(f"resolve {n} {summary} | {cause}")
+
+    async def _do_followup(self, n: int) -> None:
+        satisfied = await self.choose("Is the customer satisfied?", ["satisfied", "not yet"]) == 0
+        score = await self.ask("Their score, 1 to 5", required=True)
+        won = await self.choose("Won back?", ["won back", "lost", "don't know"])
+        tail = {0: " won", 1: " lost", 2: ""}[won]
+        await self.command(f"followup {n} {'satisfied' if satisfied else 'not'} {score}{tail}")
+
+    async def _do_reopen(self, n: int) -> None:
+        reason = await self.ask("Why reopen (optional)")
+        await self.command(f"reopen {n} {reason}".strip())
+
+    async def _do_shoutout(self, n: int) -> None:
+        case = await self.c.service.case(SHELL_TEAM, n)
+        who = await self.ask(
+            f"Shout out to (@name, empty for <@{case.owner_id}>)".replace("<@", "@").replace(">", "")
+        )
+        message = await self.ask("What did they do well", required=True)
+        person = who.lstrip("@") or case.owner_id or ""
+        await self.command(f"shoutout @{person} {n} {message}")
+
+    async def _do_draft(self, n: int) -> None:
+        await self.command(f"draft {n}")
+
+    async def _deny(self, approval: int) -> None:
+        reason = await self.ask("Reason (optional)")
+        await self.command(f"deny {approval} {reason}".strip())
