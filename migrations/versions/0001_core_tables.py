@@ -33,6 +33,7 @@ def upgrade() -> None:
     )
     op.create_table('policies',
     sa.Column('team_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+    sa.Column('platform', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('role_limits', sa.JSON(), nullable=False),
     sa.Column('person_limits', sa.JSON(), nullable=False),

@@ -116,17 +116,19 @@ class RecoveryService:
         async with self.db.session() as s:
             return await self.get_case(s, team_id, number)
 
-    async def policy(self, team_id: str, actor: str) -> Policy:
+    async def policy(self, team_id: str, actor: str, platform: str = "shell") -> Policy:
         async with self.db.session() as s:
-            return await load_policy(s, team_id, actor, self.clock.now())
+            return await load_policy(s, team_id, actor, self.clock.now(), platform)
 
     # ----- policy --------------------------------------------------------------------------
 
-    async def change_policy(self, team_id: str, actor: str, change: PolicyChange) -> str:
+    async def change_policy(
+        self, team_id: str, actor: str, change: PolicyChange, platform: str = "shell"
+    ) -> str:
         for _ in range(_RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
-                policy = await load_policy(s, team_id, actor, now)
+                policy = await load_policy(s, team_id, actor, now, platform)
                 require_admin(policy, actor)
                 before = policy.model_dump(exclude={"created_at", "updated_at", "version"})
                 message = apply_change(policy, change)
@@ -174,7 +176,7 @@ class RecoveryService:
         for _ in range(_RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
-                await load_policy(s, team_id, actor, now)
+                await load_policy(s, team_id, actor, now, platform)
                 if source_ref:
                     existing = (
                         await s.exec(

@@ -123,9 +123,11 @@ class Commands:
             detail = await case_detail(self.db, t, a["number"])
             return DraftReply(detail=detail, text=draft_followup(detail, tz=ctx.tz))
         if name == "policy":
-            return PolicyReply(policy=await s.policy(t, me), viewer=me)
+            return PolicyReply(policy=await s.policy(t, me, ctx.platform), viewer=me)
         if name == "policy_set":
-            message = await s.change_policy(t, me, PolicyChange(a["setting"], list(a["values"])))
+            message = await s.change_policy(
+                t, me, PolicyChange(a["setting"], list(a["values"])), ctx.platform
+            )
             return PolicyReply(public=False, policy=await s.policy(t, me), viewer=me, message=message)
         if name == "approvals":
             return ApprovalsReply(approvals=await s.pending_approvals(t))

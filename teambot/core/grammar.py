@@ -16,7 +16,7 @@ from teambot.core.errors import BadInput
 SUBCOMMANDS = (
     "help", "list", "mine", "show", "policy", "claim", "handover", "apologise", "apologize", "grant",
     "approve", "deny", "approvals", "step", "done", "flag", "resolve", "followup", "reopen", "draft",
-    "timeline", "customer", "note", "shoutout", "digest", "leaderboard", "export",
+    "timeline", "customer", "note", "shoutout", "digest", "leaderboard", "export", "snooze",
 )  # fmt: skip
 
 USAGE = {
@@ -38,6 +38,7 @@ USAGE = {
     "customer": "/recover customer <name>",
     "note": "/recover note <customer>: <preference or fact>",
     "shoutout": "/recover shoutout @person [case] <why>",
+    "snooze": "/recover snooze <case> [for 2h|1d]",
 }
 
 
@@ -188,6 +189,8 @@ def parse(text: str) -> Intent:
             a["owner"] = as_user(owner.group(1))
             what = what[: owner.start()]
         a["text"] = what.strip()
+    elif verb == "snooze":
+        a["for"] = re.sub(r"^for\s+", "", tail, flags=re.I) or None
     elif verb in ("flag", "reopen"):
         a["note"] = tail or None
         if verb == "flag" and not tail:

@@ -47,6 +47,7 @@ class Policy(SQLModel, table=True):
     __tablename__ = "policies"
 
     team_id: str = Field(primary_key=True, max_length=128)
+    platform: str = Field(default="shell", max_length=16)  # where the team lives: shell, slack, teams
     currency: str = Field(default="USD", max_length=3)
     role_limits: dict[str, Any] = _json(dict)  # role -> amount string, or None for unlimited
     person_limits: dict[str, Any] = _json(dict)  # user id -> amount string

@@ -36,10 +36,11 @@ DEFAULT_CATEGORIES = [
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-def new_policy(team_id: str, first_admin: str, now: datetime) -> Policy:
+def new_policy(team_id: str, first_admin: str, now: datetime, platform: str = "shell") -> Policy:
     """The first person to use Teambot in a team becomes its admin, so someone can edit."""
     return Policy(
         team_id=team_id,
+        platform=platform,
         role_limits=dict(DEFAULT_ROLE_LIMITS),
         catalogue=[dict(g) for g in DEFAULT_CATALOGUE],
         categories=list(DEFAULT_CATEGORIES),
@@ -50,11 +51,13 @@ def new_policy(team_id: str, first_admin: str, now: datetime) -> Policy:
     )
 
 
-async def load_policy(session: AsyncSession, team_id: str, actor: str, now: datetime) -> Policy:
+async def load_policy(
+    session: AsyncSession, team_id: str, actor: str, now: datetime, platform: str = "shell"
+) -> Policy:
     policy = await session.get(Policy, team_id)
     if policy is not None:
         return policy
-    policy = new_policy(team_id, actor, now)
+    policy = new_policy(team_id, actor, now, platform)
     session.add(policy)
     try:
         await session.commit()
