@@ -69,14 +69,13 @@ def migrated_urls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 async def _truncate(container: Container) -> None:
     engine = container.db.engine
     async with engine.begin() as conn:
-        names = await conn.run_sync(lambda c: inspect(c).get_table_names())
-        names = [n for n in names if n != "alembic_version"]
+        ordered = await conn.run_sync(lambda c: inspect(c).get_sorted_table_and_fkc_names())
+        names = [n for n, _ in ordered if n and n != "alembic_version"]
         if conn.dialect.name == "postgresql":
             quoted = ", ".join(f'"{n}"' for n in names)
             await conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
         else:
-            await conn.execute(text("PRAGMA foreign_keys=OFF"))
-            for n in names:
+            for n in reversed(names):  # children before parents, so foreign keys hold
                 await conn.execute(text(f'DELETE FROM "{n}"'))
 
 

@@ -49,6 +49,7 @@ def upgrade() -> None:
     sa.Column('digest_time', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
     sa.Column('digest_timezone', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('digest_channel', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+    sa.Column('case_counter', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', teambot.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', teambot.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),

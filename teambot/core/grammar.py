@@ -89,7 +89,7 @@ def parse_open(text: str) -> dict[str, Any]:
     if len(wants) == 2:
         body, out["wants"] = wants[0].strip(), wants[1].strip()
     head, sep, rest = body.partition(":")
-    if sep and 0 < len(head.strip()) <= 60 and rest.strip() and "//" not in head:
+    if sep and 0 < len(head.strip()) <= 60 and rest.strip() and not rest.startswith("//"):
         out["customer"], body = head.strip(), rest.strip()
     out["problem"] = body
     return out

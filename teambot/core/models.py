@@ -63,6 +63,7 @@ class Policy(SQLModel, table=True):
     digest_time: str = Field(default="09:00", max_length=5)
     digest_timezone: str = Field(default="UTC", max_length=64)
     digest_channel: str | None = Field(default=None, max_length=128)
+    case_counter: int = 0  # last case number handed out; bumped atomically on open
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     version: int = Field(default=1, sa_column=(_v := _version_column()))
