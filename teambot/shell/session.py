@@ -192,8 +192,7 @@ class ShellSession:
         if not user:
             self.say("Usage: /as @name")
             return
-        self.user = user
-        self.buttons = []
+        self.user = user  # the last card stays on screen, so its buttons stay pressable
         self.say(f"You are now @{user}.")
         for notice in self.inboxes.pop(user, Inbox()).unread:
             self._show_dm(notice)
