@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     microsoft_app_tenant_id: str | None = None
     microsoft_app_type: str = "MultiTenant"
     teams_connector_url: str | None = None
+    # Bot Framework endpoints, under botbuilder's own names, for a sovereign/private cloud; unset
+    # means Microsoft's public cloud. The Teams tests point them at local stand-ins.
+    channel_service: str | None = None
+    to_channel_from_bot_login_url: str | None = None
+    to_channel_from_bot_oauth_scope: str | None = None
+    to_bot_from_channel_token_issuer: str | None = None
+    to_bot_from_channel_openid_metadata_url: str | None = None
+    to_bot_from_emulator_openid_metadata_url: str | None = None
 
     scheduler_enabled: bool = Field(default=True, alias="TEAMBOT_SCHEDULER")
 

@@ -1,0 +1,1 @@
+"""Microsoft Teams adapter (botbuilder); every botbuilder import lives in this package."""

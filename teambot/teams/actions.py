@@ -1,0 +1,116 @@
+"""Card submits to core Intents. Pure: the submitted data in, an Intent (or a refusal) out.
+
+Card inputs are typed by people, so nothing is trusted: a missing or odd value becomes a
+BadInput naming the field, which the adapter shows back on the form with what was typed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from teambot.core.errors import BadInput
+from teambot.core.grammar import Intent
+
+ID_KEYS = ("number", "approval_id", "position")
+# Every action a Teambot card can send, and the form it came from (None: a plain button).
+FORMS = {
+    "open": "open", "apologise": "apologise", "grant": "grant", "step": "step", "resolve": "resolve",
+    "followup": "followup", "handover": "handover", "flag": "flag", "reopen": "reopen",
+    "shoutout": "shoutout", "deny": "deny",
+}  # fmt: skip
+BUTTONS = ("claim", "show", "timeline", "draft", "approve", "done", "snooze")
+
+
+def _int(value: Any, name: str) -> int:
+    try:
+        return int(str(value).strip().lstrip("#"))
+    except (TypeError, ValueError):
+        raise BadInput(f"The {name} on this card is missing or not a number.",
+                       "Ask for a fresh card with recover show <case>.") from None  # fmt: skip
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def ids_of(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: data[k] for k in ID_KEYS if data.get(k) not in (None, "")}
+
+
+def echo(action: str, data: dict[str, Any]) -> str:
+    """What the person entered, as one readable line (shown with a refusal)."""
+    shown = {k: v for k, v in data.items() if k not in ("teambot", "form_card", "msteams") and _str(v)}
+    return f"{action}: " + ", ".join(f"{k}={_str(v)}" for k, v in shown.items())
+
+
+def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
+    """The Intent a card button means; raises BadInput when the card data can't make one."""
+    text = echo(action, data)
+    if action == "open":
+        args = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity")}
+        return Intent("open", {"problem": _str(data.get("problem")), **args}, text=text)
+    if action in ("approve", "deny"):
+        note = _str(data.get("note")) or None
+        return Intent(action, {"approval_id": _int(data.get("approval_id"), "request number"), "note": note},
+                      text=text)  # fmt: skip
+    if action == "shoutout":
+        number = data.get("number")
+        args: dict[str, Any] = {"to": _str(data.get("to")), "message": _str(data.get("message"))}
+        if not args["to"]:
+            raise BadInput("Who is the shout-out for?", "Pick a person.", field="to")
+        if number not in (None, ""):
+            args["number"] = _int(number, "case number")
+        return Intent("shoutout", args, text=text)
+    n = _int(data.get("number"), "case number")
+    if action in ("claim", "show", "timeline", "draft"):
+        return Intent(action, {"number": n}, text=text)
+    if action == "snooze":
+        return Intent("snooze", {"number": n, "for": _str(data.get("for")) or None}, text=text)
+    if action == "done":
+        return Intent("done", {"number": n, "position": _int(data.get("position"), "step number")}, text=text)
+    if action == "apologise":
+        return Intent("apologise", {"number": n, "method": _str(data.get("method")),
+                                    "words": _str(data.get("words")) or None}, text=text)  # fmt: skip
+    if action == "grant":
+        gesture = _str(data.get("gesture_other")) or _str(data.get("gesture"))
+        if not gesture:
+            raise BadInput("Which gesture?", "Pick one from the list or type another.", field="gesture")
+        return Intent("grant", {"number": n, "gesture": gesture, "amount": _str(data.get("amount")) or None,
+                                "note": _str(data.get("note")) or None}, text=text)  # fmt: skip
+    if action == "step":
+        return Intent("step", {"number": n, "text": _str(data.get("text")), "owner": _str(data.get("owner")) or None,
+                               "due": _str(data.get("due")) or None}, text=text)  # fmt: skip
+    if action == "resolve":
+        return Intent("resolve", {"number": n, "summary": _str(data.get("summary")),
+                                  "root_cause": _str(data.get("root_cause"))}, text=text)  # fmt: skip
+    if action == "followup":
+        satisfied = _str(data.get("satisfied")).lower()
+        if satisfied not in ("yes", "no"):
+            raise BadInput("Was the customer satisfied?", "Choose Satisfied or Not yet.", field="satisfied")
+        raw_score = _str(data.get("score"))
+        if not raw_score:
+            raise BadInput("The score is missing.", "Give the customer's score from 1 to 5.", field="score")
+        score: Any = int(raw_score) if raw_score.isdigit() else raw_score  # the core refuses a bad one
+        won = {"won": True, "lost": False}.get(_str(data.get("won_back")).lower())
+        return Intent("followup", {"number": n, "satisfied": satisfied == "yes", "score": score,
+                                   "won_back": won}, text=text)  # fmt: skip
+    if action == "handover":
+        to = _str(data.get("to"))
+        if not to:
+            raise BadInput("Who should own the case?", "Pick the new owner.", field="to")
+        return Intent("handover", {"number": n, "to": to}, text=text)
+    if action in ("flag", "reopen"):
+        return Intent(action, {"number": n, "note": _str(data.get("note")) or None}, text=text)
+    raise BadInput(f"This card's button ({action!r}) is not one Teambot knows.", "Ask for a fresh card.")
+
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def html_to_text(content: str) -> str:
+    """A Teams message body (HTML) as plain text, for opening a case from a message."""
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", content or "")
+    text = html.unescape(_TAGS.sub("", text)).replace("\xa0", " ")
+    return "\n".join(line.strip() for line in text.splitlines()).strip()

@@ -1,0 +1,299 @@
+"""The Teams activity handler: parse what Teams sends, call the core, render cards back.
+
+Typed text (`recover ...` in a 1:1 chat, or after @Teambot in a channel) goes through the
+shared grammar; card buttons arrive as message activities whose `value` holds our submit
+data and become Intents directly. The case card is kept in one place per case and updated
+in place (`update_activity`) wherever the case moves from.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from botbuilder.core import BotAdapter, CardFactory, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import Activity, ConversationReference
+from botbuilder.schema.teams import (
+    MessagingExtensionAction,
+    MessagingExtensionActionResponse,
+    TaskModuleContinueResponse,
+    TaskModuleTaskInfo,
+)
+
+from teambot.bootstrap import Container
+from teambot.core.commands import Context
+from teambot.core.errors import DomainError
+from teambot.core.grammar import Intent
+from teambot.core.replies import CaseReply, ErrorReply, FormReply, Reply
+from teambot.teams import cards
+from teambot.teams.actions import FORMS, html_to_text, ids_of, intent_from_submit
+from teambot.teams.pacing import Pacer
+from teambot.teams.store import TeamsStore, conversation_key
+
+log = logging.getLogger(__name__)
+PLATFORM = "teams"
+LOCAL_TENANT = "local"  # the Emulator / Agents Playground send no tenant
+_RECOVER = re.compile(r"^\s*/?recover\b[:,]?\s*(.*)$", re.I | re.S)
+GREETING = (
+    "Hi! I'm Teambot. I help you recover when a customer was let down.\n\n"
+    "I can now message you here (approval requests, reminders). Type **recover help** to see what I do, "
+    "or **recover** to open a case."
+)
+
+
+def adaptive(card: dict[str, Any]) -> Activity:
+    return MessageFactory.attachment(CardFactory.adaptive_card(card))
+
+
+@dataclass
+class Turn:
+    """What we know about the person and place of one incoming activity."""
+
+    tenant: str
+    key: str  # the conversation key (also the core's channel id)
+    user: str
+    tz: str
+    kind: str
+
+
+class TeambotActivityHandler(TeamsActivityHandler):
+    def __init__(self, container: Container, store: TeamsStore, app_id: str, pacer: Pacer) -> None:
+        self.c = container
+        self.store = store
+        self.app_id = app_id
+        self.pacer = pacer
+
+    # ----- who and where ---------------------------------------------------------------------
+
+    @staticmethod
+    def tenant_of(activity: Activity) -> str:
+        tenant = getattr(activity.conversation, "tenant_id", None) if activity.conversation else None
+        data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        return tenant or (data.get("tenant") or {}).get("id") or LOCAL_TENANT
+
+    @staticmethod
+    def activity_tz(activity: Activity) -> str | None:
+        """The sender's IANA time zone, when their Teams client says it."""
+        candidates = [activity.local_timezone]
+        for entity in activity.entities or []:
+            props = getattr(entity, "additional_properties", None) or {}
+            if getattr(entity, "type", None) == "clientInfo":
+                candidates.append(props.get("timezone"))
+        for tz in candidates:
+            if tz:
+                try:
+                    ZoneInfo(tz)
+                    return tz
+                except (ZoneInfoNotFoundError, ValueError):
+                    continue
+        return None
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if activity.conversation is None or activity.from_property is None:
+            await super().on_turn(turn_context)
+            return
+        data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+        sender = activity.from_property
+        tenant = self.tenant_of(activity)
+        user = sender.aad_object_id or sender.id
+        person = await self.store.person(tenant, user)
+        said_tz = self.activity_tz(activity)
+        tz = said_tz or (person.tz if person else None) or self.c.settings.default_timezone
+        kind = activity.conversation.conversation_type or "personal"
+        reference = TurnContext.get_conversation_reference(activity).serialize()
+        key = await self.store.remember(
+            tenant_id=tenant, conversation_id=activity.conversation.id, kind=kind,
+            service_url=activity.service_url or "", reference=reference, now=self.c.clock.now(),
+            team_id=(data.get("team") or {}).get("id"), user_id=user, teams_id=sender.id,
+            name=sender.name, tz=said_tz,
+        )  # fmt: skip
+        turn_context.turn_state["teambot.turn"] = Turn(tenant, key, user, tz, kind)
+        await super().on_turn(turn_context)
+
+    @staticmethod
+    def turn(turn_context: TurnContext) -> Turn:
+        return turn_context.turn_state["teambot.turn"]
+
+    def ctx(self, turn: Turn, source_ref: str | None = None) -> Context:
+        return Context(team_id=turn.tenant, channel_id=turn.key, user_id=turn.user, platform=PLATFORM,
+                       tz=turn.tz, source_ref=source_ref)  # fmt: skip
+
+    # ----- messages --------------------------------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        value = activity.value if isinstance(activity.value, dict) else None
+        if value and cards.KEY in value:
+            await self.on_card_submit(turn_context, value)
+            return
+        turn = self.turn(turn_context)
+        text = TurnContext.remove_recipient_mention(activity) if activity.entities else activity.text
+        text = html_to_text(text or "")
+        match = _RECOVER.match(text)
+        if match:
+            command = match.group(1)
+        elif turn.kind != "personal":
+            command = text  # in a channel the bot only hears what @mentions it
+        else:
+            await self.send(turn_context, MessageFactory.text(GREETING))
+            return
+        ctx = self.ctx(turn, source_ref=f"teams:{activity.id}" if activity.id else None)
+        reply = await self.c.commands.run_text(command, ctx)
+        await self.deliver(turn_context, reply, ctx)
+
+    async def on_card_submit(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
+        activity = turn_context.activity
+        turn = self.turn(turn_context)
+        action = str(value.get(cards.KEY))
+        card_id = activity.reply_to_id or None
+        source = f"teams-card:{card_id or activity.id}" if action == "open" else None
+        ctx = self.ctx(turn, source_ref=source)
+        try:
+            intent = intent_from_submit(action, value)
+        except DomainError as err:
+            reply: Reply = ErrorReply(error=err, echo="")
+        else:
+            reply = await self.c.commands.run(intent, ctx)
+        await self.deliver(
+            turn_context, reply, ctx, card_id=card_id, form=FORMS.get(action), values=value,
+            from_form_card=bool(value.get("form_card")),
+        )  # fmt: skip
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        if self.turn(turn_context).kind == "personal":
+            await self.send(turn_context, MessageFactory.text(GREETING))
+
+    # ----- message extension: "Open recovery case" on a message ------------------------------
+
+    async def on_teams_messaging_extension_fetch_task(
+        self, turn_context: TurnContext, action: MessagingExtensionAction
+    ) -> MessagingExtensionActionResponse:
+        turn = self.turn(turn_context)
+        body = action.message_payload.body if action.message_payload else None
+        problem = html_to_text(body.content if body else "")[:3000]
+        policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
+        return self._task(cards.form_card("open", {}, {"problem": problem}, policy=policy))
+
+    async def on_teams_messaging_extension_submit_action(
+        self, turn_context: TurnContext, action: MessagingExtensionAction
+    ) -> MessagingExtensionActionResponse:
+        turn = self.turn(turn_context)
+        data = dict(action.data or {})
+        message_id = action.message_payload.id if action.message_payload else None
+        ctx = self.ctx(turn, source_ref=f"teams-msg:{message_id}" if message_id else None)
+        try:
+            intent: Intent = intent_from_submit("open", data)
+        except DomainError as err:
+            reply: Reply = ErrorReply(error=err)
+        else:
+            reply = await self.c.commands.run(intent, ctx)
+        if isinstance(reply, ErrorReply):
+            assert reply.error is not None
+            policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
+            return self._task(cards.form_card("open", {}, data, policy=policy, error=reply.error))
+        await self.deliver(turn_context, reply, ctx)
+        return MessagingExtensionActionResponse()
+
+    @staticmethod
+    def _task(card: dict[str, Any]) -> MessagingExtensionActionResponse:
+        info = TaskModuleTaskInfo(title="Open recovery case", card=CardFactory.adaptive_card(card), height="large",
+                                  width="medium")  # fmt: skip
+        return MessagingExtensionActionResponse(task=TaskModuleContinueResponse(value=info))
+
+    # ----- replies ---------------------------------------------------------------------------
+
+    async def send(self, turn_context: TurnContext, activity: Activity) -> str | None:
+        key = conversation_key(turn_context.activity.conversation.id)
+        response = await self.pacer.send(key, lambda: turn_context.send_activity(activity))
+        return response.id if response else None
+
+    async def update(self, turn_context: TurnContext, activity_id: str, card: dict[str, Any]) -> None:
+        activity = adaptive(card)
+        activity.id = activity_id
+        key = conversation_key(turn_context.activity.conversation.id)
+        await self.pacer.send(key, lambda: turn_context.update_activity(activity))
+
+    async def update_elsewhere(self, adapter: BotAdapter, ref: dict[str, Any], card: dict[str, Any]) -> None:
+        """Update a card in another conversation (the channel's case card, from an approver's DM)."""
+        conv = await self.store.conversation(ref["conversation"])
+        if conv is None:
+            log.warning(
+                "cannot update the Teams card %s: its conversation is unknown", ref.get("activity_id")
+            )
+            return
+        reference = ConversationReference().deserialize(conv.reference)
+
+        async def callback(tc: TurnContext) -> None:
+            await self.update(tc, ref["activity_id"], card)
+
+        await adapter.continue_conversation(reference, callback, self.app_id)
+
+    async def deliver(
+        self, turn_context: TurnContext, reply: Reply, ctx: Context, *, card_id: str | None = None,
+        form: str | None = None, values: dict[str, Any] | None = None, from_form_card: bool = False,
+    ) -> None:  # fmt: skip
+        """Show a reply: case cards in place where they live, refusals on the form that caused them."""
+        turn = self.turn(turn_context)
+        now = self.c.clock.now()
+        names = await self.store.names(turn.tenant, cards.reply_mentions(reply))
+        if isinstance(reply, ErrorReply):
+            assert reply.error is not None
+            if form is not None:
+                policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
+                card = cards.form_card(form, ids_of(values or {}), values, policy=policy, error=reply.error)
+                if from_form_card and card_id:
+                    await self.update(turn_context, card_id, card)
+                else:
+                    await self.send(turn_context, adaptive(card))
+            else:
+                await self.send(turn_context, adaptive(cards.error_card(reply.error, reply.echo)))
+            return
+        if isinstance(reply, CaseReply) and reply.detail is not None:
+            await self._deliver_case(turn_context, reply, turn, card_id, names)
+            return
+        policy = None
+        if isinstance(reply, FormReply):
+            policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
+        await self.send(turn_context, adaptive(cards.render(reply, now, turn.tz, names, policy)))
+
+    async def _deliver_case(
+        self,
+        turn_context: TurnContext,
+        reply: CaseReply,
+        turn: Turn,
+        card_id: str | None,
+        names: dict[str, str],
+    ) -> None:
+        detail = reply.detail
+        assert detail is not None
+        case = detail.case
+        card = cards.case_card(reply, self.c.clock.now(), turn.tz, names)
+        stored = (case.card_ref or {}).get("teams") if case.platform == PLATFORM else None
+        fresh_open = reply.opened is not None and not reply.opened.duplicate
+        if card_id:
+            await self.update(turn_context, card_id, card)
+            if fresh_open or (stored is None and reply.public):
+                await self._remember_card(case.team_id, case.number, turn.key, card_id)
+        else:
+            sent = await self.send(turn_context, adaptive(card))
+            if sent and reply.public and (fresh_open or stored is None):
+                await self._remember_card(case.team_id, case.number, turn.key, sent)
+                stored = None  # this new card is the one that lives on
+        if stored and stored.get("activity_id") != card_id and not (reply.opened and reply.opened.duplicate):
+            try:
+                if stored.get("conversation") == turn.key:
+                    await self.update(turn_context, stored["activity_id"], card)
+                else:
+                    await self.update_elsewhere(turn_context.adapter, stored, card)
+            except Exception:  # the old card may be gone; the person already has a fresh one
+                log.warning("could not update the case card of case #%s in place", case.number, exc_info=True)
+
+    async def _remember_card(self, team_id: str, number: int, key: str, activity_id: str) -> None:
+        await self.c.service.set_card_ref(
+            team_id, number, {"teams": {"conversation": key, "activity_id": activity_id}}
+        )

@@ -1,0 +1,543 @@
+"""Replies and notices as Adaptive Cards (schema 1.5, as Teams renders them). Pure: objects in, JSON out.
+
+Every button is an `Action.Submit` whose data carries `"teambot": <action>` plus what the
+action needs; Teams sends it back as a message activity with that data in `value`. Inputs
+that need typing sit in `Action.ShowCard` forms under the case card, or in a standalone
+form card (the guided open, and any form sent back with an error so nothing typed is lost).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from teambot.core.errors import DomainError
+from teambot.core.models import Case, Policy
+from teambot.core.money import format_amount, from_minor
+from teambot.core.ports import Notice
+from teambot.core.replies import (
+    ApprovalsReply,
+    CaseReply,
+    DraftReply,
+    ErrorReply,
+    FormReply,
+    ListReply,
+    PolicyReply,
+    Reply,
+    TextReply,
+    TimelineReply,
+)
+from teambot.core.summary import ACTION_LABELS, STATUS_LABELS, case_facts, event_line, title, when
+
+Card = dict[str, Any]
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.5"
+# Teams refuses cards above ~28 KB; stay under it with room for the activity envelope.
+CARD_BUDGET = 26_000
+MAX_PRIMARY_ACTIONS = 5  # the rest go to the "..." overflow menu (mode: secondary)
+SEVERITIES = ("low", "medium", "high", "critical")
+APOLOGY_CHOICES = (
+    ("in_person", "In person"),
+    ("phone", "By phone"),
+    ("email", "By email"),
+    ("chat", "By chat"),
+)
+KEY = "teambot"  # the submit-data key that marks our buttons
+
+_MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
+_CHANNEL = re.compile(r"<#([^>|]+)(?:\|[^>]*)?>")
+
+
+# ----- text -------------------------------------------------------------------------------------
+
+
+def teams_text(text: str) -> str:
+    """Slack-flavoured core text to Teams markdown: `*b*` → `**b**`, `/recover x` → `recover x`."""
+    text = re.sub(r"(?<![*\w])\*([^*\n]+)\*(?![*\w])", r"**\1**", text)
+    text = text.replace("`", "")
+    text = re.sub(r"(?<![\w/])/recover\b", "recover", text)
+    return _CHANNEL.sub(r"#\1", text)
+
+
+def plain_names(text: str, names: dict[str, str]) -> str:
+    """`<@id>` → the person's name (facts and titles cannot carry real mentions)."""
+    return _MENTION.sub(lambda m: names.get(m.group(1), "someone"), text)
+
+
+def with_mentions(text: str, names: dict[str, str], entities: list[dict[str, Any]]) -> str:
+    """`<@id>` → `<at>Name</at>` plus the mention entity Teams needs to notify that person."""
+
+    def sub(m: re.Match[str]) -> str:
+        uid = m.group(1)
+        name = names.get(uid)
+        if not name:
+            return "someone"
+        tag = f"<at>{name}</at>"
+        if not any(e["mentioned"]["id"] == uid for e in entities):
+            entities.append({"type": "mention", "text": tag, "mentioned": {"id": uid, "name": name}})
+        return tag
+
+    return _MENTION.sub(sub, text)
+
+
+def mention_ids(*texts: str) -> set[str]:
+    return {m.group(1) for t in texts for m in _MENTION.finditer(t or "")}
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# ----- building blocks --------------------------------------------------------------------------
+
+
+def card(body: list[Card], actions: list[Card] | None = None, entities: list[Card] | None = None) -> Card:
+    out: Card = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": body}
+    if actions:
+        for i, action in enumerate(actions):
+            if i >= MAX_PRIMARY_ACTIONS:
+                action["mode"] = "secondary"
+        out["actions"] = actions
+    out["msteams"] = {"width": "Full"}
+    if entities:
+        out["msteams"]["entities"] = entities
+    return out
+
+
+def text_block(text: str, **extra: Any) -> Card:
+    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
+
+
+def submit(label: str, action: str, **data: Any) -> Card:
+    return {"type": "Action.Submit", "title": label, "data": {KEY: action, **data}}
+
+
+def show_card(label: str, body: list[Card], action: Card) -> Card:
+    return {"type": "Action.ShowCard", "title": label, "card": {"type": "AdaptiveCard", "body": body,
+                                                                   "actions": [action]}}  # fmt: skip
+
+
+def text_input(
+    id_: str, label: str, value: str | None = None, *, required: bool = False, multiline: bool = False,
+    placeholder: str | None = None, max_length: int | None = None,
+) -> Card:  # fmt: skip
+    out: Card = {"type": "Input.Text", "id": id_, "label": label, "isMultiline": multiline}
+    if value:
+        out["value"] = value
+    if placeholder:
+        out["placeholder"] = placeholder
+    if max_length:
+        out["maxLength"] = max_length
+    if required:
+        out["isRequired"] = True
+        out["errorMessage"] = f"{label} is needed."
+    return out
+
+
+def choice_input(
+    id_: str, label: str, choices: list[tuple[str, str]], value: str | None = None, *, required: bool = False,
+    compact: bool = True,
+) -> Card:  # fmt: skip
+    out: Card = {
+        "type": "Input.ChoiceSet", "id": id_, "label": label, "style": "compact" if compact else "expanded",
+        "choices": [{"title": t, "value": v} for v, t in choices],
+    }  # fmt: skip
+    if value:
+        out["value"] = value
+    if required:
+        out["isRequired"] = True
+        out["errorMessage"] = f"Choose the {label.lower()}."
+    return out
+
+
+def people_input(id_: str, label: str, value: str | None = None, *, required: bool = True) -> Card:
+    """Teams' people picker: the submitted value is the person's AAD object id."""
+    out = choice_input(id_, label, [], value, required=required)
+    out["choices.data"] = {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
+    return out
+
+
+def banner(text: str, style: str) -> Card:
+    color = {"good": "Good", "attention": "Attention", "warning": "Warning"}.get(style, "Default")
+    return {"type": "Container", "style": style, "items": [text_block(text, color=color, weight="Bolder")]}
+
+
+# ----- forms ------------------------------------------------------------------------------------
+
+FORM_TITLES = {
+    "open": "Open a recovery case",
+    "apologise": "Record the apology",
+    "grant": "Grant compensation",
+    "step": "Add a next step",
+    "resolve": "Resolve the case",
+    "followup": "Record the customer's follow-up",
+    "handover": "Hand the case over",
+    "flag": "Flag for process improvement",
+    "reopen": "Reopen the case",
+    "shoutout": "Shout out a colleague",
+    "deny": "Deny the request",
+}
+FORM_BUTTONS = {"open": "Open case", "deny": "Deny", "shoutout": "Send shout-out"}
+
+
+def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None) -> list[Card]:
+    """The inputs of one form; `values` pre-fill them (defaults, or what the person typed)."""
+    v = {k: ("" if x is None else str(x)) for k, x in values.items()}
+    if form == "open":
+        categories = list(policy.categories) if policy else []
+        if v.get("category") and v["category"] not in categories:
+            categories.append(v["category"])
+        return [
+            text_input("customer", "Customer (optional)", v.get("customer"), max_length=200),
+            text_input("problem", "What went wrong", v.get("problem"), required=True, multiline=True),
+            text_input("wants", "What they want (optional)", v.get("wants"), multiline=True),
+            choice_input("category", "Category", [(c, c.title()) for c in categories], v.get("category")),
+            choice_input("severity", "Severity", [(s, s.title()) for s in SEVERITIES],
+                         v.get("severity") or "medium"),
+        ]  # fmt: skip
+    if form == "apologise":
+        return [
+            choice_input(
+                "method", "How", list(APOLOGY_CHOICES), v.get("method") or "in_person", required=True
+            ),
+            text_input("words", "The words you used (optional)", v.get("words"), multiline=True),
+        ]
+    if form == "grant":
+        cur = policy.currency if policy else "USD"
+        gestures = [
+            (g["name"], f"{g['name']} ({format_amount(Decimal(str(g['value'])), cur)})")
+            for g in (policy.catalogue if policy else [])
+        ]
+        first = gestures[0][0] if gestures else None
+        return [
+            choice_input("gesture", "Gesture", gestures, v.get("gesture") or first),
+            text_input(
+                "gesture_other", "Or another gesture (optional)", v.get("gesture_other"), max_length=120
+            ),
+            text_input("amount", f"Amount in {cur} (empty: the catalogue value)", v.get("amount")),
+            text_input("note", "Note (optional)", v.get("note")),
+        ]
+    if form == "step":
+        return [
+            text_input("text", "What happens next", v.get("text"), required=True, multiline=True),
+            people_input("owner", "Who does it (empty: the case owner)", v.get("owner"), required=False),
+            text_input("due", "Due (optional)", v.get("due"), placeholder="tomorrow 17:00, in 2h, fri 9:00"),
+        ]
+    if form == "resolve":
+        return [
+            text_input(
+                "summary", "What you did to put it right", v.get("summary"), required=True, multiline=True
+            ),
+            text_input("root_cause", "Root cause", v.get("root_cause"), required=True, max_length=500),
+        ]
+    if form == "followup":
+        return [
+            choice_input("satisfied", "Customer satisfied?", [("yes", "Satisfied"), ("no", "Not yet")],
+                         v.get("satisfied") or "yes", required=True),
+            choice_input("score", "Score", [(str(i), f"{i}/5") for i in range(5, 0, -1)], v.get("score"),
+                         required=True),
+            choice_input("won_back", "Won back?", [("", "Don't know"), ("won", "Won back"), ("lost", "Lost")],
+                         v.get("won_back")),
+        ]  # fmt: skip
+    if form == "handover":
+        return [people_input("to", "New owner", v.get("to"))]
+    if form == "flag":
+        return [text_input("note", "What should change in the process", v.get("note"), required=True,
+                           multiline=True)]  # fmt: skip
+    if form == "reopen":
+        return [text_input("note", "Why (optional)", v.get("note"), multiline=True)]
+    if form == "shoutout":
+        return [
+            people_input("to", "Who"),
+            text_input("message", "Why", v.get("message"), required=True, multiline=True),
+        ]
+    if form == "deny":
+        return [text_input("note", "Reason (optional)", v.get("note"), multiline=True)]
+    return []
+
+
+def form_card(
+    form: str, ids: dict[str, Any], values: dict[str, Any] | None = None, *, policy: Policy | None = None,
+    error: DomainError | None = None,
+) -> Card:  # fmt: skip
+    """A standalone form; with `error`, the refusal sits on top and every input keeps its value."""
+    number = ids.get("number")
+    heading = FORM_TITLES.get(form, form.title()) + (f" · case #{number}" if number else "")
+    body: list[Card] = []
+    if error is not None:
+        body.append(banner(teams_text(str(error)), "attention"))
+    body.append(text_block(heading, size="Medium", weight="Bolder"))
+    body += form_fields(form, values or {}, policy)
+    label = FORM_BUTTONS.get(form, "Save")
+    return card(body, [submit(label, form, form_card=True, **ids)])
+
+
+# ----- the case card ----------------------------------------------------------------------------
+
+
+def _case_actions(number: int, actions: list[str], policy: Policy) -> list[Card]:
+    out: list[Card] = []
+    for a in actions:
+        label = ACTION_LABELS.get(a, a.title())
+        if a in ("claim", "draft"):
+            out.append(submit(label, a, number=number))
+        else:
+            fields = form_fields(a, {}, policy)
+            if not fields:
+                continue
+            out.append(show_card(label, fields, submit(FORM_BUTTONS.get(a, "Save"), a, number=number)))
+    out.append(submit("Timeline", "timeline", number=number))
+    return out
+
+
+def case_card(
+    reply: CaseReply, now: datetime, tz: str = "UTC", names: dict[str, str] | None = None,
+    *, error: DomainError | None = None,
+) -> Card:  # fmt: skip
+    """Facts and the buttons that make sense now; shrinks long values to stay under Teams' limit."""
+    assert reply.detail is not None
+    names = names or {}
+    for limit in (1500, 600, 250, 100):
+        built = _case_card(reply, now, tz, names, error, limit)
+        if len(json.dumps(built, ensure_ascii=False).encode()) <= CARD_BUDGET:
+            return built
+    return built
+
+
+def _case_card(
+    reply: CaseReply, now: datetime, tz: str, names: dict[str, str], error: DomainError | None, limit: int
+) -> Card:
+    d = reply.detail
+    assert d is not None
+    entities: list[Card] = []
+    body: list[Card] = []
+    if error is not None:
+        body.append(banner(teams_text(str(error)), "attention"))
+    if reply.message:
+        body.append(
+            banner("✓ " + with_mentions(teams_text(clip(reply.message, limit)), names, entities), "good")
+        )
+    if reply.opened and reply.opened.earlier_cases:
+        earlier = ", ".join(f"#{c.number} ({c.status.value})" for c in reply.opened.earlier_cases[:10])
+        body.append(text_block(f"ℹ {d.case.customer_name} has had cases before: {earlier}", isSubtle=True))
+    if reply.opened and reply.opened.customer and reply.opened.customer.notes:
+        for note in reply.opened.customer.notes[-5:]:
+            body.append(text_block(f"ℹ Note: {clip(note['text'], limit)}", isSubtle=True))
+    body.append(text_block(clip(plain_names(title(d), names), 200), size="Medium", weight="Bolder"))
+    facts = [
+        {"title": label, "value": clip(teams_text(plain_names(value, names)), limit)}
+        for label, value in case_facts(d, now, tz)
+    ]
+    body.append({"type": "FactSet", "facts": facts})
+    return card(body, _case_actions(d.case.number, d.next_actions(), d.policy), entities)
+
+
+# ----- other replies ----------------------------------------------------------------------------
+
+
+def error_card(err: DomainError, echo: str = "") -> Card:
+    body = [banner("✗ " + teams_text(str(err)), "attention")]
+    if echo:
+        body.append(text_block(f"You typed: {clip(echo, 3000)}", isSubtle=True))
+    return card(body)
+
+
+def list_card(reply: ListReply, names: dict[str, str]) -> Card:
+    body: list[Card] = [
+        text_block(clip(plain_names(reply.title, names), 3000), size="Medium", weight="Bolder")
+    ]
+    if not reply.cases:
+        body.append(text_block(reply.empty))
+    for c in reply.cases:
+        owner = names.get(c.owner_id, "someone") if c.owner_id else "unowned"
+        body.append(
+            {
+                "type": "Container",
+                "selectAction": submit("Show", "show", number=c.number),
+                "items": [
+                    text_block(
+                        f"**#{c.number}** · {STATUS_LABELS[c.status]} · {owner} · {clip(c.problem, 80)}"
+                    )
+                ],
+            }
+        )
+    return card(body)
+
+
+def approvals_card(reply: ApprovalsReply, names: dict[str, str]) -> Card:
+    if not reply.approvals:
+        return card([text_block("No approval requests are waiting.")])
+    body: list[Card] = [text_block("Waiting for approval", size="Medium", weight="Bolder")]
+    actions: list[Card] = []
+    for a in reply.approvals[:20]:
+        amount = format_amount(from_minor(a.amount_minor, a.currency), a.currency)
+        who = names.get(a.requested_by, "someone")
+        body.append(text_block(f"Request {a.id}: {a.gesture} {amount}, asked by {who}"))
+        if len(actions) < 10:
+            actions.append(submit(f"Approve {a.id}", "approve", approval_id=a.id))
+    return card(body, actions)
+
+
+def timeline_card(reply: TimelineReply, tz: str, names: dict[str, str]) -> Card:
+    d = reply.detail
+    assert d is not None
+    body: list[Card] = [text_block(f"Timeline of case #{d.case.number}", size="Medium", weight="Bolder")]
+    for e in d.events[-60:]:
+        who = names.get(e.actor, "someone")
+        body.append(text_block(f"{when(e.at, tz)} · {who} {clip(plain_names(event_line(e.kind, e.data), names), 300)}",
+                               spacing="Small"))  # fmt: skip
+    return card(body)
+
+
+def draft_card(reply: DraftReply) -> Card:
+    number = reply.detail.case.number if reply.detail else ""
+    return card(
+        [
+            text_block(f"Draft follow-up for case #{number} (copy it to the customer)", weight="Bolder"),
+            text_block(clip(reply.text, 8000)),
+        ]
+    )
+
+
+def policy_card(reply: PolicyReply, names: dict[str, str]) -> Card:
+    p = reply.policy
+    assert p is not None
+    cur = p.currency
+
+    def amt(v: object) -> str:
+        return format_amount(None if v is None else Decimal(str(v)), cur)
+
+    def who(ids: list[str]) -> str:
+        return ", ".join(names.get(i, "someone") for i in ids) or "nobody"
+
+    facts = [
+        ("Currency", cur),
+        ("Authority per case", ", ".join(f"{r} {amt(v)}" for r, v in p.role_limits.items())),
+        ("Gestures", "; ".join(f"{g['name']} {amt(g['value'])}" for g in p.catalogue)),
+        ("Targets", f"own within {p.own_within_minutes} min, resolve within {p.resolve_within_hours} h, "
+                    f"follow up {p.followup_after_hours} h after resolving"),
+        ("Approvers", who(list(p.approvers) or list(p.admins))),
+        ("Admins", who(list(p.admins))),
+    ]  # fmt: skip
+    if p.person_limits:
+        facts.insert(
+            2,
+            ("Personal limits", ", ".join(f"{names.get(u, u)} {amt(v)}" for u, v in p.person_limits.items())),
+        )
+    body: list[Card] = []
+    if reply.message:
+        body.append(banner("✓ " + teams_text(plain_names(reply.message, names)), "good"))
+    body += [
+        text_block("Recovery policy", size="Medium", weight="Bolder"),
+        {"type": "FactSet", "facts": [{"title": t, "value": clip(v, 1500)} for t, v in facts]},
+    ]
+    return card(body)
+
+
+def text_card(reply: TextReply, names: dict[str, str]) -> Card:
+    entities: list[Card] = []
+    body: list[Card] = []
+    if reply.title:
+        body.append(text_block(reply.title, size="Medium", weight="Bolder"))
+    body.append(text_block(with_mentions(teams_text(clip(reply.text, 8000)), names, entities)))
+    return card(body, entities=entities)
+
+
+def render(
+    reply: Reply,
+    now: datetime,
+    tz: str = "UTC",
+    names: dict[str, str] | None = None,
+    policy: Policy | None = None,
+) -> Card:
+    """Any reply as one card."""
+    names = names or {}
+    if isinstance(reply, ErrorReply):
+        assert reply.error is not None
+        return error_card(reply.error, reply.echo)
+    if isinstance(reply, CaseReply) and reply.detail is not None:
+        return case_card(reply, now, tz, names)
+    if isinstance(reply, FormReply):
+        return form_card(reply.form, {}, reply.prefill, policy=policy)
+    if isinstance(reply, ListReply):
+        return list_card(reply, names)
+    if isinstance(reply, ApprovalsReply):
+        return approvals_card(reply, names)
+    if isinstance(reply, TimelineReply) and reply.detail is not None:
+        return timeline_card(reply, tz, names)
+    if isinstance(reply, DraftReply):
+        return draft_card(reply)
+    if isinstance(reply, PolicyReply) and reply.policy is not None:
+        return policy_card(reply, names)
+    if isinstance(reply, TextReply):
+        return text_card(reply, names)
+    return card([text_block(teams_text(str(getattr(reply, "text", "") or "Done.")))])
+
+
+def reply_mentions(reply: Reply) -> set[str]:
+    """Every user id a reply's card may name, so the adapter can look their names up once."""
+    ids: set[str] = set()
+    if isinstance(reply, CaseReply | TimelineReply) and reply.detail is not None:
+        d = reply.detail
+        c = d.case
+        ids |= {x for x in (c.opened_by, c.owner_id, c.apologised_by) if x}
+        ids |= (
+            {s.owner_id for s in d.steps}
+            | {a.requested_by for a in d.approvals}
+            | {e.actor for e in d.events}
+        )
+        if isinstance(reply, CaseReply):
+            ids |= mention_ids(reply.message)
+    elif isinstance(reply, ListReply):
+        ids |= {c.owner_id for c in reply.cases if c.owner_id} | mention_ids(reply.title)
+    elif isinstance(reply, ApprovalsReply):
+        ids |= {a.requested_by for a in reply.approvals}
+    elif isinstance(reply, PolicyReply) and reply.policy is not None:
+        p = reply.policy
+        ids |= set(p.approvers) | set(p.admins) | set(p.person_limits) | mention_ids(reply.message)
+    elif isinstance(reply, TextReply):
+        ids |= mention_ids(reply.text)
+    return ids
+
+
+# ----- notices ----------------------------------------------------------------------------------
+
+
+def notice_card(notice: Notice, names: dict[str, str], *, note: str | None = None) -> Card:
+    """Any core notice; approval requests get Approve/Deny, case notices the buttons that fit."""
+    entities: list[Card] = []
+    body: list[Card] = []
+    if note:
+        body.append(text_block(note, isSubtle=True))
+    body.append(text_block(with_mentions(teams_text(clip(notice.text, 8000)), names, entities)))
+    d = notice.data
+    number = d.get("number")
+    actions: list[Card] = []
+    if notice.kind == "approval_request" and d.get("approval_id") is not None:
+        rid = d["approval_id"]
+        actions += [
+            submit("Approve", "approve", approval_id=rid),
+            show_card("Deny", form_fields("deny", {}), submit("Deny", "deny", approval_id=rid)),
+        ]
+    elif notice.kind == "followup_due" and number is not None:
+        actions += [
+            show_card("Satisfied", form_fields("followup", {"satisfied": "yes"}), submit("Save", "followup", number=number)),
+            show_card("Not yet", form_fields("followup", {"satisfied": "no"}), submit("Save", "followup", number=number)),
+            submit("Snooze a day", "snooze", number=number, **{"for": "1d"}),
+        ]  # fmt: skip
+    elif notice.kind == "nudge_unowned" and number is not None:
+        actions.append(submit("Claim", "claim", number=number))
+    elif notice.kind == "step_due" and number is not None and d.get("position") is not None:
+        actions.append(submit("Mark done", "done", number=number, position=d["position"]))
+    if number is not None:
+        actions.append(submit("Show case", "show", number=number))
+        if notice.kind in ("nudge_unowned", "nudge_resolve", "step_due"):
+            actions.append(submit("Snooze a day", "snooze", number=number, **{"for": "1d"}))
+    return card(body, actions, entities)
+
+
+def case_line(case: Case) -> str:
+    return f"#{case.number} · {STATUS_LABELS[case.status]} · {case.problem[:80]}"

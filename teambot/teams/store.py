@@ -1,0 +1,130 @@
+"""Who and where the bot has met on Teams, so it can speak first later (proactive messages).
+
+Every incoming activity refreshes two rows: the conversation it came from (its
+ConversationReference, as botbuilder serialises it) and the person who sent it (name,
+time zone, and their 1:1 conversation once they have one). No botbuilder import here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, select
+
+from teambot.core.db import Database
+from teambot.core.types import UTCDateTime
+
+MAX_KEY = 128  # cases.channel_id is 128 long; Teams 1:1 conversation ids can be longer
+
+
+def conversation_key(conversation_id: str) -> str:
+    """A conversation id short enough for `cases.channel_id`; long ids become a stable hash."""
+    if len(conversation_id) <= MAX_KEY:
+        return conversation_id
+    return "h:" + hashlib.sha256(conversation_id.encode()).hexdigest()[:40]
+
+
+class TeamsConversation(SQLModel, table=True):
+    """A conversation the bot is in: personal (1:1), groupChat or channel."""
+
+    __tablename__ = "teams_conversations"
+    __table_args__ = (Index("ix_teams_conversations_tenant", "tenant_id", "kind"),)
+
+    key: str = Field(primary_key=True, max_length=MAX_KEY)
+    tenant_id: str = Field(max_length=128)
+    conversation_id: str
+    kind: str = Field(max_length=16)  # personal | groupChat | channel
+    service_url: str = Field(max_length=500)
+    team_id: str | None = Field(default=None, max_length=200)  # the Teams team, for channels
+    reference: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TeamsPerson(SQLModel, table=True):
+    """A person met on Teams: `user_id` is the AAD object id the core knows them by."""
+
+    __tablename__ = "teams_people"
+
+    tenant_id: str = Field(primary_key=True, max_length=128)
+    user_id: str = Field(primary_key=True, max_length=128)
+    teams_id: str = Field(max_length=200)  # the channel account id (29:...)
+    name: str | None = Field(default=None, max_length=200)
+    tz: str | None = Field(default=None, max_length=64)
+    personal_key: str | None = Field(default=None, max_length=MAX_KEY)  # their 1:1 conversation
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class TeamsStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def remember(
+        self,
+        *,
+        tenant_id: str,
+        conversation_id: str,
+        kind: str,
+        service_url: str,
+        reference: dict[str, Any],
+        now: datetime,
+        team_id: str | None = None,
+        user_id: str | None = None,
+        teams_id: str | None = None,
+        name: str | None = None,
+        tz: str | None = None,
+    ) -> str:
+        """Upsert the conversation and its sender; returns the conversation key."""
+        key = conversation_key(conversation_id)
+        async with self.db.session() as s:
+            conv = await s.get(TeamsConversation, key)
+            if conv is None:
+                conv = TeamsConversation(
+                    key=key, tenant_id=tenant_id, conversation_id=conversation_id, kind=kind,
+                    service_url=service_url, reference=reference, updated_at=now, team_id=team_id,
+                )  # fmt: skip
+            else:
+                conv.service_url, conv.reference, conv.updated_at = service_url, reference, now
+                conv.team_id = team_id or conv.team_id
+            s.add(conv)
+            if user_id:
+                person = await s.get(TeamsPerson, (tenant_id, user_id))
+                if person is None:
+                    person = TeamsPerson(tenant_id=tenant_id, user_id=user_id, teams_id=teams_id or user_id,
+                                         updated_at=now)  # fmt: skip
+                person.teams_id = teams_id or person.teams_id
+                person.name = (name or "")[:200] or person.name
+                person.tz = tz or person.tz
+                if kind == "personal":
+                    person.personal_key = key
+                person.updated_at = now
+                s.add(person)
+            try:
+                await s.commit()
+            except IntegrityError:  # a concurrent first insert of the same row: theirs is as good
+                await s.rollback()
+        return key
+
+    async def conversation(self, key: str) -> TeamsConversation | None:
+        async with self.db.session() as s:
+            return await s.get(TeamsConversation, key)
+
+    async def person(self, tenant_id: str, user_id: str) -> TeamsPerson | None:
+        async with self.db.session() as s:
+            return await s.get(TeamsPerson, (tenant_id, user_id))
+
+    async def names(self, tenant_id: str, user_ids: set[str]) -> dict[str, str]:
+        """Display names for the mentions a card shows."""
+        if not user_ids:
+            return {}
+        async with self.db.session() as s:
+            rows = await s.exec(
+                select(TeamsPerson).where(
+                    TeamsPerson.tenant_id == tenant_id,
+                    TeamsPerson.user_id.in_(sorted(user_ids)),  # type: ignore[attr-defined]
+                )
+            )
+            return {p.user_id: p.name for p in rows.all() if p.name}
