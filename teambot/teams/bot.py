@@ -245,13 +245,14 @@ class TeambotActivityHandler(TeamsActivityHandler):
             assert reply.error is not None
             if form is not None:
                 policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
-                card = cards.form_card(form, ids_of(values or {}), values, policy=policy, error=reply.error)
+                card = cards.form_card(form, ids_of(values or {}), values, policy=policy, error=reply.error, names=names)
                 if from_form_card and card_id:
                     await self.update(turn_context, card_id, card)
                 else:
                     await self.send(turn_context, adaptive(card))
             else:
-                await self.send(turn_context, adaptive(cards.error_card(reply.error, reply.echo)))
+                echo = "" if card_id else reply.echo  # a pressed button has nothing typed to give back
+                await self.send(turn_context, adaptive(cards.error_card(reply.error, echo, names)))
             return
         if isinstance(reply, CaseReply) and reply.detail is not None:
             await self._deliver_case(turn_context, reply, turn, card_id, names)

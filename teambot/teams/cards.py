@@ -261,14 +261,14 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
 
 def form_card(
     form: str, ids: dict[str, Any], values: dict[str, Any] | None = None, *, policy: Policy | None = None,
-    error: DomainError | None = None,
+    error: DomainError | None = None, names: dict[str, str] | None = None,
 ) -> Card:  # fmt: skip
     """A standalone form; with `error`, the refusal sits on top and every input keeps its value."""
     number = ids.get("number")
     heading = FORM_TITLES.get(form, form.title()) + (f" · case #{number}" if number else "")
     body: list[Card] = []
     if error is not None:
-        body.append(banner(teams_text(str(error)), "attention"))
+        body.append(banner("✗ " + teams_text(plain_names(str(error), names or {})), "attention"))
     body.append(text_block(heading, size="Medium", weight="Bolder"))
     body += form_fields(form, values or {}, policy)
     label = FORM_BUTTONS.get(form, "Save")
@@ -338,8 +338,8 @@ def _case_card(
 # ----- other replies ----------------------------------------------------------------------------
 
 
-def error_card(err: DomainError, echo: str = "") -> Card:
-    body = [banner("✗ " + teams_text(str(err)), "attention")]
+def error_card(err: DomainError, echo: str = "", names: dict[str, str] | None = None) -> Card:
+    body = [banner("✗ " + teams_text(plain_names(str(err), names or {})), "attention")]
     if echo:
         body.append(text_block(f"You typed: {clip(echo, 3000)}", isSubtle=True))
     return card(body)
@@ -457,7 +457,7 @@ def render(
     names = names or {}
     if isinstance(reply, ErrorReply):
         assert reply.error is not None
-        return error_card(reply.error, reply.echo)
+        return error_card(reply.error, reply.echo, names)
     if isinstance(reply, CaseReply) and reply.detail is not None:
         return case_card(reply, now, tz, names)
     if isinstance(reply, FormReply):
@@ -500,6 +500,8 @@ def reply_mentions(reply: Reply) -> set[str]:
         ids |= set(p.approvers) | set(p.admins) | set(p.person_limits) | mention_ids(reply.message)
     elif isinstance(reply, TextReply):
         ids |= mention_ids(reply.text)
+    elif isinstance(reply, ErrorReply) and reply.error is not None:
+        ids |= mention_ids(str(reply.error))
     return ids
 
 
