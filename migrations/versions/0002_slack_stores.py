@@ -1,5 +1,10 @@
 """Slack: Bolt installation and OAuth state stores (owned by the Slack adapter)
 
+The tables slack_sdk's (Async)SQLAlchemyInstallationStore and (Async)SQLAlchemyOAuthStateStore
+read and write, frozen here as they are defined in slack_sdk 3.x (`build_installations_table`,
+`build_bots_table`, `build_oauth_states_table`), so the schema is owned by our migrations and
+never by `create_tables()` at run time.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-24
@@ -7,15 +12,82 @@ Create Date: 2026-11-24
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+def _bot_columns() -> list[sa.Column]:  # type: ignore[type-arg]
+    return [
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("client_id", sa.String(32), nullable=False),
+        sa.Column("app_id", sa.String(32), nullable=False),
+        sa.Column("enterprise_id", sa.String(32)),
+        sa.Column("enterprise_name", sa.String(200)),
+    ]
+
+
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "slack_installations",
+        *_bot_columns(),
+        sa.Column("enterprise_url", sa.String(200)),
+        sa.Column("team_id", sa.String(32)),
+        sa.Column("team_name", sa.String(200)),
+        sa.Column("bot_token", sa.String(200)),
+        sa.Column("bot_id", sa.String(32)),
+        sa.Column("bot_user_id", sa.String(32)),
+        sa.Column("bot_scopes", sa.String(1000)),
+        sa.Column("bot_refresh_token", sa.String(200)),
+        sa.Column("bot_token_expires_at", sa.DateTime),
+        sa.Column("user_id", sa.String(32), nullable=False),
+        sa.Column("user_token", sa.String(200)),
+        sa.Column("user_scopes", sa.String(1000)),
+        sa.Column("user_refresh_token", sa.String(200)),
+        sa.Column("user_token_expires_at", sa.DateTime),
+        sa.Column("incoming_webhook_url", sa.String(200)),
+        sa.Column("incoming_webhook_channel", sa.String(200)),
+        sa.Column("incoming_webhook_channel_id", sa.String(200)),
+        sa.Column("incoming_webhook_configuration_url", sa.String(200)),
+        sa.Column("is_enterprise_install", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("token_type", sa.String(32)),
+        sa.Column("installed_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+    )
+    op.create_index(
+        "slack_installations_idx",
+        "slack_installations",
+        ["client_id", "enterprise_id", "team_id", "user_id", "installed_at"],
+    )
+    op.create_table(
+        "slack_bots",
+        *_bot_columns(),
+        sa.Column("team_id", sa.String(32)),
+        sa.Column("team_name", sa.String(200)),
+        sa.Column("bot_token", sa.String(200)),
+        sa.Column("bot_id", sa.String(32)),
+        sa.Column("bot_user_id", sa.String(32)),
+        sa.Column("bot_scopes", sa.String(1000)),
+        sa.Column("bot_refresh_token", sa.String(200)),
+        sa.Column("bot_token_expires_at", sa.DateTime),
+        sa.Column("is_enterprise_install", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("installed_at", sa.DateTime, nullable=False, server_default=sa.func.now()),
+    )
+    op.create_index("slack_bots_idx", "slack_bots", ["client_id", "enterprise_id", "team_id", "installed_at"])
+    op.create_table(
+        "slack_oauth_states",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("state", sa.String(200), nullable=False),
+        sa.Column("expire_at", sa.DateTime, nullable=False),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("slack_oauth_states")
+    op.drop_index("slack_bots_idx", table_name="slack_bots")
+    op.drop_table("slack_bots")
+    op.drop_index("slack_installations_idx", table_name="slack_installations")
+    op.drop_table("slack_installations")

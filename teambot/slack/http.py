@@ -1,0 +1,69 @@
+"""Mounts Slack on the shared aiohttp server: POST /slack/events (commands, interactions,
+shortcuts, events), GET /slack/install and /slack/oauth_redirect with OAuth, Socket Mode with
+SLACK_APP_TOKEN; registers the Slack notifier."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
+from teambot.bootstrap import Container
+from teambot.slack.app import SlackRuntime, build_app
+from teambot.slack.notifier import SlackNotifier
+
+log = logging.getLogger(__name__)
+RUNTIME: web.AppKey[SlackRuntime] = web.AppKey("slack_runtime", SlackRuntime)
+
+
+def attach(app: web.Application, container: Container) -> SlackRuntime:
+    rt = build_app(container)
+    app[RUNTIME] = rt
+    container.extras["slack"] = rt
+    container.notifier.register("slack", SlackNotifier(rt))
+    bolt = rt.app
+
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    if container.settings.slack_signing_secret is not None:
+        app.router.add_post("/slack/events", events)
+    flow = bolt.oauth_flow
+    if flow is not None:
+
+        async def install(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+
+        async def redirect(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+        app.router.add_get(flow.install_path, install)
+        app.router.add_get(flow.redirect_uri_path, redirect)
+
+    app_token = container.settings.slack_app_token
+    if app_token is not None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(bolt, app_token.get_secret_value())
+
+        async def start_socket_mode(_: web.Application) -> None:
+            await handler.connect_async()
+            log.info("Slack Socket Mode connected")
+
+        async def stop_socket_mode(_: web.Application) -> None:
+            await handler.close_async()
+
+        app.on_startup.append(start_socket_mode)
+        app.on_cleanup.append(stop_socket_mode)
+
+    async def drain(_: web.Application) -> None:
+        try:
+            async with asyncio.timeout(10):
+                await rt.idle()
+        except TimeoutError:
+            log.warning("shutting down with Slack work unfinished")
+
+    app.on_cleanup.append(drain)
+    return rt

@@ -1,0 +1,473 @@
+"""Bolt listeners: ack first, then the work. Every path ends in something the person sees.
+
+- `/recover <text>` goes through the shared grammar (Commands.run_text); `/recover` alone opens
+  the form. Redeliveries carry the same trigger_id/view id/message, used as the case's
+  `source_ref`, so the core returns the case already opened and no second card is posted.
+- Card buttons (`case:<step>`) open a modal where input is needed, or run the step at once.
+- Modal submissions run the step before acking, so a core refusal that names an input comes
+  back as `response_action: errors` on that input; any other refusal closes the modal and is
+  told to the person with what they typed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from teambot.core.commands import Context
+from teambot.core.errors import DomainError
+from teambot.core.grammar import Intent
+from teambot.core.models import ApprovalRequest
+from teambot.core.policy import limit_for
+from teambot.core.queries import case_detail
+from teambot.core.replies import CaseReply, ErrorReply, FormReply, Reply
+from teambot.slack import blocks, modals
+from teambot.slack.app import SlackRuntime
+from teambot.slack.cards import error_code, post_card, refresh_card, send_response, tell
+from teambot.slack.home import publish_home
+
+log = logging.getLogger(__name__)
+
+MODAL_STEPS = {"apologise", "grant", "step", "resolve", "followup", "followup_yes", "followup_no", "handover",
+               "flag", "shoutout", "reopen"}  # fmt: skip
+OOPS = "Something went wrong on Teambot's side and the step was not done. Try again in a moment."
+SUBMITTED = re.compile(r"^(open|apologise|grant|step|resolve|followup|handover|flag|shoutout|reopen|deny)$")
+
+
+def team_of(context: AsyncBoltContext, body: dict[str, Any]) -> str:
+    """The workspace id; an org-wide (Enterprise Grid) install without one uses the enterprise id."""
+    team = context.team_id or (body.get("team") or {}).get("id") or body.get("team_id")
+    return str(team or context.enterprise_id or (body.get("enterprise") or {}).get("id") or "")
+
+
+def user_of(body: dict[str, Any]) -> str:
+    return str(body.get("user_id") or (body.get("user") or {}).get("id") or "")
+
+
+def channel_of(body: dict[str, Any]) -> str | None:
+    ch = (
+        body.get("channel_id")
+        or (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id")
+    )
+    return str(ch) if ch else None
+
+
+def number_of(raw: str | None) -> int | None:
+    m = re.match(r"#?(\d{1,9})", raw or "")
+    return int(m.group(1)) if m else None
+
+
+def register(rt: SlackRuntime) -> None:
+    app: AsyncApp = rt.app
+    c = rt.container
+
+    async def context_for(
+        client: AsyncWebClient, team: str, channel: str, user: str, ref: str | None
+    ) -> Context:
+        person = await rt.people.get(client, team, user)
+        return Context(team, channel, user, platform="slack", tz=person.tz, source_ref=ref)
+
+    async def guarded(work: Callable[[], Awaitable[None]], client: AsyncWebClient, user: str,
+                      channel: str | None, response_url: str | None) -> None:  # fmt: skip
+        """Nothing fails silently: an unexpected error is logged and the person is told."""
+        try:
+            await work()
+        except Exception:
+            log.exception("Slack listener failed")
+            if user:
+                await tell(rt, client, user=user, message=blocks.error_message(OOPS), channel=channel,
+                           response_url=response_url)  # fmt: skip
+
+    async def open_view(client: AsyncWebClient, trigger_id: str, view: dict[str, Any], user: str,
+                        channel: str | None, response_url: str | None) -> None:  # fmt: skip
+        try:
+            await client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            log.warning("views.open failed: %s", error_code(exc))
+            await tell(rt, client, user=user, channel=channel, response_url=response_url,
+                       message=blocks.error_message("Slack did not let me open the form in time (it allows about "
+                                                    "3 seconds). Press the button or run the command again."))  # fmt: skip
+
+    async def open_form(client: AsyncWebClient, team: str, user: str, trigger_id: str, meta: dict[str, Any],
+                        prefill: dict[str, Any] | None = None, ask_channel: bool = False) -> None:  # fmt: skip
+        policy = await c.service.policy(team, user, "slack")
+        view = modals.open_case(policy.categories, meta, prefill=prefill, ask_channel=ask_channel)
+        await open_view(client, trigger_id, view, user, meta.get("channel"), meta.get("response_url"))
+
+    async def deliver(client: AsyncWebClient, reply: Reply, *, team: str, user: str, channel: str | None,
+                      response_url: str | None, trigger_id: str | None = None, clicked_ts: str | None = None,
+                      from_card: bool = False, source: dict[str, Any] | None = None) -> None:  # fmt: skip
+        """Show a command's reply: a new card in the channel, a refreshed card, or a private answer."""
+        now = c.clock.now()
+        if isinstance(reply, FormReply) and trigger_id:
+            await open_form(
+                client, team, user, trigger_id, {"channel": channel, "response_url": response_url}
+            )
+            return
+        if isinstance(reply, CaseReply) and reply.opened is not None:
+            opened = reply.opened
+            if opened.duplicate:
+                if opened.case.opened_by != user:
+                    await tell(rt, client, user=user, channel=channel, response_url=response_url,
+                               message=blocks.text_message(f"That is already case #{opened.case.number}."))  # fmt: skip
+                return
+            await post_card(rt, client, opened, channel=opened.case.channel_id, user=user,
+                            response_url=response_url, source=source)  # fmt: skip
+            return
+        if isinstance(reply, CaseReply) and reply.public and reply.detail is not None:
+            await refresh_card(rt, client, team, reply.detail.case.number, response_url=response_url,
+                               clicked_ts=clicked_ts)  # fmt: skip
+            if not from_card or reply.approval is not None:
+                await tell(rt, client, user=user, channel=channel, response_url=response_url,
+                           message=blocks.text_message(f":white_check_mark: {blocks.safe(reply.message)}"))  # fmt: skip
+            return
+        person = await rt.people.get(client, team, user)
+        await tell(rt, client, user=user, channel=channel, response_url=response_url,
+                   message=blocks.reply_message(reply, now, person.tz))  # fmt: skip
+
+    # ----- /recover --------------------------------------------------------------------------
+
+    @app.command("/recover")
+    async def on_recover(
+        ack: Any, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        async with rt.busy():
+            await ack()
+            team, user, channel = team_of(context, body), user_of(body), channel_of(body) or ""
+            text, url, trigger = (
+                (body.get("text") or "").strip(),
+                body.get("response_url"),
+                body.get("trigger_id"),
+            )
+
+            async def work() -> None:
+                if not text and trigger:
+                    await open_form(client, team, user, trigger, {"channel": channel, "response_url": url})
+                    return
+                ctx = await context_for(
+                    client, team, channel, user, f"slack:cmd:{trigger}" if trigger else None
+                )
+                reply = await c.commands.run_text(text, ctx)
+                await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
+                              trigger_id=trigger)  # fmt: skip
+
+            await guarded(work, client, user, channel, url)
+
+    # ----- message shortcut: turn any message into a case ------------------------------------------
+
+    @app.shortcut("open_recovery_case")
+    async def on_shortcut(
+        ack: Any, shortcut: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        async with rt.busy():
+            await ack()
+            team, user, channel = team_of(context, shortcut), user_of(shortcut), channel_of(shortcut) or ""
+            message = shortcut.get("message") or {}
+            text = message.get("text") or ""
+            meta = {
+                "channel": channel, "response_url": shortcut.get("response_url"), "src": "msg",
+                "msg": message.get("ts"), "author": message.get("user"), "quote": blocks.clip(text, 280),
+            }  # fmt: skip
+            note = "Opening a case from a message; the card will quote it and link back to it."
+            if len(text) > modals.MAX_TEXT:
+                note += (
+                    f" The message is {len(text)} characters, so the form holds its first {modals.MAX_TEXT}."
+                )
+            prefill = {"problem": text, "quote_note": note}
+
+            async def work() -> None:
+                await open_form(client, team, user, shortcut["trigger_id"], meta, prefill)
+
+            await guarded(work, client, user, channel, meta["response_url"])
+
+    # ----- card buttons ------------------------------------------------------------------------
+
+    @app.action(re.compile(r"^case:"))
+    async def on_case_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                             context: AsyncBoltContext) -> None:  # fmt: skip
+        async with rt.busy():
+            await ack()
+            team, user, channel = team_of(context, body), user_of(body), channel_of(body)
+            url = body.get("response_url")
+            step = action["action_id"].split(":", 1)[1]
+            raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+            number = number_of(raw)
+            clicked = (body.get("container") or {}).get("message_ts")
+            meta = {"n": number, "channel": channel, "response_url": url, "clicked": clicked,
+                    "from_card": (body.get("container") or {}).get("type") == "message"}  # fmt: skip
+
+            async def work() -> None:
+                if number is None:
+                    await tell(rt, client, user=user, channel=channel, response_url=url,
+                               message=blocks.error_message("That button names no case."))  # fmt: skip
+                    return
+                if step in MODAL_STEPS or step == "view":
+                    await open_step_modal(client, body["trigger_id"], team, user, step, number, meta)
+                    return
+                intent = step_intent(step, number, raw)
+                ctx = await context_for(client, team, channel or "", user, None)
+                reply = await (
+                    c.commands.card(team, number, public=False)
+                    if step == "show"
+                    else c.commands.run(intent, ctx)
+                )
+                await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
+                              clicked_ts=clicked, from_card=meta["from_card"])  # fmt: skip
+
+            await guarded(work, client, user, channel, url)
+
+    def step_intent(step: str, number: int, raw: str) -> Intent:
+        if step == "done":
+            m = re.fullmatch(r"(\d+)\.(\d+)", raw)
+            return Intent(
+                "done", {"number": number, "position": int(m.group(2)) if m else 0}, text=f"done {raw}"
+            )
+        if step == "snooze":
+            _, _, span = raw.partition("|")
+            return Intent(
+                "snooze", {"number": number, "for": span or None}, text=f"snooze {number} for {span}"
+            )
+        return Intent(step, {"number": number}, text=f"{step} {number}")
+
+    async def open_step_modal(client: AsyncWebClient, trigger: str, team: str, user: str, step: str, number: int,
+                              meta: dict[str, Any]) -> None:  # fmt: skip
+        try:
+            detail = await case_detail(c.db, team, number)
+        except DomainError as err:
+            await tell(rt, client, user=user, channel=meta["channel"], response_url=meta["response_url"],
+                       message=blocks.error_message(str(err)))  # fmt: skip
+            return
+        if step == "view":
+            person = await rt.people.get(client, team, user)
+            card = blocks.case_card(
+                detail, c.clock.now(), person.tz, source=(detail.case.card_ref or {}).get("source")
+            )
+            await open_view(client, trigger, modals.show(card, number), user, None, None)
+            return
+        builders: dict[str, Callable[[], dict[str, Any]]] = {
+            "apologise": lambda: modals.apologise(detail, meta),
+            "grant": lambda: modals.grant(detail, meta, limit_for(detail.policy, user)),
+            "step": lambda: modals.step(detail, meta, user),
+            "resolve": lambda: modals.resolve(detail, meta),
+            "followup": lambda: modals.followup(detail, meta),
+            "followup_yes": lambda: modals.followup(detail, meta, satisfied=True),
+            "followup_no": lambda: modals.followup(detail, meta, satisfied=False),
+            "handover": lambda: modals.handover(detail, meta),
+            "flag": lambda: modals.flag(detail, meta),
+            "shoutout": lambda: modals.shoutout(detail, meta),
+            "reopen": lambda: modals.reopen(detail, meta),
+        }
+        await open_view(client, trigger, builders[step](), user, meta["channel"], meta["response_url"])
+
+    # ----- approvals -------------------------------------------------------------------------
+
+    @app.action(re.compile(r"^approval:(approve|deny)$"))
+    async def on_approval(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                          context: AsyncBoltContext) -> None:  # fmt: skip
+        async with rt.busy():
+            await ack()
+            team, user, channel = team_of(context, body), user_of(body), channel_of(body)
+            url = body.get("response_url")
+            approval_id = number_of(action.get("value"))
+
+            async def work() -> None:
+                if approval_id is None:
+                    return
+                if action["action_id"].endswith("deny"):
+                    async with c.db.session() as s:
+                        req = await s.get(ApprovalRequest, approval_id)
+                    gesture = req.gesture if req is not None and req.team_id == team else "the request"
+                    meta = {"approval_id": approval_id, "channel": channel, "response_url": url}
+                    await open_view(
+                        client,
+                        body["trigger_id"],
+                        modals.deny(approval_id, gesture, meta),
+                        user,
+                        channel,
+                        url,
+                    )
+                    return
+                ctx = await context_for(client, team, channel or "", user, None)
+                reply = await c.commands.run(
+                    Intent("approve", {"approval_id": approval_id}, text=f"approve {approval_id}"), ctx
+                )
+                await after_decision(client, reply, team=team, user=user, channel=channel, response_url=url)
+
+            await guarded(work, client, user, channel, url)
+
+    async def after_decision(client: AsyncWebClient, reply: Reply, *, team: str, user: str, channel: str | None,
+                             response_url: str | None) -> None:  # fmt: skip
+        if not isinstance(reply, CaseReply) or reply.detail is None:
+            await deliver(client, reply, team=team, user=user, channel=channel, response_url=response_url)
+            return
+        number = reply.detail.case.number
+        if response_url:  # the DM with the buttons becomes the verdict, so nobody presses twice
+            await send_response(
+                response_url, {**blocks.decided_message(reply.message, number), "replace_original": True}
+            )
+        await refresh_card(rt, client, team, number)
+
+    # ----- modal submissions -----------------------------------------------------------------
+
+    @app.view(SUBMITTED)
+    async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+                        context: AsyncBoltContext) -> None:  # fmt: skip
+        async with rt.busy():
+            team, user = team_of(context, body), user_of(body)
+            name = view["callback_id"]
+            meta, vals = modals.read_metadata(view), modals.values(view)
+            channel = vals.get("channel") or meta.get("channel")
+            url = meta.get("response_url")
+            try:
+                intent = submitted_intent(name, vals, meta, team)
+                ref = None
+                if name == "open":
+                    ref = (
+                        f"slack:msg:{channel}:{meta['msg']}"
+                        if meta.get("msg")
+                        else f"slack:view:{view.get('id')}"
+                    )
+                ctx = await context_for(client, team, channel or "", user, ref)
+                if intent is None:
+                    reply: Reply = ErrorReply(
+                        error=DomainError("That form has lost its case number."), echo=""
+                    )
+                else:
+                    reply = await c.commands.run(intent, ctx)
+            except Exception:
+                log.exception("modal %s failed", name)
+                await ack(response_action="errors", errors=first_input_error(view, OOPS))
+                return
+            if isinstance(reply, ErrorReply) and reply.error is not None:
+                errors = modals.field_errors(name, reply.error.field, reply.text, modals.input_ids(view))
+                if errors:
+                    await ack(response_action="errors", errors=errors)
+                    return
+                await ack()
+                echo = "\n".join(f"{k}: {v}" for k, v in vals.items() if v)
+                await tell(rt, client, user=user, channel=channel, response_url=url,
+                           message=blocks.error_message(reply.text, echo))  # fmt: skip
+                return
+            await ack()
+
+            async def work() -> None:
+                if name == "deny":
+                    await after_decision(
+                        client, reply, team=team, user=user, channel=channel, response_url=url
+                    )
+                    return
+                source = None
+                if name == "open" and meta.get("msg") and channel:
+                    source = await message_source(client, channel, meta)
+                await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
+                              clicked_ts=meta.get("clicked"), from_card=bool(meta.get("from_card")), source=source)  # fmt: skip
+
+            await guarded(work, client, user, channel, url)
+
+    def submitted_intent(name: str, v: dict[str, Any], meta: dict[str, Any], team: str) -> Intent | None:
+        if name == "open":
+            args = {"problem": v.get("problem") or "", "customer": v.get("customer"), "wants": v.get("wants"),
+                    "category": v.get("category"), "severity": v.get("severity"), "own": "own" in (v.get("own") or [])}  # fmt: skip
+            return Intent("open", args, text=v.get("problem") or "")
+        if name == "deny":
+            return Intent(
+                "deny", {"approval_id": meta.get("approval_id"), "note": v.get("note")}, text="deny"
+            )
+        n = meta.get("n")
+        if not isinstance(n, int):
+            return None
+        if name == "apologise":
+            return Intent(
+                "apologise", {"number": n, "method": v.get("method") or "", "words": v.get("words")}
+            )
+        if name == "grant":
+            return Intent("grant", {"number": n, "gesture": modals.grant_gesture(v),
+                                    "amount": (v.get("amount") or "").strip() or None, "note": v.get("note")})  # fmt: skip
+        if name == "step":
+            return Intent(
+                "step",
+                {"number": n, "text": v.get("text") or "", "owner": v.get("owner"), "due": v.get("due")},
+            )
+        if name == "resolve":
+            return Intent(
+                "resolve",
+                {"number": n, "summary": v.get("summary") or "", "root_cause": v.get("root_cause") or ""},
+            )
+        if name == "followup":
+            won = {"won": True, "lost": False}.get(v.get("won_back") or "")
+            return Intent("followup", {"number": n, "satisfied": v.get("satisfied") == "yes",
+                                       "score": int(v.get("score") or 0), "won_back": won})  # fmt: skip
+        if name == "handover":
+            return Intent("handover", {"number": n, "to": v.get("to") or ""})
+        if name == "flag":
+            return Intent("flag", {"number": n, "note": v.get("note") or ""})
+        if name == "shoutout":
+            return Intent(
+                "shoutout", {"number": n, "to": v.get("to") or "", "message": v.get("message") or ""}
+            )
+        if name == "reopen":
+            return Intent("reopen", {"number": n, "note": v.get("reason")})
+        return None
+
+    async def message_source(
+        client: AsyncWebClient, channel: str, meta: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Where a case opened from a message came from: a permalink, the start of the text, its author."""
+        try:
+            resp = await client.chat_getPermalink(channel=channel, message_ts=meta["msg"])
+        except SlackApiError as exc:
+            log.info("no permalink for %s/%s: %s", channel, meta["msg"], error_code(exc))
+            return None
+        return {"link": resp.get("permalink"), "quote": meta.get("quote") or "", "author": meta.get("author")}
+
+    def first_input_error(view: dict[str, Any], text: str) -> dict[str, str]:
+        ids = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
+        return {str(ids[0]): text} if ids else {}
+
+    # ----- App Home ----------------------------------------------------------------------------
+
+    @app.event("app_home_opened")
+    async def on_home(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        async with rt.busy():
+            if event.get("tab", "home") != "home":
+                return
+            try:
+                await publish_home(rt, client, team_of(context, body), event["user"])
+            except Exception:
+                log.exception("App Home not published")
+
+    @app.action("home:open")
+    async def on_home_open(
+        ack: Any, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        async with rt.busy():
+            await ack()
+            team, user = team_of(context, body), user_of(body)
+
+            async def work() -> None:
+                await open_form(client, team, user, body["trigger_id"], {"src": "home"}, ask_channel=True)
+
+            await guarded(work, client, user, None, None)
+
+    # ----- everything else is acknowledged, never left to "dispatch_failed" -----------------------
+
+    @app.action(re.compile(".*"))
+    async def on_other_action(ack: Any) -> None:
+        await ack()
+
+    @app.view(re.compile(".*"))
+    async def on_other_view(ack: Any) -> None:
+        await ack()
+
+    if rt.installation_store is not None:
+        app.enable_token_revocation_listeners()

@@ -1,0 +1,42 @@
+"""Notices from the core and the scheduler, delivered as Slack DMs or channel posts.
+
+`notify` queues and returns at once (the core calls it inside a step; Slack must not slow the
+step down); deliveries to one channel go out about one a second (Slack's chat.postMessage
+limit), in order, none dropped. Approval requests get Approve / Deny buttons; every other kind
+its text and buttons for the case it is about.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from teambot.core.ports import Notice, Recipient
+from teambot.slack import blocks
+from teambot.slack.app import SlackRuntime
+
+log = logging.getLogger(__name__)
+
+
+class SlackNotifier:
+    def __init__(self, rt: SlackRuntime) -> None:
+        self.rt = rt
+
+    async def notify(self, recipient: Recipient, notice: Notice) -> None:
+        self.rt.spawn(self.deliver(recipient, notice))
+
+    async def deliver(self, recipient: Recipient, notice: Notice) -> None:
+        client = await self.rt.client_for(notice.team_id)
+        if client is None:
+            log.warning("no Slack installation for team %s; %s notice not sent", notice.team_id, notice.kind)
+            return
+        message = blocks.notice_message(notice)
+        await self.rt.pacer.wait(recipient.id)
+        try:
+            await client.chat_postMessage(channel=recipient.id, unfurl_links=False, **message)
+        except SlackApiError as exc:
+            code = (exc.response or {}).get("error")
+            log.warning(
+                "%s notice to %s %s not delivered: %s", notice.kind, recipient.kind, recipient.id, code
+            )

@@ -1,0 +1,147 @@
+"""A local stand-in for Slack's Web API and response_urls: records every call, answers like Slack.
+
+Real HTTP on 127.0.0.1: the bot's AsyncWebClient reaches it through SLACK_API_URL, and the
+response_urls in the payloads we send point at it too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str | None
+
+
+@dataclass
+class FakeSlack:
+    calls: list[Call] = field(default_factory=list)
+    responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (response_url key, JSON)
+    not_member: set[str] = field(default_factory=set)  # channels where the bot is not a member
+    time_zones: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, list[int]] = field(default_factory=dict)  # method -> HTTP statuses to answer first
+    install: dict[str, Any] = field(default_factory=dict)  # what oauth.v2.access answers
+    server: TestServer | None = None
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
+    _views: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    def response_url(self, key: str) -> str:
+        return f"{self.url}/response/{key}"
+
+    # ----- what tests look at ----------------------------------------------------------------
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == method]
+
+    def posts(self, channel: str | None = None, thread: bool | None = None) -> list[dict[str, Any]]:
+        out = self.of("chat.postMessage")
+        if channel is not None:
+            out = [a for a in out if a.get("channel") == channel]
+        if thread is not None:
+            out = [a for a in out if bool(a.get("thread_ts")) == thread]
+        return out
+
+    def to(self, key: str) -> list[dict[str, Any]]:
+        return [body for k, body in self.responses if k == key]
+
+    def last_view(self, callback_id: str | None = None) -> dict[str, Any]:
+        views = [a["view"] for a in self.of("views.open")]
+        if callback_id:
+            views = [v for v in views if v.get("callback_id") == callback_id]
+        assert views, f"no view {callback_id or ''} was opened"
+        return views[-1]
+
+    # ----- the server --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server()
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+    async def _response(self, request: web.Request) -> web.Response:
+        self.responses.append((request.match_info["key"], await request.json()))
+        return web.Response(text="ok")
+
+    async def _args(self, request: web.Request) -> dict[str, Any]:
+        args: dict[str, Any] = dict(request.query)
+        raw = await request.text()
+        if request.content_type == "application/json" and raw:
+            args.update(json.loads(raw))
+        elif raw:
+            args.update(dict(parse_qsl(raw, keep_blank_values=True)))
+        for key in ("blocks", "view", "attachments"):
+            if isinstance(args.get(key), str):
+                args[key] = json.loads(args[key])
+        return args
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._args(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") or args.get("token")
+        self.calls.append(Call(method, args, token))
+        pending = self.failures.get(method)
+        if pending:
+            status = pending.pop(0)
+            return web.json_response({"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"},
+                                     status=status, headers={"Retry-After": "0"} if status == 429 else {})  # fmt: skip
+        return web.json_response(self.answer(method, args))
+
+    def answer(self, method: str, a: dict[str, Any]) -> dict[str, Any]:
+        channel = str(a.get("channel") or "")
+        if method == "auth.test":
+            return {"ok": True, "team_id": "T1", "team": "Hotel", "user_id": "UBOT", "bot_id": "BBOT",
+                    "url": "https://hotel.slack.com/", "user": "teambot"}  # fmt: skip
+        if method in ("chat.postMessage", "chat.postEphemeral", "chat.update") and channel in self.not_member:
+            return {
+                "ok": False,
+                "error": "not_in_channel" if channel.startswith("C") else "channel_not_found",
+            }
+        if method == "chat.postMessage":
+            dm = "D" + channel[1:] if channel.startswith(("U", "W")) else channel
+            ts = f"1790000000.{next(self._ts):06d}"
+            return {"ok": True, "channel": dm, "ts": ts, "message": {"text": a.get("text"), "ts": ts}}
+        if method == "chat.update":
+            return {"ok": True, "channel": channel, "ts": a.get("ts"), "text": a.get("text")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"1790000000.{next(self._ts):06d}"}
+        if method == "chat.getPermalink":
+            ts = str(a.get("message_ts", "")).replace(".", "")
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://hotel.slack.com/archives/{channel}/p{ts}",
+            }
+        if method in ("views.open", "views.publish", "views.update", "views.push"):
+            view = dict(a.get("view") or {})
+            view["id"] = f"V{next(self._views):04d}"
+            return {"ok": True, "view": view}
+        if method == "users.info":
+            user = str(a.get("user"))
+            return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": f"Real {user}",
+                                         "tz": self.time_zones.get(user, "Europe/Paris"),
+                                         "profile": {"display_name": f"name-{user}", "real_name": f"Real {user}"}}}  # fmt: skip
+        if method == "oauth.v2.access":
+            return {"ok": True, **self.install}
+        return {"ok": False, "error": "unknown_method"}
