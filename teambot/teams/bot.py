@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from botbuilder.core import BotAdapter, CardFactory, MessageFactory, TurnContext
+from botbuilder.core import BotAdapter, CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ConversationReference
 from botbuilder.schema.teams import (
@@ -66,6 +67,12 @@ class TeambotActivityHandler(TeamsActivityHandler):
         self.store = store
         self.app_id = app_id
         self.pacer = pacer
+
+    @staticmethod
+    def _create_invoke_response(body: object = None) -> InvokeResponse:
+        """Keep the model: botbuilder 4.17's CloudAdapter serialises invoke bodies itself, and msrest
+        cannot serialise the dict ActivityHandler would hand it (the same failure as microsoft/teams-sdk#2547)."""
+        return InvokeResponse(status=int(HTTPStatus.OK), body=body)
 
     # ----- who and where ---------------------------------------------------------------------
 
@@ -245,7 +252,9 @@ class TeambotActivityHandler(TeamsActivityHandler):
             assert reply.error is not None
             if form is not None:
                 policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
-                card = cards.form_card(form, ids_of(values or {}), values, policy=policy, error=reply.error, names=names)
+                card = cards.form_card(
+                    form, ids_of(values or {}), values, policy=policy, error=reply.error, names=names
+                )
                 if from_form_card and card_id:
                     await self.update(turn_context, card_id, card)
                 else:

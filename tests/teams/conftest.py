@@ -86,7 +86,7 @@ class Teams:
         body.update(extra)
         return body
 
-    async def post(self, body: dict[str, Any], *, token: str | None | bool = True) -> aiohttp.ClientResponse:
+    async def post(self, body: dict[str, Any], *, token: str | bool | None = True) -> aiohttp.ClientResponse:
         headers = {}
         if token is True and self.identity is not None:
             headers["Authorization"] = "Bearer " + self.identity.channel_token(self.connector_url)
@@ -106,7 +106,9 @@ class Teams:
         resp = await self.post(self.activity(user, conv, **extra))
         return resp.status
 
-    async def press(self, user: User, card_id: str, data: dict[str, Any], conversation: str | None = None) -> int:
+    async def press(
+        self, user: User, card_id: str, data: dict[str, Any], conversation: str | None = None
+    ) -> int:
         """An Action.Submit on a card: a message whose value is the button data plus the inputs."""
         resp = await self.post(self.activity(user, conversation, replyToId=card_id, value=data))
         return resp.status

@@ -50,7 +50,9 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )
@@ -58,7 +60,9 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
         key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
         )
     )
     return cert_path, key_path
@@ -92,7 +96,9 @@ class IdentityProvider:
                     self._json({"issuer": ISSUER, "jwks_uri": f"{base}/botframework/keys"})
                 elif self.path == "/botframework/keys":
                     jwk = json.loads(RSAAlgorithm.to_jwk(provider.signing_key.public_key()))
-                    self._json({"keys": [{**jwk, "kid": KID, "use": "sig", "endorsements": ["msteams", "emulator"]}]})
+                    self._json(
+                        {"keys": [{**jwk, "kid": KID, "use": "sig", "endorsements": ["msteams", "emulator"]}]}
+                    )
                 elif self.path.startswith("/adfs/.well-known/openid-configuration"):
                     self._json(
                         {
@@ -111,8 +117,13 @@ class IdentityProvider:
                     self._json({"error": "not_found"}, 404)
                     return
                 provider.token_requests.append(form)
-                if form.get("client_id") != provider.app_id or form.get("client_secret") != provider.app_password:
-                    self._json({"error": "invalid_client", "error_description": "bad app id or password"}, 401)
+                if (
+                    form.get("client_id") != provider.app_id
+                    or form.get("client_secret") != provider.app_password
+                ):
+                    self._json(
+                        {"error": "invalid_client", "error_description": "bad app id or password"}, 401
+                    )
                     return
                 token = provider.token(aud=BOT_SCOPE, appid=provider.app_id, iss=f"{provider.url}/adfs")
                 self._json({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
@@ -149,7 +160,9 @@ class IdentityProvider:
         if not header or not header.startswith("Bearer "):
             return False
         try:
-            claims = jwt.decode(header[7:], self.signing_key.public_key(), algorithms=["RS256"], audience=BOT_SCOPE)
+            claims = jwt.decode(
+                header[7:], self.signing_key.public_key(), algorithms=["RS256"], audience=BOT_SCOPE
+            )
         except jwt.PyJWTError:
             return False
         return claims.get("appid") == self.app_id
@@ -214,7 +227,9 @@ class FakeConnector:
     def _throttle(self) -> web.Response | None:
         if self.fail_next:
             status = self.fail_next.pop(0)
-            return web.json_response({"error": {"code": "Throttled"}}, status=status, headers={"Retry-After": "0"})
+            return web.json_response(
+                {"error": {"code": "Throttled"}}, status=status, headers={"Retry-After": "0"}
+            )
         return None
 
     async def _send(self, request: web.Request) -> web.Response:
@@ -236,10 +251,18 @@ class FakeConnector:
     # ----- reading what the bot did ------------------------------------------------------------
 
     def sends(self, conversation: str | None = None) -> list[Sent]:
-        return [s for s in self.log if s.method == "send" and (conversation is None or s.conversation == conversation)]
+        return [
+            s
+            for s in self.log
+            if s.method == "send" and (conversation is None or s.conversation == conversation)
+        ]
 
     def updates(self, activity_id: str | None = None) -> list[Sent]:
-        return [s for s in self.log if s.method == "update" and (activity_id is None or s.activity_id == activity_id)]
+        return [
+            s
+            for s in self.log
+            if s.method == "update" and (activity_id is None or s.activity_id == activity_id)
+        ]
 
     def last(self) -> Sent:
         return self.log[-1]

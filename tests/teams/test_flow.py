@@ -69,7 +69,11 @@ async def test_typed_commands_and_mentions(teams: Teams) -> None:
     # Case card mentions Alice with a real Teams mention entity.
     entities = first.card["msteams"]["entities"]
     assert entities == [
-        {"type": "mention", "text": "<at>Alice Admin</at>", "mentioned": {"id": ALICE.aad, "name": "Alice Admin"}}
+        {
+            "type": "mention",
+            "text": "<at>Alice Admin</at>",
+            "mentioned": {"id": ALICE.aad, "name": "Alice Admin"},
+        }
     ]
     await teams.say(BOB, "recover claim 1")
     # Typed in the channel: a fresh card in reply, and the case's card updated in place.
@@ -97,7 +101,10 @@ async def test_refusals_are_shown_on_the_form_with_what_was_typed(teams: Teams) 
     assert refusal.card is not None
     assert "No apology is recorded on case #1" in refusal.text
     fields = inputs(refusal.card)
-    assert fields["summary"]["value"] == typed["summary"] and fields["root_cause"]["value"] == typed["root_cause"]
+    assert (
+        fields["summary"]["value"] == typed["summary"]
+        and fields["root_cause"]["value"] == typed["root_cause"]
+    )
     # Fixing it on that same form: the form card itself shows the next refusal in place.
     await teams.press(BOB, refusal.activity_id, button(refusal.card, "resolve") | typed | {"root_cause": ""})
     again = c.updates(refusal.activity_id)[-1]
@@ -106,10 +113,14 @@ async def test_refusals_are_shown_on_the_form_with_what_was_typed(teams: Teams) 
     await teams.press(BOB, card.activity_id, button(fresh, "apologise") | {"method": "in_person"})
     fresh = c.updates(card.activity_id)[-1].card
     assert fresh is not None
-    await teams.press(BOB, card.activity_id, button(fresh, "grant") | {"gesture": "Gift card", "amount": "lots"})
+    await teams.press(
+        BOB, card.activity_id, button(fresh, "grant") | {"gesture": "Gift card", "amount": "lots"}
+    )
     bad = c.sends(CHANNEL)[-1]
     assert bad.card is not None and "'lots' is not an amount" in bad.text
-    assert inputs(bad.card)["amount"]["value"] == "lots" and inputs(bad.card)["gesture"]["value"] == "Gift card"
+    assert (
+        inputs(bad.card)["amount"]["value"] == "lots" and inputs(bad.card)["gesture"]["value"] == "Gift card"
+    )
     # Someone else pressing Claim on an owned case: told why, nobody's card lost.
     await teams.press(ALICE, card.activity_id, {"teambot": "claim", "number": 1})
     assert "already owned by Bob Owner" in c.sends(CHANNEL)[-1].text
