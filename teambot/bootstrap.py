@@ -53,4 +53,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     clk = clock or SystemClock()
     notifier = RoutingNotifier()
     service = RecoveryService(db, clk, notifier)
-    return Container(settings, db, clk, notifier, service, Commands(service))
+    container = Container(settings, db, clk, notifier, service, Commands(service))
+    from teambot.core.extensions import install as install_scheduling
+
+    install_scheduling(container)  # due items, scheduler, digest, shout-outs (extras + commands)
+    return container

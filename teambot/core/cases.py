@@ -94,6 +94,11 @@ def mention(user: str | None) -> str:
     return f"<@{user}>" if user else "nobody"
 
 
+# Called inside the transaction of every case change, after its event is added, so other
+# modules (deadlines) can add or cancel rows atomically with it. Hooks must not flush.
+CaseHook = Callable[[AsyncSession, Case, Policy, str, dict[str, Any], datetime], Awaitable[None]]
+
+
 class RecoveryService:
     """The core's single entry point: plain async methods, no platform anywhere."""
 
@@ -101,6 +106,13 @@ class RecoveryService:
         self.db = db
         self.clock = clock
         self.notifier = notifier
+        self.hooks: list[CaseHook] = []
+
+    async def _after(
+        self, s: AsyncSession, case: Case, policy: Policy, kind: str, data: dict[str, Any], now: datetime
+    ) -> None:
+        for hook in self.hooks:
+            await hook(s, case, policy, kind, data, now)
 
     # ----- reading -------------------------------------------------------------------------
 
@@ -176,7 +188,7 @@ class RecoveryService:
         for _ in range(_RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
-                await load_policy(s, team_id, actor, now, platform)
+                policy = await load_policy(s, team_id, actor, now, platform)
                 if source_ref:
                     existing = (
                         await s.exec(
@@ -206,6 +218,7 @@ class RecoveryService:
                 s.add(self._event(case, "opened", actor, now, problem=problem_text, customer=customer_name))
                 if own:
                     s.add(self._event(case, "claimed", actor, now))
+                await self._after(s, case, policy, "opened", {"own": own}, now)
                 await s.commit()
                 return OpenedCase(case, cust, earlier)
         raise Conflict("Many cases were opened at the same moment.", "Send the command again.")
@@ -314,6 +327,7 @@ class RecoveryService:
                 case.updated_at = now  # dirties the row, so the version check runs
                 s.add(case)
                 s.add(self._event(case, kind, actor, now, **data))
+                await self._after(s, case, policy, kind, data, now)
                 try:
                     await s.commit()
                 except StaleDataError:
@@ -576,6 +590,9 @@ class RecoveryService:
                         currency=req.currency, wait_minutes=wait, note=note_text,
                     )
                 )  # fmt: skip
+                await self._after(
+                    s, case, policy, "approved" if approve else "denied", {"approval_id": req.id}, now
+                )
                 try:
                     await s.commit()
                 except StaleDataError:

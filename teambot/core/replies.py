@@ -83,3 +83,20 @@ class ErrorReply(Reply):
     def text(self) -> str:
         assert self.error is not None
         return str(self.error)
+
+
+@dataclass
+class DigestReply(Reply):
+    """A weekly digest (or this week's so far); `digest` is teambot.core.digest.Digest."""
+
+    digest: Any = None
+    text: str = ""
+
+
+@dataclass
+class LeaderboardReply(Reply):
+    """Top recoverers; rows are teambot.core.shoutouts.LeaderRow."""
+
+    rows: list[Any] = field(default_factory=list)
+    days: int = 30
+    text: str = ""

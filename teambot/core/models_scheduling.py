@@ -1,0 +1,93 @@
+"""Tables for what is due, per-team scheduling settings and shout-outs.
+
+Everything a worker needs to know lives here, not in a scheduler's memory: a restart or
+a second worker reads the same rows and carries on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Integer
+from sqlmodel import Field, SQLModel
+
+from teambot.core.types import UTCDateTime
+
+PENDING, SENT, CANCELLED, FAILED = "pending", "sent", "cancelled", "failed"
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class DueItem(SQLModel, table=True):
+    """One thing to send at a time: a nudge, a digest, a pattern alert.
+
+    `key` is unique, so scheduling the same thing twice (a retried request, two workers
+    planning the same digest) leaves one row. A worker claims a row by writing its name
+    and a lease expiry, guarded by `version`; whoever's conditional UPDATE matches wins.
+    """
+
+    __tablename__ = "due_items"
+    __table_args__ = (
+        Index("ix_due_items_status_due", "status", "due_at"),
+        Index("ix_due_items_case_status", "case_id", "status"),
+        Index("ix_due_items_team_kind", "team_id", "kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255, unique=True)
+    team_id: str = Field(max_length=128)
+    kind: str = Field(max_length=32)
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
+    ref: str | None = Field(default=None, max_length=64)  # step position, approval id, week...
+    stage: int = 1  # 1: first nudge; 2: missed twice (escalates once)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default=PENDING, max_length=16)
+    attempts: int = 0
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    data: dict[str, Any] = _json(dict)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = Field(default=1, sa_column=Column("version", Integer, nullable=False, default=1))
+
+
+class TeamSchedule(SQLModel, table=True):
+    """Per-team settings the recovery policy does not hold: working hours, pattern thresholds,
+    the shout-out allowance and people's time zones."""
+
+    __tablename__ = "team_schedules"
+
+    team_id: str = Field(primary_key=True, max_length=128)
+    work_start: str = Field(default="09:00", max_length=5)
+    work_end: str = Field(default="18:00", max_length=5)
+    work_days: list[int] = _json(lambda: [0, 1, 2, 3, 4])
+    targets_in_working_hours: bool = False
+    pattern_min_cases: int = 3
+    pattern_rise_percent: int = 200  # this week >= 200% of the previous 4 weeks' average
+    repeat_customer_days: int = 30
+    shoutouts_per_day: int = 3
+    timezones: dict[str, str] = _json(dict)  # user id -> IANA zone
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Shoutout(SQLModel, table=True):
+    """Recognition from a teammate, optionally for a case."""
+
+    __tablename__ = "shoutouts"
+    __table_args__ = (
+        Index("ix_shoutouts_team_at", "team_id", "at"),
+        Index("ix_shoutouts_giver_at", "team_id", "giver", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=128)
+    giver: str = Field(max_length=128)
+    recipient: str = Field(max_length=128)
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
+    message: str = Field(max_length=500)
+    channel_id: str | None = Field(default=None, max_length=128)
+    at: datetime = Field(sa_type=UTCDateTime)
