@@ -332,7 +332,8 @@ def reply_message(reply: Reply, now: datetime, tz: str = "UTC") -> Message:
         }
     if isinstance(reply, PolicyReply) and reply.policy is not None:
         return {"text": "Recovery policy", "blocks": cap(sections(policy_lines(reply)))}
-    return text_message(str(reply))
+    text = getattr(reply, "text", None)  # replies other modules add (digest, leaderboard...) carry text
+    return text_message(text if isinstance(text, str) and text else type(reply).__name__)
 
 
 def _dec(value: object) -> Decimal | None:
