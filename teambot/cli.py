@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--csv", action="store_true", required=True, help="CSV (the only format)")
     export.add_argument("--team", help="only this team (Slack workspace or Teams tenant id)")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    teams = sub.add_parser("teams-package", help="build the Teams app package zip to upload or sideload")
+    teams.add_argument("--output", "-o", default="teambot-teams.zip", help="zip to write (default: %(default)s)")
+    teams.add_argument("--app-id", help="the bot's Microsoft app id (default: $MICROSOFT_APP_ID)")
+    teams.add_argument("--version", help="the app version to stamp, e.g. 1.0.1 (default: the manifest's)")
     return p
 
 
@@ -99,6 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print("No Slack or Teams credentials set: starting the local shell.", file=sys.stderr)
                 asyncio.run(_shell(settings))
+        elif args.command == "teams-package":
+            from teambot.teams.package import PackageError, build_package
+
+            try:
+                out = build_package(Path(args.output), args.app_id or settings.microsoft_app_id or "",
+                                    version=args.version)  # fmt: skip
+            except PackageError as err:
+                print(f"Cannot build the Teams package: {err}", file=sys.stderr)
+                return 2
+            print(f"Wrote {out}: upload it in Teams (Apps > Manage your apps > Upload an app).")
         elif args.command == "export":
             count, text = asyncio.run(_export(settings, args.team))
             if args.output:
