@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,6 +45,7 @@ from teambot.core.policy import (
     require_admin,
 )
 from teambot.core.ports import Clock, Notice, Notifier, Recipient
+from teambot.core.text import clean_text
 
 APOLOGY_METHODS = ("in_person", "phone", "email", "chat")
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -68,7 +70,7 @@ class GrantOutcome:
 
 
 def _text(value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
-    cleaned = (value or "").strip()
+    cleaned = clean_text(value or "").strip()
     if not cleaned:
         if required:
             raise BadInput(f"The {name} is empty.", f"Write a few words for the {name}.", field=name)
@@ -84,6 +86,13 @@ def _text(value: str | None, name: str, *, required: bool = False, limit: int = 
 
 def _user(value: str) -> str:
     return value.strip().strip("<>").lstrip("@").strip()
+
+
+def touch(case: Case, now: datetime) -> None:
+    """Always write the row, even when nothing else changed (a grant only adds rows elsewhere),
+    so the version check runs and concurrent steps on one case serialise."""
+    case.updated_at = now
+    flag_modified(case, "updated_at")
 
 
 def customer_key(name: str) -> str:
@@ -116,10 +125,11 @@ class RecoveryService:
 
     # ----- reading -------------------------------------------------------------------------
 
-    async def get_case(self, session: AsyncSession, team_id: str, number: int) -> Case:
-        case = (
-            await session.exec(select(Case).where(Case.team_id == team_id, Case.number == number))
-        ).first()
+    async def get_case(self, session: AsyncSession, team_id: str, number: int, *, lock: bool = False) -> Case:
+        """`lock` takes the row lock (PostgreSQL) so concurrent steps queue instead of retrying;
+        SQLite's BEGIN IMMEDIATE already serialises writers."""
+        query = select(Case).where(Case.team_id == team_id, Case.number == number)
+        case = (await session.exec(query.with_for_update() if lock else query)).first()
         if case is None:
             raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
         return case
@@ -322,9 +332,9 @@ class RecoveryService:
             async with self.db.session() as s:
                 now = self.clock.now()
                 policy = await load_policy(s, team_id, actor, now)
-                case = await self.get_case(s, team_id, number)
+                case = await self.get_case(s, team_id, number, lock=True)
                 kind, data = await apply(s, case, policy, now)
-                case.updated_at = now  # dirties the row, so the version check runs
+                touch(case, now)
                 s.add(case)
                 s.add(self._event(case, kind, actor, now, **data))
                 await self._after(s, case, policy, kind, data, now)
@@ -580,7 +590,7 @@ class RecoveryService:
                             within_authority=False, approval_id=req.id, granted_at=now,
                         )
                     )  # fmt: skip
-                case.updated_at = now
+                touch(case, now)
                 s.add(case)
                 wait = round((now - req.requested_at).total_seconds() / 60, 1)
                 s.add(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,7 @@ from teambot.core.errors import BadInput, DomainError
 from teambot.core.followup import draft_followup
 from teambot.core.grammar import Intent, parse
 from teambot.core.policy import PolicyChange
+from teambot.core.privacy import export_customer, forget_customer
 from teambot.core.queries import case_detail, list_cases
 from teambot.core.replies import (
     ApprovalsReply,
@@ -25,6 +27,7 @@ from teambot.core.replies import (
     TextReply,
     TimelineReply,
 )
+from teambot.core.text import clean_text
 from teambot.core.when import parse_due
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,8 @@ HELP = """*Teambot: service recovery*
 `/recover flag <case> <what should change>` · `/recover draft <case>` (written follow-up)
 `/recover customer <name>` · `/recover note <customer>: <preference>`
 `/recover shoutout @person [case] <why>` · `/recover leaderboard` · `/recover digest`
-`/recover policy` read the recovery policy; admins: `/recover policy <setting> ...`"""
+`/recover policy` read the recovery policy; admins: `/recover policy <setting> ...`
+Admins: `/recover export-customer <name>` · `/recover forget-customer <name>` (erases name and words, keeps figures)"""
 
 
 @dataclass
@@ -73,7 +77,7 @@ class Commands:
         try:
             intent = parse(text)
         except DomainError as err:
-            return ErrorReply(error=err, echo=text)
+            return ErrorReply(error=err, echo=clean_text(text).strip())
         return await self.run(intent, ctx)
 
     async def run(self, intent: Intent, ctx: Context) -> Reply:
@@ -139,6 +143,16 @@ class Commands:
             cust, cases = await s.customer(t, a["customer"])
             notes = "\n".join(f"• {n['text']} (<@{n['by']}>)" for n in cust.notes) or "No notes yet."
             return ListReply(title=f"{cust.name}: notes\n{notes}\nCases", cases=cases, empty="No cases.")
+        if name == "export-customer":
+            data = await export_customer(s, t, me, a["customer"])
+            return TextReply(
+                text=json.dumps(data, indent=2, ensure_ascii=False), title=f"Data held on {a['customer']}"
+            )
+        if name == "forget-customer":
+            count = await forget_customer(s, t, me, a["customer"])
+            return TextReply(
+                text=f"Erased {a['customer']}'s name and words from {count} case(s); the figures stay."
+            )
         if name == "note":
             cust = await s.note_customer(t, me, a["customer"], a["note"])
             return TextReply(text=f"Noted for {cust.name}: {a['note']}")

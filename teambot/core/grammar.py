@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from teambot.core.errors import BadInput
+from teambot.core.text import clean_text
 
 SUBCOMMANDS = (
     "help", "list", "mine", "show", "policy", "claim", "handover", "apologise", "apologize", "grant",
     "approve", "deny", "approvals", "step", "done", "flag", "resolve", "followup", "reopen", "draft",
     "timeline", "customer", "note", "shoutout", "digest", "leaderboard", "export", "snooze",
+    "forget-customer", "export-customer",
 )  # fmt: skip
 
 USAGE = {
@@ -39,6 +41,8 @@ USAGE = {
     "note": "/recover note <customer>: <preference or fact>",
     "shoutout": "/recover shoutout @person [case] <why>",
     "snooze": "/recover snooze <case> [for 2h|1d]",
+    "forget-customer": "/recover forget-customer <name>",
+    "export-customer": "/recover export-customer <name>",
 }
 
 
@@ -96,7 +100,7 @@ def parse_open(text: str) -> dict[str, Any]:
 
 
 def parse(text: str) -> Intent:
-    raw = (text or "").strip()
+    raw = clean_text(text or "").strip()
     if not raw:
         return Intent("form", text=raw)
     words = raw.split(maxsplit=1)
@@ -123,7 +127,7 @@ def parse(text: str) -> Intent:
             a["setting"], a["values"] = tokens[0].lower(), tokens[1:]
             intent.name = "policy_set"
         return intent
-    if verb in ("customer",):
+    if verb in ("customer", "forget-customer", "export-customer"):
         if not rest.strip():
             raise BadInput("Which customer?", f"Usage: {usage}")
         a["customer"] = rest.strip()
