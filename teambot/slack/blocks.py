@@ -44,6 +44,7 @@ MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
 MESSAGE_TEXT = 3000  # the notification fallback; Slack allows more but nobody reads it
 SELECT_OPTIONS = 100
+CARD_FACT_SECTIONS = 12  # a card is read at a glance; the timeline command has the rest
 
 Block = dict[str, Any]
 Message = dict[str, Any]  # {"text": ..., "blocks": [...]}
@@ -199,7 +200,13 @@ def case_card(
         quote = safe(clip(source.get("quote") or "", 280)).replace("\n", " ")
         who = f" from <@{source['author']}>" if source.get("author") else ""
         blocks.append(context(f"Opened from <{source['link']}|a message>{who}: _{quote}_"))
-    blocks += sections(f"*{label}:* {value}" for label, value in facts)
+    more = f"The card is too long to show whole: `/recover timeline {c.number}` has everything."
+    fact_blocks = sections(f"*{label}:* {value}" for label, value in facts)
+    blocks += (
+        fact_blocks
+        if len(fact_blocks) <= CARD_FACT_SECTIONS
+        else [*fact_blocks[:CARD_FACT_SECTIONS], context(more)]
+    )
     if detail.pending:
         waiting = ", ".join(
             f"<@{a}>" for a in approvers_of(detail.policy) if a != detail.pending[0].requested_by
@@ -227,11 +234,7 @@ def case_card(
     if select:
         row.append(select)
     tail = actions(row, block_id=f"case-{c.number}") if row else None
-    body = cap(
-        blocks,
-        MESSAGE_BLOCKS - (1 if tail else 0),
-        f"The card is too long to show whole: `/recover timeline {c.number}`.",
-    )
+    body = cap(blocks, MESSAGE_BLOCKS - (1 if tail else 0), more)
     text = f"Case #{c.number} · {STATUS_LABELS[c.status]} · {plain(c.problem)}"
     return {"text": clip(text, MESSAGE_TEXT), "blocks": [*body, tail] if tail else body}
 

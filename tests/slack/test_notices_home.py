@@ -1,0 +1,130 @@
+"""Notices (DMs and channel posts, paced), App Home, and the time zones people see."""
+
+from __future__ import annotations
+
+from teambot.core.ports import Notice, Recipient
+from teambot.slack.pacing import Pacer
+from tests.helpers import FakeClock
+from tests.slack.conftest import TEAM, Slack, action_ids, all_text
+
+
+async def test_pacer_queues_bursts_per_channel_in_order() -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(d: float) -> None:
+        slept.append(d)
+
+    pacer = Pacer(interval=1.0, clock=lambda: now[0], sleep=sleep)
+    # A burst of four to one channel: each waits one more second than the one before; none dropped.
+    assert [pacer.reserve("C1") for _ in range(4)] == [0.0, 1.0, 2.0, 3.0]
+    assert pacer.reserve("C2") == 0.0  # another channel is not held up
+    now[0] += 2.5
+    assert pacer.reserve("C1") == 1.5  # still behind the burst
+    now[0] += 60
+    await pacer.wait("C1")
+    await pacer.wait("C1")
+    assert slept == [1.0]  # the first goes at once, the second a second later
+
+
+async def test_notices_of_any_kind_reach_slack_with_their_buttons(slack: Slack) -> None:
+    fake = slack.fake
+    await slack.command("Soup was cold")
+    notify = slack.container.notifier.notify
+    await notify(
+        Recipient("user", "U5", "slack"),
+        Notice("nudge_unowned", "Case #1 has no owner after 15 min.", TEAM, 1, {"number": 1}),
+    )
+    await notify(
+        Recipient("user", "U5", "slack"),
+        Notice("followup_due", "Follow up case #1 today.", TEAM, 1, {"number": 1}),
+    )
+    for week in range(3):
+        await notify(
+            Recipient("channel", "C7", "slack"),
+            Notice("digest", f"Weekly digest {week}\n*3 cases* closed", TEAM),
+        )
+    await slack.idle()
+    nudge, followup = fake.posts("U5")
+    assert action_ids(nudge) == ["case:claim", "case:show"]
+    assert action_ids(followup) == ["case:followup_yes", "case:followup_no", "case:snooze", "case:show"]
+    assert [p["text"].split("\n")[0] for p in fake.posts("C7")] == [f"Weekly digest {w}" for w in range(3)]
+    # Buttons on a DM work like the card's: Claim claims, and the DM becomes the fresh card.
+    _, _, key = await slack.click("case:claim", "1", user="U5", channel="D5", message_ts="1790000000.777777")
+    assert (await slack.case(1)).owner_id == "U5"
+    assert "case:apologise" in action_ids(fake.to(key)[-1])
+    _, _, key = await slack.click("case:followup_yes", "1", user="U5", channel="D5")
+    view = fake.last_view("followup")
+    satisfied = next(b for b in view["blocks"] if b.get("block_id") == "satisfied")
+    assert satisfied["element"]["initial_option"]["value"] == "yes"
+    _, _, key = await slack.click("case:snooze", "1|1d", user="U5", channel="D5")
+    assert fake.to(key) and fake.to(key)[-1]["response_type"] == "ephemeral"  # a snooze answer or a refusal
+    _, _, key = await slack.click("case:show", "1", user="U5", channel="D5")
+    assert "case:apologise" in action_ids(fake.to(key)[-1])
+
+
+async def test_notices_without_an_installation_are_logged_not_raised(slack: Slack) -> None:
+    slack.rt.single_token = None  # as if OAuth with nothing installed for this team
+    await slack.container.notifier.notify(
+        Recipient("user", "U5", "slack"), Notice("handover", "Yours now", "T404")
+    )
+    await slack.idle()
+    assert slack.fake.posts("U5") == []
+
+
+async def test_times_are_shown_in_each_persons_zone(slack: Slack, clock: FakeClock) -> None:
+    fake = slack.fake
+    fake.time_zones.update({"U1": "America/New_York", "U2": "Asia/Tokyo"})
+    await slack.command("Soup was cold", user="U1")
+    ts = (await slack.case(1)).card_ref["ts"]  # type: ignore[index]
+    await slack.click("case:claim", "1", user="U1", message_ts=ts)
+    await slack.click("case:step", "1", user="U1", message_ts=ts)
+    await slack.submit(fake.last_view("step"), {"text": "Call her", "owner": "U1", "due": "tomorrow 10:00"})
+    await slack.command("step 1 Send flowers due tomorrow 10:00", user="U2")
+    from teambot.core.queries import case_detail
+
+    detail = await case_detail(slack.container.db, TEAM, 1)
+    ny, tokyo = (s.due_at for s in detail.steps)
+    assert ny is not None and tokyo is not None
+    assert ny.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).hour == 10
+    assert tokyo.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo")).hour == 10
+    card = all_text(slack.card_updates(ts)[-1])
+    assert f"<!date^{int(ny.timestamp())}^" in card and f"<!date^{int(tokyo.timestamp())}^" in card
+    assert len(fake.of("users.info")) <= 3  # cached: one lookup per person
+
+
+async def test_app_home(slack: Slack, clock: FakeClock) -> None:
+    fake = slack.fake
+    s = slack.container.service
+    for i, owner in enumerate(["U1", "U1", "U2", "U1"], 1):
+        await s.open_case(TEAM, "C1", "U9", f"Problem {i}", platform="slack")
+        await s.claim(TEAM, i, owner)
+    for n in (1, 3):
+        owner = "U1" if n == 1 else "U2"
+        await s.apologise(TEAM, n, owner, "phone")
+        await s.resolve(TEAM, n, owner, "Fixed", "Cause")
+    await s.answer_followup(TEAM, 3, "U2", True, 4)
+    await s.answer_followup(TEAM, 1, "U1", True, 5)
+    await s.apologise(TEAM, 2, "U1", "chat")
+    await s.resolve(TEAM, 2, "U1", "Fixed", "Cause")
+    status, _ = await slack.event(
+        {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home", "event_ts": "1.2"}
+    )
+    assert status == 200
+    [published] = fake.of("views.publish")
+    assert published["user_id"] == "U1"
+    home = all_text(published["view"])
+    assert "Your open cases* (1)" in home and "Problem 4" in home  # #2 is waiting for its follow-up
+    assert "Your follow-ups due* (1)" in home and "*#2*" in home
+    assert "Cases owned: 3 · closed: 1" in home and "average score: 5.0/5" in home
+    assert home.index("<@U1> · 1") > 0 and "<@U2> · 1" in home
+    assert "home:open" in action_ids(published["view"])
+    # The Messages tab opening publishes nothing.
+    await slack.event(
+        {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "messages", "event_ts": "1.3"}
+    )
+    assert len(fake.of("views.publish")) == 1
+    # "View" on a case opens it read-only.
+    await slack.home_click("case:view", "4")
+    shown = fake.of("views.open")[-1]["view"]
+    assert "Problem 4" in all_text(shown) and not action_ids(shown)
