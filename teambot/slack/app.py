@@ -165,6 +165,7 @@ def build_app(container: Container, *, pacer: Pacer | None = None) -> SlackRunti
             client_secret=s.slack_client_secret.get_secret_value(),
             scopes=BOT_SCOPES,
             installation_store=store,
+            installation_store_bot_only=True,
             state_store=AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine),
         )
         authorize = AsyncInstallationStoreAuthorize(
