@@ -1,4 +1,4 @@
-"""`teambot run | serve | shell | db upgrade | export --csv`."""
+"""`teambot run | serve | shell | worker | digest | db upgrade | export --csv`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from teambot.config import ConfigError, Settings, load_settings
+from teambot.core.errors import DomainError
 from teambot.logs import configure
 
 
@@ -31,6 +33,17 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply Alembic migrations up to the latest schema")
+    sub.add_parser(
+        "worker",
+        help="run only the scheduler: send due nudges and digests (scale web and workers apart)",
+    )
+    dg = sub.add_parser("digest", help="print a team's weekly digest")
+    dg.add_argument(
+        "--team", required=True, help="the team (Slack workspace or Teams tenant id; shell: 'shell')"
+    )
+    dg.add_argument("--week", help="ISO week such as 2026-W47 (default: this week so far)")
+    dg.add_argument("--preview", action="store_true", help="this week so far (the default without --week)")
+    dg.add_argument("--json", action="store_true", help="the digest as JSON data instead of text")
     export = sub.add_parser("export", help="export every case with its figures")
     export.add_argument("--csv", action="store_true", required=True, help="CSV (the only format)")
     export.add_argument("--team", help="only this team (Slack workspace or Teams tenant id)")
@@ -44,11 +57,60 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _shell(settings: Settings, user: str = "you", channel: str = "general") -> None:
     from teambot.bootstrap import build
-    from teambot.shell.session import ShellSession
+    from teambot.shell.session import ShellClock, ShellSession
+
+    container = await build(settings, clock=ShellClock())
+    session = ShellSession(container, user=user, channel=channel)
+    scheduler = _start_scheduler(container)
+    try:
+        await session.run()
+    finally:
+        if scheduler is not None:
+            await scheduler.stop()
+        await container.close()
+
+
+def _start_scheduler(container: Any) -> Any:
+    """In-process scheduler unless TEAMBOT_SCHEDULER=off (then run `teambot worker` apart)."""
+    if not container.settings.scheduler_enabled:
+        return None
+    scheduler = container.extras["scheduler"]
+    scheduler.start()
+    return scheduler
+
+
+async def _worker(settings: Settings) -> None:
+    from teambot.bootstrap import build
+
+    container = await build(settings)
+    scheduler = container.extras["scheduler"]
+    scheduler.start()
+    print(f"Teambot worker {scheduler.deadlines.worker_id}: sending nudges and digests.", file=sys.stderr)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await scheduler.stop()
+        await container.close()
+
+
+async def _digest(settings: Settings, team: str, week: str | None, as_json: bool) -> str:
+    import json
+
+    from teambot.bootstrap import build
+    from teambot.core import digest as d
 
     container = await build(settings)
     try:
-        await ShellSession(container, user=user, channel=channel).run()
+        now = container.clock.now()
+        async with container.db.session() as s:
+            from teambot.core.models import Policy
+
+            policy = await s.get(Policy, team)
+        tz = policy.digest_timezone if policy else "UTC"
+        monday = d.parse_week(week) if week else d.current_monday(now, tz)
+        this_week = d.current_monday(now, tz)
+        result = await d.compute(container.db, team, monday, now, preview=monday >= this_week)
+        return json.dumps(result.as_data(), indent=2, default=str) if as_json else d.digest_text(result)
     finally:
         await container.close()
 
@@ -59,9 +121,12 @@ async def _serve(settings: Settings) -> None:
 
     container = await build(settings)
     runner = await serve(container)
+    scheduler = _start_scheduler(container)
     try:
         await asyncio.Event().wait()
     finally:
+        if scheduler is not None:
+            await scheduler.stop()
         await runner.cleanup()
         await container.close()
 
@@ -113,6 +178,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"Cannot build the Teams package: {err}", file=sys.stderr)
                 return 2
             print(f"Wrote {out}: upload it in Teams (Apps > Manage your apps > Upload an app).")
+        elif args.command == "worker":
+            asyncio.run(_worker(settings))
+        elif args.command == "digest":
+            try:
+                print(asyncio.run(_digest(settings, args.team, args.week, args.json)))
+            except DomainError as err:
+                print(err, file=sys.stderr)
+                return 2
         elif args.command == "export":
             count, text = asyncio.run(_export(settings, args.team))
             if args.output:

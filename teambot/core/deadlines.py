@@ -315,7 +315,10 @@ class Deadlines:
             if not claimed:
                 return []
             rows = await s.exec(
-                select(DueItem).where(col(DueItem.id).in_(claimed)).order_by(col(DueItem.due_at))
+                select(DueItem)
+                .where(col(DueItem.id).in_(claimed))
+                .order_by(col(DueItem.due_at))
+                .execution_options(populate_existing=True)  # the session still holds the pre-claim rows
             )
             return [r for r in rows.all() if r.lease_owner == self.worker_id]
 
@@ -340,6 +343,24 @@ class Deadlines:
                 await insert_new(s, extra)
             await s.commit()
             return True
+
+    async def _still_mine(self, item: DueItem) -> bool:
+        """Renew the lease just before sending: a worker that stalled past it must not send."""
+        now = self.clock.now()
+        async with self.db.session() as s:
+            res = await s.exec(  # type: ignore[call-overload]
+                update(DueItem)
+                .where(
+                    col(DueItem.id) == item.id,
+                    col(DueItem.lease_owner) == self.worker_id,
+                    col(DueItem.status) == PENDING,
+                    col(DueItem.lease_until) > now,
+                )
+                .values(lease_until=now + self.lease, version=DueItem.version + 1)  # type: ignore[operator]
+                .execution_options(synchronize_session=False)
+            )
+            await s.commit()
+            return bool(res.rowcount == 1)
 
     async def sweep(self, limit: int = 50, rounds: int = 20) -> SweepReport:
         """Claim and process until nothing is due (items a handler adds now are due now too)."""
@@ -373,6 +394,9 @@ class Deadlines:
         if outcome.defer_until is not None and outcome.defer_until > now:
             await self._settle(item, due_at=outcome.defer_until, attempts=max(item.attempts - 1, 0))
             report.deferred.append(item.id or 0)
+            return
+        if outcome.messages and not await self._still_mine(item):
+            log.warning("due item %s: lease expired before sending; another worker has it", item.id)
             return
         delivered = list(item.data.get("delivered", []))
         for recipient, notice in outcome.messages:
@@ -453,6 +477,7 @@ class Deadlines:
                 until = snooze_until(for_text, now, sched, zone_of(sched, policy, case.owner_id))
                 for item in items:
                     item.due_at, item.lease_owner, item.lease_until = until, None, None
+                    item.stage = 1  # a snoozed follow-up starts counting misses again
                     item.version += 1
                     s.add(item)
                 case.followup_due_at, case.updated_at = until, now
@@ -476,21 +501,31 @@ _SNOOZE = re.compile(r"(\d+)\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?|w|week
 _SNOOZE_UNITS = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 
 
-def snooze_until(text: str | None, now: datetime, sched: TeamSchedule, zone: ZoneInfo) -> datetime:
+def parse_span(text: str | None) -> timedelta:
+    """`1h`, `30m`, `2d`, `1w` (also `for 2h`, `in 2 hours`): how long to wait."""
     raw = (text or "").strip().lower().removeprefix("for ").removeprefix("in ").strip()
+    m = _SNOOZE.fullmatch(raw)
+    if not m or int(m.group(1)) <= 0:
+        raise BadInput(f"I can't read {text!r} as a length of time.", "Try 30m, 1h, 2d or 1w.")
+    minutes = int(m.group(1)) * _SNOOZE_UNITS[m.group(2)[0]]
+    if minutes > 60 * 24 * 30:
+        raise BadInput("That is longer than 30 days.", "Give at most 30d, then look again.")
+    return timedelta(minutes=minutes)
+
+
+def snooze_until(text: str | None, now: datetime, sched: TeamSchedule, zone: ZoneInfo) -> datetime:
+    """`1h`, `2d` ... from now, or (default, `tomorrow`) the start of the owner's next working day."""
+    raw = (text or "").strip().lower().removeprefix("for ").strip()
     if raw in ("", "tomorrow", "tomorrow morning", "morning"):
         local = now.astimezone(zone)
         tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), zone)
         return next_working_moment(tomorrow, sched, zone)
-    m = _SNOOZE.fullmatch(raw)
-    if not m or int(m.group(1)) <= 0:
+    try:
+        return now + parse_span(raw)
+    except BadInput as err:
         raise BadInput(
             f"I can't read {text!r} as a snooze.", "Try /recover snooze <case> for 1h, for 2d, or tomorrow."
-        )
-    minutes = int(m.group(1)) * _SNOOZE_UNITS[m.group(2)[0]]
-    if minutes > 60 * 24 * 30:
-        raise BadInput("That snooze is longer than 30 days.", "Snooze for at most 30d, then look again.")
-    return now + timedelta(minutes=minutes)
+        ) from err
 
 
 async def insert_new(s: AsyncSession, item: DueItem) -> bool:

@@ -11,9 +11,11 @@ from teambot.core.policy import WEEKDAYS, approvers_of
 from teambot.core.replies import (
     ApprovalsReply,
     CaseReply,
+    DigestReply,
     DraftReply,
     ErrorReply,
     FormReply,
+    LeaderboardReply,
     ListReply,
     PolicyReply,
     Reply,
@@ -80,6 +82,8 @@ def render(reply: Reply, now: datetime, tz: str = "UTC") -> str:
         for e in reply.detail.events:
             rows.append(f"  {when(e.at, tz)}  <@{e.actor}> {event_line(e.kind, e.data)}")
         return plain("\n".join(rows))
+    if isinstance(reply, DigestReply | LeaderboardReply):
+        return plain(reply.text)
     if isinstance(reply, DraftReply):
         return "Draft follow-up (copy it to the customer):\n" + "\n".join(
             f"  {x}" for x in reply.text.split("\n")

@@ -11,17 +11,19 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import IO
 
 from teambot.bootstrap import Container
 from teambot.core.commands import Context
+from teambot.core.errors import DomainError
 from teambot.core.grammar import Intent, as_user
 from teambot.core.money import format_amount
 from teambot.core.policy import DEFAULT_CATEGORIES
 from teambot.core.ports import Notice, Recipient
 from teambot.core.replies import CaseReply, FormReply, Reply
-from teambot.core.summary import ACTION_LABELS
+from teambot.core.summary import ACTION_LABELS, when
 from teambot.shell.render import buttons, plain, render
 
 SHELL_HELP = """Shell commands:
@@ -30,9 +32,24 @@ SHELL_HELP = """Shell commands:
   /as @name        become someone else (owner, approver, admin...)
   /in #channel     move to another channel
   /whoami          who and where you are
+  /later 2h        move the shell's clock forward and deliver the nudges and digests now due
   /quit            leave (Ctrl-D works too)"""
 
 SHELL_TEAM = "shell"
+
+
+class ShellClock:
+    """The real time plus an offset `/later` moves forward, so nudges show without waiting."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.offset += timedelta(**kwargs)
+        return self.now()
 
 
 @dataclass
@@ -144,6 +161,42 @@ class ShellSession:
                 Button("Deny", lambda: self._deny(int(approval))),
             ]
             self.say(buttons(["Approve", "Deny"]))
+        number = notice.data.get("number")
+        if notice.kind == "followup_due" and number:
+            self.buttons = [
+                Button("Satisfied", lambda: self._answer(int(number), "satisfied")),
+                Button("Not yet", lambda: self._answer(int(number), "not")),
+                Button("Snooze", lambda: self._snooze(int(number))),
+            ]
+            self.say(buttons(["Satisfied", "Not yet", "Snooze"]))
+
+    async def _answer(self, n: int, verdict: str) -> None:
+        score = await self.ask("Their score, 1 to 5", required=True)
+        await self.command(f"followup {n} {verdict} {score}")
+
+    async def _snooze(self, n: int) -> None:
+        span = await self.ask("Snooze for (1h, 1d, tomorrow; empty for tomorrow morning)")
+        await self.command(f"snooze {n} for {span}" if span else f"snooze {n}")
+
+    async def later(self, text: str) -> None:
+        """`/later 2h`: time passes in the shell; whatever falls due is delivered now."""
+        from teambot.core.deadlines import parse_span
+
+        advance = getattr(self.c.clock, "advance", None)
+        scheduler = self.c.extras.get("scheduler")
+        if advance is None or scheduler is None:
+            self.say("/later needs the shell's own clock; start it with `teambot shell`.")
+            return
+        try:
+            span = parse_span(text)
+        except DomainError as err:
+            self.say(plain(f"✗ {err}"))
+            return
+        advance(minutes=span.total_seconds() / 60)
+        self.say(f"⏩ {text.strip()} later: {when(self.c.clock.now(), self.tz)} ({self.tz}).")
+        report = await scheduler.tick()  # type: ignore[attr-defined]
+        if not report.sent:
+            self.say("  (nothing fell due)")
 
     # ----- commands ------------------------------------------------------------------------
 
@@ -177,6 +230,8 @@ class ShellSession:
         elif word == "/in":
             self.channel = rest.strip().lstrip("#") or self.channel
             self.say(f"You are in #{self.channel}.")
+        elif word == "/later":
+            await self.later(rest)
         elif word == "/whoami":
             self.say(f"You are @{self.user} in #{self.channel} (time zone {self.tz}).")
         elif word == "/recover":
