@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -201,6 +201,15 @@ class Slack:
         return [a for a in self.fake.of("chat.update") if a.get("ts") == ts]
 
 
+async def eventually(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """For work Slack starts outside a request (Socket Mode): poll, bounded, never a timing assertion."""
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the condition never became true")
+
+
 def action_ids(message: dict[str, Any]) -> list[str]:
     return [
         el.get("action_id")
@@ -223,10 +232,10 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 
 async def _harness(container: Container, fake: FakeSlack, **settings: Any) -> AsyncIterator[Slack]:
+    settings = {"slack_signing_secret": SECRET, **settings}
     container.settings = load_settings(
-        database_url=container.settings.database_url, slack_signing_secret=SECRET,
-        slack_api_url=f"{fake.url}/api/", **settings,
-    )  # fmt: skip
+        database_url=container.settings.database_url, slack_api_url=f"{fake.url}/api/", **settings
+    )
     app = create_app(container)
     rt = app[RUNTIME]
     rt.pacer.interval = 0.0  # pacing has its own test; here it would only make the suite slow

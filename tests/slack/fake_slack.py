@@ -32,6 +32,8 @@ class FakeSlack:
     failures: dict[str, list[int]] = field(default_factory=dict)  # method -> HTTP statuses to answer first
     install: dict[str, Any] = field(default_factory=dict)  # what oauth.v2.access answers
     server: TestServer | None = None
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)  # Socket Mode connections
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _views: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
 
@@ -72,12 +74,24 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
+        app.router.add_get("/socket", self._socket)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
 
     async def close(self) -> None:
         if self.server is not None:
             await self.server.close()
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, then record every envelope acknowledgement the app sends."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}})
+        async for msg in ws:
+            if msg.type.name == "TEXT":
+                self.socket_acks.append(json.loads(msg.data))
+        return ws
 
     async def _response(self, request: web.Request) -> web.Response:
         self.responses.append((request.match_info["key"], await request.json()))
@@ -142,6 +156,8 @@ class FakeSlack:
             return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": f"Real {user}",
                                          "tz": self.time_zones.get(user, "Europe/Paris"),
                                          "profile": {"display_name": f"name-{user}", "real_name": f"Real {user}"}}}  # fmt: skip
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
         if method == "oauth.v2.access":
             return {"ok": True, **self.install}
         return {"ok": False, "error": "unknown_method"}
