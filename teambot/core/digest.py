@@ -258,11 +258,11 @@ async def compute(
             )
         tz = policy.digest_timezone
         start, end = week_bounds(monday, tz)
-        this, rows = await figures(s, policy, start, min(end, max(now, start)) if preview else end)
+        until = min(end, max(now + timedelta(microseconds=1), start)) if preview else end  # now included
+        this, rows = await figures(s, policy, start, until)
         last, _ = await figures(s, policy, start - WEEK, end - WEEK)
         cases: dict[int, Case] = rows["cases"]
         sched = await load_schedule(s, team_id, now)
-        until = min(end, now) if preview else end
         patterns = [p.as_data() for p in await detect(s, team_id, until, sched)]
         flags = await _rows(s, ImprovementFlag, ImprovementFlag.flagged_at, team_id, start, end)
         flag_cases = await _cases(s, {fl.case_id for fl in flags} - set(cases))

@@ -160,7 +160,7 @@ async def _pattern_check(dl: Deadlines, item: DueItem) -> Outcome:
     now = dl.clock.now()
     async with dl.db.session() as s:
         sched = await load_schedule(s, item.team_id, now)
-        found = await detect(s, item.team_id, now, sched)
+        found = await detect(s, item.team_id, now + timedelta(microseconds=1), sched)  # now included
         case = await s.get(Case, item.case_id) if item.case_id else None
         created = []
         for p in found:
