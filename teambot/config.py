@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     to_bot_from_emulator_openid_metadata_url: str | None = None
 
     scheduler_enabled: bool = Field(default=True, alias="TEAMBOT_SCHEDULER")
+    sweep_seconds: float = Field(default=15, gt=0, le=3600, alias="TEAMBOT_SWEEP_SECONDS")
 
     @field_validator("database_url")
     @classmethod
