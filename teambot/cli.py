@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "worker",
         help="run only the scheduler: send due nudges and digests (scale web and workers apart)",
+        description="Runs the scheduler alone: sweeps the due nudges, digests and pattern alerts "
+        "from the database and sends them. Run one or more beside web processes started with "
+        "TEAMBOT_SCHEDULER=off.",
     )
     dg = sub.add_parser("digest", help="print a team's weekly digest")
     dg.add_argument(
