@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-import teambot.core.models  # registers the core tables (the noqa below covers both imports)
+import teambot.core.models  # registers the core tables
 import teambot.core.models_scheduling  # noqa: F401  (due items, team schedules, shout-outs)
 
 metadata = SQLModel.metadata
