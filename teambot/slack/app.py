@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ from teambot.slack.pacing import Pacer
 from teambot.slack.people import People
 
 log = logging.getLogger(__name__)
+# True while a Slack listener runs: notices the core sends then must not hold up Slack's 3 s ack.
+IN_REQUEST: ContextVar[bool] = ContextVar("teambot_slack_in_request", default=False)
 
 BOT_SCOPES = ["commands", "chat:write", "chat:write.public", "users:read", "im:write"]
 
@@ -74,9 +77,11 @@ class SlackRuntime:
         """Counts a listener as running, from before its ack to its last call."""
         self._busy += 1
         self._changed()
+        token = IN_REQUEST.set(True)
         try:
             yield
         finally:
+            IN_REQUEST.reset(token)
             self._busy -= 1
             self._changed()
 

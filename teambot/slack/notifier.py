@@ -1,8 +1,10 @@
 """Notices from the core and the scheduler, delivered as Slack DMs or channel posts.
 
-`notify` queues and returns at once (the core calls it inside a step; Slack must not slow the
-step down); deliveries to one channel go out about one a second (Slack's chat.postMessage
-limit), in order, none dropped. Approval requests get Approve / Deny buttons; every other kind
+Inside a Slack request (the core notifies approvers during a step) `notify` queues and returns
+at once, so the 3-second ack is never held up; a failure there is logged. Elsewhere (the
+scheduler's nudges and digests) it delivers before returning and raises when Slack refused, so
+the caller's retry logic sees it. Deliveries to one channel go out about one a second (Slack's
+chat.postMessage limit), in order, none dropped. Approval requests get Approve / Deny buttons; every other kind
 its text and buttons for the case it is about.
 """
 
