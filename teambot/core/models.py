@@ -69,6 +69,7 @@ class Policy(SQLModel, table=True):
     version: int = Field(default=1, sa_column=(_v := _version_column()))
 
     __mapper_args__ = {"version_id_col": _v}
+    del _v  # a leftover `_v` would be a pydantic private attribute, deep-copied (metadata and all) per instance
 
 
 class Customer(SQLModel, table=True):
@@ -134,6 +135,7 @@ class Case(SQLModel, table=True):
     version: int = Field(default=1, sa_column=(_v := _version_column()))
 
     __mapper_args__ = {"version_id_col": _v}
+    del _v  # a leftover `_v` would be a pydantic private attribute, deep-copied (metadata and all) per instance
 
 
 class TimelineEvent(SQLModel, table=True):
@@ -200,6 +202,7 @@ class ApprovalRequest(SQLModel, table=True):
     version: int = Field(default=1, sa_column=(_v := _version_column()))
 
     __mapper_args__ = {"version_id_col": _v}
+    del _v  # a leftover `_v` would be a pydantic private attribute, deep-copied (metadata and all) per instance
 
 
 class NextStep(SQLModel, table=True):
