@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from teambot.core.cases import touch
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotAllowed, NotFound
 from teambot.core.models import (
@@ -480,7 +481,8 @@ class Deadlines:
                     item.stage = 1  # a snoozed follow-up starts counting misses again
                     item.version += 1
                     s.add(item)
-                case.followup_due_at, case.updated_at = until, now
+                case.followup_due_at = until
+                touch(case, now)
                 s.add(case)
                 s.add(
                     TimelineEvent(

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,7 +38,7 @@ from teambot.core.models import Case, Grant, ImprovementFlag, Policy, TimelineEv
 from teambot.core.models_scheduling import PENDING, DueItem, Shoutout
 from teambot.core.money import format_amount, from_minor
 from teambot.core.patterns import detect
-from teambot.core.ports import Notice, Recipient
+from teambot.core.ports import Attachment, Notice, Recipient
 from teambot.core.queries import ACTIVE
 
 WEEK = timedelta(days=7)
@@ -149,6 +150,8 @@ class Digest:
     recoverers: list[dict[str, Any]] = field(default_factory=list)
     shoutouts: list[dict[str, Any]] = field(default_factory=list)
     preview: bool = False
+    opened_per_day: dict[str, dict[str, int]] = field(default_factory=dict)  # local date -> category -> n
+    resolve_hours: list[float] = field(default_factory=list)  # for the chart
 
     @property
     def empty(self) -> bool:
@@ -243,7 +246,10 @@ async def figures(
     f.won_back_known = len(known)
     f.won_back = sum(1 for e in known if e.data.get("won_back"))
     f.winback_share = share(f.won_back, f.won_back_known)
-    return f, {"events": events, "cases": cases, "shouts": shouts, "answers": answers}
+    return f, {
+        "events": events, "cases": cases, "shouts": shouts, "answers": answers, "opened": opened,
+        "resolve_hours": resolve,
+    }  # fmt: skip
 
 
 async def compute(
@@ -277,22 +283,21 @@ async def compute(
             for fl in flags
             if fl.case_id in cases
         ]
-        open_rows = list(
-            (
-                await s.exec(
-                    select(Case)
-                    .where(Case.team_id == team_id, col(Case.status).in_(ACTIVE))
-                    .order_by(col(Case.opened_at))
-                )
-            ).all()
-        )
+        active = (Case.team_id == team_id, col(Case.status).in_(ACTIVE))
+        still_open = (await s.exec(select(func.count()).select_from(Case).where(*active))).one()
+        oldest = (await s.exec(select(Case).where(*active).order_by(col(Case.opened_at)).limit(5))).all()
         slowest = [
             {
                 "number": c.number, "problem": c.problem, "owner": c.owner_id, "status": c.status.value,
                 "age_hours": round((now - c.opened_at).total_seconds() / 3600, 1),
             }
-            for c in open_rows[:5]
+            for c in oldest
         ]  # fmt: skip
+        zone = ZoneInfo(tz)
+        per_day: dict[str, dict[str, int]] = {}
+        for c in rows["opened"]:
+            day = per_day.setdefault(c.opened_at.astimezone(zone).date().isoformat(), {})
+            day[c.category] = day.get(c.category, 0) + 1
         tally: dict[str, dict[str, Any]] = {}
         for sh in rows["shouts"]:
             tally.setdefault(sh.recipient, {"user": sh.recipient, "shoutouts": 0, "recovered": 0})[
@@ -317,8 +322,9 @@ async def compute(
                     item["number"] = more[sh.case_id].number
         return Digest(
             team_id=team_id, week=week_label(monday), start=start.isoformat(), end=end.isoformat(), timezone=tz,
-            currency=policy.currency, this=this, last=last, still_open=len(open_rows), patterns=patterns,
+            currency=policy.currency, this=this, last=last, still_open=int(still_open), patterns=patterns,
             flagged=flagged, slowest=slowest, recoverers=recoverers, shoutouts=shout_list, preview=preview,
+            opened_per_day=per_day, resolve_hours=[round(h, 2) for h in rows["resolve_hours"]],
         )  # fmt: skip
 
 
@@ -443,10 +449,26 @@ async def _send_digest(dl: Deadlines, item: DueItem) -> Outcome:
         return Outcome(cancel=True, result={"why": "no digest channel"})
     digest = await compute(dl.db, item.team_id, parse_week(item.ref or ""), dl.clock.now())
     data = digest.as_data()
-    notice = Notice(kind="digest", text=data["text"], team_id=item.team_id, data=data)
+    notice = Notice(
+        kind="digest",
+        text=data["text"],
+        team_id=item.team_id,
+        data=data,
+        attachments=[chart_attachment(digest)],
+    )
     return Outcome(
         messages=[(Recipient("channel", policy.digest_channel, policy.platform), notice)],
         result={"opened": digest.this.opened, "week": digest.week},
+    )
+
+
+def chart_attachment(digest: Digest) -> Attachment:
+    from teambot.core.charts import digest_chart  # matplotlib loads only when a digest goes out
+
+    return Attachment(
+        filename=f"teambot-digest-{digest.team_id}-{digest.week}.png",
+        content=digest_chart(digest),
+        title=f"Recovery cases, {digest.week}",
     )
 
 

@@ -49,7 +49,7 @@ def _hhmm(text: str, usage: str) -> str:
 
 
 def _count(text: str, low: int, high: int, what: str, usage: str) -> int:
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not text.isdecimal() or not low <= int(text) <= high:
         raise BadInput(f"{text!r} is not a valid {what} ({low} to {high}).", f"Usage: {usage}")
     return int(text)
 

@@ -57,7 +57,7 @@ def _number(token: str | None, usage: str, what: str = "case number") -> int:
     if token is None:
         raise BadInput(f"The {what} is missing.", f"Usage: {usage}")
     cleaned = token.strip().lstrip("#")
-    if not cleaned.isdigit() or len(cleaned) > 9:
+    if not cleaned.isdecimal() or len(cleaned) > 9:
         raise BadInput(f"{token!r} is not a {what}.", f"Usage: {usage}")
     return int(cleaned)
 

@@ -16,6 +16,17 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file to go with a notice (the digest chart): Slack uploads it, Teams shows it inline,
+    the shell saves it and prints the path."""
+
+    filename: str
+    content: bytes
+    mime: str = "image/png"
+    title: str = ""
+
+
 @dataclass
 class Notice:
     """Something to tell a person or a channel, platform-neutral.
@@ -29,6 +40,7 @@ class Notice:
     team_id: str
     case_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -140,5 +140,10 @@ def event_line(kind: str, data: dict[str, object]) -> str:
             f"recorded the follow-up: {'satisfied' if d.get('satisfied') else 'not satisfied'}, {d.get('score')}/5"
         ),
         "reopened": lambda: "reopened the case" + (f": {d['reason']}" if d.get("reason") else ""),
+        "snoozed": lambda: (
+            f"snoozed the follow-up until {str(d.get('until', ''))[:16].replace('T', ' ')} UTC"
+        ),
+        "shoutout": lambda: f"gave <@{d.get('to')}> a shout-out: {d.get('message')}",
+        "customer_erased": lambda: "erased the customer's name and words (figures kept)",
     }
     return texts[kind]() if kind in texts else kind.replace("_", " ")

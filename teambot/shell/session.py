@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import IO
 
 from teambot.bootstrap import Container
@@ -93,6 +95,7 @@ class ShellSession:
         self.buttons: list[Button] = []
         self.inboxes: dict[str, Inbox] = {}
         self._held: list[Notice] | None = None  # DMs to the current user, shown after the reply
+        self.files_dir = Path(tempfile.gettempdir()) / "teambot-files"
         self.interactive = bool(getattr(self.stdin, "isatty", lambda: False)())
         container.notifier.register("shell", ShellNotifier(self))
 
@@ -126,7 +129,7 @@ class ShellSession:
         listing = "  ".join(f"[{i}] {o}" for i, o in enumerate(options, 1))
         while True:
             answer = await self.ask(f"{question} {listing}", required=True)
-            if answer.isdigit() and 1 <= int(answer) <= len(options):
+            if answer.isdecimal() and 1 <= int(answer) <= len(options):
                 return int(answer) - 1
             self.say(f"  (type a number from 1 to {len(options)})")
 
@@ -139,6 +142,7 @@ class ShellSession:
     def deliver(self, recipient: Recipient, notice: Notice) -> None:
         if recipient.kind == "channel":
             self.say(plain(f"🔔 [#{recipient.id}] {notice.text}"))
+            self._save_attachments(notice)
             return
         if recipient.id == self.user and self._held is not None:
             self._held.append(notice)
@@ -151,6 +155,14 @@ class ShellSession:
                     f"  (Teambot sent a direct message to <@{recipient.id}>; /as @{recipient.id} to read it)"
                 )
             )
+
+    def _save_attachments(self, notice: Notice) -> None:
+        """A terminal can't show a chart, so it goes to a file whose path is printed."""
+        for attachment in notice.attachments:
+            self.files_dir.mkdir(parents=True, exist_ok=True)
+            path = self.files_dir / Path(attachment.filename).name
+            path.write_bytes(attachment.content)
+            self.say(f"📎 {attachment.title or attachment.filename}: {path}")
 
     def _show_dm(self, notice: Notice) -> None:
         self.say(plain(f"🔔 [DM to <@{self.user}>] {notice.text}"))
@@ -236,7 +248,7 @@ class ShellSession:
             self.say(f"You are @{self.user} in #{self.channel} (time zone {self.tz}).")
         elif word == "/recover":
             await self.command(rest)
-        elif text.isdigit():
+        elif text.isdecimal():
             await self.press(int(text))
         else:
             self.say(f"(just chatting; type /recover help to use Teambot, /help for the shell) {text}")

@@ -92,7 +92,7 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
         raw_score = _str(data.get("score"))
         if not raw_score:
             raise BadInput("The score is missing.", "Give the customer's score from 1 to 5.", field="score")
-        score: Any = int(raw_score) if raw_score.isdigit() else raw_score  # the core refuses a bad one
+        score: Any = int(raw_score) if raw_score.isdecimal() else raw_score  # the core refuses a bad one
         won = {"won": True, "lost": False}.get(_str(data.get("won_back")).lower())
         return Intent("followup", {"number": n, "satisfied": satisfied == "yes", "score": score,
                                    "won_back": won}, text=text)  # fmt: skip

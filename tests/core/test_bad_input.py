@@ -22,7 +22,7 @@ from tests.conftest import _truncate
 from tests.helpers import FakeClock
 
 NASTY = [
-    "1e309", "-0", "NaN", "€5,00", "5,00", "0x10", "١٢", "1_000", "inf", "-inf", "+5", "5.", ".5", "5e-3",
+    "1e309", "-0", "NaN", "€5,00", "5,00", "0x10", "١٢", "²", "½", "Ⅻ", "1_000", "inf", "-inf", "+5", "5.", ".5", "5e-3",
     "<!channel>", "<!here>", "*bold*", "_it_", "`code`", "'; DROP TABLE cases; --", "<@U0000000>", "@nobody",
     "\x00", "\u202e", "🙂", "日本語", "\n\n", "\t", " ", "#", "!", "|", ":", "#12", "12.1", "0", "999999999999",
 ]  # fmt: skip
