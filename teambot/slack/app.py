@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 # True while a Slack listener runs: notices the core sends then must not hold up Slack's 3 s ack.
 IN_REQUEST: ContextVar[bool] = ContextVar("teambot_slack_in_request", default=False)
 
-BOT_SCOPES = ["commands", "chat:write", "chat:write.public", "users:read", "im:write"]
+BOT_SCOPES = ["commands", "chat:write", "chat:write.public", "users:read", "im:write", "files:write"]
 
 
 def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:

@@ -30,6 +30,7 @@ from teambot.core.replies import (
     TextReply,
     TimelineReply,
 )
+from teambot.core.shoutouts import LeaderRow
 from teambot.core.summary import ACTION_LABELS, STATUS_LABELS, case_facts, event_line, title, when
 
 SECTION_TEXT = 3000
@@ -434,7 +435,7 @@ def home_view(
     mine: list[Case],
     followups: list[Case],
     stats: dict[str, Any],
-    leaderboard: list[tuple[str, int]],
+    leaderboard: list[LeaderRow],
     now: datetime,
     tz: str,
 ) -> dict[str, Any]:
@@ -485,15 +486,18 @@ def home_view(
             f"customers satisfied: {stats.get('satisfied', 0)} · average score: {score}"
         ),
         {"type": "divider"},
-        section("*Team leaderboard* (closed cases)"),
+        section("*Recovery addicts*, last 30 days (cases recovered and shout-outs received)"),
     ]
     if leaderboard:
         medals = [":first_place_medal:", ":second_place_medal:", ":third_place_medal:"]
-        lines = [
-            f"{medals[i] if i < 3 else f'{i + 1}.'} <@{owner}> · {count}"
-            for i, (owner, count) in enumerate(leaderboard[:10])
-        ]
+        lines = []
+        for i, row in enumerate(leaderboard[:10]):
+            score = f" · average score {row.avg_score:g}/5" if row.avg_score is not None else ""
+            rank = medals[i] if i < 3 else f"{i + 1}."
+            lines.append(
+                f"{rank} <@{row.user}> · {row.recovered} recovered · {row.shoutouts} shout-outs{score}"
+            )
         blocks += sections(lines)
     else:
-        blocks.append(context("Nobody has closed a case yet."))
+        blocks.append(context("Nobody has recovered a case or had a shout-out in the last 30 days."))
     return {"type": "home", "blocks": cap(blocks, VIEW_BLOCKS)}

@@ -36,20 +36,6 @@ async def my_stats(db: Database, team_id: str, user: str) -> dict[str, Any]:
     }
 
 
-async def leaderboard(db: Database, team_id: str, limit: int = 10) -> list[tuple[str, int]]:
-    """Closed cases per owner: a plain count until the shout-out module offers a richer one."""
-    async with db.session() as s:
-        n = func.count().label("n")
-        rows = await s.exec(
-            select(Case.owner_id, n)
-            .where(Case.team_id == team_id, Case.status == CaseStatus.CLOSED, col(Case.owner_id).is_not(None))
-            .group_by(Case.owner_id)
-            .order_by(n.desc(), col(Case.owner_id))
-            .limit(limit)
-        )
-        return [(str(owner), int(count)) for owner, count in rows.all()]
-
-
 async def due_followups(db: Database, team_id: str, user: str) -> list[Case]:
     async with db.session() as s:
         rows = await s.exec(
@@ -70,7 +56,7 @@ async def home_for(rt: SlackRuntime, client: AsyncWebClient, team_id: str, user:
         mine=mine,
         followups=await due_followups(db, team_id, user),
         stats=await my_stats(db, team_id, user),
-        leaderboard=await leaderboard(db, team_id),
+        leaderboard=await rt.container.extras["shoutouts"].leaderboard(team_id),  # type: ignore[attr-defined]
         now=rt.container.clock.now(),
         tz=person.tz,
     )

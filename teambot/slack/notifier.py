@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from teambot.core.ports import Notice, Recipient
 from teambot.slack import blocks
-from teambot.slack.app import SlackRuntime
+from teambot.slack.app import IN_REQUEST, SlackRuntime
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +26,36 @@ class SlackNotifier:
         self.rt = rt
 
     async def notify(self, recipient: Recipient, notice: Notice) -> None:
-        self.rt.spawn(self.deliver(recipient, notice))
+        if IN_REQUEST.get():
+            self.rt.spawn(self._deliver_logged(recipient, notice))
+        else:
+            await self.deliver(recipient, notice)
+
+    async def _deliver_logged(self, recipient: Recipient, notice: Notice) -> None:
+        try:
+            await self.deliver(recipient, notice)
+        except SlackApiError as exc:
+            code = (exc.response or {}).get("error")
+            log.warning(
+                "%s notice to %s %s not delivered: %s", notice.kind, recipient.kind, recipient.id, code
+            )
 
     async def deliver(self, recipient: Recipient, notice: Notice) -> None:
+        """Raises SlackApiError when Slack refuses, so a scheduler retry can try again."""
         client = await self.rt.client_for(notice.team_id)
         if client is None:
             log.warning("no Slack installation for team %s; %s notice not sent", notice.team_id, notice.kind)
             return
         message = blocks.notice_message(notice)
         await self.rt.pacer.wait(recipient.id)
-        try:
-            await client.chat_postMessage(channel=recipient.id, unfurl_links=False, **message)
-        except SlackApiError as exc:
-            code = (exc.response or {}).get("error")
-            log.warning(
-                "%s notice to %s %s not delivered: %s", notice.kind, recipient.kind, recipient.id, code
+        posted = await client.chat_postMessage(channel=recipient.id, unfurl_links=False, **message)
+        for attachment in notice.attachments:
+            # files_upload_v2 wants the conversation id; for a DM that is the one the post landed in.
+            await self.rt.pacer.wait(recipient.id)
+            await client.files_upload_v2(
+                channel=posted.get("channel") or recipient.id,
+                thread_ts=posted.get("ts"),
+                file=attachment.content,
+                filename=attachment.filename,
+                title=attachment.title or attachment.filename,
             )

@@ -34,6 +34,7 @@ class FakeSlack:
     server: TestServer | None = None
     sockets: list[web.WebSocketResponse] = field(default_factory=list)  # Socket Mode connections
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes sent to the upload URL
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _views: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
 
@@ -74,6 +75,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
@@ -92,6 +94,11 @@ class FakeSlack:
             if msg.type.name == "TEXT":
                 self.socket_acks.append(json.loads(msg.data))
         return ws
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Slack's upload URLs take the raw bytes (step 2 of files_upload_v2)."""
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        return web.Response(text="OK - uploaded")
 
     async def _response(self, request: web.Request) -> web.Response:
         self.responses.append((request.match_info["key"], await request.json()))
@@ -160,4 +167,13 @@ class FakeSlack:
             return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
         if method == "oauth.v2.access":
             return {"ok": True, **self.install}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):06d}"
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = a.get("files")
+            files = json.loads(files) if isinstance(files, str) else files
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files or []]}
+        if method == "files.info":
+            return {"ok": True, "file": {"id": a.get("file"), "name": "upload"}}
         return {"ok": False, "error": "unknown_method"}

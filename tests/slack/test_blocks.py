@@ -15,6 +15,7 @@ from teambot.core.policy import new_policy
 from teambot.core.ports import Notice
 from teambot.core.queries import CaseDetail
 from teambot.core.replies import ErrorReply, ListReply, TextReply
+from teambot.core.shoutouts import LeaderRow
 from teambot.slack import blocks, modals
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -148,7 +149,7 @@ def test_replies_and_notices_stay_within_limits() -> None:
     ):
         notice = Notice(kind, long, "T1", 1, {"number": 3, "approval_id": 9, "position": 2})
         check_message(blocks.notice_message(notice))
-    home = blocks.home_view(user="U1", mine=cases, followups=cases, stats={"owned": 1}, leaderboard=[("U1", 3)] * 30,
+    home = blocks.home_view(user="U1", mine=cases, followups=cases, stats={"owned": 1}, leaderboard=[LeaderRow("U1", shoutouts=2, recovered=3, scores=3, score_total=13)] * 30,
                             now=NOW, tz="UTC")  # fmt: skip
     check_view(home)
 

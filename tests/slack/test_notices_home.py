@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from teambot.core.ports import Notice, Recipient
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from teambot.core.ports import Attachment, Notice, Recipient
 from teambot.slack.pacing import Pacer
 from tests.helpers import FakeClock
 from tests.slack.conftest import TEAM, Slack, action_ids, all_text
@@ -107,6 +110,8 @@ async def test_app_home(slack: Slack, clock: FakeClock) -> None:
     await s.answer_followup(TEAM, 1, "U1", True, 5)
     await s.apologise(TEAM, 2, "U1", "chat")
     await s.resolve(TEAM, 2, "U1", "Fixed", "Cause")
+    await slack.container.extras["shoutouts"].give(TEAM, "U1", "U2", "great save", platform="slack")
+    await slack.idle()
     status, _ = await slack.event(
         {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home", "event_ts": "1.2"}
     )
@@ -117,7 +122,8 @@ async def test_app_home(slack: Slack, clock: FakeClock) -> None:
     assert "Your open cases* (1)" in home and "Problem 4" in home  # #2 is waiting for its follow-up
     assert "Your follow-ups due* (1)" in home and "*#2*" in home
     assert "Cases owned: 3 · closed: 1" in home and "average score: 5.0/5" in home
-    assert home.index("<@U1> · 1") > 0 and "<@U2> · 1" in home
+    first = home.index("<@U2> · 1 recovered · 1 shout-outs · average score 4/5")
+    assert first < home.index("<@U1> · 1 recovered · 0 shout-outs · average score 5/5")
     assert "home:open" in action_ids(published["view"])
     # The Messages tab opening publishes nothing.
     await slack.event(
@@ -128,3 +134,26 @@ async def test_app_home(slack: Slack, clock: FakeClock) -> None:
     await slack.home_click("case:view", "4")
     shown = fake.of("views.open")[-1]["view"]
     assert "Problem 4" in all_text(shown) and not action_ids(shown)
+
+
+async def test_the_digest_chart_is_uploaded_into_the_digest_thread(slack: Slack) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"chart" * 100
+    chart = Attachment("teambot-digest-T1-2026-W48.png", png, title="Recovery cases, 2026-W48")
+    await slack.container.notifier.notify(
+        Recipient("channel", "C7", "slack"),
+        Notice("digest", "Recovery digest 2026-W48", TEAM, attachments=[chart]),
+    )
+    (post,) = slack.fake.posts("C7")
+    (complete,) = slack.fake.of("files.completeUploadExternal")
+    assert complete["channel_id"] == "C7" and complete["thread_ts"] == "1790000000.000001"
+    assert post["text"] == "Recovery digest 2026-W48"
+    (file_id,) = slack.fake.uploads
+    assert slack.fake.uploads[file_id] == png
+
+
+async def test_outside_a_slack_request_a_refused_notice_raises_for_the_retry(slack: Slack) -> None:
+    slack.fake.not_member.add("C8")
+    with pytest.raises(SlackApiError):
+        await slack.container.notifier.notify(
+            Recipient("channel", "C8", "slack"), Notice("nudge_unowned", "Case #1 has no owner", TEAM)
+        )
