@@ -26,6 +26,10 @@ def attach(app: web.Application, container: Container) -> SlackRuntime:
     bolt = rt.app
 
     async def events(request: web.Request) -> web.Response:
+        # slack_sdk's verifier does int() on the timestamp header and raises on anything else,
+        # which Bolt turns into a 500; a request that can't carry a valid signature is a 401.
+        if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
+            return web.Response(status=401, text="")
         return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
 
     if container.settings.slack_signing_secret is not None:
