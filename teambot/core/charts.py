@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure
+from PIL import Image
 
 from teambot.core.digest import Digest
 
@@ -47,6 +48,10 @@ def digest_chart(digest: Digest) -> bytes:
     right.set_title("Time to resolve (hours)")
     right.set_xlabel("hours")
     fig.tight_layout()
+    rendered = io.BytesIO()
+    fig.savefig(rendered, format="png")
+    # A 32-colour palette keeps a chart this simple crisp at about a quarter of the bytes, small
+    # enough to ride inside a Teams card (about 28 KB in all) as a data URI.
     out = io.BytesIO()
-    fig.savefig(out, format="png")
+    Image.open(io.BytesIO(rendered.getvalue())).convert("RGB").quantize(colors=32).save(out, "PNG", optimize=True)
     return out.getvalue()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -48,6 +49,10 @@ GREETING = (
 
 def adaptive(card: dict[str, Any]) -> Activity:
     return MessageFactory.attachment(CardFactory.adaptive_card(card))
+
+
+# True while a Teams turn runs: a notice the core sends then must not fail the person's step.
+IN_TURN: ContextVar[bool] = ContextVar("teambot_teams_in_turn", default=False)
 
 
 @dataclass
@@ -120,7 +125,11 @@ class TeambotActivityHandler(TeamsActivityHandler):
             name=sender.name, tz=said_tz,
         )  # fmt: skip
         turn_context.turn_state["teambot.turn"] = Turn(tenant, key, user, tz, kind)
-        await super().on_turn(turn_context)
+        token = IN_TURN.set(True)
+        try:
+            await super().on_turn(turn_context)
+        finally:
+            IN_TURN.reset(token)
 
     @staticmethod
     def turn(turn_context: TurnContext) -> Turn:

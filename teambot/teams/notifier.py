@@ -19,7 +19,7 @@ from teambot.core.db import Database
 from teambot.core.models import Case
 from teambot.core.ports import Notice, Recipient
 from teambot.teams import cards
-from teambot.teams.bot import adaptive
+from teambot.teams.bot import IN_TURN, adaptive
 from teambot.teams.pacing import Pacer
 from teambot.teams.store import TeamsConversation, TeamsStore, conversation_key
 
@@ -43,9 +43,11 @@ class TeamsNotifier:
     async def notify(self, recipient: Recipient, notice: Notice) -> None:
         try:
             await self._notify(recipient, notice)
-        except Exception:  # a notice must never undo the change that caused it
+        except Exception:
             log.exception("Teams notice %s to %s %s failed", notice.kind, recipient.kind, recipient.id)
             self.undelivered.append((recipient, notice))
+            if not IN_TURN.get():
+                raise  # the scheduler's retry needs to see it; inside a turn the step already happened
 
     async def _notify(self, recipient: Recipient, notice: Notice) -> None:
         ids = cards.mention_ids(notice.text) | {recipient.id}
@@ -55,13 +57,13 @@ class TeamsNotifier:
             if conv is None:
                 self._lost(recipient, notice, "the bot has never been in that channel")
                 return
-            await self._send(conv, cards.notice_card(notice, names))
+            await self._send(conv, cards.notice_card(notice, names), *self._images(notice))
             return
         person = await self.store.person(notice.team_id, recipient.id)
         if person is not None and person.personal_key:
             conv = await self.store.conversation(person.personal_key)
             if conv is not None:
-                await self._send(conv, cards.notice_card(notice, names))
+                await self._send(conv, cards.notice_card(notice, names), *self._images(notice))
                 return
         channel = await self._case_channel(notice)
         if channel is not None and person is not None:
@@ -98,10 +100,25 @@ class TeamsNotifier:
         conv = await self.store.conversation(case.channel_id)
         return conv if conv is not None and conv.kind != "personal" else None
 
-    async def _send(self, conv: TeamsConversation, card: dict[str, Any]) -> None:
+    @staticmethod
+    def _images(notice: Notice) -> list[dict[str, Any]]:
+        return [
+            cards.image_card(a.title or a.filename, a.content)
+            for a in notice.attachments
+            if a.mime == "image/png"
+        ]
+
+    async def _send(self, conv: TeamsConversation, *messages: dict[str, Any]) -> None:
         reference = ConversationReference().deserialize(conv.reference)
+        failed: list[BaseException] = []
 
         async def callback(tc: TurnContext) -> None:
-            await self.pacer.send(conv.key, lambda: tc.send_activity(adaptive(card)))
+            try:
+                for card in messages:
+                    await self.pacer.send(conv.key, lambda card=card: tc.send_activity(adaptive(card)))
+            except Exception as exc:  # the adapter's turn-error handler would swallow it
+                failed.append(exc)
 
         await self.adapter.continue_conversation(reference, callback, self.app_id)
+        if failed:
+            raise failed[0]

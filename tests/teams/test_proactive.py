@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
+import pytest
+
 from teambot.core.models import ApprovalStatus
-from teambot.core.ports import Notice, Recipient
+from teambot.core.ports import Attachment, Notice, Recipient
 from teambot.core.queries import case_detail
 from teambot.teams.store import TeamsStore, conversation_key
 from tests.teams.cardtools import button, facts
@@ -123,3 +128,28 @@ async def test_references_and_people_are_stored(teams: Teams) -> None:
     conv = await store.conversation(person.personal_key)
     assert conv is not None and conv.conversation_id == BOB.personal and conv.kind == "personal"
     assert conv.reference["serviceUrl"] == teams.connector_url
+
+
+async def test_the_digest_chart_arrives_inline_after_the_digest(teams: Teams) -> None:
+    await teams.say(BOB, "hi", BOB.personal)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20
+    chart = Attachment("teambot-digest.png", png, title="Recovery cases, 2026-W48")
+    await teams.container.notifier.notify(
+        Recipient("user", BOB.aad, "teams"), Notice("digest", "Weekly digest", TENANT, None, {}, [chart])
+    )
+    text_card, image_card = (s.card for s in teams.connector.sends(BOB.personal)[-2:])
+    assert text_card is not None and "Weekly digest" in json.dumps(text_card)
+    assert image_card is not None
+    image = next(b for b in image_card["body"] if b["type"] == "Image")
+    assert image["altText"] == "Recovery cases, 2026-W48"
+    assert base64.b64decode(image["url"].removeprefix("data:image/png;base64,")) == png
+
+
+async def test_outside_a_turn_a_refused_notice_raises_for_the_retry(teams: Teams) -> None:
+    await teams.say(BOB, "hi", BOB.personal)
+    teams.connector.fail_next.append(403)
+    with pytest.raises(Exception):  # noqa: B017 - botbuilder's own error type for a refused send
+        await teams.container.notifier.notify(
+            Recipient("user", BOB.aad, "teams"), Notice("nudge_resolve", "Case #1 is due", TENANT, None, {})
+        )
+    assert teams.container.notifier.routes["teams"].undelivered  # type: ignore[attr-defined]
