@@ -32,7 +32,6 @@ class Settings(BaseSettings):
     microsoft_app_password: SecretStr | None = None
     microsoft_app_tenant_id: str | None = None
     microsoft_app_type: str = "MultiTenant"
-    teams_connector_url: str | None = None
     # Bot Framework endpoints, under botbuilder's own names, for a sovereign/private cloud; unset
     # means Microsoft's public cloud. The Teams tests point them at local stand-ins.
     channel_service: str | None = None
