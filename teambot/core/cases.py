@@ -256,9 +256,11 @@ class RecoveryService:
         ).first()
         if cust is None:
             cust = Customer(team_id=team_id, key=key, name=name, created_at=now)
-            s.add(cust)
             try:
+                # Added inside the savepoint: begin_nested() flushes what is pending *before* the
+                # SAVEPOINT, so a clash added earlier would abort the whole transaction.
                 async with s.begin_nested():
+                    s.add(cust)
                     await s.flush()
             except IntegrityError:
                 cust = (
