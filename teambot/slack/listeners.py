@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MODAL_STEPS = {"apologise", "grant", "step", "resolve", "followup", "followup_yes", "followup_no", "handover",
                "flag", "shoutout", "reopen"}  # fmt: skip
+AFTER_ACK_SLOTS = 8  # below the database pool's 15 connections (SQLAlchemy's 5 + 10 overflow)
 OOPS = "Something went wrong on Teambot's side and the step was not done. Try again in a moment."
 SUBMITTED = re.compile(r"^(open|apologise|grant|step|resolve|followup|handover|flag|shoutout|reopen|deny)$")
 
@@ -68,6 +70,9 @@ def number_of(raw: str | None) -> int | None:
 def register(rt: SlackRuntime) -> None:
     app: AsyncApp = rt.app
     c = rt.container
+    # Work after the ack queues here rather than in the database pool, whose 30 s wait would
+    # fail a burst's tail; slots stay free for form submissions, which run before their ack.
+    after_ack = asyncio.Semaphore(AFTER_ACK_SLOTS)
 
     async def context_for(
         client: AsyncWebClient, team: str, channel: str, user: str, ref: str | None
@@ -79,7 +84,8 @@ def register(rt: SlackRuntime) -> None:
                       channel: str | None, response_url: str | None) -> None:  # fmt: skip
         """Nothing fails silently: an unexpected error is logged and the person is told."""
         try:
-            await work()
+            async with after_ack:
+                await work()
         except Exception:
             log.exception("Slack listener failed")
             if user:
