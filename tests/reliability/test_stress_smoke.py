@@ -1,0 +1,36 @@
+"""The stress scripts in small (--smoke), so they keep working; the real figures are in docs/reliability.md."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*args: str, timeout: float = 120) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_slack_load_smoke(db: str, migrated_urls: dict[str, str]) -> None:
+    if db == "postgres" and "postgres" not in migrated_urls:
+        pytest.skip("PostgreSQL unreachable")
+    out = _run("tests.stress.slack_load", "--smoke", "--db", db)
+    assert "requests held   81" in out and "OK" in out  # 60 commands + 20 redeliveries + 1 warm-up
+
+
+def test_slack_load_smoke_with_postgres_connections_killed(migrated_urls: dict[str, str]) -> None:
+    if "postgres" not in migrated_urls:
+        pytest.skip("PostgreSQL unreachable")
+    out = _run("tests.stress.slack_load", "--smoke", "--db", "postgres", "--terminate", "2")
+    assert "OK" in out and "pg backends killed 0;" not in out, out
