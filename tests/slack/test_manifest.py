@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from teambot.slack.app import BOT_SCOPES
+from tests.published_schemas import schema_path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMA = ROOT.parent / "shared" / "schemas" / "slack-app-manifest.schema.1.0.0.json"
+SCHEMA = schema_path("slack-app-manifest.schema.1.0.0.json")
 
 
 @pytest.fixture(scope="module")

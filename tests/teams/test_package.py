@@ -11,14 +11,14 @@ import pytest
 
 from teambot.cli import main
 from teambot.teams.package import MANIFEST_DIR, PackageError, build_package, png_size
+from tests.published_schemas import schema_path
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "schemas"
 APP = "6f1d3c52-8a4e-4b7f-9a51-2c7e0d9b4a12"
 
 
 def _schema_for(manifest: dict) -> dict:
     """The schema of the version the manifest declares (v1.17 ships in ../shared/schemas)."""
-    path = SCHEMAS / f"teams-manifest.schema.v{manifest['manifestVersion']}.json"
+    path = schema_path(f"teams-manifest.schema.v{manifest['manifestVersion']}.json")
     assert path.exists(), f"no schema for manifest version {manifest['manifestVersion']} at {path}"
     return json.loads(path.read_text())
 
