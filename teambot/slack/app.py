@@ -20,6 +20,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 # True while a Slack listener runs: notices the core sends then must not hold up Slack's 3 s ack.
 IN_REQUEST: ContextVar[bool] = ContextVar("teambot_slack_in_request", default=False)
 
+RETRIES = 5  # per Web API call
 BOT_SCOPES = ["commands", "chat:write", "chat:write.public", "users:read", "im:write", "files:write"]
 
 
@@ -46,8 +48,13 @@ def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
     if settings.slack_api_url:
         kwargs["base_url"] = settings.slack_api_url.rstrip("/") + "/"
     client = AsyncWebClient(token=token, **kwargs)
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
-    client.retry_handlers.append(AsyncServerErrorRetryHandler(max_retry_count=2))
+    # The attempt count is shared by the handlers, so each allows the whole budget: 5 retries with
+    # exponential back-off (0.5 s, 1 s, 2 s...) or Retry-After, for dropped connections as well.
+    client.retry_handlers = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=RETRIES),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=RETRIES),
+        AsyncServerErrorRetryHandler(max_retry_count=RETRIES),
+    ]
     return client
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -208,6 +209,8 @@ async def refresh_card(
                 await client.chat_update(channel=ref["channel"], ts=ref["ts"], **msg)
             except SlackApiError as exc:
                 log.warning("card of case #%s not updated: %s", number, error_code(exc))
+            except (aiohttp.ClientError, TimeoutError) as exc:  # the step is done; the next refresh catches up
+                log.warning("card of case #%s not updated: %s", number, type(exc).__name__)
         if response_url and (clicked_ts is None or clicked_ts != ref.get("ts")):
             await send_response(response_url, {**msg, "replace_original": True})
         await _sync_thread(rt, client, detail, ref)
