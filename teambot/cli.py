@@ -86,6 +86,11 @@ async def _worker(settings: Settings) -> None:
     from teambot.bootstrap import build
 
     container = await build(settings)
+    # Mounting the platforms registers their notifiers (nothing is served): without them every
+    # nudge went to the null notifier and was marked sent.
+    from teambot.server import create_app
+
+    create_app(container)
     scheduler = container.extras["scheduler"]
     scheduler.start()
     print(f"Teambot worker {scheduler.deadlines.worker_id}: sending nudges and digests.", file=sys.stderr)
