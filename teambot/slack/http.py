@@ -30,7 +30,13 @@ def attach(app: web.Application, container: Container) -> SlackRuntime:
         # which Bolt turns into a 500; a request that can't carry a valid signature is a 401.
         if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
             return web.Response(status=401, text="")
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (AttributeError, TypeError, ValueError):
+            # Bolt reads the body before verifying it and assumes a JSON object or a form; a
+            # body such as `0` or `[]` raised there (a 500, signed or not). It is no Slack request.
+            return web.Response(status=400, text="")
+        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     if container.settings.slack_signing_secret is not None:
         app.router.add_post("/slack/events", events)
