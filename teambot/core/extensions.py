@@ -7,11 +7,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.exc import IntegrityError
+
 from teambot.core import digest as digest_mod
 from teambot.core import patterns
 from teambot.core.commands import Commands, Context
 from teambot.core.deadlines import Deadlines, on_case_event
-from teambot.core.errors import BadInput, NotAllowed
+from teambot.core.errors import BadInput, Conflict, NotAllowed
 from teambot.core.grammar import Intent
 from teambot.core.models_scheduling import TeamSchedule
 from teambot.core.replies import DigestReply, LeaderboardReply, Reply, TextReply
@@ -193,18 +195,26 @@ class SchedulingCommands:
         if setting not in SCHEDULE_SETTINGS:
             return await Commands(self.c.service).run(intent, ctx)
         policy = await self.c.service.policy(ctx.team_id, ctx.user_id, ctx.platform)
-        async with self.c.db.session() as s:
-            now = self.c.clock.now()
-            row = await s.get(TeamSchedule, ctx.team_id) or TeamSchedule(team_id=ctx.team_id, updated_at=now)
-            message = apply_schedule_change(
-                row, ctx.user_id, ctx.user_id in policy.admins, setting, list(intent.args["values"])
-            )
-            if setting != "schedule":
-                row.updated_at = now
-                s.add(row)
-                await s.commit()
-            summary = schedule_text(row)
-        return TextReply(text=summary if setting == "schedule" else f"{message}\n{summary}")
+        for _ in range(2):  # the second pass is for two admins creating the team's row at once
+            async with self.c.db.session() as s:
+                now = self.c.clock.now()
+                row = await s.get(TeamSchedule, ctx.team_id) or TeamSchedule(
+                    team_id=ctx.team_id, updated_at=now
+                )
+                message = apply_schedule_change(
+                    row, ctx.user_id, ctx.user_id in policy.admins, setting, list(intent.args["values"])
+                )
+                if setting != "schedule":
+                    row.updated_at = now
+                    s.add(row)
+                    try:
+                        await s.commit()
+                    except IntegrityError:
+                        await s.rollback()
+                        continue
+                summary = schedule_text(row)
+            return TextReply(text=summary if setting == "schedule" else f"{message}\n{summary}")
+        raise Conflict("Another admin changed these settings at the same moment.", "Send the change again.")
 
     def table(self) -> dict[str, Any]:
         return {

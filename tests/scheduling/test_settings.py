@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -69,3 +70,17 @@ def test_working_time_arithmetic() -> None:
     )  # Monday 11:00 Paris
     sched.work_days = []
     assert next_working_moment(saturday, sched, paris) == saturday  # no working days: never held back
+
+
+async def test_two_admins_creating_the_settings_row_at_once_both_land(container: Container) -> None:
+    cmd = container.commands
+    await container.service.policy(T, "alice")
+    await cmd.run_text("policy admin add @carol", Context(T, CH, "alice"))
+    replies = await asyncio.gather(
+        cmd.run_text("policy shoutouts 7", Context(T, CH, "alice")),
+        cmd.run_text("policy timezone @carol Asia/Tokyo", Context(T, CH, "carol")),
+    )
+    assert all(isinstance(r, TextReply) for r in replies), replies
+    async with container.db.session() as s:
+        row = await s.get(TeamSchedule, T)
+    assert row is not None and row.timezones.get("carol") == "Asia/Tokyo" and row.shoutouts_per_day == 7
