@@ -55,7 +55,11 @@ def _nudged(fake: FakeSlack) -> Counter[int]:
     return out
 
 
-async def test_sigkilled_worker_loses_nothing(slow: Slack, clock: FakeClock) -> None:
+async def test_sigkilled_worker_loses_nothing(slow: Slack, clock: FakeClock, db_url: str) -> None:
+    if not db_url.startswith("postgres"):
+        pytest.skip(
+            "separate worker processes are a PostgreSQL deployment; SQLite lease takeover: tests/scheduling"
+        )
     real_now = datetime.now(UTC)
     clock.current = real_now - timedelta(hours=1)  # opened an hour ago: the first nudges are due now
     for i in range(CASES):
