@@ -94,7 +94,8 @@ def case_columns(d: Dialect, team: str, opened: str, *, status: str, owner: str,
     resolved = f"{opened} + 3600 * (2 + x % 30)"
     active_owner = f"(CASE WHEN {status} = 'open' THEN NULL ELSE {owner} END)"
     done = f"{status} IN ('resolved', 'closed')"
-    cust = f"(1 + (x * 7919) % {customers})" if customers else "NULL"
+    # (x % n) first keeps the product inside a 32-bit integer on PostgreSQL; the result is the same.
+    cust = f"(1 + ((x % {customers}) * 7919) % {customers})" if customers else "NULL"
     cols = {
         "id": "x", "team_id": f"'{team}'", "number": "x", "platform": f"'{platform}'", "channel_id": channel,
         "opened_by": "'U' || (x % 40)", "opened_at": d.ts(opened),

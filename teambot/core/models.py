@@ -97,6 +97,7 @@ class Case(SQLModel, table=True):
         Index("ix_cases_team_owner", "team_id", "owner_id"),
         Index("ix_cases_followup_due", "status", "followup_due_at"),
         Index("ix_cases_team_opened", "team_id", "opened_at"),
+        Index("ix_cases_team_resolved", "team_id", "resolved_at"),  # root-cause patterns, the digest
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -68,80 +69,113 @@ def _rising(count: int, baseline: float, sched: TeamSchedule) -> bool:
 
 
 async def detect(s: AsyncSession, team_id: str, end: datetime, sched: TeamSchedule) -> list[Pattern]:
-    """Patterns over the 7 days before `end`."""
+    """Patterns over the 7 days before `end`.
+
+    Counting happens in SQL and only the columns needed travel back, so the cost follows the
+    five weeks read through the team's indexes, not the size of the history.
+    """
     start, base_start = end - WEEK, end - 5 * WEEK
-    rows = list(
-        (
-            await s.exec(
-                select(Case).where(
-                    Case.team_id == team_id, col(Case.opened_at) >= base_start, col(Case.opened_at) < end
-                )
-            )
-        ).all()
-    )
     found: list[Pattern] = []
 
-    def tally(kind: str, key_of: Any, at_of: Any) -> None:
-        now_cases: dict[str, list[Case]] = {}
-        before: dict[str, int] = {}
-        for c in rows:
-            key, at = key_of(c), at_of(c)
-            if not key or at is None or at >= end:
-                continue
-            if at >= start:
-                now_cases.setdefault(key, []).append(c)
-            elif at >= base_start:
-                before[key] = before.get(key, 0) + 1
-        for key, cases in sorted(now_cases.items()):
-            count, baseline = len(cases), before.get(key, 0) / 4
-            reason = (
-                "threshold"
-                if count >= sched.pattern_min_cases
-                else "rising"
-                if _rising(count, baseline, sched)
-                else ""
-            )
-            if reason:
-                label = cases[0].category if kind == "category" else (cases[0].root_cause or key)
-                nums = sorted(c.number for c in cases)
-                found.append(Pattern(kind, key, label, count, baseline, reason, nums))
+    def judge(kind: str, key: str, label: str, count: int, before: int, nums: list[int]) -> None:
+        baseline = before / 4
+        if count >= sched.pattern_min_cases:
+            found.append(Pattern(kind, key, label, count, baseline, "threshold", sorted(nums)))
+        elif _rising(count, baseline, sched):
+            found.append(Pattern(kind, key, label, count, baseline, "rising", sorted(nums)))
 
-    tally(
-        "category",
-        lambda c: c.category if c.category not in IGNORED_CATEGORIES else None,
-        lambda c: c.opened_at,
+    # Categories: counted in SQL, this week against the four before (by opening time).
+    in_week = case((col(Case.opened_at) >= start, 1), else_=0)
+    rows = await s.exec(
+        select(Case.category, func.sum(in_week), func.count())
+        .where(
+            Case.team_id == team_id,
+            col(Case.opened_at) >= base_start,
+            col(Case.opened_at) < end,
+            col(Case.category).not_in(IGNORED_CATEGORIES),
+        )
+        .group_by(Case.category)
     )
-    tally("root_cause", lambda c: cause_key(c.root_cause), lambda c: c.resolved_at)
-
-    # Repeat customers: a case in the 7 days with an earlier one within the window.
-    window = timedelta(days=sched.repeat_customer_days)
-    recent = [c for c in rows if c.customer_id and c.opened_at >= start]
-    if recent:
-        ids = {c.customer_id for c in recent}
-        history = list(
-            (
+    for category, now_n, all_n in sorted(rows.all()):
+        now_n = int(now_n or 0)
+        if now_n and (now_n >= sched.pattern_min_cases or _rising(now_n, (all_n - now_n) / 4, sched)):
+            nums = (
                 await s.exec(
-                    select(Case).where(
-                        Case.team_id == team_id,
-                        col(Case.customer_id).in_(ids),
-                        col(Case.opened_at) >= start - window,
-                        col(Case.opened_at) < end,
+                    select(Case.number).where(
+                        Case.team_id == team_id, Case.category == category,
+                        col(Case.opened_at) >= start, col(Case.opened_at) < end,
                     )
                 )
-            ).all()
+            ).all()  # fmt: skip
+            judge("category", category, category, now_n, int(all_n) - now_n, list(nums))
+
+    # Root causes: by resolution time; free text is normalised in Python, so only three
+    # columns of the five weeks' resolved cases come back.
+    causes = await s.exec(
+        select(Case.root_cause, Case.resolved_at, Case.number).where(
+            Case.team_id == team_id,
+            col(Case.resolved_at) >= base_start,
+            col(Case.resolved_at) < end,
+            col(Case.root_cause).is_not(None),
         )
-        for cid in sorted(ids):  # type: ignore[type-var]
-            theirs = sorted((c for c in history if c.customer_id == cid), key=lambda c: c.opened_at)
-            latest = [c for c in theirs if c.opened_at >= start]
+    )
+    now_cases: dict[str, list[tuple[str, int]]] = {}
+    before: dict[str, int] = {}
+    for cause, resolved_at, number in causes.all():
+        key = cause_key(cause)
+        if not key:
+            continue
+        if resolved_at >= start:
+            now_cases.setdefault(key, []).append((cause, number))
+        else:
+            before[key] = before.get(key, 0) + 1
+    for key, items in sorted(now_cases.items()):
+        judge("root_cause", key, items[0][0], len(items), before.get(key, 0), [n for _, n in items])
+
+    # Repeat customers: someone with a case this week and another within the window before it.
+    window = timedelta(days=sched.repeat_customer_days)
+    recent = select(Case.customer_id).where(
+        Case.team_id == team_id, col(Case.customer_id).is_not(None),
+        col(Case.opened_at) >= start, col(Case.opened_at) < end,
+    )  # fmt: skip
+    repeaters = (
+        await s.exec(
+            select(Case.customer_id)
+            .where(
+                Case.team_id == team_id,
+                col(Case.customer_id).in_(recent.scalar_subquery()),
+                col(Case.opened_at) >= start - window,
+                col(Case.opened_at) < end,
+            )
+            .group_by(Case.customer_id)
+            .having(func.count() >= 2)
+        )
+    ).all()
+    if repeaters:
+        history = (
+            await s.exec(
+                select(Case.customer_id, Case.opened_at, Case.number, Case.customer_name)
+                .where(
+                    Case.team_id == team_id,
+                    col(Case.customer_id).in_(list(repeaters)),
+                    col(Case.opened_at) >= start - window,
+                    col(Case.opened_at) < end,
+                )
+                .order_by(col(Case.customer_id), col(Case.opened_at))
+            )
+        ).all()
+        by_customer: dict[int, list[Any]] = {}
+        for row in history:
+            by_customer.setdefault(row[0], []).append(row)
+        for cid, theirs in sorted(by_customer.items()):
             pair = any(
-                0 < (b.opened_at - a.opened_at).total_seconds() <= window.total_seconds()
+                b[1] >= start and 0 < (b[1] - a[1]).total_seconds() <= window.total_seconds()
                 for i, b in enumerate(theirs)
                 for a in theirs[:i]
-                if b in latest
             )
             if pair:
-                nums = [c.number for c in theirs]
-                name = theirs[-1].customer_name or f"customer {cid}"
+                name = theirs[-1][3] or f"customer {cid}"
+                nums = [r[2] for r in theirs]
                 found.append(
                     Pattern(
                         "customer", str(cid), name, len(theirs), sched.repeat_customer_days, "repeat", nums
