@@ -163,18 +163,26 @@ class Digest:
         return {**asdict(self), "empty": self.empty, "text": digest_text(self)}
 
 
+# Only the columns the digest reads travel back, as plain rows: building ORM objects for a
+# busy week's cases and events cost more than the queries themselves.
+_CASE_COLS = (Case.id, Case.number, Case.opened_at, Case.owned_at, Case.category, Case.owner_id)
+_EVENT_KINDS = ("resolved", "apologised", "approval_requested", "approved", "denied", "followup_answered")
+
+
 async def _rows(
-    s: AsyncSession, model: Any, at: Any, team_id: str, start: datetime, end: datetime
+    s: AsyncSession, model: Any, at: Any, team_id: str, start: datetime, end: datetime, *cols: Any
 ) -> list[Any]:
-    q = select(model).where(model.team_id == team_id, col(at) >= start, col(at) < end)
+    q = select(*cols) if cols else select(model)
+    q = q.where(model.team_id == team_id, col(at) >= start, col(at) < end)
     return list((await s.exec(q)).all())
 
 
-async def _cases(s: AsyncSession, ids: set[int]) -> dict[int, Case]:
+async def _cases(s: AsyncSession, ids: set[int]) -> dict[int, Any]:
+    """Number, category, owner... of a few cases (those flagged or shouted about)."""
     if not ids:
         return {}
-    rows = await s.exec(select(Case).where(col(Case.id).in_(ids)))
-    return {c.id: c for c in rows.all() if c.id is not None}
+    rows = await s.exec(select(*_CASE_COLS).where(col(Case.id).in_(ids)))
+    return {c.id: c for c in rows.all()}
 
 
 async def figures(
@@ -182,14 +190,35 @@ async def figures(
 ) -> tuple[Figures, dict[str, Any]]:
     """The week's numbers, and the rows the digest lists (events, cases) for reuse."""
     team = policy.team_id
-    opened = await _rows(s, Case, Case.opened_at, team, start, end)
-    events = await _rows(s, TimelineEvent, TimelineEvent.at, team, start, end)
-    grants = await _rows(s, Grant, Grant.granted_at, team, start, end)
+    opened = await _rows(s, Case, Case.opened_at, team, start, end, *_CASE_COLS)
+    events = list(
+        (
+            await s.exec(
+                select(
+                    TimelineEvent.kind,
+                    TimelineEvent.case_id,
+                    TimelineEvent.at,
+                    TimelineEvent.data,
+                    *_CASE_COLS,
+                )
+                .join(Case, col(Case.id) == TimelineEvent.case_id)
+                .where(
+                    TimelineEvent.team_id == team,
+                    col(TimelineEvent.at) >= start,
+                    col(TimelineEvent.at) < end,
+                    col(TimelineEvent.kind).in_(_EVENT_KINDS),
+                )
+            )
+        ).all()
+    )
+    grants = await _rows(
+        s, Grant, Grant.granted_at, team, start, end,
+        Grant.case_id, Grant.gesture, Grant.amount_minor, Grant.within_authority,
+    )  # fmt: skip
     shouts = await _rows(s, Shoutout, Shoutout.at, team, start, end)
-    ids = {e.case_id for e in events if e.case_id} | {g.case_id for g in grants}
-    cases = await _cases(s, ids)
+    cases: dict[int, Any] = {e.id: e for e in events}
     for c in opened:
-        cases[c.id or 0] = c
+        cases[c.id] = c
     f = Figures(opened=len(opened), shoutouts=len(shouts))
 
     own = [(c.owned_at - c.opened_at).total_seconds() / 60 for c in opened if c.owned_at and c.owned_at < end]
@@ -197,11 +226,7 @@ async def figures(
     f.owned_within_target = sum(1 for m in own if m <= policy.own_within_minutes)
     f.own_share = share(f.owned_within_target, f.opened)
 
-    resolve = [
-        (e.at - cases[e.case_id].opened_at).total_seconds() / 3600
-        for e in events
-        if e.kind == "resolved" and e.case_id in cases
-    ]
+    resolve = [(e.at - e.opened_at).total_seconds() / 3600 for e in events if e.kind == "resolved"]
     f.resolved = len(resolve)
     f.resolve_median_h, f.resolve_p90_h = median(resolve), p90(resolve)
     f.resolved_within_24h = sum(1 for h in resolve if h <= 24)
@@ -213,7 +238,7 @@ async def figures(
     f.comp_approved_minor = f.comp_total_minor - f.comp_within_minor
     for g in grants:
         f.comp_by_gesture[g.gesture] = f.comp_by_gesture.get(g.gesture, 0) + g.amount_minor
-    per_case: dict[int, list[Grant]] = {}
+    per_case: dict[int, list[Any]] = {}
     for g in grants:
         per_case.setdefault(g.case_id, []).append(g)
     escalated = [
@@ -267,7 +292,7 @@ async def compute(
         until = min(end, max(now + timedelta(microseconds=1), start)) if preview else end  # now included
         this, rows = await figures(s, policy, start, until)
         last, _ = await figures(s, policy, start - WEEK, end - WEEK)
-        cases: dict[int, Case] = rows["cases"]
+        cases: dict[int, Any] = rows["cases"]
         sched = await load_schedule(s, team_id, now)
         patterns = [p.as_data() for p in await detect(s, team_id, until, sched)]
         flags = await _rows(s, ImprovementFlag, ImprovementFlag.flagged_at, team_id, start, end)
