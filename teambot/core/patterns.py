@@ -109,28 +109,32 @@ async def detect(s: AsyncSession, team_id: str, end: datetime, sched: TeamSchedu
             ).all()  # fmt: skip
             judge("category", category, category, now_n, int(all_n) - now_n, list(nums))
 
-    # Root causes: by resolution time; free text is normalised in Python, so only three
-    # columns of the five weeks' resolved cases come back.
-    causes = await s.exec(
-        select(Case.root_cause, Case.resolved_at, Case.number).where(
-            Case.team_id == team_id,
-            col(Case.resolved_at) >= base_start,
-            col(Case.resolved_at) < end,
-            col(Case.root_cause).is_not(None),
-        )
+    # Root causes, by resolution time: SQL groups the lower-cased text, Python merges the few
+    # groups that differ only in spacing or trailing punctuation (cause_key).
+    text = func.lower(func.trim(Case.root_cause))
+    resolved_in = (Case.team_id == team_id, col(Case.resolved_at) < end, col(Case.root_cause).is_not(None))
+    in_week = case((col(Case.resolved_at) >= start, 1), else_=0)
+    groups = await s.exec(
+        select(text, func.min(Case.root_cause), func.sum(in_week), func.count())
+        .where(*resolved_in, col(Case.resolved_at) >= base_start)
+        .group_by(text)
     )
-    now_cases: dict[str, list[tuple[str, int]]] = {}
-    before: dict[str, int] = {}
-    for cause, resolved_at, number in causes.all():
-        key = cause_key(cause)
-        if not key:
-            continue
-        if resolved_at >= start:
-            now_cases.setdefault(key, []).append((cause, number))
-        else:
-            before[key] = before.get(key, 0) + 1
-    for key, items in sorted(now_cases.items()):
-        judge("root_cause", key, items[0][0], len(items), before.get(key, 0), [n for _, n in items])
+    merged: dict[str, list[Any]] = {}  # key -> [label, now, before, raw texts]
+    for raw, label, now_n, all_n in sorted(groups.all(), key=lambda g: str(g[0])):
+        key = cause_key(raw)
+        if key:
+            entry = merged.setdefault(key, [label, 0, 0, []])
+            entry[1] += int(now_n or 0)
+            entry[2] += int(all_n) - int(now_n or 0)
+            entry[3].append(raw)
+    for key, (label, now_n, before_n, raws) in sorted(merged.items()):
+        if now_n and (now_n >= sched.pattern_min_cases or _rising(now_n, before_n / 4, sched)):
+            nums = (
+                await s.exec(
+                    select(Case.number).where(*resolved_in, col(Case.resolved_at) >= start, text.in_(raws))
+                )
+            ).all()
+            judge("root_cause", key, label, now_n, before_n, list(nums))
 
     # Repeat customers: someone with a case this week and another within the window before it.
     window = timedelta(days=sched.repeat_customer_days)

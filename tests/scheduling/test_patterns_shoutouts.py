@@ -112,3 +112,29 @@ async def test_shoutouts_are_posted_counted_and_kept_meaningful(
     empty_board = await cmd.run_text("leaderboard", bob)
     assert isinstance(empty_board, LeaderboardReply) and empty_board.rows == []
     assert "No recoveries or shout-outs in the last 30 days" in empty_board.text
+
+
+async def test_root_causes_written_differently_count_as_one_pattern(
+    container: Container, clock: FakeClock
+) -> None:
+    from teambot.core.deadlines import load_schedule
+    from teambot.core.patterns import detect
+
+    s = container.service
+    await s.policy(T, "admin")
+    causes = ["Boiler not serviced", "boiler  not serviced.", "BOILER not serviced", "late courier"]
+    for n, cause in enumerate(causes, 1):
+        await s.open_case(T, CH, "a", f"cold room {n}", own=True)
+        await s.apologise(T, n, "a", "phone")
+        await s.resolve(T, n, "a", "fixed", cause)
+        clock.advance(hours=1)
+    async with container.db.session() as session:
+        sched = await load_schedule(session, T, clock.now())
+        found = await detect(session, T, clock.now(), sched)
+    (boiler,) = [p for p in found if p.kind == "root_cause"]
+    assert (boiler.key, boiler.count, boiler.reason, boiler.cases) == (
+        "boiler not serviced",
+        3,
+        "threshold",
+        [1, 2, 3],
+    )
