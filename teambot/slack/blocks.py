@@ -65,6 +65,18 @@ def safe(text: str) -> str:
     return _ALLOWED_TAG.sub(lambda m: f"<{m.group(1)}>", escaped)
 
 
+_FORMATTING = re.compile(r"([*_~`])")
+
+
+def inert(text: str) -> str:
+    """`safe`, and what people typed cannot reformat the card either: Slack has no escape for
+    `*bold*`, `_italic_`, `~strike~` or code, so a zero-width space after each marker breaks it.
+    Mentions (`<@U1>`) and date tokens are left whole."""
+    escaped = safe(text)
+    parts = re.split(r"(<[^<>]*>)", escaped)
+    return "".join(p if p.startswith("<") else _FORMATTING.sub("\\1\u200b", p) for p in parts)
+
+
 def plain(text: str, names: dict[str, str] | None = None) -> str:
     """For plain_text fields, where Slack renders no mentions: `<@U1>` -> `@Ana`."""
     names = names or {}
@@ -152,7 +164,7 @@ def _localised_facts(detail: CaseDetail, now: datetime, tz: str) -> list[tuple[s
     times += [s.due_at for s in detail.steps if s.due_at]
     out = []
     for label, value in case_facts(detail, now, tz):
-        text = safe(value)
+        text = inert(value)
         for at in times:
             shown = when(at, tz)
             if shown in text:
@@ -198,7 +210,7 @@ def case_card(
     facts = _localised_facts(detail, now, tz)
     blocks: list[Block] = [{"type": "header", "text": plain_text(title(detail), HEADER_TEXT)}]
     if source and source.get("link"):
-        quote = safe(clip(source.get("quote") or "", 280)).replace("\n", " ")
+        quote = inert(clip(source.get("quote") or "", 280)).replace("\n", " ")
         who = f" from <@{source['author']}>" if source.get("author") else ""
         blocks.append(context(f"Opened from <{source['link']}|a message>{who}: _{quote}_"))
     more = f"The card is too long to show whole: `/recover timeline {c.number}` has everything."
@@ -219,14 +231,14 @@ def case_card(
         blocks.append(
             context(
                 *(
-                    f"Note on {safe(detail.customer.name)}: {safe(n.get('text', ''))}"
+                    f"Note on {inert(detail.customer.name)}: {inert(n.get('text', ''))}"
                     for n in detail.customer.notes[-3:]
                 )
             )
         )
     last = detail.events[-1] if detail.events else None
     if last is not None:
-        line = f"<@{last.actor}> {safe(event_line(last.kind, last.data))}"
+        line = f"<@{last.actor}> {inert(event_line(last.kind, last.data))}"
         blocks.append(context(f"Latest: {clip(line, 2800)} · {slack_date(last.at, when(last.at, tz))}"))
     if note:
         blocks.append(context(note))
@@ -236,20 +248,20 @@ def case_card(
         row.append(select)
     tail = actions(row, block_id=f"case-{c.number}") if row else None
     body = cap(blocks, MESSAGE_BLOCKS - (1 if tail else 0), more)
-    text = f"Case #{c.number} · {STATUS_LABELS[c.status]} · {plain(c.problem)}"
+    text = f"Case #{c.number} · {STATUS_LABELS[c.status]} · {inert(c.problem)}"
     return {"text": clip(text, MESSAGE_TEXT), "blocks": [*body, tail] if tail else body}
 
 
 def timeline_text(actor: str, kind: str, data: dict[str, Any]) -> str:
     """One thread reply per step: the case's timeline, under its card."""
-    return clip(f"<@{actor}> {safe(event_line(kind, data))}", SECTION_TEXT)
+    return clip(f"<@{actor}> {inert(event_line(kind, data))}", SECTION_TEXT)
 
 
 def earlier_cases_text(customer_name: str, earlier: list[Case]) -> str:
     listed = ", ".join(f"#{c.number} ({c.status.value})" for c in earlier[:20])
     more = f" and {len(earlier) - 20} more" if len(earlier) > 20 else ""
     return clip(
-        f":information_source: {safe(customer_name)} has had cases before: {listed}{more}.", SECTION_TEXT
+        f":information_source: {inert(customer_name)} has had cases before: {listed}{more}.", SECTION_TEXT
     )
 
 
@@ -303,7 +315,7 @@ def reply_message(reply: Reply, now: datetime, tz: str = "UTC") -> Message:
         for c in reply.cases:
             owner = f"<@{c.owner_id}>" if c.owner_id else "unowned"
             lines.append(
-                f"• *#{c.number}* · {STATUS_LABELS[c.status]} · {owner} · {safe(clip(c.problem, 80))}"
+                f"• *#{c.number}* · {STATUS_LABELS[c.status]} · {owner} · {inert(clip(c.problem, 80))}"
             )
         return {"text": clip(plain(reply.title), MESSAGE_TEXT), "blocks": cap(sections(lines))}
     if isinstance(reply, ApprovalsReply):
@@ -324,7 +336,7 @@ def reply_message(reply: Reply, now: datetime, tz: str = "UTC") -> Message:
         d = reply.detail
         lines = [f"*Timeline of case #{d.case.number}*"]
         lines += [
-            f"{slack_date(e.at, when(e.at, tz))} <@{e.actor}> {safe(event_line(e.kind, e.data))}"
+            f"{slack_date(e.at, when(e.at, tz))} <@{e.actor}> {inert(event_line(e.kind, e.data))}"
             for e in d.events
         ]
         return {"text": f"Timeline of case #{d.case.number}", "blocks": cap(sections(lines))}
@@ -453,7 +465,7 @@ def home_view(
                 "type": "section",
                 "text": mrkdwn(
                     clip(
-                        f"*#{c.number}* · {STATUS_LABELS[c.status]} · {safe(clip(c.problem, 200))}",
+                        f"*#{c.number}* · {STATUS_LABELS[c.status]} · {inert(clip(c.problem, 200))}",
                         SECTION_TEXT,
                     )
                 ),
@@ -473,7 +485,7 @@ def home_view(
             {
                 "type": "section",
                 "text": mrkdwn(
-                    clip(f"*#{c.number}* · due {shown}{late} · {safe(clip(c.problem, 200))}", SECTION_TEXT)
+                    clip(f"*#{c.number}* · due {shown}{late} · {inert(clip(c.problem, 200))}", SECTION_TEXT)
                 ),
                 "accessory": button("Record follow-up", "case:followup", str(c.number)),
             }

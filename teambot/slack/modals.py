@@ -21,6 +21,7 @@ from teambot.slack.blocks import (
     Block,
     clip,
     context,
+    inert,
     option,
     plain_text,
     safe,
@@ -221,7 +222,7 @@ def apologise(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
     c = detail.case
     methods = [(APOLOGY_LABELS.get(m, m).capitalize(), m) for m in APOLOGY_METHODS]
     blocks = [
-        section(f"*Case #{c.number}:* {safe(clip(c.problem, 2800))}"),
+        section(f"*Case #{c.number}:* {inert(clip(c.problem, 2800))}"),
         select("method", "How did you apologise?", methods, initial=c.apology_method or "in_person", radio=True),
         text_input("words", "What you said (optional)", multiline=True, optional=True, max_length=1000,
                    initial=c.apology_words, placeholder="e.g. I'm sorry your evening was spoiled; that's not what we want for you."),
@@ -238,7 +239,7 @@ def grant(detail: CaseDetail, meta: dict[str, Any], limit: Decimal | None) -> di
         choices.append((f"{g['name']} · {format_amount(Decimal(str(g['value'])), cur)}", value))
     authority = format_amount(limit, cur) if limit is not None else "unlimited"
     blocks: list[Block] = [
-        section(f"*Case #{c.number}:* {safe(clip(c.problem, 2000))}\nYour authority: {authority} per case. "
+        section(f"*Case #{c.number}:* {inert(clip(c.problem, 2000))}\nYour authority: {authority} per case. "
                 f"Above it, an approver is asked."),
     ]  # fmt: skip
     if choices:
@@ -276,7 +277,7 @@ def step(detail: CaseDetail, meta: dict[str, Any], actor: str) -> dict[str, Any]
 def resolve(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
     c = detail.case
     blocks = [
-        section(f"*Case #{c.number}:* {safe(clip(c.problem, 2800))}"),
+        section(f"*Case #{c.number}:* {inert(clip(c.problem, 2800))}"),
         text_input("summary", "What you did to put it right", multiline=True, max_length=MAX_TEXT),
         text_input("root_cause", "Root cause", multiline=True, max_length=500,
                    hint="What let the customer down in the first place; the weekly digest learns from it."),
@@ -288,7 +289,7 @@ def followup(detail: CaseDetail, meta: dict[str, Any], satisfied: bool | None = 
     c = detail.case
     initial = None if satisfied is None else ("yes" if satisfied else "no")
     blocks = [
-        section(f"*Case #{c.number}:* {safe(clip(c.problem, 2800))}"),
+        section(f"*Case #{c.number}:* {inert(clip(c.problem, 2800))}"),
         select("satisfied", "Is the customer satisfied?", [("Yes, satisfied", "yes"), ("Not yet", "no")],
                initial=initial, radio=True),
         select("score", "Their score", [(f"{i} / 5", str(i)) for i in range(5, 0, -1)]),

@@ -157,3 +157,19 @@ async def test_outside_a_slack_request_a_refused_notice_raises_for_the_retry(sla
         await slack.container.notifier.notify(
             Recipient("channel", "C8", "slack"), Notice("nudge_unowned", "Case #1 has no owner", TEAM)
         )
+
+
+async def test_typed_formatting_and_broadcasts_stay_inert_on_the_card(slack: Slack) -> None:
+    await slack.command("Mrs *Bold*: the _soup_ was ~cold~ <!channel> wants: a `refund`")
+    card = slack.fake.posts()[0]
+
+    def mrkdwn_texts(node: object) -> list[str]:  # plain_text (the header) cannot format or ping
+        if isinstance(node, dict):
+            own = [node["text"]] if node.get("type") == "mrkdwn" else []
+            return own + [t for v in node.values() for t in mrkdwn_texts(v)]
+        return [t for v in node for t in mrkdwn_texts(v)] if isinstance(node, list) else []
+
+    shown = "\n".join([card["text"], *mrkdwn_texts(card["blocks"])])
+    for raw in ("*Bold*", "_soup_", "~cold~", "`refund`", "<!channel>"):
+        assert raw not in shown, raw
+    assert "*\u200bBold*\u200b" in shown and "&lt;!channel&gt;" in shown
