@@ -363,8 +363,11 @@ class Deadlines:
             await s.commit()
             return bool(res.rowcount == 1)
 
-    async def sweep(self, limit: int = 50, rounds: int = 20) -> SweepReport:
-        """Claim and process until nothing is due (items a handler adds now are due now too)."""
+    async def sweep(self, limit: int = 50, rounds: int = 2000) -> SweepReport:
+        """Claim and process until nothing is due (items a handler adds now are due now too).
+
+        `rounds` only guards against a handler that keeps adding due-now work: a backlog of
+        10,000 is drained in one sweep instead of 1,000 per sweep interval."""
         report = SweepReport()
         for _ in range(rounds):
             items = await self.claim(limit)
