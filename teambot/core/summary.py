@@ -6,10 +6,12 @@ Mentions stay as `<@id>`; each renderer turns them into its own kind of mention.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from teambot.core.models import CaseStatus
+from teambot.core.models import CaseStatus, Policy
 from teambot.core.money import format_amount, from_minor
+from teambot.core.policy import WEEKDAYS, approvers_of
 from teambot.core.queries import CaseDetail
 
 ACTION_LABELS = {
@@ -113,6 +115,36 @@ def case_facts(detail: CaseDetail, now: datetime, tz: str = "UTC") -> list[tuple
         facts.append(("Follow-up", f"{verdict}, {c.score}/5{won}"))
     if detail.flags:
         facts.append(("Flagged", f"{len(detail.flags)}× for process improvement"))
+    return facts
+
+
+def policy_facts(policy: Policy) -> list[tuple[str, str]]:
+    """The recovery policy as (label, value) pairs for every renderer; mentions stay `<@id>`."""
+    p, cur = policy, policy.currency
+
+    def amount(value: object) -> str:
+        return format_amount(None if value is None else Decimal(str(value)), cur)
+
+    facts = [
+        ("Currency", cur),
+        ("Authority per case", ", ".join(f"{role} {amount(v)}" for role, v in p.role_limits.items())),
+    ]
+    if p.person_limits:
+        facts.append(
+            ("Personal limits", ", ".join(f"<@{u}> {amount(v)}" for u, v in p.person_limits.items()))
+        )
+    if p.roles:
+        facts.append(("Roles", ", ".join(f"<@{u}> {r}" for u, r in p.roles.items())))
+    channel = f" in <#{p.digest_channel}>" if p.digest_channel else ""
+    facts += [
+        ("Gestures", "; ".join(f"{g['name']} {amount(g['value'])}" for g in p.catalogue)),
+        ("Categories", ", ".join(p.categories)),
+        ("Targets", f"own within {p.own_within_minutes} min, resolve within {p.resolve_within_hours} h, "
+                    f"follow up {p.followup_after_hours} h after resolving"),
+        ("Digest", f"{WEEKDAYS[p.digest_weekday].title()}s {p.digest_time} {p.digest_timezone}{channel}"),
+        ("Approvers", ", ".join(f"<@{a}>" for a in approvers_of(p)) or "nobody"),
+        ("Admins", ", ".join(f"<@{a}>" for a in p.admins) or "nobody"),
+    ]  # fmt: skip
     return facts
 
 

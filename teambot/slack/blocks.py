@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from teambot.core.models import ApprovalRequest, Case
 from teambot.core.money import format_amount, from_minor
-from teambot.core.policy import WEEKDAYS, approvers_of
+from teambot.core.policy import approvers_of
 from teambot.core.ports import Notice
 from teambot.core.queries import CaseDetail
 from teambot.core.replies import (
@@ -31,7 +30,15 @@ from teambot.core.replies import (
     TimelineReply,
 )
 from teambot.core.shoutouts import LeaderRow
-from teambot.core.summary import ACTION_LABELS, STATUS_LABELS, case_facts, event_line, title, when
+from teambot.core.summary import (
+    ACTION_LABELS,
+    STATUS_LABELS,
+    case_facts,
+    event_line,
+    policy_facts,
+    title,
+    when,
+)
 
 SECTION_TEXT = 3000
 HEADER_TEXT = 150
@@ -352,39 +359,11 @@ def reply_message(reply: Reply, now: datetime, tz: str = "UTC") -> Message:
     return text_message(text if isinstance(text, str) and text else type(reply).__name__)
 
 
-def _dec(value: object) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
 def policy_lines(reply: PolicyReply) -> list[str]:
-    p = reply.policy
-    assert p is not None
-    cur = p.currency
-    limits = ", ".join(f"{role} {format_amount(_dec(v), cur)}" for role, v in p.role_limits.items())
+    assert reply.policy is not None
     rows = [f":white_check_mark: {safe(reply.message)}"] if reply.message else []
-    rows += ["*Recovery policy*", f"*Currency:* {cur}", f"*Authority per case:* {limits}"]
-    if p.person_limits:
-        rows.append(
-            "*Personal limits:* "
-            + ", ".join(f"<@{u}> {format_amount(_dec(v), cur)}" for u, v in p.person_limits.items())
-        )
-    if p.roles:
-        rows.append("*Roles:* " + ", ".join(f"<@{u}> {r}" for u, r in p.roles.items()))
-    rows.append(
-        "*Gestures:* "
-        + "; ".join(f"{safe(g['name'])} {format_amount(_dec(g['value']), cur)}" for g in p.catalogue)
-    )
-    rows.append("*Categories:* " + ", ".join(safe(c) for c in p.categories))
-    rows.append(
-        f"*Targets:* own within {p.own_within_minutes} min, resolve within {p.resolve_within_hours} h, "
-        f"follow up {p.followup_after_hours} h after resolving"
-    )
-    channel = f" in <#{p.digest_channel}>" if p.digest_channel else ""
-    rows.append(
-        f"*Digest:* {WEEKDAYS[p.digest_weekday].title()}s {p.digest_time} {p.digest_timezone}{channel}"
-    )
-    rows.append("*Approvers:* " + ", ".join(f"<@{a}>" for a in approvers_of(p)))
-    rows.append("*Admins:* " + ", ".join(f"<@{a}>" for a in p.admins))
+    rows.append("*Recovery policy*")
+    rows += [f"*{label}:* {inert(value)}" for label, value in policy_facts(reply.policy)]
     return rows
 
 

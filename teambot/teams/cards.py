@@ -31,7 +31,15 @@ from teambot.core.replies import (
     TextReply,
     TimelineReply,
 )
-from teambot.core.summary import ACTION_LABELS, STATUS_LABELS, case_facts, event_line, title, when
+from teambot.core.summary import (
+    ACTION_LABELS,
+    STATUS_LABELS,
+    case_facts,
+    event_line,
+    policy_facts,
+    title,
+    when,
+)
 
 Card = dict[str, Any]
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -404,30 +412,8 @@ def draft_card(reply: DraftReply) -> Card:
 
 
 def policy_card(reply: PolicyReply, names: dict[str, str]) -> Card:
-    p = reply.policy
-    assert p is not None
-    cur = p.currency
-
-    def amt(v: object) -> str:
-        return format_amount(None if v is None else Decimal(str(v)), cur)
-
-    def who(ids: list[str]) -> str:
-        return ", ".join(names.get(i, "someone") for i in ids) or "nobody"
-
-    facts = [
-        ("Currency", cur),
-        ("Authority per case", ", ".join(f"{r} {amt(v)}" for r, v in p.role_limits.items())),
-        ("Gestures", "; ".join(f"{g['name']} {amt(g['value'])}" for g in p.catalogue)),
-        ("Targets", f"own within {p.own_within_minutes} min, resolve within {p.resolve_within_hours} h, "
-                    f"follow up {p.followup_after_hours} h after resolving"),
-        ("Approvers", who(list(p.approvers) or list(p.admins))),
-        ("Admins", who(list(p.admins))),
-    ]  # fmt: skip
-    if p.person_limits:
-        facts.insert(
-            2,
-            ("Personal limits", ", ".join(f"{names.get(u, u)} {amt(v)}" for u, v in p.person_limits.items())),
-        )
+    assert reply.policy is not None
+    facts = [(label, plain_names(value, names)) for label, value in policy_facts(reply.policy)]
     body: list[Card] = []
     if reply.message:
         body.append(banner("✓ " + teams_text(plain_names(reply.message, names)), "good"))
