@@ -323,16 +323,20 @@ class Deadlines:
             )
             return [r for r in rows.all() if r.lease_owner == self.worker_id]
 
+    def _held(self, item: DueItem) -> tuple[Any, ...]:
+        """Still pending and leased to this worker: the guard on every write after a claim."""
+        return (
+            col(DueItem.id) == item.id,
+            col(DueItem.lease_owner) == self.worker_id,
+            col(DueItem.status) == PENDING,
+        )
+
     async def _settle(self, item: DueItem, then: list[DueItem] | None = None, **values: Any) -> bool:
         """Write the outcome only if we still hold the lease; add follow-on items with it."""
         async with self.db.session() as s:
             res = await s.exec(  # type: ignore[call-overload]
                 update(DueItem)
-                .where(
-                    col(DueItem.id) == item.id,
-                    col(DueItem.lease_owner) == self.worker_id,
-                    col(DueItem.status) == PENDING,
-                )
+                .where(*self._held(item))
                 .values(lease_owner=None, lease_until=None, version=DueItem.version + 1, **values)  # type: ignore[operator]
                 .execution_options(synchronize_session=False)
             )
@@ -351,12 +355,7 @@ class Deadlines:
         async with self.db.session() as s:
             res = await s.exec(  # type: ignore[call-overload]
                 update(DueItem)
-                .where(
-                    col(DueItem.id) == item.id,
-                    col(DueItem.lease_owner) == self.worker_id,
-                    col(DueItem.status) == PENDING,
-                    col(DueItem.lease_until) > now,
-                )
+                .where(*self._held(item), col(DueItem.lease_until) > now)
                 .values(lease_until=now + self.lease, version=DueItem.version + 1)  # type: ignore[operator]
                 .execution_options(synchronize_session=False)
             )
