@@ -119,8 +119,18 @@ async def post_card(
                 raise
             await _show_without_membership(rt, client, new_ref, msg, channel, user, response_url)
         await rt.container.service.set_card_ref(team, number, new_ref)
-        await _thread_extras(rt, client, opened, new_ref)
-        await _sync_thread(rt, client, detail, new_ref)
+    # Thread lines wait for Slack's one-message-a-second pace in that channel: they go out in
+    # their own task, so the listener's work slot is free again as soon as the card is up.
+    rt.spawn(_thread_after_card(rt, client, opened))
+
+
+async def _thread_after_card(rt: SlackRuntime, client: AsyncWebClient, opened: OpenedCase) -> None:
+    team, number = opened.case.team_id, opened.case.number
+    async with rt.case_lock(team, number):
+        detail = await case_detail(rt.container.db, team, number)
+        ref = detail.case.card_ref or {}
+        await _thread_extras(rt, client, opened, ref)
+        await _sync_thread(rt, client, detail, ref)
 
 
 async def _show_without_membership(
