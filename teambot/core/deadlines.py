@@ -154,6 +154,26 @@ async def _cancel(
         await s.exec(q)  # type: ignore[call-overload]
 
 
+async def _check_patterns(s: AsyncSession, case: Case, base: str, now: datetime) -> None:
+    """One pending pattern check per team covers every change before it runs: a burst of a
+    thousand opens costs one check, not a thousand scans each holding SQLite's write lock."""
+    with s.no_autoflush:
+        pending = (
+            await s.exec(
+                select(DueItem.id)
+                .where(
+                    DueItem.team_id == case.team_id,
+                    DueItem.kind == "pattern_check",
+                    DueItem.status == PENDING,
+                    col(DueItem.lease_owner).is_(None),  # one already running may have read too early
+                )
+                .limit(1)
+            )
+        ).first()
+    if pending is None:
+        s.add(_item(case, "pattern_check", base, now, now))
+
+
 async def on_case_event(
     s: AsyncSession, case: Case, policy: Policy, kind: str, data: dict[str, Any], now: datetime
 ) -> None:
@@ -179,7 +199,7 @@ async def on_case_event(
                 ref="due",
             )
         )
-        s.add(_item(case, "pattern_check", f"patterns:{cid}:opened", now, now))
+        await _check_patterns(s, case, f"patterns:{cid}:opened", now)
     elif kind in ("claimed",):
         await _cancel(s, cid, ("nudge_unowned",))
     elif kind == "resolved":
@@ -196,7 +216,7 @@ async def on_case_event(
                     ref=str(stamp),
                 )
             )
-        s.add(_item(case, "pattern_check", f"patterns:{cid}:resolved", now, now))
+        await _check_patterns(s, case, f"patterns:{cid}:resolved", now)
     elif kind == "followup_answered":
         await _cancel(s, cid, ("followup_due",))
         if case.status == CaseStatus.CLOSED:

@@ -138,3 +138,25 @@ async def test_root_causes_written_differently_count_as_one_pattern(
         "threshold",
         [1, 2, 3],
     )
+
+
+async def test_a_burst_of_opens_waits_on_one_pattern_check(container: Container) -> None:
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from teambot.core.models_scheduling import PENDING, DueItem
+
+    s = container.service
+    for n in range(5):
+        await s.open_case(T, CH, "a", f"late delivery {n}", category="delivery")
+    async with container.db.session() as session:
+        pending = (
+            await session.exec(
+                select(func.count()).where(DueItem.kind == "pattern_check", DueItem.status == PENDING)
+            )
+        ).one()
+    assert pending == 1
+    await deadlines(container).sweep()
+    sent = container.notifier.fallback.sent  # type: ignore[attr-defined]
+    patterns = [n.text for _, n in sent if n.kind == "pattern"]
+    assert len(patterns) == 1 and "5 cases about delivery this week" in patterns[0], patterns
