@@ -32,11 +32,11 @@ from bench._common import (
     reset_postgres,
     save,
     slack_env,
-    table,
     teambot_proc,
     wait_count,
     workdir,
 )
+from bench.slash import report as slash_report
 from bench.slash import verdict
 from teambot.core.db import Database
 
@@ -158,15 +158,13 @@ async def _claimed(url: str, pool: list[tuple[int, str, str]]) -> int:
 
 
 def report(result: dict[str, Any]) -> str:
-    lines = []
-    for db, run in result["runs"].items():
-        lines.append(f"\n### Claim clicks on {db} ({run['clicks_sent']} clicks, {run['cases_claimed']} cases claimed, "
-                     f"RSS after {run['rss_after_mb']} MB)")  # fmt: skip
-        cols = ["c", "req/s", "p50 ms", "p99 ms", "errors", "lost", "bolt req/s", "bolt p99 ms", "req/s ÷ bolt",
-                "aiohttp req/s", "req/s ÷ aiohttp", "work done/s", "drain s"]  # fmt: skip
-        lines.append(table(run["compare"], cols))
-    lines.append(f"\nverdict: {result['verdict']}")
-    return "\n".join(lines)
+    return slash_report(
+        result,
+        lambda db, run: (
+            f"Claim clicks on {db} ({run['clicks_sent']} clicks, {run['cases_claimed']} cases claimed, "
+            f"RSS after {run['rss_after_mb']} MB)"
+        ),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

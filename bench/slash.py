@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,14 +105,20 @@ def verdict(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def report(result: dict[str, Any]) -> str:
+COMPARE_COLS = ["c", "req/s", "p50 ms", "p99 ms", "errors", "lost", "bolt req/s", "bolt p99 ms", "req/s ÷ bolt",
+                "aiohttp req/s", "req/s ÷ aiohttp", "work done/s", "drain s"]  # fmt: skip
+
+
+def _heading(db: str, run: dict[str, Any]) -> str:
+    return f"/recover on {db} (startup {run['startup_s']} s, RSS {run['rss_idle_mb']} → {run['rss_after_mb']} MB)"
+
+
+def report(result: dict[str, Any], heading: Callable[[str, dict[str, Any]], str] = _heading) -> str:
+    """One table per database beside its baselines, then the verdict (shared with bench.clicks)."""
     lines = []
     for db, run in result["runs"].items():
-        lines.append(f"\n### /recover on {db} (startup {run['startup_s']} s, RSS {run['rss_idle_mb']} → "
-                     f"{run['rss_after_mb']} MB)")  # fmt: skip
-        cols = ["c", "req/s", "p50 ms", "p99 ms", "errors", "lost", "bolt req/s", "bolt p99 ms", "req/s ÷ bolt",
-                "aiohttp req/s", "req/s ÷ aiohttp", "work done/s", "drain s"]  # fmt: skip
-        lines.append(table(run["compare"], cols))
+        lines.append(f"\n### {heading(db, run)}")
+        lines.append(table(run["compare"], COMPARE_COLS))
     lines.append(f"\nverdict: {result['verdict']}")
     return "\n".join(lines)
 
