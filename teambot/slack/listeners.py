@@ -81,10 +81,16 @@ def register(rt: SlackRuntime) -> None:
         return Context(team, channel, user, platform="slack", tz=person.tz, source_ref=ref)
 
     async def guarded(work: Callable[[], Awaitable[None]], client: AsyncWebClient, user: str,
-                      channel: str | None, response_url: str | None) -> None:  # fmt: skip
-        """Nothing fails silently: an unexpected error is logged and the person is told."""
+                      channel: str | None, response_url: str | None, *, queue: bool = True) -> None:  # fmt: skip
+        """Nothing fails silently: an unexpected error is logged and the person is told.
+
+        `queue=False` is for opening a form: a trigger_id lives about 3 s, so `views.open` must
+        not wait behind a burst of other work for a slot."""
         try:
-            async with after_ack:
+            if queue:
+                async with after_ack:
+                    await work()
+            else:
                 await work()
         except Exception:
             log.exception("Slack listener failed")
@@ -154,10 +160,13 @@ def register(rt: SlackRuntime) -> None:
                 body.get("trigger_id"),
             )
 
+            if not text and trigger:
+                form = {"channel": channel, "response_url": url}
+                await guarded(lambda: open_form(client, team, user, trigger, form), client, user, channel, url,
+                              queue=False)  # fmt: skip
+                return
+
             async def work() -> None:
-                if not text and trigger:
-                    await open_form(client, team, user, trigger, {"channel": channel, "response_url": url})
-                    return
                 ctx = await context_for(
                     client, team, channel, user, f"slack:cmd:{trigger}" if trigger else None
                 )
@@ -192,7 +201,7 @@ def register(rt: SlackRuntime) -> None:
             async def work() -> None:
                 await open_form(client, team, user, shortcut["trigger_id"], meta, prefill)
 
-            await guarded(work, client, user, channel, meta["response_url"])
+            await guarded(work, client, user, channel, meta["response_url"], queue=False)
 
     # ----- card buttons ------------------------------------------------------------------------
 
