@@ -783,10 +783,16 @@ class RecoveryService:
 
     async def set_card_ref(self, team_id: str, number: int, ref: dict[str, Any]) -> None:
         """Where an adapter posted the case card, so it can update it in place later."""
+        await self.update_card_ref(team_id, number, lambda old: {**old, **ref})
+
+    async def update_card_ref(
+        self, team_id: str, number: int, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None:
+        """Read-modify-write of the adapter's bookkeeping, retried when a step changed the case meanwhile."""
         for _ in range(_RETRIES):
             async with self.db.session() as s:
                 case = await self.get_case(s, team_id, number)
-                case.card_ref = {**(case.card_ref or {}), **ref}
+                case.card_ref = change(dict(case.card_ref or {}))
                 s.add(case)
                 try:
                     await s.commit()

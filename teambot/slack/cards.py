@@ -219,8 +219,39 @@ async def refresh_card(
                 await client.chat_update(channel=ref["channel"], ts=ref["ts"], **msg)
             except SlackApiError as exc:
                 log.warning("card of case #%s not updated: %s", number, error_code(exc))
-            except (aiohttp.ClientError, TimeoutError) as exc:  # the step is done; the next refresh catches up
+            except (
+                aiohttp.ClientError,
+                TimeoutError,
+            ) as exc:  # the step is done; the next refresh catches up
                 log.warning("card of case #%s not updated: %s", number, type(exc).__name__)
         if response_url and (clicked_ts is None or clicked_ts != ref.get("ts")):
             await send_response(response_url, {**msg, "replace_original": True})
+        await _close_answered_approval_dms(rt, client, detail, ref)
         await _sync_thread(rt, client, detail, ref)
+
+
+async def _close_answered_approval_dms(
+    rt: SlackRuntime, client: AsyncWebClient, detail: CaseDetail, ref: dict[str, Any]
+) -> None:
+    """Once one approver answers, the other approvers' DMs lose their buttons too."""
+    dms: dict[str, list[list[str]]] = ref.get("approval_dms") or {}
+    answered = [a for a in detail.approvals if str(a.id) in dms and a.status.value != "pending"]
+    for req in answered:
+        verdict = f"{req.gesture}: {req.status.value} by <@{req.decided_by}> (request {req.id})."
+        for channel, ts in dms[str(req.id)]:
+            try:
+                await client.chat_update(
+                    channel=channel, ts=ts, **blocks.decided_message(verdict, detail.case.number)
+                )
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("approval DM %s/%s not closed: %s", channel, ts, type(exc).__name__)
+    if answered:
+        done = {str(a.id) for a in answered}
+        await rt.container.service.update_card_ref(
+            detail.case.team_id,
+            detail.case.number,
+            lambda old: {
+                **old,
+                "approval_dms": {k: v for k, v in (old.get("approval_dms") or {}).items() if k not in done},
+            },
+        )

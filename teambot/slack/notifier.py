@@ -11,6 +11,7 @@ its text and buttons for the case it is about.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -49,6 +50,9 @@ class SlackNotifier:
         message = blocks.notice_message(notice)
         await self.rt.pacer.wait(recipient.id)
         posted = await client.chat_postMessage(channel=recipient.id, unfurl_links=False, **message)
+        approval = notice.data.get("approval_id")
+        if notice.kind == "approval_request" and approval is not None and notice.data.get("number"):
+            await self._remember_approval_dm(notice, str(approval), posted.get("channel"), posted.get("ts"))
         for attachment in notice.attachments:
             # files_upload_v2 wants the conversation id; for a DM that is the one the post landed in.
             await self.rt.pacer.wait(recipient.id)
@@ -59,3 +63,15 @@ class SlackNotifier:
                 filename=attachment.filename,
                 title=attachment.title or attachment.filename,
             )
+
+    async def _remember_approval_dm(self, notice: Notice, approval: str, channel: object, ts: object) -> None:
+        """Every approver's copy is kept, so all of them lose their buttons once one decides."""
+        if not channel or not ts:
+            return
+
+        def add(ref: dict[str, Any]) -> dict[str, Any]:
+            dms = dict(ref.get("approval_dms") or {})
+            dms[approval] = [*dms.get(approval, []), [channel, ts]]
+            return {**ref, "approval_dms": dms}
+
+        await self.rt.container.service.update_card_ref(notice.team_id, int(notice.data["number"]), add)

@@ -204,3 +204,24 @@ async def test_modal_from_app_home_into_a_channel_without_the_bot(slack: Slack) 
     assert "case:claim" in action_ids(dm[0])  # the card went to the opener's DM
     assert case.card_ref and case.card_ref["channel"] == "D1"
     assert any("/invite @Teambot" in all_text(p) for p in fake.posts("U1"))
+
+
+async def test_every_approvers_dm_loses_its_buttons_once_one_answers(slack: Slack) -> None:
+    fake = slack.fake
+    await slack.command("policy", user="UADMIN")
+    await slack.command("policy approver add <@UBOSS>", user="UADMIN")
+    ts = await _owned_case(slack)
+    await _grant(slack, ts, "Free dinner for two")
+    await slack.idle()
+    [req] = await _rows(slack, ApprovalRequest)
+    [admin_dm], [boss_dm] = fake.posts("UADMIN"), fake.posts("UBOSS")
+    assert "approval:approve" in action_ids(admin_dm) and "approval:approve" in action_ids(boss_dm)
+    dms = (await slack.case(1)).card_ref["approval_dms"][str(req.id)]  # type: ignore[index]
+    assert sorted(channel for channel, _ in dms) == ["DADMIN", "DBOSS"]
+    boss_ts = next(ts for channel, ts in dms if channel == "DBOSS")
+    await slack.click("approval:approve", str(req.id), user="UADMIN", channel="DADMIN")
+    await slack.idle()
+    closed = [u for u in fake.of("chat.update") if u["channel"] == "DBOSS" and u["ts"] == boss_ts]
+    assert closed, "the other approver's DM was not updated"
+    assert "approval:approve" not in action_ids(closed[-1]) and "approved by <@UADMIN>" in all_text(closed[-1])
+    assert (await slack.case(1)).card_ref.get("approval_dms") == {}  # type: ignore[union-attr]
