@@ -376,9 +376,7 @@ class ShellSession:
 
     async def _do_shoutout(self, n: int) -> None:
         case = await self.c.service.case(SHELL_TEAM, n)
-        who = await self.ask(
-            f"Shout out to (@name, empty for <@{case.owner_id}>)".replace("<@", "@").replace(">", "")
-        )
+        who = await self.ask(f"Shout out to (@name, empty for @{case.owner_id})")
         message = await self.ask("What did they do well", required=True)
         person = who.lstrip("@") or case.owner_id or ""
         await self.command(f"shoutout @{person} {n} {message}")
