@@ -29,11 +29,11 @@ from sqlmodel import col, select
 
 from bench import _seed
 from bench._common import PG_URL, RESULTS, machine, median, ratio, reset_postgres, save, table, workdir
-from teambot.core import digest as digest_mod
+from teambot.core.cases.models import Case
 from teambot.core.db import Database
+from teambot.core.insights import digest as digest_mod
 from teambot.core.migrate import upgrade_async
-from teambot.core.models import Case
-from teambot.core.policy import new_policy
+from teambot.core.policy.rules import new_policy
 
 TEAM = "TD"
 MONDAY = date(2026, 11, 16)  # 2026-W47

@@ -43,7 +43,7 @@ from bench._common import (
     workdir,
 )
 from teambot.core.db import Database
-from teambot.core.policy import new_policy
+from teambot.core.policy.rules import new_policy
 
 TEAM = "T1"
 

@@ -8,7 +8,7 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import teambot.core.models  # noqa: F401  (registers the tables)
+import teambot.core.tables  # noqa: F401  (registers the tables)
 from teambot.core.db import create_engine
 from teambot.core.tables import metadata
 

@@ -3,30 +3,49 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from teambot.config import ConfigError, Settings
-from teambot.core.cases import RecoveryService
-from teambot.core.commands import Commands
+from teambot.core.cases.events import CaseEvents
+from teambot.core.cases.handlers import CaseHandlers
+from teambot.core.cases.service import RecoveryService
+from teambot.core.commands.dispatch import Commands
 from teambot.core.db import Database, is_sqlite
+from teambot.core.insights import delivery as digests
+from teambot.core.insights import patterns
+from teambot.core.insights.handlers import InsightHandlers
 from teambot.core.migrate import alembic_config, upgrade_async
+from teambot.core.policy.handlers import PolicyHandlers
 from teambot.core.ports import Clock, RoutingNotifier, SystemClock
+from teambot.core.privacy.handlers import PrivacyHandlers
+from teambot.core.recognition.handlers import RecognitionHandlers
+from teambot.core.recognition.shoutouts import Shoutouts
+from teambot.core.scheduling import deadlines
+from teambot.core.scheduling.deadlines import Deadlines
+from teambot.core.scheduling.handlers import SchedulingHandlers
+from teambot.core.scheduling.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Container:
+    """Every service the adapters and the CLI use, by name and type."""
+
     settings: Settings
     db: Database
     clock: Clock
     notifier: RoutingNotifier
+    events: CaseEvents
     service: RecoveryService
+    deadlines: Deadlines
+    shoutouts: Shoutouts
+    scheduler: Scheduler
     commands: Commands
-    extras: dict[str, object] = field(default_factory=dict)
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -52,9 +71,28 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     await _check_schema(db, url)
     clk = clock or SystemClock()
     notifier = RoutingNotifier()
-    service = RecoveryService(db, clk, notifier)
-    container = Container(settings, db, clk, notifier, service, Commands(service))
-    from teambot.core.extensions import install as install_scheduling
+    events = CaseEvents()
+    service = RecoveryService(db, clk, notifier, events)
+    dl = Deadlines(db, clk, notifier)
+    events.subscribe(deadlines.on_case_changed)  # nudges follow the case
+    events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
+    patterns.install(dl)
+    digests.install(dl)
+    shoutouts = Shoutouts(db, clk, notifier)
 
-    install_scheduling(container)  # due items, scheduler, digest, shout-outs (extras + commands)
-    return container
+    async def plan_digests(now: datetime) -> None:
+        await digests.plan_digests(dl, now)
+
+    # Planning digests is cheap and idempotent; the sweep does the sending.
+    scheduler = Scheduler(dl, [plan_digests], sweep_seconds=settings.sweep_seconds, plan_seconds=300)
+    commands = Commands(
+        {
+            **CaseHandlers(service).handlers(),
+            **PolicyHandlers(service).handlers(),
+            **PrivacyHandlers(service).handlers(),
+            **SchedulingHandlers(dl).handlers(),
+            **InsightHandlers(service).handlers(),
+            **RecognitionHandlers(shoutouts).handlers(),
+        }
+    )
+    return Container(settings, db, clk, notifier, events, service, dl, shoutouts, scheduler, commands)

@@ -77,7 +77,7 @@ def _start_scheduler(container: Any) -> Any:
     """In-process scheduler unless TEAMBOT_SCHEDULER=off (then run `teambot worker` apart)."""
     if not container.settings.scheduler_enabled:
         return None
-    scheduler = container.extras["scheduler"]
+    scheduler = container.scheduler
     scheduler.start()
     return scheduler
 
@@ -91,7 +91,7 @@ async def _worker(settings: Settings) -> None:
     from teambot.server import create_app
 
     create_app(container)
-    scheduler = container.extras["scheduler"]
+    scheduler = container.scheduler
     scheduler.start()
     print(f"Teambot worker {scheduler.deadlines.worker_id}: sending nudges and digests.", file=sys.stderr)
     try:
@@ -105,13 +105,13 @@ async def _digest(settings: Settings, team: str, week: str | None, as_json: bool
     import json
 
     from teambot.bootstrap import build
-    from teambot.core import digest as d
+    from teambot.core.insights import digest as d
 
     container = await build(settings)
     try:
         now = container.clock.now()
         async with container.db.session() as s:
-            from teambot.core.models import Policy
+            from teambot.core.policy.models import Policy
 
             policy = await s.get(Policy, team)
         tz = policy.digest_timezone if policy else "UTC"
@@ -141,7 +141,7 @@ async def _serve(settings: Settings) -> None:
 
 async def _export(settings: Settings, team: str | None) -> tuple[int, str]:
     from teambot.bootstrap import build
-    from teambot.core.export import export_csv
+    from teambot.core.insights.export import export_csv
 
     container = await build(settings)
     try:

@@ -2,7 +2,9 @@
 
 from sqlmodel import SQLModel
 
-import teambot.core.models  # registers the core tables
-import teambot.core.models_scheduling  # noqa: F401  (due items, team schedules, shout-outs)
+import teambot.core.cases.models
+import teambot.core.policy.models
+import teambot.core.recognition.models
+import teambot.core.scheduling.models  # noqa: F401  (each feature's tables)
 
 metadata = SQLModel.metadata

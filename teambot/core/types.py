@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import JSON, Column, DateTime, Integer
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -29,3 +32,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+def enum_column(enum: type[StrEnum]) -> Any:
+    """Stored as a plain string of the value, so new states need no database enum type change."""
+    return SAEnum(enum, native_enum=False, create_constraint=False, length=16,
+                  values_callable=lambda e: [m.value for m in e])  # fmt: skip
+
+
+def version_column() -> Column[int]:
+    """A fresh column per table, handed to SQLAlchemy as the optimistic-lock counter."""
+    return Column("version", Integer, nullable=False, default=1)
+
+
+def json_column(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))

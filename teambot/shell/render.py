@@ -5,30 +5,21 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from teambot.core.money import format_amount, from_minor
-from teambot.core.replies import (
-    ApprovalsReply,
-    CaseReply,
-    DigestReply,
-    DraftReply,
-    ErrorReply,
-    FormReply,
-    LeaderboardReply,
-    ListReply,
-    PolicyReply,
-    Reply,
-    TextReply,
-    TimelineReply,
-)
-from teambot.core.summary import (
+from teambot.core.cases.replies import ApprovalsReply, CaseReply, DraftReply, ListReply, TimelineReply
+from teambot.core.cases.summary import (
     ACTION_LABELS,
     STATUS_LABELS,
     case_facts,
     event_line,
-    policy_facts,
     title,
     when,
 )
+from teambot.core.commands.replies import ErrorReply, FormReply, Reply, TextReply
+from teambot.core.insights.replies import DigestReply
+from teambot.core.money import format_amount, from_minor
+from teambot.core.policy.facts import policy_facts
+from teambot.core.policy.replies import PolicyReply
+from teambot.core.recognition.replies import LeaderboardReply
 
 _MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#([^>|]+)(?:\|[^>]*)?>")

@@ -18,14 +18,16 @@ from pathlib import Path
 from typing import IO
 
 from teambot.bootstrap import Container
-from teambot.core.commands import Context
+from teambot.core.cases.replies import CaseReply
+from teambot.core.cases.summary import ACTION_LABELS, when
+from teambot.core.commands.context import Context
+from teambot.core.commands.grammar import as_user
+from teambot.core.commands.intents import intent_for
+from teambot.core.commands.replies import FormReply, Reply
 from teambot.core.errors import DomainError
-from teambot.core.grammar import Intent, as_user
 from teambot.core.money import format_amount
-from teambot.core.policy import DEFAULT_CATEGORIES
+from teambot.core.policy.rules import DEFAULT_CATEGORIES
 from teambot.core.ports import Notice, Recipient
-from teambot.core.replies import CaseReply, FormReply, Reply
-from teambot.core.summary import ACTION_LABELS, when
 from teambot.shell.render import buttons, plain, render
 
 SHELL_HELP = """Shell commands:
@@ -192,11 +194,11 @@ class ShellSession:
 
     async def later(self, text: str) -> None:
         """`/later 2h`: time passes in the shell; whatever falls due is delivered now."""
-        from teambot.core.deadlines import parse_span
+        from teambot.core.scheduling.deadlines import parse_span
 
         advance = getattr(self.c.clock, "advance", None)
-        scheduler = self.c.extras.get("scheduler")
-        if advance is None or scheduler is None:
+        scheduler = self.c.scheduler
+        if advance is None:
             self.say("/later needs the shell's own clock; start it with `teambot shell`.")
             return
         try:
@@ -304,7 +306,7 @@ class ShellSession:
             await self.choose("Severity", ["low", "medium", "high", "critical"])
         ]
         own = (await self.ask("Will you own it? (y/n)")).lower().startswith("y")
-        intent = Intent(
+        intent = intent_for(
             "open",
             {"customer": customer, "problem": problem, "wants": wants, "category": category,
              "severity": severity, "own": own},

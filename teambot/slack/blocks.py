@@ -12,33 +12,24 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from teambot.core.models import ApprovalRequest, Case
-from teambot.core.money import format_amount, from_minor
-from teambot.core.policy import approvers_of
-from teambot.core.ports import Notice
-from teambot.core.queries import CaseDetail
-from teambot.core.replies import (
-    ApprovalsReply,
-    CaseReply,
-    DraftReply,
-    ErrorReply,
-    FormReply,
-    ListReply,
-    PolicyReply,
-    Reply,
-    TextReply,
-    TimelineReply,
-)
-from teambot.core.shoutouts import LeaderRow
-from teambot.core.summary import (
+from teambot.core.cases.models import ApprovalRequest, Case
+from teambot.core.cases.queries import CaseDetail
+from teambot.core.cases.replies import ApprovalsReply, CaseReply, DraftReply, ListReply, TimelineReply
+from teambot.core.cases.summary import (
     ACTION_LABELS,
     STATUS_LABELS,
     case_facts,
     event_line,
-    policy_facts,
     title,
     when,
 )
+from teambot.core.commands.replies import ErrorReply, FormReply, Reply, TextReply
+from teambot.core.money import format_amount, from_minor
+from teambot.core.policy.facts import policy_facts
+from teambot.core.policy.replies import PolicyReply
+from teambot.core.policy.rules import approvers_of
+from teambot.core.ports import Notice
+from teambot.core.recognition.shoutouts import LeaderRow
 
 SECTION_TEXT = 3000
 HEADER_TEXT = 150

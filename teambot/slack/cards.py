@@ -16,11 +16,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from teambot.core.cases import OpenedCase
+from teambot.core.cases.queries import CaseDetail, case_detail
+from teambot.core.cases.service import OpenedCase
 from teambot.core.errors import DomainError
-from teambot.core.queries import CaseDetail, case_detail
 from teambot.slack import blocks
-from teambot.slack.app import SlackRuntime
+from teambot.slack.runtime import SlackRuntime
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from teambot.core.cases.models import Case, CaseStatus
+from teambot.core.cases.queries import list_cases
 from teambot.core.db import Database
-from teambot.core.models import Case, CaseStatus
-from teambot.core.queries import list_cases
 from teambot.slack import blocks
-from teambot.slack.app import SlackRuntime
+from teambot.slack.runtime import SlackRuntime
 
 
 async def my_stats(db: Database, team_id: str, user: str) -> dict[str, Any]:
@@ -56,7 +56,7 @@ async def home_for(rt: SlackRuntime, client: AsyncWebClient, team_id: str, user:
         mine=mine,
         followups=await due_followups(db, team_id, user),
         stats=await my_stats(db, team_id, user),
-        leaderboard=await rt.container.extras["shoutouts"].leaderboard(team_id),  # type: ignore[attr-defined]
+        leaderboard=await rt.container.shoutouts.leaderboard(team_id),
         now=rt.container.clock.now(),
         tz=person.tz,
     )

@@ -11,8 +11,9 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
 from teambot.bootstrap import Container
-from teambot.slack.app import SlackRuntime, build_app
+from teambot.slack.app import build_app
 from teambot.slack.notifier import SlackNotifier
+from teambot.slack.runtime import SlackRuntime
 
 log = logging.getLogger(__name__)
 RUNTIME: web.AppKey[SlackRuntime] = web.AppKey("slack_runtime", SlackRuntime)
@@ -21,7 +22,6 @@ RUNTIME: web.AppKey[SlackRuntime] = web.AppKey("slack_runtime", SlackRuntime)
 def attach(app: web.Application, container: Container) -> SlackRuntime:
     rt = build_app(container)
     app[RUNTIME] = rt
-    container.extras["slack"] = rt
     container.notifier.register("slack", SlackNotifier(rt))
     bolt = rt.app
 

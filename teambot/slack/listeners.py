@@ -22,17 +22,18 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from teambot.core.commands import Context
+from teambot.core.cases.models import ApprovalRequest
+from teambot.core.cases.queries import case_detail
+from teambot.core.cases.replies import CaseReply
+from teambot.core.commands.context import Context
+from teambot.core.commands.intents import Intent, intent_for
+from teambot.core.commands.replies import ErrorReply, FormReply, Reply
 from teambot.core.errors import DomainError
-from teambot.core.grammar import Intent
-from teambot.core.models import ApprovalRequest
-from teambot.core.policy import limit_for
-from teambot.core.queries import case_detail
-from teambot.core.replies import CaseReply, ErrorReply, FormReply, Reply
+from teambot.core.policy.rules import limit_for
 from teambot.slack import blocks, modals
-from teambot.slack.app import SlackRuntime
 from teambot.slack.cards import error_code, post_card, refresh_card, send_response, tell
 from teambot.slack.home import publish_home
+from teambot.slack.runtime import SlackRuntime
 
 log = logging.getLogger(__name__)
 
@@ -229,11 +230,7 @@ def register(rt: SlackRuntime) -> None:
                     return
                 intent = step_intent(step, number, raw)
                 ctx = await context_for(client, team, channel or "", user, None)
-                reply = await (
-                    c.commands.card(team, number, public=False)
-                    if step == "show"
-                    else c.commands.run(intent, ctx)
-                )
+                reply = await c.commands.run(intent, ctx)
                 await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
                               clicked_ts=clicked, from_card=meta["from_card"])  # fmt: skip
 
@@ -242,15 +239,15 @@ def register(rt: SlackRuntime) -> None:
     def step_intent(step: str, number: int, raw: str) -> Intent:
         if step == "done":
             m = re.fullmatch(r"(\d+)\.(\d+)", raw)
-            return Intent(
+            return intent_for(
                 "done", {"number": number, "position": int(m.group(2)) if m else 0}, text=f"done {raw}"
             )
         if step == "snooze":
             _, _, span = raw.partition("|")
-            return Intent(
+            return intent_for(
                 "snooze", {"number": number, "for": span or None}, text=f"snooze {number} for {span}"
             )
-        return Intent(step, {"number": number}, text=f"{step} {number}")
+        return intent_for(step, {"number": number}, text=f"{step} {number}")
 
     async def open_step_modal(client: AsyncWebClient, trigger: str, team: str, user: str, step: str, number: int,
                               meta: dict[str, Any]) -> None:  # fmt: skip
@@ -312,7 +309,7 @@ def register(rt: SlackRuntime) -> None:
                     return
                 ctx = await context_for(client, team, channel or "", user, None)
                 reply = await c.commands.run(
-                    Intent("approve", {"approval_id": approval_id}, text=f"approve {approval_id}"), ctx
+                    intent_for("approve", {"approval_id": approval_id}, text=f"approve {approval_id}"), ctx
                 )
                 await after_decision(client, reply, team=team, user=user, channel=channel, response_url=url)
 
@@ -391,45 +388,45 @@ def register(rt: SlackRuntime) -> None:
         if name == "open":
             args = {"problem": v.get("problem") or "", "customer": v.get("customer"), "wants": v.get("wants"),
                     "category": v.get("category"), "severity": v.get("severity"), "own": "own" in (v.get("own") or [])}  # fmt: skip
-            return Intent("open", args, text=v.get("problem") or "")
+            return intent_for("open", args, text=v.get("problem") or "")
         if name == "deny":
-            return Intent(
+            return intent_for(
                 "deny", {"approval_id": meta.get("approval_id"), "note": v.get("note")}, text="deny"
             )
         n = meta.get("n")
         if not isinstance(n, int):
             return None
         if name == "apologise":
-            return Intent(
+            return intent_for(
                 "apologise", {"number": n, "method": v.get("method") or "", "words": v.get("words")}
             )
         if name == "grant":
-            return Intent("grant", {"number": n, "gesture": modals.grant_gesture(v),
+            return intent_for("grant", {"number": n, "gesture": modals.grant_gesture(v),
                                     "amount": (v.get("amount") or "").strip() or None, "note": v.get("note")})  # fmt: skip
         if name == "step":
-            return Intent(
+            return intent_for(
                 "step",
                 {"number": n, "text": v.get("text") or "", "owner": v.get("owner"), "due": v.get("due")},
             )
         if name == "resolve":
-            return Intent(
+            return intent_for(
                 "resolve",
                 {"number": n, "summary": v.get("summary") or "", "root_cause": v.get("root_cause") or ""},
             )
         if name == "followup":
             won = {"won": True, "lost": False}.get(v.get("won_back") or "")
-            return Intent("followup", {"number": n, "satisfied": v.get("satisfied") == "yes",
+            return intent_for("followup", {"number": n, "satisfied": v.get("satisfied") == "yes",
                                        "score": int(v.get("score") or 0), "won_back": won})  # fmt: skip
         if name == "handover":
-            return Intent("handover", {"number": n, "to": v.get("to") or ""})
+            return intent_for("handover", {"number": n, "to": v.get("to") or ""})
         if name == "flag":
-            return Intent("flag", {"number": n, "note": v.get("note") or ""})
+            return intent_for("flag", {"number": n, "note": v.get("note") or ""})
         if name == "shoutout":
-            return Intent(
+            return intent_for(
                 "shoutout", {"number": n, "to": v.get("to") or "", "message": v.get("message") or ""}
             )
         if name == "reopen":
-            return Intent("reopen", {"number": n, "note": v.get("reason")})
+            return intent_for("reopen", {"number": n, "note": v.get("reason")})
         return None
 
     async def message_source(

@@ -10,10 +10,10 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from teambot.core.cases import APOLOGY_METHODS, MAX_SHORT, MAX_TEXT, SEVERITIES
+from teambot.core.cases.queries import CaseDetail
+from teambot.core.cases.service import APOLOGY_METHODS, MAX_SHORT, MAX_TEXT, SEVERITIES
+from teambot.core.cases.summary import APOLOGY_LABELS
 from teambot.core.money import format_amount
-from teambot.core.queries import CaseDetail
-from teambot.core.summary import APOLOGY_LABELS
 from teambot.slack.blocks import (
     OPTION_VALUE,
     SELECT_OPTIONS,

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from teambot.core.ports import Notice, Recipient
 from teambot.slack import blocks
-from teambot.slack.app import IN_REQUEST, SlackRuntime
+from teambot.slack.runtime import IN_REQUEST, SlackRuntime
 
 log = logging.getLogger(__name__)
 

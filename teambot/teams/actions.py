@@ -10,8 +10,8 @@ import html
 import re
 from typing import Any
 
+from teambot.core.commands.intents import Intent, intent_for
 from teambot.core.errors import BadInput
-from teambot.core.grammar import Intent
 
 ID_KEYS = ("number", "approval_id", "position")
 # Every action a Teambot card can send, and the form it came from (None: a plain button).
@@ -50,10 +50,10 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
     text = echo(action, data)
     if action == "open":
         args = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity")}
-        return Intent("open", {"problem": _str(data.get("problem")), **args}, text=text)
+        return intent_for("open", {"problem": _str(data.get("problem")), **args}, text=text)
     if action in ("approve", "deny"):
         note = _str(data.get("note")) or None
-        return Intent(action, {"approval_id": _int(data.get("approval_id"), "request number"), "note": note},
+        return intent_for(action, {"approval_id": _int(data.get("approval_id"), "request number"), "note": note},
                       text=text)  # fmt: skip
     if action == "shoutout":
         number = data.get("number")
@@ -62,28 +62,28 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
             raise BadInput("Who is the shout-out for?", "Pick a person.", field="to")
         if number not in (None, ""):
             args["number"] = _int(number, "case number")
-        return Intent("shoutout", args, text=text)
+        return intent_for("shoutout", args, text=text)
     n = _int(data.get("number"), "case number")
     if action in ("claim", "show", "timeline", "draft"):
-        return Intent(action, {"number": n}, text=text)
+        return intent_for(action, {"number": n}, text=text)
     if action == "snooze":
-        return Intent("snooze", {"number": n, "for": _str(data.get("for")) or None}, text=text)
+        return intent_for("snooze", {"number": n, "for": _str(data.get("for")) or None}, text=text)
     if action == "done":
-        return Intent("done", {"number": n, "position": _int(data.get("position"), "step number")}, text=text)
+        return intent_for("done", {"number": n, "position": _int(data.get("position"), "step number")}, text=text)
     if action == "apologise":
-        return Intent("apologise", {"number": n, "method": _str(data.get("method")),
+        return intent_for("apologise", {"number": n, "method": _str(data.get("method")),
                                     "words": _str(data.get("words")) or None}, text=text)  # fmt: skip
     if action == "grant":
         gesture = _str(data.get("gesture_other")) or _str(data.get("gesture"))
         if not gesture:
             raise BadInput("Which gesture?", "Pick one from the list or type another.", field="gesture")
-        return Intent("grant", {"number": n, "gesture": gesture, "amount": _str(data.get("amount")) or None,
+        return intent_for("grant", {"number": n, "gesture": gesture, "amount": _str(data.get("amount")) or None,
                                 "note": _str(data.get("note")) or None}, text=text)  # fmt: skip
     if action == "step":
-        return Intent("step", {"number": n, "text": _str(data.get("text")), "owner": _str(data.get("owner")) or None,
+        return intent_for("step", {"number": n, "text": _str(data.get("text")), "owner": _str(data.get("owner")) or None,
                                "due": _str(data.get("due")) or None}, text=text)  # fmt: skip
     if action == "resolve":
-        return Intent("resolve", {"number": n, "summary": _str(data.get("summary")),
+        return intent_for("resolve", {"number": n, "summary": _str(data.get("summary")),
                                   "root_cause": _str(data.get("root_cause"))}, text=text)  # fmt: skip
     if action == "followup":
         satisfied = _str(data.get("satisfied")).lower()
@@ -94,15 +94,15 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
             raise BadInput("The score is missing.", "Give the customer's score from 1 to 5.", field="score")
         score: Any = int(raw_score) if raw_score.isdecimal() else raw_score  # the core refuses a bad one
         won = {"won": True, "lost": False}.get(_str(data.get("won_back")).lower())
-        return Intent("followup", {"number": n, "satisfied": satisfied == "yes", "score": score,
+        return intent_for("followup", {"number": n, "satisfied": satisfied == "yes", "score": score,
                                    "won_back": won}, text=text)  # fmt: skip
     if action == "handover":
         to = _str(data.get("to"))
         if not to:
             raise BadInput("Who should own the case?", "Pick the new owner.", field="to")
-        return Intent("handover", {"number": n, "to": to}, text=text)
+        return intent_for("handover", {"number": n, "to": to}, text=text)
     if action in ("flag", "reopen"):
-        return Intent(action, {"number": n, "note": _str(data.get("note")) or None}, text=text)
+        return intent_for(action, {"number": n, "note": _str(data.get("note")) or None}, text=text)
     raise BadInput(f"This card's button ({action!r}) is not one Teambot knows.", "Ask for a fresh card.")
 
 

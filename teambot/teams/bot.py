@@ -27,10 +27,11 @@ from botbuilder.schema.teams import (
 )
 
 from teambot.bootstrap import Container
-from teambot.core.commands import Context
+from teambot.core.cases.replies import CaseReply
+from teambot.core.commands.context import Context
+from teambot.core.commands.intents import Intent
+from teambot.core.commands.replies import ErrorReply, FormReply, Reply
 from teambot.core.errors import DomainError
-from teambot.core.grammar import Intent
-from teambot.core.replies import CaseReply, ErrorReply, FormReply, Reply
 from teambot.teams import cards
 from teambot.teams.actions import FORMS, html_to_text, ids_of, intent_from_submit
 from teambot.teams.pacing import Pacer

@@ -15,31 +15,23 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from teambot.core.errors import DomainError
-from teambot.core.models import Case, Policy
-from teambot.core.money import format_amount, from_minor
-from teambot.core.ports import Notice
-from teambot.core.replies import (
-    ApprovalsReply,
-    CaseReply,
-    DraftReply,
-    ErrorReply,
-    FormReply,
-    ListReply,
-    PolicyReply,
-    Reply,
-    TextReply,
-    TimelineReply,
-)
-from teambot.core.summary import (
+from teambot.core.cases.models import Case
+from teambot.core.cases.replies import ApprovalsReply, CaseReply, DraftReply, ListReply, TimelineReply
+from teambot.core.cases.summary import (
     ACTION_LABELS,
     STATUS_LABELS,
     case_facts,
     event_line,
-    policy_facts,
     title,
     when,
 )
+from teambot.core.commands.replies import ErrorReply, FormReply, Reply, TextReply
+from teambot.core.errors import DomainError
+from teambot.core.money import format_amount, from_minor
+from teambot.core.policy.facts import policy_facts
+from teambot.core.policy.models import Policy
+from teambot.core.policy.replies import PolicyReply
+from teambot.core.ports import Notice
 
 Card = dict[str, Any]
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"

@@ -105,5 +105,4 @@ def attach(app: web.Application, container: Container, *, pacer: Pacer | None = 
 
     app.router.add_post("/api/messages", messages)
     app[TEAMS] = {"adapter": adapter, "bot": bot, "store": store, "notifier": notifier}
-    container.extras["teams"] = app[TEAMS]
     container.notifier.register("teams", notifier)

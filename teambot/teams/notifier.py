@@ -15,8 +15,8 @@ from typing import Any
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import ConversationReference
 
+from teambot.core.cases.models import Case
 from teambot.core.db import Database
-from teambot.core.models import Case
 from teambot.core.ports import Notice, Recipient
 from teambot.teams import cards
 from teambot.teams.bot import IN_TURN, adaptive

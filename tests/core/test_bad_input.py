@@ -13,10 +13,10 @@ from sqlmodel import select
 
 from teambot.bootstrap import build
 from teambot.config import load_settings
-from teambot.core.commands import Context
-from teambot.core.grammar import SUBCOMMANDS
-from teambot.core.models import Grant, TimelineEvent
-from teambot.core.replies import ErrorReply, Reply
+from teambot.core.cases.models import Grant, TimelineEvent
+from teambot.core.commands.context import Context
+from teambot.core.commands.grammar import SUBCOMMANDS
+from teambot.core.commands.replies import ErrorReply, Reply
 from teambot.core.text import clean_text
 from tests.conftest import _truncate
 from tests.helpers import FakeClock

@@ -9,11 +9,11 @@ from decimal import Decimal
 import pytest
 
 from teambot.bootstrap import Container
+from teambot.core.cases.followup import draft_followup
+from teambot.core.cases.models import ApprovalStatus, CaseStatus
+from teambot.core.cases.queries import case_detail
 from teambot.core.errors import BadInput, DomainError, InvalidStep, NotAllowed, NotFound
-from teambot.core.followup import draft_followup
-from teambot.core.models import ApprovalStatus, CaseStatus
-from teambot.core.policy import PolicyChange
-from teambot.core.queries import case_detail
+from teambot.core.policy.settings import PolicyChange
 from tests.helpers import FakeClock, RecordingNotifier
 
 T, CH = "T1", "C1"

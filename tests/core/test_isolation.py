@@ -7,8 +7,9 @@ import logging
 import pytest
 
 from teambot.bootstrap import Container
-from teambot.core.commands import Context
-from teambot.core.replies import CaseReply, ErrorReply, ListReply
+from teambot.core.cases.replies import CaseReply, ListReply
+from teambot.core.commands.context import Context
+from teambot.core.commands.replies import ErrorReply
 from teambot.logs import configure
 
 

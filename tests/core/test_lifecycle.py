@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from teambot.bootstrap import Container
-from teambot.core.models import CaseStatus
-from teambot.core.queries import case_detail
+from teambot.core.cases.models import CaseStatus
+from teambot.core.cases.queries import case_detail
 from tests.helpers import FakeClock
 
 T, CH = "T1", "C1"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from teambot.bootstrap import Container
-from teambot.core.commands import Context
-from teambot.core.privacy import ERASED
-from teambot.core.queries import case_detail
-from teambot.core.replies import ErrorReply, TextReply
+from teambot.core.cases.queries import case_detail
+from teambot.core.commands.context import Context
+from teambot.core.commands.replies import ErrorReply, TextReply
+from teambot.core.privacy.customer_data import ERASED
 
 T = "T1"
 

@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 from teambot.config import ConfigError, load_settings
+from teambot.core.commands import intents as i
+from teambot.core.commands.grammar import parse, parse_open
 from teambot.core.db import normalise_database_url
 from teambot.core.errors import BadInput
-from teambot.core.grammar import parse, parse_open
 from teambot.core.money import format_amount, from_minor, parse_amount, to_minor
 from teambot.core.when import parse_due
 
@@ -71,22 +72,23 @@ def test_quick_open_grammar() -> None:
 def test_subcommands_and_help() -> None:
     assert parse("").name == "form"
     assert parse("help").name == "help"
-    assert parse("frobnicate").name == "help" and parse("frobnicate").args["unknown"] == "frobnicate"
+    assert parse("frobnicate") == i.Help(unknown="frobnicate", text="frobnicate")
     assert parse("the soup was cold").name == "open"
-    assert parse("claim #12").args == {"number": 12}
+    assert parse("claim #12") == i.Claim(number=12, text="claim #12")
     g = parse("grant 3 Free round of drinks 30")
-    assert g.args == {"number": 3, "gesture": "Free round of drinks", "amount": "30"}
-    assert parse("grant 3 Room upgrade").args["amount"] is None
-    assert parse("grant 3 gift card nan").args["amount"] == "nan"
+    assert g == i.Grant(number=3, gesture="Free round of drinks", amount="30", text=g.text)
+    assert isinstance(g2 := parse("grant 3 Room upgrade"), i.Grant) and g2.amount is None
+    assert isinstance(g3 := parse("grant 3 gift card nan"), i.Grant) and g3.amount == "nan"
     r = parse("resolve 4 moved them to 512 | boiler not serviced")
-    assert r.args == {"number": 4, "summary": "moved them to 512", "root_cause": "boiler not serviced"}
+    assert r == i.Resolve(number=4, summary="moved them to 512", root_cause="boiler not serviced", text=r.text)
     f = parse("followup 4 not 2 lost")
-    assert f.args == {"number": 4, "satisfied": False, "score": 2, "won_back": False}
+    assert f == i.Followup(number=4, satisfied=False, score=2, won_back=False, text=f.text)
     st = parse("step 4 call back with refund @bob due tomorrow 10:00")
-    assert st.args == {"number": 4, "text": "call back with refund", "owner": "bob", "due": "tomorrow 10:00"}
-    assert parse("done 4.2").args == {"number": 4, "position": 2}
-    assert parse("handover 4 <@U123|bob>").args == {"number": 4, "to": "U123"}
-    assert parse("policy limit lead 300").args == {"setting": "limit", "values": ["lead", "300"]}
+    assert st == i.AddStep(number=4, what="call back with refund", owner="bob", due="tomorrow 10:00", text=st.text)
+    assert parse("done 4.2") == i.CompleteStep(number=4, position=2, text="done 4.2")
+    assert parse("handover 4 <@U123|bob>") == i.Handover(number=4, to="U123", text="handover 4 <@U123|bob>")
+    pol = parse("policy limit lead 300")
+    assert pol == i.ChangePolicy(setting="limit", values=["lead", "300"], text=pol.text)
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import asyncio
 from decimal import Decimal
 
 from teambot.bootstrap import Container
+from teambot.core.cases.queries import case_detail
 from teambot.core.errors import InvalidStep
-from teambot.core.queries import case_detail
 
 T, CH = "T1", "C1"
 

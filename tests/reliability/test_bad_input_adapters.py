@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import select
 
-from teambot.core.models import Grant, TimelineEvent
+from teambot.core.cases.models import Grant, TimelineEvent
 from tests.core.test_bad_input import NASTY
 from tests.slack.conftest import Slack
 from tests.teams.conftest import ALICE, Teams

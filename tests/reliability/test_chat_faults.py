@@ -19,8 +19,8 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from sqlmodel import select
 
 from teambot.bootstrap import Container
-from teambot.core.deadlines import Deadlines
-from teambot.core.models_scheduling import DueItem
+from teambot.core.scheduling.deadlines import Deadlines
+from teambot.core.scheduling.models import DueItem
 from tests.helpers import FakeClock
 from tests.slack.conftest import Slack, _harness, all_text
 from tests.slack.fake_slack import FakeSlack
@@ -85,7 +85,7 @@ async def test_cards_threads_and_nudges_all_arrive_once_in_order_despite_faults(
     for i in range(4, cases + 1):  # 1-3 stay unowned (nudged), 4-6 get claimed and an apology
         await faulty.command(f"claim {i}", user="U2", channel=f"C{i % 3}")
         await faulty.command(f"apologise {i} phone", user="U2", channel=f"C{i % 3}")
-    dl = faulty.container.extras["deadlines"]
+    dl = faulty.container.deadlines
     assert isinstance(dl, Deadlines)
     for _ in range(40):  # the worker's beats over a few hours of fake time
         clock.advance(minutes=5)
@@ -139,7 +139,7 @@ async def test_a_nudge_outlasting_the_client_retries_is_sent_by_a_later_sweep_on
     fake = faulty.fake
     assert isinstance(fake, FaultySlack)
     await faulty.command("Guest: no towels")
-    dl = faulty.container.extras["deadlines"]
+    dl = faulty.container.deadlines
     assert isinstance(dl, Deadlines)
     fake.outage = True
 

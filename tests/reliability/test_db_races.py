@@ -7,7 +7,7 @@ import asyncio
 from sqlmodel import select
 
 from teambot.bootstrap import Container
-from teambot.core.models import Case, Customer
+from teambot.core.cases.models import Case, Customer
 
 
 async def test_a_redelivery_racing_its_original_for_a_new_customer_opens_one_case(

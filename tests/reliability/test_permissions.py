@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from sqlalchemy import func
 from sqlmodel import select
 
-from teambot.core.models import ApprovalRequest, ApprovalStatus, Case, Grant, TimelineEvent
-from teambot.core.queries import case_detail, list_cases
+from teambot.core.cases.models import ApprovalRequest, ApprovalStatus, Case, Grant, TimelineEvent
+from teambot.core.cases.queries import case_detail, list_cases
 from tests.slack.conftest import Slack, all_text, sign
 from tests.teams.conftest import ALICE, BOB, BOT, TENANT, Teams
 

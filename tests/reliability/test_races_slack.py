@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from teambot.core.models import CaseStatus
+from teambot.core.cases.models import CaseStatus
 from tests.slack.conftest import Slack, all_text
 
 

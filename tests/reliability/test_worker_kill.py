@@ -17,8 +17,8 @@ from aiohttp import web
 from sqlmodel import select
 
 from teambot.bootstrap import Container
-from teambot.core.deadlines import LEASE, Deadlines
-from teambot.core.models_scheduling import DueItem
+from teambot.core.scheduling.deadlines import LEASE, Deadlines
+from teambot.core.scheduling.models import DueItem
 from tests.helpers import FakeClock
 from tests.slack.conftest import Slack, _harness
 from tests.slack.fake_slack import FakeSlack
@@ -92,7 +92,7 @@ async def test_sigkilled_worker_loses_nothing(slow: Slack, clock: FakeClock, db_
 
     # Another worker (this process), after the dead one's leases ran out.
     clock.current = datetime.now(UTC) + LEASE + timedelta(minutes=1)
-    dl = slow.container.extras["deadlines"]
+    dl = slow.container.deadlines
     assert isinstance(dl, Deadlines)
     await dl.sweep()
     await slow.idle()

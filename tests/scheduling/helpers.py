@@ -4,25 +4,27 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from teambot.bootstrap import Container, build
 from teambot.config import load_settings
-from teambot.core.deadlines import Deadlines
+from teambot.core.policy.rules import load_policy
 from teambot.core.ports import Notice, Recipient
-from teambot.core.scheduler import Scheduler
+from teambot.core.scheduling.deadlines import Deadlines
+from teambot.core.scheduling.scheduler import Scheduler
 from tests.helpers import FakeClock, RecordingNotifier
 
 T, CH = "T1", "C1"
 
 
 def deadlines(c: Container) -> Deadlines:
-    dl = c.extras["deadlines"]
+    dl = c.deadlines
     assert isinstance(dl, Deadlines)
     return dl
 
 
 def scheduler(c: Container) -> Scheduler:
-    sc = c.extras["scheduler"]
+    sc = c.scheduler
     assert isinstance(sc, Scheduler)
     return sc
 
@@ -64,3 +66,14 @@ class FlakyNotifier(RecordingNotifier):
             self.failures -= 1
             raise ConnectionError("chat API unreachable")
         await super().notify(recipient, notice)
+
+
+async def configure(c: Container, team: str, first_user: str, **settings: Any) -> None:
+    """Set policy fields directly, as a migrated database or an admin would have left them;
+    `first_user` becomes the admin if the team is new, as the first real use would make them."""
+    async with c.db.session() as s:
+        policy = await load_policy(s, team, first_user, c.clock.now())
+        for name, value in settings.items():
+            setattr(policy, name, value)
+        s.add(policy)
+        await s.commit()

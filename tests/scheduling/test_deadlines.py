@@ -8,13 +8,23 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from teambot.bootstrap import Container
-from teambot.core.commands import Context
-from teambot.core.deadlines import backoff
-from teambot.core.models_scheduling import CANCELLED, SENT, DueItem, TeamSchedule
+from teambot.core.cases.replies import CaseReply
+from teambot.core.commands.context import Context
+from teambot.core.commands.replies import ErrorReply
 from teambot.core.ports import Recipient
-from teambot.core.replies import CaseReply, ErrorReply
+from teambot.core.scheduling.deadlines import backoff
+from teambot.core.scheduling.models import CANCELLED, SENT, DueItem
 from tests.helpers import FakeClock, RecordingNotifier
-from tests.scheduling.helpers import CH, FlakyNotifier, T, another_process, deadlines, of_kind, scheduler
+from tests.scheduling.helpers import (
+    CH,
+    FlakyNotifier,
+    T,
+    another_process,
+    configure,
+    deadlines,
+    of_kind,
+    scheduler,
+)
 
 USER = lambda u: Recipient("user", u, "shell")  # noqa: E731
 CHANNEL = Recipient("channel", CH, "shell")
@@ -150,9 +160,7 @@ async def test_followup_default_snooze_is_the_owners_next_morning(
     container: Container, clock: FakeClock, notifier: RecordingNotifier
 ) -> None:
     await _resolved_case(container, clock)
-    async with container.db.session() as s:
-        s.add(TeamSchedule(team_id=T, timezones={"bob": "America/New_York"}, updated_at=clock.now()))
-        await s.commit()
+    await configure(container, T, "alice", timezones={"bob": "America/New_York"})
     clock.advance(hours=48)
     await deadlines(container).sweep()  # Wed 10:00 UTC is 05:00 in New York: held back
     assert of_kind(notifier, "followup_due") == []
@@ -288,9 +296,7 @@ async def test_a_failed_delivery_is_retried_with_backoff_and_partial_sends_are_n
 
 
 async def test_targets_can_count_working_hours(container: Container, clock: FakeClock) -> None:
-    async with container.db.session() as s:
-        s.add(TeamSchedule(team_id=T, targets_in_working_hours=True, updated_at=clock.now()))
-        await s.commit()
+    await configure(container, T, "alice", targets_in_working_hours=True)
     clock.current = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)  # Friday 17:00
     await container.service.open_case(T, CH, "alice", "Invoice wrong")
     due = [i for i in await _items(container, "nudge_resolve") if i.ref == "due"]

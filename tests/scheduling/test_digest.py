@@ -6,14 +6,13 @@ import asyncio
 from datetime import UTC, date, datetime
 
 from teambot.bootstrap import Container
-from teambot.core.commands import Context
-from teambot.core.digest import compute, p90, parse_week, send_time, week_bounds
+from teambot.core.commands.context import Context
 from teambot.core.errors import BadInput
-from teambot.core.models_scheduling import TeamSchedule
-from teambot.core.policy import PolicyChange
-from teambot.core.replies import DigestReply
+from teambot.core.insights.digest import compute, p90, parse_week, send_time, week_bounds
+from teambot.core.insights.replies import DigestReply
+from teambot.core.policy.settings import PolicyChange
 from tests.helpers import FakeClock, RecordingNotifier
-from tests.scheduling.helpers import CH, T, another_process, of_kind, scheduler
+from tests.scheduling.helpers import CH, T, another_process, configure, of_kind, scheduler
 
 W48 = date(2026, 11, 23)
 
@@ -25,9 +24,8 @@ def at(day: int, hh: int, mm: int = 0) -> datetime:
 async def _seed_two_weeks(c: Container, clock: FakeClock) -> None:
     """The fixture week (W48) and the week before (W47); the comments carry the hand figures."""
     s = c.service
-    async with c.db.session() as ses:
-        ses.add(TeamSchedule(team_id=T, pattern_min_cases=2, updated_at=at(16, 0)))
-        await ses.commit()
+    clock.current = at(16, 0)
+    await configure(c, T, "alice", pattern_min_cases=2)
     # W47: one case, owned in 20 min, resolved in 2 h, customer satisfied (4/5).
     clock.current = at(17, 10)
     await s.open_case(T, CH, "alice", "Booked the wrong night")  # case 1

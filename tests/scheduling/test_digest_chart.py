@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 from teambot.bootstrap import Container
-from teambot.core.charts import digest_chart
-from teambot.core.digest import Digest, Figures
+from teambot.core.insights.charts import digest_chart
+from teambot.core.insights.digest import Digest, Figures
 from teambot.shell.session import ShellSession
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from teambot.bootstrap import Container
-from teambot.core.commands import Context
-from teambot.core.policy import PolicyChange
-from teambot.core.queries import case_detail
-from teambot.core.replies import ErrorReply, LeaderboardReply, TextReply
+from teambot.core.cases.queries import case_detail
+from teambot.core.commands.context import Context
+from teambot.core.commands.replies import ErrorReply, TextReply
+from teambot.core.policy.settings import PolicyChange
+from teambot.core.recognition.replies import LeaderboardReply
 from tests.helpers import FakeClock, RecordingNotifier
 from tests.scheduling.helpers import CH, T, deadlines, of_kind
 
@@ -117,8 +118,8 @@ async def test_shoutouts_are_posted_counted_and_kept_meaningful(
 async def test_root_causes_written_differently_count_as_one_pattern(
     container: Container, clock: FakeClock
 ) -> None:
-    from teambot.core.deadlines import load_schedule
-    from teambot.core.patterns import detect
+    from teambot.core.insights.patterns import detect
+    from teambot.core.policy.rules import read_policy
 
     s = container.service
     await s.policy(T, "admin")
@@ -129,7 +130,7 @@ async def test_root_causes_written_differently_count_as_one_pattern(
         await s.resolve(T, n, "a", "fixed", cause)
         clock.advance(hours=1)
     async with container.db.session() as session:
-        sched = await load_schedule(session, T, clock.now())
+        sched = await read_policy(session, T, clock.now())
         found = await detect(session, T, clock.now(), sched)
     (boiler,) = [p for p in found if p.kind == "root_cause"]
     assert (boiler.key, boiler.count, boiler.reason, boiler.cases) == (
@@ -144,7 +145,7 @@ async def test_a_burst_of_opens_waits_on_one_pattern_check(container: Container)
     from sqlalchemy import func
     from sqlmodel import select
 
-    from teambot.core.models_scheduling import PENDING, DueItem
+    from teambot.core.scheduling.models import PENDING, DueItem
 
     s = container.service
     for n in range(5):

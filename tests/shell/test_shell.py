@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from teambot.bootstrap import Container
-from teambot.core.models import CaseStatus
-from teambot.core.queries import case_detail
+from teambot.core.cases.models import CaseStatus
+from teambot.core.cases.queries import case_detail
 from teambot.shell.session import SHELL_TEAM, ShellSession
 
 SCRIPT = """\

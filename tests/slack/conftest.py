@@ -17,10 +17,10 @@ from sqlmodel import select
 
 from teambot.bootstrap import Container
 from teambot.config import load_settings
-from teambot.core.models import Case
+from teambot.core.cases.models import Case
 from teambot.server import create_app
-from teambot.slack.app import SlackRuntime
 from teambot.slack.http import RUNTIME
+from teambot.slack.runtime import SlackRuntime
 from tests.slack.fake_slack import FakeSlack
 
 # Slack's documented example signing secret (request-verification docs, slack_sdk's tests).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from teambot.core.models import ApprovalRequest, ApprovalStatus, CaseStatus, Grant
+from teambot.core.cases.models import ApprovalRequest, ApprovalStatus, CaseStatus, Grant
 from tests.slack.conftest import Slack, action_ids, all_text
 
 

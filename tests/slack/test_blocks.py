@@ -9,13 +9,14 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from teambot.core.cases.models import Case, CaseStatus, Customer, NextStep, TimelineEvent
+from teambot.core.cases.queries import CaseDetail
+from teambot.core.cases.replies import ListReply
+from teambot.core.commands.replies import ErrorReply, TextReply
 from teambot.core.errors import BadInput
-from teambot.core.models import Case, CaseStatus, Customer, NextStep, TimelineEvent
-from teambot.core.policy import new_policy
+from teambot.core.policy.rules import new_policy
 from teambot.core.ports import Notice
-from teambot.core.queries import CaseDetail
-from teambot.core.replies import ErrorReply, ListReply, TextReply
-from teambot.core.shoutouts import LeaderRow
+from teambot.core.recognition.shoutouts import LeaderRow
 from teambot.slack import blocks, modals
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from teambot.core.models import CaseStatus
+from teambot.core.cases.models import CaseStatus
 from tests.helpers import FakeClock
 from tests.slack.conftest import Slack, action_ids, all_text
 

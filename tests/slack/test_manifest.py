@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from teambot.slack.app import BOT_SCOPES
+from teambot.slack.runtime import BOT_SCOPES
 from tests.published_schemas import schema_path
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -84,7 +84,7 @@ async def test_times_are_shown_in_each_persons_zone(slack: Slack, clock: FakeClo
     await slack.click("case:step", "1", user="U1", message_ts=ts)
     await slack.submit(fake.last_view("step"), {"text": "Call her", "owner": "U1", "due": "tomorrow 10:00"})
     await slack.command("step 1 Send flowers due tomorrow 10:00", user="U2")
-    from teambot.core.queries import case_detail
+    from teambot.core.cases.queries import case_detail
 
     detail = await case_detail(slack.container.db, TEAM, 1)
     ny, tokyo = (s.due_at for s in detail.steps)
@@ -110,7 +110,7 @@ async def test_app_home(slack: Slack, clock: FakeClock) -> None:
     await s.answer_followup(TEAM, 1, "U1", True, 5)
     await s.apologise(TEAM, 2, "U1", "chat")
     await s.resolve(TEAM, 2, "U1", "Fixed", "Cause")
-    await slack.container.extras["shoutouts"].give(TEAM, "U1", "U2", "great save", platform="slack")
+    await slack.container.shoutouts.give(TEAM, "U1", "U2", "great save", platform="slack")
     await slack.idle()
     status, _ = await slack.event(
         {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home", "event_ts": "1.2"}

@@ -17,8 +17,8 @@ from teambot.bootstrap import Container, build
 from teambot.config import load_settings
 from teambot.core.migrate import upgrade
 from teambot.server import create_app
-from teambot.slack.app import SlackRuntime
 from teambot.slack.http import RUNTIME
+from teambot.slack.runtime import SlackRuntime
 from tests.slack.conftest import SECRET
 from tests.slack.fake_slack import FakeSlack
 

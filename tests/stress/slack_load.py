@@ -32,7 +32,7 @@ import aiohttp
 from sqlalchemy import func, text
 from sqlmodel import select
 
-from teambot.core.models import Case, TimelineEvent
+from teambot.core.cases.models import Case, TimelineEvent
 from tests.slack.conftest import sign
 from tests.stress.common import Served, database_url, percentile, slack_server
 

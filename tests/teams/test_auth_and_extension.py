@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from teambot.core.queries import case_detail, list_cases
+from teambot.core.cases.queries import case_detail, list_cases
 from tests.teams.cardtools import facts, inputs
 from tests.teams.conftest import ALICE, APP_ID, CHANNEL, TENANT, Teams
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from teambot.core.models import CaseStatus
-from teambot.core.queries import case_detail, list_cases
+from teambot.core.cases.models import CaseStatus
+from teambot.core.cases.queries import case_detail, list_cases
 from tests.teams.cardtools import button, facts, inputs
 from tests.teams.conftest import ALICE, BOB, CHANNEL, TENANT, Teams
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from teambot.core.models import ApprovalStatus
+from teambot.core.cases.models import ApprovalStatus
+from teambot.core.cases.queries import case_detail
 from teambot.core.ports import Attachment, Notice, Recipient
-from teambot.core.queries import case_detail
 from teambot.teams.store import TeamsStore, conversation_key
 from tests.teams.cardtools import button, facts
 from tests.teams.conftest import ALICE, BOB, CAROL, CHANNEL, TENANT, Teams

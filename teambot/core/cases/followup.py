@@ -1,0 +1,55 @@
+"""The written follow-up to the customer: it restates only what the case records."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from teambot.core.cases.queries import CaseDetail
+from teambot.core.money import format_amount, from_minor
+
+_HOW = {"in_person": "in person", "phone": "on the phone", "email": "by email", "chat": "in our chat"}
+
+
+def draft_followup(detail: CaseDetail, signer: str = "", tz: str = "UTC") -> str:
+    """Every sentence comes from a recorded fact; nothing recorded means nothing promised."""
+    c = detail.case
+    zone = ZoneInfo(tz)
+    name = c.customer_name or "there"
+    lines = [f"Dear {name},", ""]
+    if c.apologised_at is not None:
+        when = c.apologised_at.astimezone(zone).strftime("%d %B")
+        lines.append(
+            f"Thank you for your patience. As we said {_HOW.get(c.apology_method or '', '')} on {when}, "
+            f"we are sorry that {c.problem.rstrip('.')}."
+        )
+    else:
+        lines.append(f"We are sorry that {c.problem.rstrip('.')}.")
+    if c.wants:
+        lines.append(f"You told us what mattered most to you: {c.wants.rstrip('.')}.")
+    if c.resolution:
+        lines += ["", f"What we have done: {c.resolution.rstrip('.')}."]
+    if detail.grants:
+        lines += ["", "As a gesture of apology, we have given you:"]
+        for g in detail.grants:
+            lines.append(
+                f"  - {g.gesture} ({format_amount(from_minor(g.amount_minor, g.currency), g.currency)})"
+            )
+    open_steps = [s for s in detail.steps if not s.done]
+    done_steps = [s for s in detail.steps if s.done]
+    if done_steps:
+        lines += ["", "Already done:"]
+        lines += [f"  - {s.text}" for s in done_steps]
+    if open_steps:
+        lines += ["", "What we agreed to do next:"]
+        for s in open_steps:
+            due = f" by {s.due_at.astimezone(zone).strftime('%A %d %B, %H:%M')}" if s.due_at else ""
+            lines.append(f"  - {s.text}{due}")
+    if detail.pending:
+        lines += [
+            "",
+            "We are still confirming a further gesture and will write again once it is settled.",
+        ]
+    lines += ["", "If anything is still not right, simply reply to this message.", "", "Kind regards,"]
+    if signer:
+        lines.append(signer)
+    return "\n".join(lines)

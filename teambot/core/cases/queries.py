@@ -1,0 +1,127 @@
+"""Read models: everything a card, a list or a draft needs, gathered in one query pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from teambot.core.cases.models import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Case,
+    CaseStatus,
+    Customer,
+    Grant,
+    ImprovementFlag,
+    NextStep,
+    TimelineEvent,
+)
+from teambot.core.db import Database
+from teambot.core.errors import NotFound
+from teambot.core.money import from_minor
+from teambot.core.policy.models import Policy
+from teambot.core.policy.rules import limit_for
+
+ACTIVE = (CaseStatus.OPEN, CaseStatus.OWNED, CaseStatus.RESOLVED)
+
+
+@dataclass
+class CaseDetail:
+    case: Case
+    policy: Policy
+    grants: list[Grant] = field(default_factory=list)
+    approvals: list[ApprovalRequest] = field(default_factory=list)
+    steps: list[NextStep] = field(default_factory=list)
+    flags: list[ImprovementFlag] = field(default_factory=list)
+    events: list[TimelineEvent] = field(default_factory=list)
+    customer: Customer | None = None
+
+    @property
+    def currency(self) -> str:
+        return self.policy.currency
+
+    @property
+    def total_granted(self) -> Decimal:
+        return from_minor(sum(g.amount_minor for g in self.grants), self.currency)
+
+    @property
+    def pending(self) -> list[ApprovalRequest]:
+        return [a for a in self.approvals if a.status == ApprovalStatus.PENDING]
+
+    @property
+    def owner_limit(self) -> Decimal | None:
+        return limit_for(self.policy, self.case.owner_id) if self.case.owner_id else None
+
+    def next_actions(self) -> list[str]:
+        """The buttons that make sense now, in the order a person would take them."""
+        c = self.case
+        if c.status == CaseStatus.CLOSED:
+            return ["reopen", "shoutout", "draft"]
+        if c.status == CaseStatus.OPEN:
+            return ["claim", "step", "flag"]
+        if c.status == CaseStatus.RESOLVED:
+            return ["followup", "step", "flag", "shoutout", "draft"]
+        actions = ["apologise" if c.apologised_at is None else "grant"]
+        if c.apologised_at is not None:
+            actions.append("resolve")
+        else:
+            actions.append("grant")
+        return [*actions, "step", "handover", "flag", "shoutout", "draft"]
+
+
+async def _all(s: AsyncSession, model: type, case_id: int, order: object) -> list:  # type: ignore[type-arg]
+    return list((await s.exec(select(model).where(model.case_id == case_id).order_by(order))).all())  # type: ignore[attr-defined]
+
+
+async def case_detail(db: Database, team_id: str, number: int) -> CaseDetail:
+    async with db.session() as s:
+        case = (await s.exec(select(Case).where(Case.team_id == team_id, Case.number == number))).first()
+        if case is None or case.id is None:
+            raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
+        policy = await s.get(Policy, team_id)
+        assert policy is not None
+        return CaseDetail(
+            case=case,
+            policy=policy,
+            grants=await _all(s, Grant, case.id, col(Grant.granted_at)),
+            approvals=await _all(s, ApprovalRequest, case.id, col(ApprovalRequest.requested_at)),
+            steps=await _all(s, NextStep, case.id, col(NextStep.position)),
+            flags=await _all(s, ImprovementFlag, case.id, col(ImprovementFlag.flagged_at)),
+            events=await _all(s, TimelineEvent, case.id, col(TimelineEvent.id)),
+            customer=await s.get(Customer, case.customer_id) if case.customer_id else None,
+        )
+
+
+async def list_cases(
+    db: Database, team_id: str, *, owner: str | None = None, active_only: bool = True, limit: int = 50
+) -> list[Case]:
+    async with db.session() as s:
+        q = select(Case).where(Case.team_id == team_id)
+        if owner is not None:
+            q = q.where(Case.owner_id == owner)
+        if active_only:
+            q = q.where(col(Case.status).in_(ACTIVE))
+        q = q.order_by(col(Case.opened_at).desc()).limit(limit)
+        return list((await s.exec(q)).all())
+
+
+async def all_cases(db: Database, team_id: str | None = None) -> list[Case]:
+    async with db.session() as s:
+        q = select(Case).order_by(col(Case.team_id), col(Case.number))
+        if team_id is not None:
+            q = q.where(Case.team_id == team_id)
+        return list((await s.exec(q)).all())
+
+
+async def grants_by_case(db: Database, team_id: str | None = None) -> dict[int, list[Grant]]:
+    async with db.session() as s:
+        q = select(Grant)
+        if team_id is not None:
+            q = q.where(Grant.team_id == team_id)
+        out: dict[int, list[Grant]] = {}
+        for g in (await s.exec(q)).all():
+            out.setdefault(g.case_id, []).append(g)
+        return out

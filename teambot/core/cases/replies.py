@@ -1,0 +1,43 @@
+"""Replies about cases: a card, a list, the timeline, the draft, approvals waiting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from teambot.core.cases.models import ApprovalRequest, Case
+from teambot.core.cases.queries import CaseDetail
+from teambot.core.cases.service import OpenedCase
+from teambot.core.commands.replies import Reply
+
+
+@dataclass
+class CaseReply(Reply):
+    """A case card to show (or refresh in place), with a sentence about what just happened."""
+
+    detail: CaseDetail | None = None
+    message: str = ""
+    opened: OpenedCase | None = None
+    approval: ApprovalRequest | None = None
+
+
+@dataclass
+class ListReply(Reply):
+    title: str = ""
+    cases: list[Case] = field(default_factory=list)
+    empty: str = "No cases."
+
+
+@dataclass
+class ApprovalsReply(Reply):
+    approvals: list[ApprovalRequest] = field(default_factory=list)
+
+
+@dataclass
+class TimelineReply(Reply):
+    detail: CaseDetail | None = None
+
+
+@dataclass
+class DraftReply(Reply):
+    detail: CaseDetail | None = None
+    text: str = ""

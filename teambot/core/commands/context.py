@@ -1,0 +1,15 @@
+"""Who is asking, from where: the same for the shell, Slack and Teams."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Context:
+    team_id: str
+    channel_id: str
+    user_id: str
+    platform: str = "shell"
+    tz: str = "UTC"
+    source_ref: str | None = None  # the platform's id for the request, so a retry changes nothing

@@ -1,0 +1,216 @@
+"""The one /recover grammar every adapter shares: text in, an Intent out.
+
+Quick open: `/recover [customer:] what went wrong [wants: what they want] [#category] [!severity]`.
+A lone word that is not a subcommand gets help rather than opening a one-word case.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from typing import Any
+
+from teambot.core.commands.intents import Help, Intent, Open, OpenForm, intent_for
+from teambot.core.errors import BadInput
+from teambot.core.text import clean_text
+
+SUBCOMMANDS = (
+    "help", "list", "mine", "show", "policy", "claim", "handover", "apologise", "apologize", "grant",
+    "approve", "deny", "approvals", "step", "done", "flag", "resolve", "followup", "reopen", "draft",
+    "timeline", "customer", "note", "shoutout", "digest", "leaderboard", "export", "snooze",
+    "forget-customer", "export-customer",
+)  # fmt: skip
+
+USAGE = {
+    "show": "/recover show <case>",
+    "claim": "/recover claim <case>",
+    "handover": "/recover handover <case> @person",
+    "apologise": "/recover apologise <case> in_person|phone|email|chat [the words you used]",
+    "grant": "/recover grant <case> <gesture> [amount]",
+    "approve": "/recover approve <request> [note]",
+    "deny": "/recover deny <request> [reason]",
+    "step": "/recover step <case> <what> [@owner] [due <when>]",
+    "done": "/recover done <case>.<step>",
+    "flag": "/recover flag <case> <what should change>",
+    "resolve": "/recover resolve <case> <what you did> | <root cause>",
+    "followup": "/recover followup <case> satisfied|not <score 1-5> [won|lost]",
+    "reopen": "/recover reopen <case> [reason]",
+    "draft": "/recover draft <case>",
+    "timeline": "/recover timeline <case>",
+    "customer": "/recover customer <name>",
+    "note": "/recover note <customer>: <preference or fact>",
+    "shoutout": "/recover shoutout @person [case] <why>",
+    "snooze": "/recover snooze <case> [for 2h|1d]",
+    "forget-customer": "/recover forget-customer <name>",
+    "export-customer": "/recover export-customer <name>",
+}
+
+
+def _number(token: str | None, usage: str, what: str = "case number") -> int:
+    if token is None:
+        raise BadInput(f"The {what} is missing.", f"Usage: {usage}")
+    cleaned = token.strip().lstrip("#")
+    if not cleaned.isdecimal() or len(cleaned) > 9:
+        raise BadInput(f"{token!r} is not a {what}.", f"Usage: {usage}")
+    return int(cleaned)
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:  # an unbalanced quote: fall back to plain words
+        return text.split()
+
+
+_MENTION = re.compile(r"^<@([A-Za-z0-9._:\-]+)(?:\|[^>]*)?>$|^@([A-Za-z0-9._:\-]+)$")
+
+
+def as_user(token: str) -> str | None:
+    m = _MENTION.match(token.strip())
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def parse_open(text: str) -> dict[str, Any]:
+    """`Mrs Patel: no hot water in 412 wants: a room move #booking !high`."""
+    body = text.strip()
+    out: dict[str, Any] = {}
+    sev = re.search(r"(?:^|\s)!(low|medium|high|critical)\b", body, re.I)
+    if sev:
+        out["severity"] = sev.group(1).lower()
+        body = (body[: sev.start()] + body[sev.end() :]).strip()
+    cat = re.search(r"(?:^|\s)#([A-Za-z][\w-]{0,40})", body)
+    if cat:
+        out["category"] = cat.group(1).replace("-", " ").replace("_", " ").lower()
+        body = (body[: cat.start()] + body[cat.end() :]).strip()
+    wants = re.split(r"\s*\b(?:wants?|would like)\s*:\s*", body, maxsplit=1, flags=re.I)
+    if len(wants) == 2:
+        body, out["wants"] = wants[0].strip(), wants[1].strip()
+    head, sep, rest = body.partition(":")
+    if sep and 0 < len(head.strip()) <= 60 and rest.strip() and not rest.startswith("//"):
+        out["customer"], body = head.strip(), rest.strip()
+    out["problem"] = body
+    return out
+
+
+def parse(text: str) -> Intent:
+    raw = clean_text(text or "").strip()
+    if not raw:
+        return OpenForm(text=raw)
+    words = raw.split(maxsplit=1)
+    verb = words[0].lower()
+    rest = words[1] if len(words) > 1 else ""
+    if verb not in SUBCOMMANDS:
+        if len(raw.split()) == 1:
+            return Help(unknown=words[0], text=raw)
+        return Open(**parse_open(raw), text=raw)
+    verb = "apologise" if verb == "apologize" else verb
+    usage = USAGE.get(verb, "/recover help")
+    tokens = _split(rest)
+    first = tokens[0] if tokens else None
+    name = verb
+    a: dict[str, Any] = {}
+
+    if verb in ("help", "list", "mine", "approvals", "leaderboard", "export"):
+        return intent_for(name, a, raw)
+    if verb == "digest":
+        a["action"] = (first or "preview").lower()
+        return intent_for(name, a, raw)
+    if verb == "policy":
+        if tokens:
+            a["setting"], a["values"] = tokens[0].lower(), tokens[1:]
+            name = "policy_set"
+        return intent_for(name, a, raw)
+    if verb in ("customer", "forget-customer", "export-customer"):
+        if not rest.strip():
+            raise BadInput("Which customer?", f"Usage: {usage}")
+        a["customer"] = rest.strip()
+        return intent_for(name, a, raw)
+    if verb == "note":
+        who, sep, what = rest.partition(":")
+        if not sep or not who.strip() or not what.strip():
+            raise BadInput("Give the customer, a colon, then the note.", f"Usage: {usage}")
+        a["customer"], a["note"] = who.strip(), what.strip()
+        return intent_for(name, a, raw)
+    if verb == "shoutout":
+        person = as_user(first or "")
+        if person is None:
+            raise BadInput("Who is the shout-out for?", f"Usage: {usage}")
+        more = rest.split(maxsplit=1)[1] if len(rest.split(maxsplit=1)) > 1 else ""
+        num = re.match(r"#?(\d+)\s+(.*)$", more, re.S)
+        if num:
+            a["number"], more = int(num.group(1)), num.group(2)
+        a["to"], a["message"] = person, more.strip()
+        return intent_for(name, a, raw)
+    if verb in ("approve", "deny"):
+        a["approval_id"] = _number(first, usage, "request number")
+        a["note"] = rest.split(maxsplit=1)[1].strip() if len(rest.split(maxsplit=1)) > 1 else None
+        return intent_for(name, a, raw)
+    if verb == "done":
+        m = re.fullmatch(r"#?(\d+)[.\s]+(\d+)", rest.strip())
+        if not m:
+            raise BadInput("Say which case and which step.", f"Usage: {usage} (e.g. /recover done 12.1)")
+        a["number"], a["position"] = int(m.group(1)), int(m.group(2))
+        return intent_for(name, a, raw)
+
+    # The rest all start with a case number.
+    a["number"] = _number(first, usage)
+    tail = rest.split(maxsplit=1)[1].strip() if len(rest.split(maxsplit=1)) > 1 else ""
+    if verb == "handover":
+        person = as_user(tail.split()[0]) if tail else None
+        if person is None:
+            raise BadInput("Who should own the case?", f"Usage: {usage}")
+        a["to"] = person
+    elif verb == "apologise":
+        if not tail:
+            raise BadInput("How did you apologise?", f"Usage: {usage}")
+        method, _, words = tail.partition(" ")
+        a["method"], a["words"] = method, words.strip() or None
+    elif verb == "grant":
+        parts = tail.rsplit(maxsplit=1)
+        if not tail:
+            raise BadInput("Which gesture?", f"Usage: {usage}")
+        if len(parts) == 2 and re.fullmatch(r"[-+]?[$€£]?[\d.,]+[A-Za-z]{0,3}|nan|inf", parts[1], re.I):
+            a["gesture"], a["amount"] = parts[0], parts[1]
+        elif re.fullmatch(r"[-+]?[$€£]?[\d.,]+", tail):
+            raise BadInput("Name the gesture as well as the amount.", f"Usage: {usage}")
+        else:
+            a["gesture"], a["amount"] = tail, None
+    elif verb == "step":
+        if not tail:
+            raise BadInput("What is the next step?", f"Usage: {usage}")
+        parts = re.split(r"\s+due\s+", tail, maxsplit=1, flags=re.I)
+        what = parts[0]
+        a["due"] = parts[1].strip() if len(parts) > 1 else None
+        owner = re.search(r"(?:^|\s)(<@[^>]+>|@[\w.\-]+)\s*$", what)
+        if owner:
+            a["owner"] = as_user(owner.group(1))
+            what = what[: owner.start()]
+        a["what"] = what.strip()
+    elif verb == "snooze":
+        a["duration"] = re.sub(r"^for\s+", "", tail, flags=re.I) or None
+    elif verb in ("flag", "reopen"):
+        a["note"] = tail or None
+        if verb == "flag" and not tail:
+            raise BadInput("Say what should change in the process.", f"Usage: {usage}")
+    elif verb == "resolve":
+        summary, _, cause = tail.partition("|")
+        if not summary.strip():
+            raise BadInput("Say what you did to put it right.", f"Usage: {usage}")
+        a["summary"], a["root_cause"] = summary.strip(), cause.strip()
+    elif verb == "followup":
+        t = [x.lower() for x in tail.split()]
+        if not t or t[0] not in ("satisfied", "yes", "not", "no", "unsatisfied", "not-satisfied"):
+            raise BadInput("Was the customer satisfied?", f"Usage: {usage}")
+        a["satisfied"] = t[0] in ("satisfied", "yes")
+        rest_t = t[1:]
+        if rest_t and rest_t[0] == "satisfied":
+            rest_t = rest_t[1:]
+        if not rest_t:
+            raise BadInput("The score is missing.", f"Usage: {usage}")
+        try:
+            a["score"] = int(rest_t[0])
+        except ValueError:
+            raise BadInput(f"{rest_t[0]!r} is not a score.", "Give a whole number from 1 to 5.") from None
+        if len(rest_t) > 1:
+            a["won_back"] = {"won": True, "won-back": True, "lost": False}.get(rest_t[1])
+    return intent_for(name, a, raw)

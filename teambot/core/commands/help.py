@@ -1,0 +1,19 @@
+"""The help every adapter shows: the whole `/recover` grammar on one screen."""
+
+HELP = """*Teambot: service recovery*
+`/recover` open a case with a guided form
+`/recover [customer:] what went wrong [wants: what they want] [#category] [!high]` open a case at once
+`/recover list` open cases in this team · `/recover mine` cases you own
+`/recover show <case>` the case card · `/recover timeline <case>` everything that happened
+`/recover claim <case>` · `/recover handover <case> @person`
+`/recover apologise <case> in_person|phone|email|chat [words]`
+`/recover grant <case> <gesture> [amount]` (above your limit an approver is asked)
+`/recover approvals` · `/recover approve <request>` · `/recover deny <request> [reason]`
+`/recover step <case> <what> [@owner] [due <when>]` · `/recover done <case>.<step>`
+`/recover resolve <case> <what you did> | <root cause>`
+`/recover followup <case> satisfied|not <score 1-5> [won|lost]` · `/recover reopen <case>`
+`/recover flag <case> <what should change>` · `/recover draft <case>` (written follow-up)
+`/recover customer <name>` · `/recover note <customer>: <preference>`
+`/recover shoutout @person [case] <why>` · `/recover leaderboard` · `/recover digest`
+`/recover policy` read the recovery policy; admins: `/recover policy <setting> ...`
+Admins: `/recover export-customer <name>` · `/recover forget-customer <name>` (erases name and words, keeps figures)"""

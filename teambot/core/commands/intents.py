@@ -1,0 +1,256 @@
+"""Typed intents: one small dataclass per command, so a handler reads `intent.number`, not a dict.
+
+The grammar builds them from text; adapters build them from buttons and forms (`intent_for`
+turns a platform's action name and submitted fields into the same classes). `text` is what the
+person typed, echoed back on errors so nothing they wrote is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from teambot.core.errors import BadInput
+
+
+@dataclass(kw_only=True)
+class Intent:
+    name: ClassVar[str] = ""
+    text: str = ""
+
+
+@dataclass(kw_only=True)
+class CaseIntent(Intent):
+    """Every intent that acts on one case."""
+
+    number: int
+
+
+@dataclass(kw_only=True)
+class Help(Intent):
+    name = "help"
+    unknown: str | None = None
+
+
+@dataclass(kw_only=True)
+class OpenForm(Intent):
+    name = "form"
+
+
+@dataclass(kw_only=True)
+class Open(Intent):
+    name = "open"
+    problem: str = ""
+    customer: str | None = None
+    wants: str | None = None
+    category: str | None = None
+    severity: str | None = None
+    own: bool = False
+
+
+@dataclass(kw_only=True)
+class ListOpen(Intent):
+    name = "list"
+
+
+@dataclass(kw_only=True)
+class Mine(Intent):
+    name = "mine"
+
+
+@dataclass(kw_only=True)
+class Approvals(Intent):
+    name = "approvals"
+
+
+@dataclass(kw_only=True)
+class Leaderboard(Intent):
+    name = "leaderboard"
+
+
+@dataclass(kw_only=True)
+class Export(Intent):
+    name = "export"
+
+
+@dataclass(kw_only=True)
+class ShowPolicy(Intent):
+    name = "policy"
+
+
+@dataclass(kw_only=True)
+class ChangePolicy(Intent):
+    name = "policy_set"
+    setting: str
+    values: list[str]
+
+
+@dataclass(kw_only=True)
+class Digest(Intent):
+    name = "digest"
+    action: str = "preview"
+
+
+@dataclass(kw_only=True)
+class CustomerHistory(Intent):
+    name = "customer"
+    customer: str
+
+
+@dataclass(kw_only=True)
+class ExportCustomer(Intent):
+    name = "export-customer"
+    customer: str
+
+
+@dataclass(kw_only=True)
+class ForgetCustomer(Intent):
+    name = "forget-customer"
+    customer: str
+
+
+@dataclass(kw_only=True)
+class NoteCustomer(Intent):
+    name = "note"
+    customer: str
+    note: str
+
+
+@dataclass(kw_only=True)
+class Shoutout(Intent):
+    name = "shoutout"
+    to: str
+    message: str = ""
+    number: int | None = None
+
+
+@dataclass(kw_only=True)
+class Approve(Intent):
+    name = "approve"
+    approval_id: int
+    note: str | None = None
+
+
+@dataclass(kw_only=True)
+class Deny(Approve):
+    name = "deny"
+
+
+@dataclass(kw_only=True)
+class Show(CaseIntent):
+    name = "show"
+
+
+@dataclass(kw_only=True)
+class Timeline(CaseIntent):
+    name = "timeline"
+
+
+@dataclass(kw_only=True)
+class Draft(CaseIntent):
+    name = "draft"
+
+
+@dataclass(kw_only=True)
+class Claim(CaseIntent):
+    name = "claim"
+
+
+@dataclass(kw_only=True)
+class Handover(CaseIntent):
+    name = "handover"
+    to: str
+
+
+@dataclass(kw_only=True)
+class Apologise(CaseIntent):
+    name = "apologise"
+    method: str
+    words: str | None = None
+
+
+@dataclass(kw_only=True)
+class Grant(CaseIntent):
+    name = "grant"
+    gesture: str
+    amount: str | None = None
+    note: str | None = None
+
+
+@dataclass(kw_only=True)
+class AddStep(CaseIntent):
+    name = "step"
+    what: str = ""
+    owner: str | None = None
+    due: str | None = None
+
+
+@dataclass(kw_only=True)
+class CompleteStep(CaseIntent):
+    name = "done"
+    position: int
+
+
+@dataclass(kw_only=True)
+class Flag(CaseIntent):
+    name = "flag"
+    note: str | None = None
+
+
+@dataclass(kw_only=True)
+class Resolve(CaseIntent):
+    name = "resolve"
+    summary: str
+    root_cause: str = ""
+
+
+@dataclass(kw_only=True)
+class Followup(CaseIntent):
+    name = "followup"
+    satisfied: bool
+    score: int
+    won_back: bool | None = None
+
+
+@dataclass(kw_only=True)
+class Reopen(CaseIntent):
+    name = "reopen"
+    note: str | None = None
+
+
+@dataclass(kw_only=True)
+class Snooze(CaseIntent):
+    name = "snooze"
+    duration: str | None = None  # "2h", "1d"; the policy's default when None
+
+
+INTENTS: dict[str, type[Intent]] = {
+    cls.name: cls
+    for cls in (
+        Help, OpenForm, Open, ListOpen, Mine, Approvals, Leaderboard, Export, ShowPolicy, ChangePolicy,
+        Digest, CustomerHistory, ExportCustomer, ForgetCustomer, NoteCustomer, Shoutout, Approve, Deny,
+        Show, Timeline, Draft, Claim, Handover, Apologise, Grant, AddStep, CompleteStep, Flag, Resolve,
+        Followup, Reopen, Snooze,
+    )
+}  # fmt: skip
+
+# Field names as forms send them, where the command's own `text` or a keyword is in the way.
+_ALIASES = {("step", "text"): "what", ("snooze", "for"): "duration"}
+
+
+def intent_for(name: str, args: dict[str, Any] | None = None, text: str = "") -> Intent:
+    """The typed intent a button or form means, from its action name and submitted fields."""
+    cls = INTENTS.get(name)
+    if cls is None:
+        raise BadInput(f"`{name}` is not something Teambot does.", "See /recover help.")
+    known = {f.name for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in (args or {}).items():
+        key = _ALIASES.get((name, key), key)
+        if key in known:
+            values[key] = value
+    try:
+        return cls(text=text, **values)
+    except TypeError:
+        missing = sorted(known - set(values) - {"text"})
+        raise BadInput(f"Something is missing to {name}: {', '.join(missing)}.", "See /recover help.") from None

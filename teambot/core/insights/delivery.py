@@ -1,0 +1,77 @@
+"""The weekly digest as due items: planned per team, sent by the sweep with its chart."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from teambot.core.insights.digest import (
+    WEEK,
+    Digest,
+    compute,
+    current_monday,
+    parse_week,
+    send_time,
+    week_label,
+)
+from teambot.core.policy.models import Policy
+from teambot.core.ports import Attachment, Notice, Recipient
+from teambot.core.scheduling.deadlines import Deadlines, Outcome, insert_new
+from teambot.core.scheduling.models import PENDING, DueItem
+
+
+async def plan_digests(dl: Deadlines, now: datetime) -> list[str]:
+    """Make sure each team with a digest channel has last week's digest as a due item."""
+    created = []
+    async with dl.db.session() as s:
+        policies = list((await s.exec(select(Policy).where(col(Policy.digest_channel).is_not(None)))).all())
+        for p in policies:
+            monday = current_monday(now, p.digest_timezone)
+            week = week_label(monday - WEEK)
+            due = send_time(p, monday)
+            key = f"digest:{p.team_id}:{week}"
+            item = DueItem(key=key, team_id=p.team_id, kind="digest", ref=week, due_at=due, created_at=now)
+            if await insert_new(s, item):
+                created.append(key)
+            else:  # the admin may have moved the digest time since it was planned
+                row = (await s.exec(select(DueItem).where(DueItem.key == key))).one()
+                if row.status == PENDING and row.due_at != due and row.lease_owner is None:
+                    row.due_at, row.version = due, row.version + 1
+                    s.add(row)
+        await s.commit()
+    return created
+
+
+async def _send_digest(dl: Deadlines, item: DueItem) -> Outcome:
+    async with dl.db.session() as s:
+        policy = await s.get(Policy, item.team_id)
+    if policy is None or not policy.digest_channel:
+        return Outcome(cancel=True, result={"why": "no digest channel"})
+    digest = await compute(dl.db, item.team_id, parse_week(item.ref or ""), dl.clock.now())
+    data = digest.as_data()
+    notice = Notice(
+        kind="digest",
+        text=data["text"],
+        team_id=item.team_id,
+        data=data,
+        attachments=[chart_attachment(digest)],
+    )
+    return Outcome(
+        messages=[(Recipient("channel", policy.digest_channel, policy.platform), notice)],
+        result={"opened": digest.this.opened, "week": digest.week},
+    )
+
+
+def chart_attachment(digest: Digest) -> Attachment:
+    from teambot.core.insights.charts import digest_chart  # matplotlib loads only when a digest goes out
+
+    return Attachment(
+        filename=f"teambot-digest-{digest.team_id}-{digest.week}.png",
+        content=digest_chart(digest),
+        title=f"Recovery cases, {digest.week}",
+    )
+
+
+def install(dl: Deadlines) -> None:
+    dl.register("digest", _send_digest)

@@ -1,0 +1,43 @@
+"""All cases with their figures, one row each, for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+from typing import IO
+
+from teambot.core.cases.queries import all_cases, grants_by_case
+from teambot.core.db import Database
+from teambot.core.money import from_minor
+
+COLUMNS = [
+    "team", "case", "status", "opened_at", "opened_by", "customer", "category", "severity", "owner",
+    "minutes_to_own", "minutes_to_apology", "hours_to_resolve", "compensation", "currency", "grants",
+    "approved_above_authority", "satisfied", "score", "won_back", "root_cause", "problem", "closed_at",
+]  # fmt: skip
+
+
+def _minutes(a, b) -> str:  # type: ignore[no-untyped-def]
+    return f"{(b - a).total_seconds() / 60:.1f}" if a and b else ""
+
+
+async def export_csv(db: Database, out: IO[str], team_id: str | None = None) -> int:
+    cases = await all_cases(db, team_id)
+    grants = await grants_by_case(db, team_id)
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    for c in cases:
+        gs = grants.get(c.id or 0, [])
+        currency = gs[0].currency if gs else ""
+        total = from_minor(sum(g.amount_minor for g in gs), currency) if gs else ""
+        resolve = f"{(c.resolved_at - c.opened_at).total_seconds() / 3600:.2f}" if c.resolved_at else ""
+        writer.writerow(
+            [
+                c.team_id, c.number, c.status.value, c.opened_at.isoformat(), c.opened_by, c.customer_name or "",
+                c.category, c.severity, c.owner_id or "", _minutes(c.opened_at, c.owned_at),
+                _minutes(c.opened_at, c.apologised_at), resolve, total, currency, len(gs),
+                sum(1 for g in gs if not g.within_authority), "" if c.satisfied is None else c.satisfied,
+                c.score or "", "" if c.won_back is None else c.won_back, c.root_cause or "", c.problem,
+                c.closed_at.isoformat() if c.closed_at else "",
+            ]
+        )  # fmt: skip
+    return len(cases)

@@ -1,0 +1,104 @@
+"""One customer's data: exported on request, erased on request (admins only).
+
+Erasure replaces names and free text with a marker but keeps every figure (amounts,
+times, scores, categories, root causes) so the team's numbers stay true. The erasure
+itself is recorded in the timeline; no row is deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from teambot.core.cases.models import ApprovalRequest, Case, Customer, Grant, NextStep, TimelineEvent
+from teambot.core.cases.service import RecoveryService, customer_key
+from teambot.core.errors import NotFound
+from teambot.core.money import from_minor
+from teambot.core.policy.rules import load_policy, require_admin
+
+ERASED = "[erased]"
+# Event data fields that can carry a customer's name or words.
+_PERSONAL_FIELDS = ("problem", "customer", "words", "text", "resolution")
+
+
+async def _find(s: AsyncSession, team_id: str, name: str) -> Customer:
+    cust = (
+        await s.exec(select(Customer).where(Customer.team_id == team_id, Customer.key == customer_key(name)))
+    ).first()
+    if cust is None:
+        raise NotFound(
+            f"No customer called {name!r} in this team.", "Check the spelling with /recover customer <name>."
+        )
+    return cust
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def export_customer(service: RecoveryService, team_id: str, actor: str, name: str) -> dict[str, Any]:
+    async with service.db.session() as s:
+        require_admin(await load_policy(s, team_id, actor, service.clock.now()), actor)
+        cust = await _find(s, team_id, name)
+        cases = (
+            await s.exec(select(Case).where(Case.customer_id == cust.id).order_by(col(Case.number)))
+        ).all()
+        out: dict[str, Any] = {"customer": cust.name, "notes": cust.notes, "cases": []}
+        for c in cases:
+            grants = (await s.exec(select(Grant).where(Grant.case_id == c.id))).all()
+            steps = (await s.exec(select(NextStep).where(NextStep.case_id == c.id))).all()
+            out["cases"].append(
+                {
+                    "case": c.number, "status": c.status.value, "opened_at": _iso(c.opened_at),
+                    "problem": c.problem, "wants": c.wants, "category": c.category,
+                    "apology": {"at": _iso(c.apologised_at), "method": c.apology_method, "words": c.apology_words},
+                    "compensation": [
+                        {"gesture": g.gesture, "amount": str(from_minor(g.amount_minor, g.currency)),
+                         "currency": g.currency, "at": _iso(g.granted_at)}
+                        for g in grants
+                    ],
+                    "next_steps": [{"text": st.text, "due_at": _iso(st.due_at), "done": st.done} for st in steps],
+                    "resolution": c.resolution, "closed_at": _iso(c.closed_at),
+                    "satisfied": c.satisfied, "score": c.score,
+                }
+            )  # fmt: skip
+        return out
+
+
+async def forget_customer(service: RecoveryService, team_id: str, actor: str, name: str) -> int:
+    """Returns how many cases were scrubbed."""
+    async with service.db.session() as s:
+        now = service.clock.now()
+        require_admin(await load_policy(s, team_id, actor, now), actor)
+        cust = await _find(s, team_id, name)
+        cases = (await s.exec(select(Case).where(Case.customer_id == cust.id))).all()
+        for c in cases:
+            c.customer_name, c.problem, c.wants, c.apology_words = ERASED, ERASED, None, None
+            c.resolution = ERASED if c.resolution else None
+            c.updated_at = now
+            s.add(c)
+            for step in (await s.exec(select(NextStep).where(NextStep.case_id == c.id))).all():
+                step.text = ERASED
+                s.add(step)
+            for req in (await s.exec(select(ApprovalRequest).where(ApprovalRequest.case_id == c.id))).all():
+                req.note = None
+                s.add(req)
+            for event in (await s.exec(select(TimelineEvent).where(TimelineEvent.case_id == c.id))).all():
+                if any(k in event.data for k in _PERSONAL_FIELDS):
+                    event.data = {k: (ERASED if k in _PERSONAL_FIELDS else v) for k, v in event.data.items()}
+                    s.add(event)
+            s.add(RecoveryService._event(c, "customer_erased", actor, now))
+        cust.name = cust.key = f"{ERASED} #{cust.id}"
+        cust.notes = []
+        s.add(cust)
+        s.add(
+            TimelineEvent(
+                team_id=team_id, kind="customer_erased", actor=actor, at=now,
+                data={"customer_id": cust.id, "cases": [c.number for c in cases]},
+            )
+        )  # fmt: skip
+        await s.commit()
+        return len(cases)

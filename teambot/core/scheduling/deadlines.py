@@ -1,0 +1,716 @@
+"""Due items: schedule, claim with a lease, mark sent, retry.
+
+The database is the source of truth. A case change schedules or cancels rows in its own
+transaction (a RecoveryService hook); a worker claims due rows with a lease (on PostgreSQL
+`FOR UPDATE SKIP LOCKED`, everywhere a conditional UPDATE on `version` and the lease),
+sends through the Notifier port, then marks them sent. A crash mid-send leaves the lease
+to expire and another worker retries; a delivery failure backs off and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from teambot.core.cases.events import CaseChanged
+from teambot.core.cases.models import (
+    ApprovalRequest,
+    ApprovalStatus,
+    Case,
+    CaseStatus,
+    NextStep,
+    TimelineEvent,
+)
+from teambot.core.cases.service import touch
+from teambot.core.cases.summary import duration, when
+from teambot.core.db import Database
+from teambot.core.errors import BadInput, Conflict, InvalidStep, NotAllowed, NotFound
+from teambot.core.policy.models import Policy
+from teambot.core.policy.rules import approvers_of
+from teambot.core.ports import Clock, Notice, Notifier, Recipient
+from teambot.core.scheduling.models import CANCELLED, FAILED, PENDING, SENT, DueItem
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+RESOLVE_EARLY = 0.75  # the owner hears at 75% of the resolve target, "well before" it
+CASE_KINDS = ("nudge_unowned", "nudge_resolve", "followup_due", "step_due", "approval_waiting")
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes, at most an hour: a chat API that is down gets room to recover."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+# ----- working hours ----------------------------------------------------------------------
+
+
+def _hm(text: str) -> time:
+    hh, mm = (int(x) for x in text.split(":"))
+    return time(hh, mm)
+
+
+
+
+def zone_of(policy: Policy, user: str | None) -> ZoneInfo:
+    name = (policy.timezones or {}).get(user or "") or policy.digest_timezone or "UTC"
+    return ZoneInfo(name)
+
+
+def _window(day: datetime, policy: Policy, zone: ZoneInfo) -> tuple[datetime, datetime] | None:
+    if day.weekday() not in (policy.work_days or []):
+        return None
+    start = datetime.combine(day.date(), _hm(policy.work_start), zone)
+    end = datetime.combine(day.date(), _hm(policy.work_end), zone)
+    return (start, end) if end > start else None
+
+
+def next_working_moment(at: datetime, policy: Policy, zone: ZoneInfo) -> datetime:
+    """`at` itself inside working hours, else the start of the next working period."""
+    local = at.astimezone(zone)
+    for _ in range(15):
+        win = _window(local, policy, zone)
+        if win and local < win[1]:
+            return max(local, win[0]).astimezone(UTC)
+        local = datetime.combine(local.date() + timedelta(days=1), time(0), zone)
+    return at  # no working days configured: never hold a nudge back
+
+
+def add_working_time(start: datetime, delta: timedelta, policy: Policy, zone: ZoneInfo) -> datetime:
+    """`start + delta` counting only working hours (targets set to count working hours)."""
+    remaining = delta
+    local = start.astimezone(zone)
+    for _ in range(800):
+        win = _window(local, policy, zone)
+        if win and local < win[1]:
+            begin = max(local, win[0])
+            available = win[1] - begin
+            if remaining <= available:
+                return (begin + remaining).astimezone(UTC)
+            remaining -= available
+        local = datetime.combine(local.date() + timedelta(days=1), time(0), zone)
+    return start + delta
+
+
+def target_time(start: datetime, delta: timedelta, policy: Policy) -> datetime:
+    if policy.targets_in_working_hours:
+        return add_working_time(start, delta, policy, zone_of(policy, None))
+    return start + delta
+
+
+def leads_of(policy: Policy) -> list[str]:
+    """Who hears when a case misses its deadline twice: leads and managers, else the admins."""
+    leads = [u for u, r in (policy.roles or {}).items() if r in ("lead", "manager")]
+    return leads or list(policy.admins)
+
+
+# ----- scheduling from case events (runs inside the case's transaction) --------------------
+
+
+def due_item(case: Case, kind: str, base: str, due: datetime, now: datetime, **kw: Any) -> DueItem:
+    """Keys from case events carry a random token: the same event kind may recur on a case
+    (resolved, reopened, resolved again) and each occurrence is its own deadline."""
+    key = f"{base}:{uuid.uuid4().hex[:12]}:{kw.get('stage', 1)}"
+    return DueItem(
+        key=key, team_id=case.team_id, kind=kind, case_id=case.id, due_at=due, created_at=now, **kw
+    )
+
+
+async def _cancel(
+    s: AsyncSession, case_id: int | None, kinds: tuple[str, ...], ref: str | None = None
+) -> None:
+    q = (
+        update(DueItem)
+        .where(col(DueItem.case_id) == case_id, col(DueItem.status) == PENDING, col(DueItem.kind).in_(kinds))
+        .values(status=CANCELLED, lease_owner=None, lease_until=None, version=DueItem.version + 1)  # type: ignore[operator]
+        .execution_options(synchronize_session=False)
+    )
+    if ref is not None:
+        q = q.where(col(DueItem.ref) == ref)
+    with s.no_autoflush:
+        await s.exec(q)  # type: ignore[call-overload]
+
+
+async def on_case_changed(event: CaseChanged) -> None:
+    """What each case change means for what is due: nudges scheduled or cancelled. Never flushes."""
+    s, case, policy, kind, data, now = event.session, event.case, event.policy, event.kind, event.data, event.at
+    cid = case.id
+    if kind == "opened":
+        if case.owner_id is None:
+            due = now + timedelta(minutes=policy.own_within_minutes)  # the channel hears at once
+            s.add(due_item(case, "nudge_unowned", f"unowned:{cid}", due, now))
+        target = timedelta(hours=policy.resolve_within_hours)
+        s.add(
+            due_item(case, "nudge_resolve", f"resolve:{cid}:early", target_time(now, target * RESOLVE_EARLY, policy),
+                  now, ref="early", stage=0)
+        )  # fmt: skip
+        s.add(
+            due_item(
+                case,
+                "nudge_resolve",
+                f"resolve:{cid}:due",
+                target_time(now, target, policy),
+                now,
+                ref="due",
+            )
+        )
+    elif kind in ("claimed",):
+        await _cancel(s, cid, ("nudge_unowned",))
+    elif kind == "resolved":
+        await _cancel(s, cid, ("nudge_resolve", "nudge_unowned"))
+        if case.followup_due_at is not None:
+            stamp = int(case.followup_due_at.timestamp())
+            s.add(
+                due_item(
+                    case,
+                    "followup_due",
+                    f"followup:{cid}:{stamp}",
+                    case.followup_due_at,
+                    now,
+                    ref=str(stamp),
+                )
+            )
+    elif kind == "followup_answered":
+        await _cancel(s, cid, ("followup_due",))
+        if case.status == CaseStatus.CLOSED:
+            await _cancel(s, cid, CASE_KINDS)
+    elif kind == "step_added" and data.get("due_at"):
+        pos = str(data["position"])
+        s.add(due_item(case, "step_due", f"step:{cid}:{pos}", data["due_at"], now, ref=pos))
+    elif kind == "step_done":
+        await _cancel(s, cid, ("step_due",), ref=str(data["position"]))
+    elif kind == "approval_requested" and data.get("approval_id"):
+        aid = str(data["approval_id"])
+        due = now + timedelta(minutes=policy.own_within_minutes)
+        s.add(due_item(case, "approval_waiting", f"approval:{aid}", due, now, ref=aid))
+    elif kind in ("approved", "denied"):
+        await _cancel(s, cid, ("approval_waiting",), ref=str(data["approval_id"]))
+
+
+# ----- what a handler decides -------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What to do with a claimed item: send these, or hold it until later, or drop it."""
+
+    messages: list[tuple[Recipient, Notice]] = field(default_factory=list)
+    defer_until: datetime | None = None
+    cancel: bool = False
+    then: list[DueItem] = field(default_factory=list)  # scheduled once this one is sent
+    result: dict[str, Any] = field(default_factory=dict)  # kept in the item's data
+
+
+Handler = Callable[["Deadlines", DueItem], Awaitable[Outcome]]
+
+
+@dataclass
+class SweepReport:
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    deferred: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Deadlines:
+    """Claims due rows and turns them into notices; one per process (or per test container)."""
+
+    def __init__(
+        self, db: Database, clock: Clock, notifier: Notifier, *, worker_id: str | None = None,
+        lease: timedelta = LEASE,
+    ) -> None:  # fmt: skip
+        self.db = db
+        self.clock = clock
+        self.notifier = notifier
+        self.worker_id = worker_id or new_worker_id()
+        self.lease = lease
+        self.handlers: dict[str, Handler] = {
+            "nudge_unowned": _nudge_unowned,
+            "nudge_resolve": _nudge_resolve,
+            "followup_due": _followup_due,
+            "step_due": _step_due,
+            "approval_waiting": _approval_waiting,
+        }
+
+    def register(self, kind: str, handler: Handler) -> None:
+        self.handlers[kind] = handler
+
+    # ----- the queue ----------------------------------------------------------------------
+
+    async def schedule(self, item: DueItem) -> bool:
+        """Insert unless its key exists already; True when this call created it."""
+        async with self.db.session() as s:
+            created = await insert_new(s, item)
+            await s.commit()
+            return created
+
+    async def claim(self, limit: int = 50) -> list[DueItem]:
+        """Take up to `limit` due rows under a lease; rows another worker holds are skipped."""
+        now = self.clock.now()
+        async with self.db.session() as s:
+            q = (
+                select(DueItem)
+                .where(
+                    col(DueItem.status) == PENDING,
+                    col(DueItem.due_at) <= now,
+                    or_(col(DueItem.lease_until).is_(None), col(DueItem.lease_until) < now),
+                )
+                .order_by(col(DueItem.due_at), col(DueItem.id))
+                .limit(limit)
+            )
+            if s.bind.dialect.name == "postgresql":
+                q = q.with_for_update(skip_locked=True)
+            candidates = list((await s.exec(q)).all())
+            claimed: list[int] = []
+            for item in candidates:
+                res = await s.exec(  # type: ignore[call-overload]
+                    update(DueItem)
+                    .where(
+                        col(DueItem.id) == item.id,
+                        col(DueItem.version) == item.version,
+                        col(DueItem.status) == PENDING,
+                        or_(col(DueItem.lease_until).is_(None), col(DueItem.lease_until) < now),
+                    )
+                    .values(
+                        lease_owner=self.worker_id,
+                        lease_until=now + self.lease,
+                        attempts=DueItem.attempts + 1,
+                        version=DueItem.version + 1,  # type: ignore[operator]
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if res.rowcount == 1:
+                    claimed.append(item.id or 0)
+            await s.commit()
+            if not claimed:
+                return []
+            rows = await s.exec(
+                select(DueItem)
+                .where(col(DueItem.id).in_(claimed))
+                .order_by(col(DueItem.due_at))
+                .execution_options(populate_existing=True)  # the session still holds the pre-claim rows
+            )
+            return [r for r in rows.all() if r.lease_owner == self.worker_id]
+
+    def _held(self, item: DueItem) -> tuple[Any, ...]:
+        """Still pending and leased to this worker: the guard on every write after a claim."""
+        return (
+            col(DueItem.id) == item.id,
+            col(DueItem.lease_owner) == self.worker_id,
+            col(DueItem.status) == PENDING,
+        )
+
+    async def _settle(self, item: DueItem, then: list[DueItem] | None = None, **values: Any) -> bool:
+        """Write the outcome only if we still hold the lease; add follow-on items with it."""
+        async with self.db.session() as s:
+            res = await s.exec(  # type: ignore[call-overload]
+                update(DueItem)
+                .where(*self._held(item))
+                .values(lease_owner=None, lease_until=None, version=DueItem.version + 1, **values)  # type: ignore[operator]
+                .execution_options(synchronize_session=False)
+            )
+            if res.rowcount != 1:
+                await s.rollback()
+                log.warning("due item %s: lease lost before settling", item.id)
+                return False
+            for extra in then or []:
+                await insert_new(s, extra)
+            await s.commit()
+            return True
+
+    async def _still_mine(self, item: DueItem) -> bool:
+        """Renew the lease just before sending: a worker that stalled past it must not send."""
+        now = self.clock.now()
+        async with self.db.session() as s:
+            res = await s.exec(  # type: ignore[call-overload]
+                update(DueItem)
+                .where(*self._held(item), col(DueItem.lease_until) > now)
+                .values(lease_until=now + self.lease, version=DueItem.version + 1)  # type: ignore[operator]
+                .execution_options(synchronize_session=False)
+            )
+            await s.commit()
+            return bool(res.rowcount == 1)
+
+    async def sweep(self, limit: int = 50, rounds: int = 2000) -> SweepReport:
+        """Claim and process until nothing is due (items a handler adds now are due now too).
+
+        `rounds` only guards against a handler that keeps adding due-now work: a backlog of
+        10,000 is drained in one sweep instead of 1,000 per sweep interval."""
+        report = SweepReport()
+        for _ in range(rounds):
+            items = await self.claim(limit)
+            if not items:
+                break
+            for item in items:
+                await self.process(item, report)
+        return report
+
+    async def process(self, item: DueItem, report: SweepReport | None = None) -> None:
+        report = report if report is not None else SweepReport()
+        now = self.clock.now()
+        handler = self.handlers.get(item.kind)
+        if handler is None:
+            await self._settle(item, status=FAILED, last_error=f"no handler for {item.kind}")
+            report.failed.append(item.id or 0)
+            return
+        try:
+            outcome = await handler(self, item)
+        except Exception as exc:  # a bug or the database: retry later, keep the worker alive
+            log.exception("due item %s (%s): handler failed", item.id, item.kind)
+            await self._retry(item, exc, list(item.data.get("delivered", [])), report)
+            return
+        if outcome.cancel:
+            await self._settle(item, status=CANCELLED, data={**item.data, **outcome.result})
+            report.cancelled.append(item.id or 0)
+            return
+        if outcome.defer_until is not None and outcome.defer_until > now:
+            await self._settle(item, due_at=outcome.defer_until, attempts=max(item.attempts - 1, 0))
+            report.deferred.append(item.id or 0)
+            return
+        if outcome.messages and not await self._still_mine(item):
+            log.warning("due item %s: lease expired before sending; another worker has it", item.id)
+            return
+        delivered = list(item.data.get("delivered", []))
+        for recipient, notice in outcome.messages:
+            tag = f"{recipient.kind}:{recipient.platform}:{recipient.id}"
+            if tag in delivered:
+                continue  # a retry after a partial failure: this one already has it
+            try:
+                await self.notifier.notify(recipient, notice)
+            except Exception as exc:
+                log.warning("due item %s: delivery to %s failed: %s", item.id, tag, exc)
+                await self._retry(item, exc, delivered, report)
+                return
+            delivered.append(tag)
+        data = {**item.data, **outcome.result, "delivered": delivered}
+        if await self._settle(item, outcome.then, status=SENT, sent_at=self.clock.now(), data=data):
+            report.sent.append(item.id or 0)
+
+    async def _retry(self, item: DueItem, exc: Exception, delivered: list[str], report: SweepReport) -> None:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        data = {**item.data, "delivered": delivered}
+        if item.attempts >= MAX_ATTEMPTS:
+            await self._settle(item, status=FAILED, last_error=error, data=data)
+            report.failed.append(item.id or 0)
+            return
+        due = self.clock.now() + backoff(item.attempts)
+        await self._settle(item, due_at=due, last_error=error, data=data)
+        report.deferred.append(item.id or 0)
+
+    # ----- reading and snoozing -----------------------------------------------------------
+
+    async def pending_for_case(self, case_id: int) -> list[DueItem]:
+        async with self.db.session() as s:
+            rows = await s.exec(
+                select(DueItem)
+                .where(col(DueItem.case_id) == case_id, col(DueItem.status) == PENDING)
+                .order_by(col(DueItem.due_at))
+            )
+            return list(rows.all())
+
+    async def snooze(
+        self, team_id: str, number: int, actor: str, for_text: str | None
+    ) -> tuple[Case, datetime]:
+        """Move the follow-up nudge later: `1h`, `2d`, or (default) tomorrow morning for the owner."""
+        for _ in range(5):
+            async with self.db.session() as s:
+                now = self.clock.now()
+                case = (
+                    await s.exec(select(Case).where(Case.team_id == team_id, Case.number == number))
+                ).first()
+                if case is None:
+                    raise NotFound(
+                        f"There is no case #{number} in this team.", "See open cases with /recover list."
+                    )
+                policy = await s.get(Policy, team_id)
+                assert policy is not None
+                if actor != case.owner_id and actor not in policy.admins:
+                    raise NotAllowed(
+                        f"Only the owner (<@{case.owner_id}>) or an admin can snooze case #{number}.",
+                        f"Ask them, or take the case over: /recover handover {number} @you.",
+                    )
+                items = list(
+                    (
+                        await s.exec(
+                            select(DueItem).where(
+                                col(DueItem.case_id) == case.id,
+                                col(DueItem.kind) == "followup_due",
+                                col(DueItem.status) == PENDING,
+                            )
+                        )
+                    ).all()
+                )
+                if case.status != CaseStatus.RESOLVED or not items:
+                    raise InvalidStep(
+                        f"Case #{number} has no follow-up waiting, so there is nothing to snooze.",
+                        f"The follow-up nudge comes after /recover resolve {number} ...",
+                    )
+                until = snooze_until(for_text, now, policy, zone_of(policy, case.owner_id))
+                for item in items:
+                    item.due_at, item.lease_owner, item.lease_until = until, None, None
+                    item.stage = 1  # a snoozed follow-up starts counting misses again
+                    item.version += 1
+                    s.add(item)
+                case.followup_due_at = until
+                touch(case, now)
+                s.add(case)
+                s.add(
+                    TimelineEvent(
+                        team_id=team_id, case_id=case.id, kind="snoozed", actor=actor, at=now,
+                        data={"until": until.isoformat(), "for": for_text},
+                    )
+                )  # fmt: skip
+                try:
+                    await s.commit()
+                except StaleDataError:
+                    await s.rollback()
+                    continue
+                return case, until
+        raise Conflict(f"Case #{number} changed at the same moment.", "Try the snooze again.")
+
+
+_SNOOZE = re.compile(r"(\d+)\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?|w|weeks?)")
+_SNOOZE_UNITS = {"m": 1, "h": 60, "d": 1440, "w": 10080}
+
+
+def parse_span(text: str | None) -> timedelta:
+    """`1h`, `30m`, `2d`, `1w` (also `for 2h`, `in 2 hours`): how long to wait."""
+    raw = (text or "").strip().lower().removeprefix("for ").removeprefix("in ").strip()
+    m = _SNOOZE.fullmatch(raw)
+    if not m or int(m.group(1)) <= 0:
+        raise BadInput(f"I can't read {text!r} as a length of time.", "Try 30m, 1h, 2d or 1w.")
+    minutes = int(m.group(1)) * _SNOOZE_UNITS[m.group(2)[0]]
+    if minutes > 60 * 24 * 30:
+        raise BadInput("That is longer than 30 days.", "Give at most 30d, then look again.")
+    return timedelta(minutes=minutes)
+
+
+def snooze_until(text: str | None, now: datetime, policy: Policy, zone: ZoneInfo) -> datetime:
+    """`1h`, `2d` ... from now, or (default, `tomorrow`) the start of the owner's next working day."""
+    raw = (text or "").strip().lower().removeprefix("for ").strip()
+    if raw in ("", "tomorrow", "tomorrow morning", "morning"):
+        local = now.astimezone(zone)
+        tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), zone)
+        return next_working_moment(tomorrow, policy, zone)
+    try:
+        return now + parse_span(raw)
+    except BadInput as err:
+        raise BadInput(
+            f"I can't read {text!r} as a snooze.", "Try /recover snooze <case> for 1h, for 2d, or tomorrow."
+        ) from err
+
+
+async def insert_new(s: AsyncSession, item: DueItem) -> bool:
+    """Insert a due item unless one with its key exists (two workers planning the same digest)."""
+    exists = (await s.exec(select(DueItem.id).where(DueItem.key == item.key))).first()
+    if exists is not None:
+        return False
+    try:
+        async with s.begin_nested():
+            s.add(item)
+            await s.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+# ----- the case handlers ------------------------------------------------------------------
+
+
+async def _load(dl: Deadlines, item: DueItem) -> tuple[Case, Policy]:
+    async with dl.db.session() as s:
+        case = await s.get(Case, item.case_id)
+        policy = await s.get(Policy, item.team_id)
+        assert case is not None and policy is not None
+        return case, policy
+
+
+def _notice(kind: str, text: str, case: Case, **data: Any) -> Notice:
+    return Notice(
+        kind=kind, text=text, team_id=case.team_id, case_id=case.id, data={"number": case.number, **data}
+    )
+
+
+def _channel(case: Case) -> Recipient:
+    return Recipient("channel", case.channel_id, case.platform)
+
+
+def _user(case: Case, user: str) -> Recipient:
+    return Recipient("user", user, case.platform)
+
+
+def _again(item: DueItem, due: datetime, now: datetime) -> DueItem:
+    """The second nudge of the same deadline: when it fires, the deadline was missed twice."""
+    key = (item.key[:-2] if item.key.endswith(":1") else item.key) + ":2"
+    return DueItem(
+        key=key, team_id=item.team_id, kind=item.kind, case_id=item.case_id, ref=item.ref, stage=2,
+        due_at=due, created_at=now, data={"first_sent_at": now.isoformat()},
+    )  # fmt: skip
+
+
+def _escalate(case: Case, policy: Policy, what: str) -> list[tuple[Recipient, Notice]]:
+    leads = [u for u in leads_of(policy) if u != case.owner_id]
+    owner = f"<@{case.owner_id}>" if case.owner_id else "nobody"
+    who = ", ".join(f"<@{u}>" for u in leads)
+    text = (
+        f"Case #{case.number} missed {what} twice (owner: {owner}): {case.problem}. "
+        + (f"{who}, can you help? " if who else "")
+        + f"See it with /recover show {case.number}."
+    )
+    notice = _notice("nudge_escalated", text, case, what=what, leads=leads)
+    return [(_channel(case), notice)] + [(_user(case, u), notice) for u in leads]
+
+
+def _person_defer(dl: Deadlines, policy: Policy, user: str | None) -> datetime | None:
+    """A nudge to a person waits for their working day; None when it may go now."""
+    now = dl.clock.now()
+    at = next_working_moment(now, policy, zone_of(policy, user))
+    return at if at > now else None
+
+
+async def _nudge_unowned(dl: Deadlines, item: DueItem) -> Outcome:
+    case, policy = await _load(dl, item)
+    if case.owner_id is not None or case.status != CaseStatus.OPEN:
+        return Outcome(cancel=True)
+    now = dl.clock.now()
+    waited = duration(now - case.opened_at)
+    text = (
+        f"Case #{case.number} has had no owner for {waited} (target {policy.own_within_minutes} min): "
+        f"{case.problem}. Who takes it? /recover claim {case.number}"
+    )
+    msgs = [(_channel(case), _notice("nudge_unowned", text, case, actions=["claim"]))]
+    if item.stage >= 2:
+        return Outcome(messages=msgs + _escalate(case, policy, "its time to own")[1:])
+    return Outcome(
+        messages=msgs, then=[_again(item, now + timedelta(minutes=policy.own_within_minutes), now)]
+    )
+
+
+async def _nudge_resolve(dl: Deadlines, item: DueItem) -> Outcome:
+    case, policy = await _load(dl, item)
+    if case.status not in (CaseStatus.OPEN, CaseStatus.OWNED):
+        return Outcome(cancel=True)
+    now = dl.clock.now()
+    target = case.opened_at + timedelta(hours=policy.resolve_within_hours)
+    if policy.targets_in_working_hours:
+        target = target_time(case.opened_at, timedelta(hours=policy.resolve_within_hours), policy)
+    if case.owner_id is None:  # nobody to nudge: the channel hears it, now
+        who, rcpt = "Nobody owns it yet", _channel(case)
+    else:
+        defer = _person_defer(dl, policy, case.owner_id)
+        if defer is not None:
+            return Outcome(defer_until=defer)
+        who, rcpt = f"<@{case.owner_id}>", _user(case, case.owner_id)
+    if item.stage == 0:
+        text = (
+            f"{who}: case #{case.number} should be resolved by {when(target, policy.digest_timezone)} "
+            f"({duration(target - now)} left): {case.problem}. "
+            f"/recover resolve {case.number} <what you did> | <root cause>"
+        )
+        return Outcome(messages=[(rcpt, _notice("nudge_resolve", text, case, due_at=target.isoformat()))])
+    late = duration(now - case.opened_at)
+    text = (
+        f"{who}: case #{case.number} is past its {policy.resolve_within_hours} h resolve target "
+        f"(open {late}): {case.problem}. /recover resolve {case.number} <what you did> | <root cause>"
+    )
+    msgs = [(rcpt, _notice("nudge_resolve", text, case, due_at=target.isoformat(), overdue=True))]
+    if item.stage >= 2:
+        return Outcome(messages=msgs + _escalate(case, policy, "its resolve target"))
+    repeat = timedelta(hours=max(1, policy.resolve_within_hours // 4))
+    return Outcome(messages=msgs, then=[_again(item, now + repeat, now)])
+
+
+async def _followup_due(dl: Deadlines, item: DueItem) -> Outcome:
+    case, policy = await _load(dl, item)
+    if case.status != CaseStatus.RESOLVED or case.owner_id is None:
+        return Outcome(cancel=True)
+    now = dl.clock.now()
+    if case.followup_due_at is not None and case.followup_due_at > now:
+        return Outcome(defer_until=case.followup_due_at)  # snoozed since this was claimed
+    defer = _person_defer(dl, policy, case.owner_id)
+    if defer is not None:
+        return Outcome(defer_until=defer)
+    customer = case.customer_name or "the customer"
+    text = (
+        f"<@{case.owner_id}>: time to follow up with {customer} on case #{case.number} ({case.problem}). "
+        f"Are they satisfied now? Answer with /recover followup {case.number} satisfied|not <score 1-5>, "
+        f"or /recover snooze {case.number} for 1h (or tomorrow)."
+    )
+    notice = _notice(
+        "followup_due", text, case, actions=["satisfied", "not_yet", "snooze"], customer=customer
+    )
+    msgs = [(_user(case, case.owner_id), notice)]
+    if item.stage >= 2:
+        return Outcome(messages=msgs + _escalate(case, policy, "its follow-up"))
+    return Outcome(messages=msgs, then=[_again(item, now + timedelta(hours=24), now)])
+
+
+async def _step_due(dl: Deadlines, item: DueItem) -> Outcome:
+    case, policy = await _load(dl, item)
+    async with dl.db.session() as s:
+        step = (
+            await s.exec(
+                select(NextStep).where(NextStep.case_id == case.id, NextStep.position == int(item.ref or 0))
+            )
+        ).first()
+    if step is None or step.done or case.status == CaseStatus.CLOSED:
+        return Outcome(cancel=True)
+    defer = _person_defer(dl, policy, step.owner_id)
+    if defer is not None:
+        return Outcome(defer_until=defer)
+    now = dl.clock.now()
+    text = (
+        f"<@{step.owner_id}>: next step {case.number}.{step.position} is due: {step.text}. "
+        f"When it is done: /recover done {case.number}.{step.position}"
+    )
+    notice = _notice("step_due", text, case, position=step.position, step_text=step.text, owner=step.owner_id)
+    msgs = [(_user(case, step.owner_id), notice)]
+    if item.stage >= 2:
+        return Outcome(messages=msgs + _escalate(case, policy, f"next step {step.position}"))
+    return Outcome(messages=msgs, then=[_again(item, now + timedelta(hours=24), now)])
+
+
+async def _approval_waiting(dl: Deadlines, item: DueItem) -> Outcome:
+    case, policy = await _load(dl, item)
+    async with dl.db.session() as s:
+        req = await s.get(ApprovalRequest, int(item.ref or 0))
+    if req is None or req.status != ApprovalStatus.PENDING:
+        return Outcome(cancel=True)
+    now = dl.clock.now()
+    waited = duration(now - req.requested_at)
+    msgs = []
+    for approver in [a for a in approvers_of(policy) if a != req.requested_by]:
+        text = (
+            f"<@{approver}>: <@{req.requested_by}> has waited {waited} for your answer on {req.gesture} "
+            f"for case #{case.number} ({case.problem}). /recover approve {req.id} or /recover deny {req.id} <reason>"
+        )
+        msgs.append(
+            (
+                _user(case, approver),
+                _notice("approval_request", text, case, approval_id=req.id, reminder=True),
+            )
+        )
+    if item.stage >= 2:
+        return Outcome(messages=msgs + _escalate(case, policy, "an approval")[1:])
+    return Outcome(
+        messages=msgs, then=[_again(item, now + timedelta(minutes=policy.own_within_minutes * 2), now)]
+    )
