@@ -76,8 +76,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     dl = Deadlines(db, clk, notifier)
     events.subscribe(deadlines.on_case_changed)  # nudges follow the case
     events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
-    patterns.install(dl)
-    digests.install(dl)
+    for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS}.items():
+        dl.register(kind, handler)
     shoutouts = Shoutouts(db, clk, notifier)
 
     async def plan_digests(now: datetime) -> None:

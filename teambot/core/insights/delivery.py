@@ -17,7 +17,7 @@ from teambot.core.insights.digest import (
 )
 from teambot.core.policy.models import Policy
 from teambot.core.ports import Attachment, Notice, Recipient
-from teambot.core.scheduling.deadlines import Deadlines, Outcome, insert_new
+from teambot.core.scheduling.deadlines import Deadlines, Handler, Outcome, insert_new
 from teambot.core.scheduling.models import PENDING, DueItem
 
 
@@ -73,5 +73,5 @@ def chart_attachment(digest: Digest) -> Attachment:
     )
 
 
-def install(dl: Deadlines) -> None:
-    dl.register("digest", _send_digest)
+# The due-item kinds this module sends; bootstrap registers them on Deadlines.
+DUE_HANDLERS: dict[str, Handler] = {"digest": _send_digest}

@@ -22,7 +22,7 @@ from teambot.core.cases.models import Case
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import read_policy
 from teambot.core.ports import Notice, Recipient
-from teambot.core.scheduling.deadlines import Deadlines, Outcome, due_item, insert_new
+from teambot.core.scheduling.deadlines import Deadlines, Handler, Outcome, due_item, insert_new
 from teambot.core.scheduling.models import PENDING, DueItem
 
 WEEK = timedelta(days=7)
@@ -269,6 +269,5 @@ async def on_case_changed(event: CaseChanged) -> None:
         s.add(due_item(case, "pattern_check", base, now, now))
 
 
-def install(dl: Deadlines) -> None:
-    dl.register("pattern_check", _pattern_check)
-    dl.register("pattern", _pattern_alert)
+# The due-item kinds this module sends; bootstrap registers them on Deadlines.
+DUE_HANDLERS: dict[str, Handler] = {"pattern_check": _pattern_check, "pattern": _pattern_alert}
