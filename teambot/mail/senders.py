@@ -13,7 +13,7 @@ import secrets
 import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -38,7 +38,8 @@ def build_message(mail: FollowupMail, mail_from: str, now: datetime | None = Non
     msg["To"] = mail.to
     msg["Subject"] = mail.subject
     msg["Date"] = format_datetime(now or datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(idstring=secrets.token_hex(8), domain=_domain_of(mail_from))
+    # Short enough never to be folded: a folded Message-ID reads back with a leading space.
+    msg["Message-ID"] = f"<{secrets.token_hex(16)}@{_domain_of(mail_from)}>"
     if mail.reply_to:
         msg["Reply-To"] = mail.reply_to
     msg.set_content(mail.text)
