@@ -219,11 +219,14 @@ async def test_outbox_writes_a_parsable_eml(tmp_path: Path) -> None:
     first = await outbox.send(_mail(), FROM)
     second = await outbox.send(_mail(), FROM)
     assert first != second
-    files = sorted((tmp_path / "outbox").iterdir())
-    assert [str(f) for f in files] == sorted([first, second])
-    msg = email.message_from_bytes(Path(first).read_bytes(), policy=email.policy.default)
+    _check_outbox(tmp_path / "outbox", [first, second])
+
+
+def _check_outbox(folder: Path, ids: list[str]) -> None:
+    assert sorted(str(f) for f in folder.iterdir()) == sorted(ids)  # no .tmp left behind
+    msg = email.message_from_bytes(Path(ids[0]).read_bytes(), policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
-    _check_message(msg, str(msg["Message-ID"]))
+    _check_message(msg, str(msg["Message-ID"]).strip())
 
 
 def test_sender_from_env(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 def test_round_trip_and_default_lifetime() -> None:
     token_id = new_token_id()
     token = issue_token(SECRET, token_id, NOW + DEFAULT_LIFETIME)
-    assert DEFAULT_LIFETIME == timedelta(days=14)
+    assert timedelta(days=14) == DEFAULT_LIFETIME
     assert read_token(SECRET, token, NOW) == token_id
     assert read_token(SECRET, token, NOW + DEFAULT_LIFETIME - timedelta(seconds=1)) == token_id
     assert all(c.isalnum() or c in "-_." for c in token)  # safe in a URL path as is
