@@ -37,9 +37,11 @@ _env = Environment(
 )
 
 _HEADERS = {
-    # The token is in the URL: keep it out of caches, Referer headers and other sites' frames.
+    # The token is in the URL: keep it out of caches, other sites' Referer headers and frames.
+    # "same-origin", not "no-referrer": under no-referrer browsers post `Origin: null`, which a
+    # hostile page can send too, so our own form could not be told apart from theirs.
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": (
@@ -141,6 +143,8 @@ class FeedbackPages:
         origin = request.headers.get("Origin")
         if origin is None:
             return True  # older browsers and non-browser clients; the link is the capability
+        if origin == "null":
+            return False  # sandboxed frames and no-referrer pages; never our own form
         if self.public_origin is not None:
             return origin.rstrip("/") == self.public_origin
         # Behind a TLS-terminating proxy the scheme differs; the host must still be ours.

@@ -82,7 +82,7 @@ async def test_get_shows_an_accessible_form(site: Site) -> None:
     html = await resp.text()
     assert resp.status == 200
     assert resp.headers["Cache-Control"] == "no-store"
-    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    assert resp.headers["Referrer-Policy"] == "same-origin"
     assert "form-action 'self'" in resp.headers["Content-Security-Policy"]
     assert '<html lang="en">' in html
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
@@ -181,8 +181,10 @@ async def test_tampered_or_unknown_links_are_404_and_write_nothing(site: Site) -
 
 async def test_cross_site_origin_is_refused(site: Site) -> None:
     token_id, path = site.link()
-    resp = await site.client.post(path, data=GOOD, headers={"Origin": "https://evil.example"})
-    assert resp.status == 403
+    for origin in ("https://evil.example", "null", f"http://evil.example:{site.client.port}"):
+        resp = await site.client.post(path, data=GOOD, headers={"Origin": origin})
+        assert resp.status == 403
+        assert "Please use the page from your email" in await resp.text()
     assert site.store.writes == 0
     own = f"http://{site.client.host}:{site.client.port}"
     assert (await site.client.post(path, data=GOOD, headers={"Origin": own})).status == 200
