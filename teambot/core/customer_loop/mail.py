@@ -1,0 +1,142 @@
+"""The follow-up as an email: plain text and simple HTML, composed without sending anything.
+
+The body comes from the written follow-up draft (what the case records). This module only
+frames it: a greeting by first name, the owner's signature, and the feedback link. The
+draft was written for chat, so its own greeting, sign-off and "reply to this message" line
+are dropped here rather than repeated or left to mislead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from teambot.core.customer_loop.email_address import validate_email
+from teambot.core.errors import BadInput
+
+_TEMPLATES = Path(__file__).parent / "templates"
+_env = Environment(
+    loader=FileSystemLoader(_TEMPLATES),
+    # HTML is escaped; the plain-text part must not be (an "&" stays "&").
+    autoescape=lambda name: name is None or not name.endswith(".txt"),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+_GREETING = re.compile(r"^(dear|hi|hello)\b[^\n]*,\s*$", re.IGNORECASE)
+# Only a line that is nothing but a sign-off ends the body ("Thanks to you..." does not).
+_CLOSING = re.compile(
+    r"^(kind regards|best regards|warm regards|regards|best wishes|yours sincerely|sincerely|thanks|thank you)"
+    r"[,.!]?$",
+    re.IGNORECASE,
+)
+_CHAT_REPLY = re.compile(r"reply to this message", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class FollowupMail:
+    """A composed mail, ready for a MailSender; `reply_to` lets the customer reach the owner."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph (lines kept as written) or a bulleted list, for the HTML part."""
+
+    kind: str  # "p" | "ul"
+    lines: tuple[str, ...]
+
+
+def _one_line(text: str) -> str:
+    return " ".join((text or "").split())
+
+
+def body_of_draft(body_text: str) -> str:
+    """The draft minus its chat framing: greeting, sign-off block, "reply to this message"."""
+    lines = body_text.replace("\r\n", "\n").strip("\n").split("\n")
+    if lines and _GREETING.match(lines[0].strip()):
+        lines = lines[1:]
+    for i, line in enumerate(lines):
+        if _CLOSING.match(line.strip()):
+            lines = lines[:i]
+            break
+    lines = [line for line in lines if not _CHAT_REPLY.search(line)]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip("\n")
+
+
+def blocks_of(body: str) -> list[Block]:
+    """Blank lines separate paragraphs; lines starting with "-" or "*" become list items."""
+    blocks: list[Block] = []
+    for chunk in re.split(r"\n\s*\n", body):
+        para: list[str] = []
+        items: list[str] = []
+        for line in chunk.split("\n"):
+            bullet = re.match(r"^\s*[-*•]\s+(.*)$", line)
+            if bullet:
+                if para:
+                    blocks.append(Block("p", tuple(para)))
+                    para = []
+                items.append(bullet.group(1).strip())
+            elif line.strip():
+                if items:
+                    blocks.append(Block("ul", tuple(items)))
+                    items = []
+                para.append(line.strip())
+        if para:
+            blocks.append(Block("p", tuple(para)))
+        if items:
+            blocks.append(Block("ul", tuple(items)))
+    return blocks
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        # An escaped javascript: URL is still a javascript: URL once clicked.
+        raise BadInput("The feedback link must be an http(s) address.", field="feedback_url")
+    return url
+
+
+def compose_followup(
+    customer_first_name: str,
+    team_name: str,
+    owner_name: str,
+    body_text: str,
+    feedback_url: str,
+    *,
+    to: str,
+    reply_to: str | None = None,
+) -> FollowupMail:
+    """Frame the follow-up draft as an email signed by the case owner, with the feedback link.
+
+    `to` (and `reply_to`, the owner's address if they want answers) are validated here so a
+    bad address is refused when the mail is composed, not when the SMTP server bounces it.
+    """
+    context = {
+        "first_name": _one_line(customer_first_name),
+        "team_name": _one_line(team_name),
+        "owner_name": _one_line(owner_name),
+        "body": body_of_draft(body_text),
+        "blocks": blocks_of(body_of_draft(body_text)),
+        "feedback_url": _check_url(feedback_url),
+        "can_reply": reply_to is not None,
+    }
+    subject = f"Following up from {context['team_name']}" if context["team_name"] else "Following up"
+    return FollowupMail(
+        to=validate_email(to),
+        subject=subject,
+        text=_env.get_template("followup.txt").render(context),
+        html=_env.get_template("followup.html").render(context, subject=subject),
+        reply_to=validate_email(reply_to) if reply_to is not None else None,
+    )
