@@ -24,10 +24,6 @@ COMMENT_MAX_CHARS = 2000
 """Room for a real paragraph; the form's maxlength says the same so nothing is cut silently."""
 
 
-class Clock(Protocol):
-    """Same shape as teambot.core.ports.Clock; restated so this package stands on its own."""
-
-    def now(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
