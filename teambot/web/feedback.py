@@ -19,13 +19,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from teambot.core.customer_loop.ports import (
     COMMENT_MAX_CHARS,
-    Clock,
     FeedbackAnswer,
     FeedbackStore,
     FeedbackView,
 )
 from teambot.core.customer_loop.tokens import TokenExpired, TokenInvalid, read_token
 from teambot.core.errors import BadInput
+from teambot.core.ports import Clock
 from teambot.web.ratelimit import RateLimiter
 
 _env = Environment(
