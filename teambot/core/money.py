@@ -14,7 +14,8 @@ How a typed amount is read (the currency's decimals are `exponent(currency)`):
   be a thousands group or three decimals. A currency without decimals (JPY) can only mean
   thousands, so "1,000" yen is 1000. For every other currency the person is asked, even where
   three decimals are more than the currency allows: "1,000" euros is often a slip for "1,00".
-* More decimals than the currency has are refused, never rounded ("10.999" USD, "5.5" JPY).
+* More decimals than the currency has are refused, never rounded ("10.999" USD, "5.5" JPY);
+  trailing zeros are not more decimals ("500.00" JPY is 500, "1.2340" KWD is 1.234).
 * A currency mark may come before or after the number: "€5", "5€", "EUR 5", "5 eur", "US$5".
   A mark of another currency is refused, naming both. A one-character sign that ends the team
   currency's own symbol is accepted too: "$" for CAD ("CA$") or AUD ("A$"), "¥" for CNY ("CN¥").
@@ -146,26 +147,28 @@ def _read_number(core: str, places: int, currency: str) -> Decimal:
         could_group = len(frac) == 3 and whole.isdigit() and len(whole) <= 3 and not whole.startswith("0")
         if could_group and places > 0:
             thousands, as_decimal = f"{whole}{frac}", Decimal(f"{whole}.{frac}")
-            shown = as_decimal.quantize(step_for(currency)) if places < 3 else as_decimal
-            if shown != as_decimal:  # three decimals, more than allowed: say so, and offer thousands
-                raise BadInput(
-                    f"{core} has more decimals than {currency} allows ({places}).",
-                    f"If the {core[len(whole)]!r} groups thousands, type {thousands}; "
-                    f"otherwise round to {places} decimal places.",
-                    field="amount",
-                )
-            raise BadInput(
-                f"Is {core} meant as {thousands} or as {shown}?",
-                f"Type {thousands} or {shown}, without a thousands separator.",
-                field="amount",
-            )
+            if places < 3:
+                shown = as_decimal.quantize(step_for(currency))
+                if shown != as_decimal:  # three decimals, more than allowed: say so, offer thousands
+                    raise BadInput(
+                        f"{core} has more decimals than {currency} allows ({places}).",
+                        f"If the {core[len(whole)]!r} groups thousands, type {thousands}; "
+                        f"otherwise round to {places} decimal places.",
+                        field="amount",
+                    )
+                hint = f"Type {thousands} or {shown}, without a thousands separator."
+            else:  # offer fewer decimals, or a fourth decimal 0: not a decimal, but not a thousands group
+                shown, short = as_decimal, as_decimal.normalize()
+                form = f"{short:f}" if -int(short.as_tuple().exponent) < 3 else f"{whole}.{frac}0"
+                hint = f"Type {thousands}, or {form} for {as_decimal}."
+            raise BadInput(f"Is {core} meant as {thousands} or as {shown}?", hint, field="amount")
         if could_group:  # no decimals in this currency: only thousands make sense
             whole, frac = f"{whole} {frac}", ""
     whole = whole.replace("'", " ")
     if not _WHOLE.fullmatch(whole) or not (whole + frac) or not (frac.isdigit() or frac == ""):
         raise _not_an_amount(core, currency)
     digits = whole.replace(" ", "")
-    if len(frac) > places:
+    if frac[places:].strip("0"):
         raise _too_many_decimals(core, currency)
     return Decimal(f"{digits or '0'}.{frac or '0'}")
 
