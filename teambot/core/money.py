@@ -144,7 +144,9 @@ def _read_number(core: str, places: int, currency: str) -> Decimal:
         whole = core.replace(point, " ")
     elif point:
         whole, frac = core.split(point)
-        could_group = len(frac) == 3 and whole.isdigit() and len(whole) <= 3 and not whole.startswith("0")
+        could_group = (
+            len(frac) == 3 and frac.isdigit() and whole.isdigit() and len(whole) <= 3 and whole[0] != "0"
+        )
         if could_group and places > 0:
             thousands, as_decimal = f"{whole}{frac}", Decimal(f"{whole}.{frac}")
             if places < 3:

@@ -99,6 +99,7 @@ def test_ambiguous_amounts_are_asked_back(
         ("1.2345", "KWD", "more decimals than KWD allows (3)"),
         ("1,234,56", "EUR", "not an amount"),
         ("1.2.3", "EUR", "not an amount"),
+        ("1.0'0", "EUR", "not an amount"),  # a grouping mark inside the decimals
         ("12 50", "EUR", "not an amount"),
         ("1,234.5.6", "USD", "not an amount"),
         ("1_000", "USD", "not an amount"),
