@@ -61,6 +61,7 @@ class Teams:
     container: Container
     session: aiohttp.ClientSession
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_700_000_000_001))
+    invoked: list[dict[str, Any]] = field(default_factory=list)  # invoke responses, for the card check
 
     def activity(self, user: User, conversation: str | None = None, **extra: Any) -> dict[str, Any]:
         conv = conversation or CHANNEL
@@ -105,6 +106,22 @@ class Teams:
             extra["entities"] = [{"type": "mention", "text": "<at>Teambot</at>", "mentioned": BOT}]
         resp = await self.post(self.activity(user, conv, **extra))
         return resp.status
+
+    async def execute(
+        self, user: User, card_id: str, data: dict[str, Any], conversation: str | None = None,
+        *, trigger: str = "manual",
+    ) -> tuple[int, dict[str, Any]]:  # fmt: skip
+        """An Action.Execute (or a refresh) as Teams sends it: an adaptiveCard/action invoke; returns
+        the HTTP status and the invoke response body."""
+        verb = data.get("teambot", "")
+        value = {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": trigger}
+        body = self.activity(user, conversation, type="invoke", name="adaptiveCard/action", replyToId=card_id,
+                             value=value)  # fmt: skip
+        headers = {"Authorization": "Bearer " + self.identity.channel_token(self.connector_url)} if self.identity else {}
+        async with self.session.post(f"{self.url}/api/messages", json=body, headers=headers) as resp:
+            answer = await resp.json(content_type=None)
+            self.invoked.append(answer)
+            return resp.status, answer
 
     async def press(
         self, user: User, card_id: str, data: dict[str, Any], conversation: str | None = None
