@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from teambot.bootstrap import Container
 from teambot.server import create_app
 from teambot.teams.pacing import Pacer
+from tests.teams.adaptive import problems
 from tests.teams.fakes import BOT_SCOPE, ISSUER, FakeConnector, IdentityProvider
 
 APP_ID = "00000000-aaaa-bbbb-cccc-000000000001"
@@ -164,8 +165,13 @@ async def start_teams(container: Container, idp: IdentityProvider | None) -> Asy
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     session = aiohttp.ClientSession()
+    harness = Teams(str(server.make_url("")).rstrip("/"), connector, connector_url, idp, container, session)
     try:
-        yield Teams(str(server.make_url("")).rstrip("/"), connector, connector_url, idp, container, session)
+        yield harness
+        # Every card the bot sent, updated or answered an invoke with parses cleanly at 1.5.
+        sent = [s.card for s in connector.log if s.card is not None]
+        answered = [a["value"] for a in harness.invoked if isinstance(a, dict) and isinstance(a.get("value"), dict)]
+        assert not (found := problems(sent + answered)), found
     finally:
         await session.close()
         await server.close()
