@@ -237,6 +237,8 @@ class TeambotActivityHandler(TeamsActivityHandler):
         else:
             reply = await self.c.commands.run(intent, ctx)
         if data.get("home"):
+            if isinstance(reply, CaseReply) and reply.detail is not None:
+                await self._update_case_card(turn_context, turn, reply)
             error = reply.error if isinstance(reply, ErrorReply) else None
             message = getattr(reply, "message", None) if error is None else None
             return await self._home_card(turn_context, turn, message=message, error=error)
@@ -250,6 +252,19 @@ class TeambotActivityHandler(TeamsActivityHandler):
             return mine
         policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM) if isinstance(reply, FormReply) else None
         return cards.render(reply, now, turn.tz, names, policy)
+
+    async def _update_case_card(self, turn_context: TurnContext, turn: Turn, reply: CaseReply) -> None:
+        """Bring the case's shared card up to date where it lives (after an action taken elsewhere)."""
+        assert reply.detail is not None
+        case = reply.detail.case
+        stored = (case.card_ref or {}).get("teams") if case.platform == PLATFORM else None
+        if not stored:
+            return
+        shared, _ = await self.case_views(turn, reply)
+        try:
+            await self.update_elsewhere(turn_context.adapter, stored, shared)
+        except Exception:
+            log.warning("could not update the card of case #%s in place", case.number, exc_info=True)
 
     async def _refused(
         self, turn: Turn, verb: str, data: dict[str, Any], error: DomainError, names: dict[str, str]

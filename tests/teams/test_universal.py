@@ -171,6 +171,8 @@ async def test_the_personal_home(teams: Teams) -> None:
     fresh = view(answer)
     assert status == 200 and "Approvals waiting" not in str(fresh) and "approved Free dinner" in str(fresh)
     assert c.updates(home.activity_id)[-1].card == fresh
+    channel_card = [u for u in c.updates() if u.conversation == CHANNEL][-1].card
+    assert "(approved)" in facts(channel_card or {})["Compensation"]
     # Asking again: one home, the old card says where it went.
     await teams.say(ALICE, "recover home", ALICE.personal)
     assert "moved to the newest card" in c.updates(home.activity_id)[-1].text
