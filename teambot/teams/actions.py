@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from teambot.core.commands.intents import Intent, intent_for
@@ -20,7 +21,7 @@ FORMS = {
     "followup": "followup", "handover": "handover", "flag": "flag", "reopen": "reopen",
     "shoutout": "shoutout", "deny": "deny",
 }  # fmt: skip
-BUTTONS = ("claim", "show", "timeline", "draft", "approve", "done", "snooze")
+BUTTONS = ("claim", "show", "timeline", "draft", "approve", "done", "snooze", "form")
 
 
 def _int(value: Any, name: str) -> int:
@@ -35,13 +36,35 @@ def _str(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+def amount_of(value: Any) -> str | None:
+    """Input.Number's value as a plain decimal string ("12.5"); anything else is passed on for the core to refuse."""
+    raw = _str(value)
+    if not raw:
+        return None
+    try:
+        number = Decimal(raw)
+    except InvalidOperation:
+        return raw
+    if not number.is_finite():
+        return raw
+    return format(number, "f")
+
+
+def due_of(data: dict[str, Any]) -> str | None:
+    """Input.Date + Input.Time as "YYYY-MM-DD HH:MM" (17:00 when only a date); a typed `due` still works."""
+    day, at = _str(data.get("due_date")), _str(data.get("due_time"))[:5]
+    if day:
+        return f"{day} {at or '17:00'}"
+    return at or _str(data.get("due")) or None
+
+
 def ids_of(data: dict[str, Any]) -> dict[str, Any]:
     return {k: data[k] for k in ID_KEYS if data.get(k) not in (None, "")}
 
 
 def echo(action: str, data: dict[str, Any]) -> str:
     """What the person entered, as one readable line (shown with a refusal)."""
-    shown = {k: v for k, v in data.items() if k not in ("teambot", "form_card", "msteams") and _str(v)}
+    shown = {k: v for k, v in data.items() if k not in ("teambot", "form_card", "msteams", "home") and _str(v)}
     return f"{action}: " + ", ".join(f"{k}={_str(v)}" for k, v in shown.items())
 
 
@@ -63,6 +86,8 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
         if number not in (None, ""):
             args["number"] = _int(number, "case number")
         return intent_for("shoutout", args, text=text)
+    if action == "form":
+        return intent_for("form", {}, text=text)
     n = _int(data.get("number"), "case number")
     if action in ("claim", "show", "timeline", "draft"):
         return intent_for(action, {"number": n}, text=text)
@@ -77,11 +102,11 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
         gesture = _str(data.get("gesture_other")) or _str(data.get("gesture"))
         if not gesture:
             raise BadInput("Which gesture?", "Pick one from the list or type another.", field="gesture")
-        return intent_for("grant", {"number": n, "gesture": gesture, "amount": _str(data.get("amount")) or None,
+        return intent_for("grant", {"number": n, "gesture": gesture, "amount": amount_of(data.get("amount")),
                                 "note": _str(data.get("note")) or None}, text=text)  # fmt: skip
     if action == "step":
         return intent_for("step", {"number": n, "text": _str(data.get("text")), "owner": _str(data.get("owner")) or None,
-                               "due": _str(data.get("due")) or None}, text=text)  # fmt: skip
+                               "due": due_of(data)}, text=text)  # fmt: skip
     if action == "resolve":
         return intent_for("resolve", {"number": n, "summary": _str(data.get("summary")),
                                   "root_cause": _str(data.get("root_cause"))}, text=text)  # fmt: skip

@@ -1,9 +1,12 @@
 """The Teams activity handler: parse what Teams sends, call the core, render cards back.
 
 Typed text (`recover ...` in a 1:1 chat, or after @Teambot in a channel) goes through the
-shared grammar; card buttons arrive as message activities whose `value` holds our submit
-data and become Intents directly. The case card is kept in one place per case and updated
-in place (`update_activity`) wherever the case moves from.
+shared grammar; card buttons are Universal Actions (`Action.Execute`) that arrive as
+`adaptiveCard/action` invokes and become Intents directly; the invoke is answered with the
+card as the person who pressed should see it. The case card is kept in one place per case
+and updated in place (`update_activity`) wherever the case moves from, as the shared view
+with a `refresh` that lets Teams fetch each viewer's own view (`refresh` verb). Cards sent
+before Universal Actions (Action.Submit) still work: they arrive as messages with `value`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botbuilder.core import BotAdapter, CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import Activity, ConversationReference
+from botbuilder.schema import (
+    Activity,
+    AdaptiveCardInvokeResponse,
+    AdaptiveCardInvokeValue,
+    ConversationReference,
+)
 from botbuilder.schema.teams import (
     MessagingExtensionAction,
     MessagingExtensionActionResponse,
@@ -27,11 +35,14 @@ from botbuilder.schema.teams import (
 )
 
 from teambot.bootstrap import Container
+from teambot.core.cases.home import HomeReply, home
+from teambot.core.cases.queries import CaseDetail, case_detail
 from teambot.core.cases.replies import CaseReply
 from teambot.core.commands.context import Context
 from teambot.core.commands.intents import Intent
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply
 from teambot.core.errors import DomainError
+from teambot.core.policy.rules import approvers_of
 from teambot.teams import cards
 from teambot.teams.actions import FORMS, html_to_text, ids_of, intent_from_submit
 from teambot.teams.pacing import Pacer
@@ -46,6 +57,10 @@ GREETING = (
     "I can now message you here (approval requests, reminders). Type **recover help** to see what I do, "
     "or **recover** to open a case."
 )
+
+
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+HOME_MOVED = "Your home moved to the newest card below."
 
 
 def adaptive(card: dict[str, Any]) -> Activity:
@@ -182,8 +197,160 @@ class TeambotActivityHandler(TeamsActivityHandler):
         )  # fmt: skip
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
-        if self.turn(turn_context).kind == "personal":
+        turn = self.turn(turn_context)
+        if turn.kind == "personal":
             await self.send(turn_context, MessageFactory.text(GREETING))
+            await self._deliver_home(turn_context, await home(self.c.db, turn.tenant, turn.user), turn)
+
+    # ----- Universal Actions: Action.Execute and refresh --------------------------------------
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        action = invoke_value.action or {}
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        verb = str(action.get("verb") or data.get(cards.KEY) or "")
+        card = await self.execute(turn_context, verb, dict(data))
+        return AdaptiveCardInvokeResponse(status_code=int(HTTPStatus.OK), type=CARD_TYPE, value=card)
+
+    async def execute(self, turn_context: TurnContext, verb: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Run one Action.Execute; the card returned is what the person who pressed now sees."""
+        turn = self.turn(turn_context)
+        card_id = turn_context.activity.reply_to_id or None
+        now = self.c.clock.now()
+        if verb == cards.HOME:
+            return await self._home_card(turn_context, turn)
+        if verb == cards.REFRESH:
+            try:
+                number = int(str(data.get("number")))
+                detail = await case_detail(self.c.db, turn.tenant, number)
+            except (TypeError, ValueError, DomainError) as err:
+                error = err if isinstance(err, DomainError) else DomainError("This card has no case on it.")
+                return cards.error_card(error)
+            return (await self.case_views(turn, CaseReply(detail=detail)))[1]
+        source = f"teams-card:{card_id or turn_context.activity.id}" if verb == "open" else None
+        ctx = self.ctx(turn, source_ref=source)
+        try:
+            intent = intent_from_submit(verb, data)
+        except DomainError as err:
+            reply: Reply = ErrorReply(error=err, echo="")
+        else:
+            reply = await self.c.commands.run(intent, ctx)
+        if data.get("home"):
+            if isinstance(reply, CaseReply) and reply.detail is not None:
+                await self._update_case_card(turn_context, turn, reply)
+            error = reply.error if isinstance(reply, ErrorReply) else None
+            message = getattr(reply, "message", None) if error is None else None
+            return await self._home_card(turn_context, turn, message=message, error=error)
+        names = await self.store.names(turn.tenant, cards.reply_mentions(reply))
+        if isinstance(reply, ErrorReply):
+            assert reply.error is not None
+            return await self._refused(turn, verb, data, reply.error, names)
+        if isinstance(reply, CaseReply) and reply.detail is not None:
+            shared, mine = await self.case_views(turn, reply, names)
+            await self._deliver_case(turn_context, reply, turn, card_id, shared, mine)
+            return mine
+        policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM) if isinstance(reply, FormReply) else None
+        return cards.render(reply, now, turn.tz, names, policy)
+
+    async def _update_case_card(self, turn_context: TurnContext, turn: Turn, reply: CaseReply) -> None:
+        """Bring the case's shared card up to date where it lives (after an action taken elsewhere)."""
+        assert reply.detail is not None
+        case = reply.detail.case
+        stored = (case.card_ref or {}).get("teams") if case.platform == PLATFORM else None
+        if not stored:
+            return
+        shared, _ = await self.case_views(turn, reply)
+        try:
+            await self.update_elsewhere(turn_context.adapter, stored, shared)
+        except Exception:
+            log.warning("could not update the card of case #%s in place", case.number, exc_info=True)
+
+    async def _refused(
+        self, turn: Turn, verb: str, data: dict[str, Any], error: DomainError, names: dict[str, str]
+    ) -> dict[str, Any]:
+        """A refusal as the person's own card: the form they filled (values kept) under the reason."""
+        form = FORMS.get(verb)
+        policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
+        form_card = cards.form_card(form, ids_of(data), data, policy=policy, error=error, names=names) if form else None
+        number = data.get("number")
+        if form_card is not None and (data.get("form_card") or number in (None, "")):
+            return form_card
+        try:
+            detail = await case_detail(self.c.db, turn.tenant, int(str(number)))
+        except (TypeError, ValueError, DomainError):
+            return form_card or cards.error_card(error, "", names)
+        names = names | await self.store.names(turn.tenant, cards.reply_mentions(CaseReply(detail=detail)))
+        refresh = await self.refresh_ids(turn.tenant, detail)
+        return cards.case_card(
+            CaseReply(detail=detail), self.c.clock.now(), turn.tz, names, error=error, viewer=turn.user,
+            refresh=refresh, form=form_card,
+        )  # fmt: skip
+
+    async def refresh_ids(self, tenant: str, d: CaseDetail) -> list[str]:
+        """Who gets their own view automatically: the people with a part in the case first, then
+        whoever was seen most recently, up to Teams' 60; the rest use the card's Refresh."""
+        c = d.case
+        parts = [x for x in (c.owner_id, c.opened_by) if x]
+        if d.pending:
+            parts += approvers_of(d.policy)
+        parts += [s.owner_id for s in d.steps if s.owner_id]
+        ids = await self.store.teams_ids(tenant, parts)
+        out = [ids[p] for p in dict.fromkeys(parts) if p in ids]
+        if len(out) < cards.MAX_REFRESH_USERS:
+            out += await self.store.recent_people(tenant, cards.MAX_REFRESH_USERS)
+        return list(dict.fromkeys(out))[: cards.MAX_REFRESH_USERS]
+
+    async def case_views(
+        self, turn: Turn, reply: CaseReply, names: dict[str, str] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the shared card everyone starts from, this person's own view)."""
+        d = reply.detail
+        assert d is not None
+        if names is None:
+            names = await self.store.names(turn.tenant, cards.reply_mentions(reply))
+        refresh = await self.refresh_ids(turn.tenant, d)
+        now = self.c.clock.now()
+        shared = cards.case_card(reply, now, self.c.settings.default_timezone, names, refresh=refresh)
+        mine = cards.case_card(reply, now, turn.tz, names, viewer=turn.user, refresh=refresh)
+        return shared, mine
+
+    # ----- the personal home --------------------------------------------------------------------
+
+    async def _home_card(
+        self, turn_context: TurnContext, turn: Turn, *, message: str | None = None,
+        error: DomainError | None = None,
+    ) -> dict[str, Any]:  # fmt: skip
+        reply = await home(self.c.db, turn.tenant, turn.user)
+        names = await self.store.names(turn.tenant, {a.requested_by for a in reply.approvals})
+        sender = turn_context.activity.from_property
+        card = cards.home_card(reply, self.c.clock.now(), turn.tz, names, refresh_for=sender.id if sender else None,
+                               message=message, error=error)  # fmt: skip
+        person = await self.store.person(turn.tenant, turn.user)
+        card_id = turn_context.activity.reply_to_id
+        if turn.kind == "personal" and card_id and person is not None and person.home_activity_id == card_id:
+            await self.update(turn_context, card_id, card)  # keep the one home card current for every device
+        return card
+
+    async def _deliver_home(self, turn_context: TurnContext, reply: HomeReply, turn: Turn) -> None:
+        if turn.kind != "personal":
+            await self.send(turn_context, MessageFactory.text(
+                "Your home (your cases, follow-ups, approvals and figures) is in your chat with me: "
+                "open Teambot's chat and type **recover home**."))  # fmt: skip
+            return
+        names = await self.store.names(turn.tenant, {a.requested_by for a in reply.approvals})
+        sender = turn_context.activity.from_property
+        card = cards.home_card(reply, self.c.clock.now(), turn.tz, names, refresh_for=sender.id if sender else None)
+        person = await self.store.person(turn.tenant, turn.user)
+        old = person.home_activity_id if person else None
+        sent = await self.send(turn_context, adaptive(card))
+        if sent:
+            await self.store.set_home(turn.tenant, turn.user, sent)
+        if old and old != sent:
+            try:
+                await self.update(turn_context, old, cards.card([cards.text_block(HOME_MOVED, isSubtle=True)]))
+            except Exception:  # the old card may be gone
+                log.info("could not retire the old home card", exc_info=True)
 
     # ----- message extension: "Open recovery case" on a message ------------------------------
 
@@ -194,7 +361,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
         body = action.message_payload.body if action.message_payload else None
         problem = html_to_text(body.content if body else "")[:3000]
         policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
-        return self._task(cards.form_card("open", {}, {"problem": problem}, policy=policy))
+        return self._task(cards.form_card("open", {}, {"problem": problem}, policy=policy, dialog=True))
 
     async def on_teams_messaging_extension_submit_action(
         self, turn_context: TurnContext, action: MessagingExtensionAction
@@ -212,7 +379,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
         if isinstance(reply, ErrorReply):
             assert reply.error is not None
             policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
-            return self._task(cards.form_card("open", {}, data, policy=policy, error=reply.error))
+            return self._task(cards.form_card("open", {}, data, policy=policy, error=reply.error, dialog=True))
         await self.deliver(turn_context, reply, ctx)
         return MessagingExtensionActionResponse()
 
@@ -274,7 +441,11 @@ class TeambotActivityHandler(TeamsActivityHandler):
                 await self.send(turn_context, adaptive(cards.error_card(reply.error, echo, names)))
             return
         if isinstance(reply, CaseReply) and reply.detail is not None:
-            await self._deliver_case(turn_context, reply, turn, card_id, names)
+            shared, mine = await self.case_views(turn, reply, names)
+            await self._deliver_case(turn_context, reply, turn, card_id, shared, mine)
+            return
+        if isinstance(reply, HomeReply):
+            await self._deliver_home(turn_context, reply, turn)
             return
         policy = None
         if isinstance(reply, FormReply):
@@ -287,12 +458,14 @@ class TeambotActivityHandler(TeamsActivityHandler):
         reply: CaseReply,
         turn: Turn,
         card_id: str | None,
-        names: dict[str, str],
+        shared: dict[str, Any],
+        mine: dict[str, Any],
     ) -> None:
+        """Where everyone sees the card (a channel) it is the shared view; in a 1:1 chat the person's own."""
         detail = reply.detail
         assert detail is not None
         case = detail.case
-        card = cards.case_card(reply, self.c.clock.now(), turn.tz, names)
+        card = mine if turn.kind == "personal" else shared
         stored = (case.card_ref or {}).get("teams") if case.platform == PLATFORM else None
         fresh_open = reply.opened is not None and not reply.opened.duplicate
         if card_id:
@@ -309,7 +482,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
                 if stored.get("conversation") == turn.key:
                     await self.update(turn_context, stored["activity_id"], card)
                 else:
-                    await self.update_elsewhere(turn_context.adapter, stored, card)
+                    await self.update_elsewhere(turn_context.adapter, stored, shared)
             except Exception:  # the old card may be gone; the person already has a fresh one
                 log.warning("could not update the case card of case #%s in place", case.number, exc_info=True)
 

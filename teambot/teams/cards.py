@@ -1,9 +1,13 @@
 """Replies and notices as Adaptive Cards (schema 1.5, as Teams renders them). Pure: objects in, JSON out.
 
-Every button is an `Action.Submit` whose data carries `"teambot": <action>` plus what the
-action needs; Teams sends it back as a message activity with that data in `value`. Inputs
-that need typing sit in `Action.ShowCard` forms under the case card, or in a standalone
-form card (the guided open, and any form sent back with an error so nothing typed is lost).
+Every button is a Universal Action (`Action.Execute`, verb = our action name, data carrying
+`"teambot": <action>` plus what the action needs); Teams sends it as an `adaptiveCard/action`
+invoke and shows the card the bot answers with to the person who pressed it. A case card
+carries `refresh` (verb `refresh`, up to 60 `userIds`), so each viewer gets their own view:
+the owner the steps, an approver Approve and Deny, everyone else Claim and Shout out, times
+in the viewer's own zone. Forms open inline (`Action.ShowCard`); a refused form comes back as
+the viewer's card with the refusal on top and every input keeping what was typed. The one
+form shown in a dialog (the message extension's) uses `Action.Submit`, as dialogs require.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from teambot.core.cases.models import Case
+from teambot.core.cases.home import HomeReply
+from teambot.core.cases.models import Case, CaseStatus
 from teambot.core.cases.replies import ApprovalsReply, CaseReply, DraftReply, ListReply, TimelineReply
 from teambot.core.cases.summary import (
     ACTION_LABELS,
@@ -39,6 +44,9 @@ VERSION = "1.5"
 # Teams refuses cards above ~28 KB; stay under it with room for the activity envelope.
 CARD_BUDGET = 26_000
 MAX_PRIMARY_ACTIONS = 5  # the rest go to the "..." overflow menu (mode: secondary)
+MAX_REFRESH_USERS = 60  # Teams refreshes a card automatically for at most 60 userIds
+REFRESH = "refresh"  # the verb of a card's own refresh (and of "Back to the case")
+HOME = "home"  # the verb that refreshes the personal home
 SEVERITIES = ("low", "medium", "high", "critical")
 APOLOGY_CHOICES = (
     ("in_person", "In person"),
@@ -113,7 +121,19 @@ def text_block(text: str, **extra: Any) -> Card:
 
 
 def submit(label: str, action: str, **data: Any) -> Card:
+    """For dialogs (task modules) only: they take Action.Submit; cards in chats use `execute`."""
     return {"type": "Action.Submit", "title": label, "data": {KEY: action, **data}}
+
+
+def execute(label: str, action: str, **data: Any) -> Card:
+    """A Universal Action: Teams invokes the bot (adaptiveCard/action) with the verb and data."""
+    return {"type": "Action.Execute", "title": label, "verb": action, "data": {KEY: action, **data}}
+
+
+def refresh_block(verb: str, user_ids: list[str], **data: Any) -> Card:
+    """The card's refresh: automatic for the first 60 viewers, the "Refresh" menu item for the rest."""
+    action = {"type": "Action.Execute", "title": "Refresh", "verb": verb, "data": {KEY: verb, **data}}
+    return {"action": action, "userIds": list(dict.fromkeys(u for u in user_ids if u))[:MAX_REFRESH_USERS]}
 
 
 def show_card(label: str, body: list[Card], action: Card) -> Card:
@@ -151,6 +171,33 @@ def choice_input(
     if required:
         out["isRequired"] = True
         out["errorMessage"] = f"Choose the {label.lower()}."
+    return out
+
+
+def number_input(id_: str, label: str, value: Any = None, *, minimum: float | None = 0) -> Card:
+    out: Card = {"type": "Input.Number", "id": id_, "label": label}
+    try:
+        number = float(Decimal(str(value)))
+    except (ArithmeticError, ValueError, TypeError):
+        number = None
+    if value not in (None, "") and number is not None:
+        out["value"] = int(number) if number.is_integer() else number
+    if minimum is not None:
+        out["min"] = minimum
+    return out
+
+
+def date_input(id_: str, label: str, value: str | None = None) -> Card:
+    out: Card = {"type": "Input.Date", "id": id_, "label": label}
+    if value and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        out["value"] = value
+    return out
+
+
+def time_input(id_: str, label: str, value: str | None = None) -> Card:
+    out: Card = {"type": "Input.Time", "id": id_, "label": label}
+    if value and re.fullmatch(r"\d{2}:\d{2}", value):
+        out["value"] = value
     return out
 
 
@@ -218,14 +265,15 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
             text_input(
                 "gesture_other", "Or another gesture (optional)", v.get("gesture_other"), max_length=120
             ),
-            text_input("amount", f"Amount in {cur} (empty: the catalogue value)", v.get("amount")),
+            number_input("amount", f"Amount in {cur} (empty: the catalogue value)", v.get("amount")),
             text_input("note", "Note (optional)", v.get("note")),
         ]
     if form == "step":
         return [
             text_input("text", "What happens next", v.get("text"), required=True, multiline=True),
             people_input("owner", "Who does it (empty: the case owner)", v.get("owner"), required=False),
-            text_input("due", "Due (optional)", v.get("due"), placeholder="tomorrow 17:00, in 2h, fri 9:00"),
+            date_input("due_date", "Due date (optional)", v.get("due_date")),
+            time_input("due_time", "Due time (optional; 17:00 when empty)", v.get("due_time")),
         ]
     if form == "resolve":
         return [
@@ -262,7 +310,7 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
 
 def form_card(
     form: str, ids: dict[str, Any], values: dict[str, Any] | None = None, *, policy: Policy | None = None,
-    error: DomainError | None = None, names: dict[str, str] | None = None,
+    error: DomainError | None = None, names: dict[str, str] | None = None, dialog: bool = False,
 ) -> Card:  # fmt: skip
     """A standalone form; with `error`, the refusal sits on top and every input keeps its value."""
     number = ids.get("number")
@@ -273,50 +321,101 @@ def form_card(
     body.append(text_block(heading, size="Medium", weight="Bolder"))
     body += form_fields(form, values or {}, policy)
     label = FORM_BUTTONS.get(form, "Save")
-    return card(body, [submit(label, form, form_card=True, **ids)])
+    if dialog:
+        return card(body, [submit(label, form, form_card=True, **ids)])
+    actions = [execute(label, form, form_card=True, **ids)]
+    if number:
+        actions.append(execute("Back to the case", REFRESH, number=number))
+    return card(body, actions)
 
 
 # ----- the case card ----------------------------------------------------------------------------
 
 
-def _case_actions(number: int, actions: list[str], policy: Policy) -> list[Card]:
+def viewer_role(d: Any, viewer: str | None) -> str:
+    """owner | approver | bystander: which buttons this person sees on the case card."""
+    if viewer and d.case.owner_id == viewer:
+        return "owner"
+    if viewer and d.pending and viewer in (list(d.policy.approvers) or list(d.policy.admins)):
+        return "approver"
+    return "bystander"
+
+
+def _form_action(label: str, form: str, number: int, policy: Policy, **ids: Any) -> Card | None:
+    fields = form_fields(form, {}, policy)
+    if not fields:
+        return None
+    return show_card(label, fields, execute(FORM_BUTTONS.get(form, "Save"), form, number=number, **ids))
+
+
+def _approval_actions(d: Any) -> list[Card]:
     out: list[Card] = []
-    for a in actions:
-        label = ACTION_LABELS.get(a, a.title())
-        if a in ("claim", "draft"):
-            out.append(submit(label, a, number=number))
-        else:
-            fields = form_fields(a, {}, policy)
-            if not fields:
-                continue
-            out.append(show_card(label, fields, submit(FORM_BUTTONS.get(a, "Save"), a, number=number)))
-    out.append(submit("Timeline", "timeline", number=number))
+    for req in d.pending[:2]:
+        suffix = f" {req.id}" if len(d.pending) > 1 else ""
+        out.append(execute(f"Approve{suffix}", "approve", approval_id=req.id, number=d.case.number))
+        out.append(show_card(f"Deny{suffix}", form_fields("deny", {}),
+                             execute("Deny", "deny", approval_id=req.id, number=d.case.number)))  # fmt: skip
+    return out
+
+
+def case_actions(d: Any, viewer: str | None) -> list[Card]:
+    """The buttons one viewer sees: the owner the next steps, an approver the decision, others Claim/Shout out."""
+    number, policy = d.case.number, d.policy
+    role = viewer_role(d, viewer)
+    out: list[Card] = []
+    if role == "owner":
+        if viewer in (list(policy.approvers) or list(policy.admins)):
+            out += _approval_actions(d)
+        for a in d.next_actions():
+            label = ACTION_LABELS.get(a, a.title())
+            if a in ("claim", "draft"):
+                out.append(execute(label, a, number=number))
+            elif (action := _form_action(label, a, number, policy)) is not None:
+                out.append(action)
+    elif role == "approver":
+        out += _approval_actions(d)
+    else:
+        if d.case.status == CaseStatus.OPEN:
+            out.append(execute(ACTION_LABELS["claim"], "claim", number=number))
+        shout = _form_action(ACTION_LABELS["shoutout"], "shoutout", number, policy)
+        if shout is not None:
+            out.append(shout)
+    out.append(execute("Timeline", "timeline", number=number))
     return out
 
 
 def case_card(
     reply: CaseReply, now: datetime, tz: str = "UTC", names: dict[str, str] | None = None,
-    *, error: DomainError | None = None,
+    *, error: DomainError | None = None, viewer: str | None = None, refresh: list[str] | None = None,
+    form: Card | None = None,
 ) -> Card:  # fmt: skip
-    """Facts and the buttons that make sense now; shrinks long values to stay under Teams' limit."""
+    """Facts and the buttons that make sense now for `viewer` (None: the shared view everyone starts from).
+
+    `refresh` (Teams user ids) makes the card ask the bot for each viewer's own view; `form`
+    (a refused form with what was typed) sits under the refusal. Shrinks long values to stay
+    under Teams' card limit.
+    """
     assert reply.detail is not None
     names = names or {}
     for limit in (1500, 600, 250, 100):
-        built = _case_card(reply, now, tz, names, error, limit)
+        built = _case_card(reply, now, tz, names, error, limit, viewer, refresh, form)
         if len(json.dumps(built, ensure_ascii=False).encode()) <= CARD_BUDGET:
             return built
     return built
 
 
 def _case_card(
-    reply: CaseReply, now: datetime, tz: str, names: dict[str, str], error: DomainError | None, limit: int
-) -> Card:
+    reply: CaseReply, now: datetime, tz: str, names: dict[str, str], error: DomainError | None, limit: int,
+    viewer: str | None, refresh: list[str] | None, form: Card | None,
+) -> Card:  # fmt: skip
     d = reply.detail
     assert d is not None
     entities: list[Card] = []
     body: list[Card] = []
     if error is not None:
-        body.append(banner(teams_text(str(error)), "attention"))
+        body.append(banner("✗ " + teams_text(plain_names(str(error), names)), "attention"))
+        if form is not None:
+            body.append({"type": "Container", "style": "emphasis", "items": form["body"][1:]})
     if reply.message:
         body.append(
             banner("✓ " + with_mentions(teams_text(clip(reply.message, limit)), names, entities), "good")
@@ -333,7 +432,14 @@ def _case_card(
         for label, value in case_facts(d, now, tz)
     ]
     body.append({"type": "FactSet", "facts": facts})
-    return card(body, _case_actions(d.case.number, d.next_actions(), d.policy), entities)
+    body.append(text_block(f"Times in {tz}.", isSubtle=True, size="Small", spacing="Small"))
+    actions = case_actions(d, viewer)
+    if form is not None and error is not None:
+        actions = [*(form.get("actions") or [])[:1], *actions]
+    out = card(body, actions, entities)
+    if refresh is not None:
+        out["refresh"] = refresh_block(REFRESH, refresh, number=d.case.number)
+    return out
 
 
 # ----- other replies ----------------------------------------------------------------------------
@@ -357,7 +463,7 @@ def list_card(reply: ListReply, names: dict[str, str]) -> Card:
         body.append(
             {
                 "type": "Container",
-                "selectAction": submit("Show", "show", number=c.number),
+                "selectAction": execute("Show", "show", number=c.number),
                 "items": [
                     text_block(
                         f"**#{c.number}** · {STATUS_LABELS[c.status]} · {owner} · {clip(c.problem, 80)}"
@@ -378,7 +484,7 @@ def approvals_card(reply: ApprovalsReply, names: dict[str, str]) -> Card:
         who = names.get(a.requested_by, "someone")
         body.append(text_block(f"Request {a.id}: {a.gesture} {amount}, asked by {who}"))
         if len(actions) < 10:
-            actions.append(submit(f"Approve {a.id}", "approve", approval_id=a.id))
+            actions.append(execute(f"Approve {a.id}", "approve", approval_id=a.id))
     return card(body, actions)
 
 
@@ -390,7 +496,8 @@ def timeline_card(reply: TimelineReply, tz: str, names: dict[str, str]) -> Card:
         who = names.get(e.actor, "someone")
         body.append(text_block(f"{when(e.at, tz)} · {who} {clip(plain_names(event_line(e.kind, e.data), names), 300)}",
                                spacing="Small"))  # fmt: skip
-    return card(body)
+    body.append(text_block(f"Times in {tz}.", isSubtle=True, size="Small"))
+    return card(body, [execute("Back to the case", REFRESH, number=d.case.number)])
 
 
 def draft_card(reply: DraftReply) -> Card:
@@ -399,7 +506,8 @@ def draft_card(reply: DraftReply) -> Card:
         [
             text_block(f"Draft follow-up for case #{number} (copy it to the customer)", weight="Bolder"),
             text_block(clip(reply.text, 8000)),
-        ]
+        ],
+        [execute("Back to the case", REFRESH, number=number)] if number else None,
     )
 
 
@@ -453,6 +561,8 @@ def render(
         return policy_card(reply, names)
     if isinstance(reply, TextReply):
         return text_card(reply, names)
+    if isinstance(reply, HomeReply):
+        return home_card(reply, now, tz, names)
     return card([text_block(teams_text(str(getattr(reply, "text", "") or "Done.")))])
 
 
@@ -484,6 +594,69 @@ def reply_mentions(reply: Reply) -> set[str]:
     return ids
 
 
+# ----- the personal home -----------------------------------------------------------------------
+
+
+def _case_row(c: Case, line: str) -> Card:
+    return {"type": "Container", "selectAction": execute("Show", "show", number=c.number),
+            "items": [text_block(line, spacing="Small")]}  # fmt: skip
+
+
+def home_card(
+    reply: HomeReply, now: datetime, tz: str = "UTC", names: dict[str, str] | None = None, *,
+    refresh_for: str | None = None, message: str | None = None, error: DomainError | None = None,
+) -> Card:  # fmt: skip
+    """The person's own view in their chat with the bot, kept as one card updated in place."""
+    names = names or {}
+    body: list[Card] = []
+    if error is not None:
+        body.append(banner("✗ " + teams_text(plain_names(str(error), names)), "attention"))
+    if message:
+        body.append(banner("✓ " + teams_text(plain_names(clip(message, 1500), names)), "good"))
+    body += [
+        text_block("Your service recovery", size="Large", weight="Bolder"),
+        text_block(f"As of {when(now, tz)} ({tz})", isSubtle=True, spacing="None"),
+        text_block(f"Your open cases ({len(reply.open_cases)})", weight="Bolder", separator=True),
+    ]
+    if not reply.open_cases:
+        body.append(text_block("You own no open cases.", isSubtle=True))
+    for c in reply.open_cases[:15]:
+        body.append(_case_row(c, f"**#{c.number}** · {STATUS_LABELS[c.status]} · {clip(c.problem, 120)}"))
+    body.append(text_block(f"Follow-ups due ({len(reply.followups)})", weight="Bolder", separator=True))
+    if not reply.followups:
+        body.append(text_block("No follow-ups waiting.", isSubtle=True))
+    for c in reply.followups[:10]:
+        due = c.followup_due_at
+        shown = when(due, tz) if due else "?"
+        late = " · **overdue**" if due and due < now else ""
+        body.append(_case_row(c, f"**#{c.number}** · due {shown}{late} · {clip(c.problem, 120)}"))
+    if reply.approvals:
+        body.append(text_block(f"Approvals waiting ({len(reply.approvals)})", weight="Bolder", separator=True))
+        for a in reply.approvals[:8]:
+            amount = format_amount(from_minor(a.amount_minor, a.currency), a.currency)
+            who = names.get(a.requested_by, "someone")
+            body.append(text_block(f"Request {a.id}: {clip(a.gesture, 120)} {amount}, asked by {who}", spacing="Small"))
+            body.append({"type": "ActionSet", "actions": [
+                execute("Approve", "approve", approval_id=a.id, home=True),
+                show_card("Deny", form_fields("deny", {}), execute("Deny", "deny", approval_id=a.id, home=True)),
+            ]})  # fmt: skip
+    f = reply.figures
+    score = f"{f.avg_score:.1f}/5" if f.avg_score is not None else "no scores yet"
+    body += [
+        text_block("Your figures", weight="Bolder", separator=True),
+        {"type": "FactSet", "facts": [
+            {"title": "Cases owned", "value": str(f.owned)},
+            {"title": "Closed", "value": str(f.closed)},
+            {"title": "Customers satisfied", "value": str(f.satisfied)},
+            {"title": "Average score", "value": score},
+        ]},
+    ]  # fmt: skip
+    out = card(body, [execute("Open a case", "form"), execute("Refresh", HOME)])
+    if refresh_for:
+        out["refresh"] = refresh_block(HOME, [refresh_for])
+    return out
+
+
 # ----- notices ----------------------------------------------------------------------------------
 
 
@@ -506,23 +679,23 @@ def notice_card(notice: Notice, names: dict[str, str], *, note: str | None = Non
     if notice.kind == "approval_request" and d.get("approval_id") is not None:
         rid = d["approval_id"]
         actions += [
-            submit("Approve", "approve", approval_id=rid),
-            show_card("Deny", form_fields("deny", {}), submit("Deny", "deny", approval_id=rid)),
+            execute("Approve", "approve", approval_id=rid),
+            show_card("Deny", form_fields("deny", {}), execute("Deny", "deny", approval_id=rid)),
         ]
     elif notice.kind == "followup_due" and number is not None:
         actions += [
-            show_card("Satisfied", form_fields("followup", {"satisfied": "yes"}), submit("Save", "followup", number=number)),
-            show_card("Not yet", form_fields("followup", {"satisfied": "no"}), submit("Save", "followup", number=number)),
-            submit("Snooze a day", "snooze", number=number, **{"for": "1d"}),
+            show_card("Satisfied", form_fields("followup", {"satisfied": "yes"}), execute("Save", "followup", number=number)),
+            show_card("Not yet", form_fields("followup", {"satisfied": "no"}), execute("Save", "followup", number=number)),
+            execute("Snooze a day", "snooze", number=number, **{"for": "1d"}),
         ]  # fmt: skip
     elif notice.kind == "nudge_unowned" and number is not None:
-        actions.append(submit("Claim", "claim", number=number))
+        actions.append(execute("Claim", "claim", number=number))
     elif notice.kind == "step_due" and number is not None and d.get("position") is not None:
-        actions.append(submit("Mark done", "done", number=number, position=d["position"]))
+        actions.append(execute("Mark done", "done", number=number, position=d["position"]))
     if number is not None:
-        actions.append(submit("Show case", "show", number=number))
+        actions.append(execute("Show case", "show", number=number))
         if notice.kind in ("nudge_unowned", "nudge_resolve", "step_due"):
-            actions.append(submit("Snooze a day", "snooze", number=number, **{"for": "1d"}))
+            actions.append(execute("Snooze a day", "snooze", number=number, **{"for": "1d"}))
     return card(body, actions, entities)
 
 

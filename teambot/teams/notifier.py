@@ -1,19 +1,23 @@
 """The core's Notifier port for Teams: proactive messages through stored conversation references.
 
-A person is reached in their 1:1 chat with the bot. Teams lets a bot start that chat only
-once the person has talked to it (or the app was installed for them), so someone the bot
-has never met is mentioned in the case's channel instead, with a line asking them to say
-hi to the bot; with no channel either, the notice is logged as undelivered (WARNING) so an
-admin can see who still has to open a chat with Teambot.
+A person is reached in their 1:1 chat with the bot. When the bot has none stored (they never
+wrote to it), it reads the roster of a team it is in (`TeamsInfo.get_paged_team_members`),
+finds them by their AAD object id, creates the one-to-one conversation
+(`adapter.create_conversation` with their Teams id and the tenant) and stores it for next
+time. Only when Teams refuses (the app is not installed for them, the tenant blocks it) or
+they are in no roster the bot can read are they @mentioned in the case's channel instead;
+with no channel either, the notice is logged as undelivered (WARNING).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
-from botbuilder.schema import ConversationReference
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import ChannelAccount, ConversationParameters, ConversationReference
 
 from teambot.core.cases.models import Case
 from teambot.core.db import Database
@@ -24,6 +28,8 @@ from teambot.teams.pacing import Pacer
 from teambot.teams.store import TeamsConversation, TeamsStore, conversation_key
 
 log = logging.getLogger(__name__)
+ROSTER_PAGE = 200
+ROSTER_PAGES = 50  # 10,000 members: beyond that the channel mention is the fallback
 SAY_HI = (
     "I could not message {name} directly: {name}, say hi to Teambot in a 1:1 chat so I can reach you there."
 )
@@ -59,12 +65,13 @@ class TeamsNotifier:
                 return
             await self._send(conv, cards.notice_card(notice, names), *self._images(notice))
             return
+        conv = await self.personal_chat(notice.team_id, recipient.id, notice.case_id)
+        if conv is not None:
+            names = await self.store.names(notice.team_id, ids)
+            await self._send(conv, cards.notice_card(notice, names), *self._images(notice))
+            return
         person = await self.store.person(notice.team_id, recipient.id)
-        if person is not None and person.personal_key:
-            conv = await self.store.conversation(person.personal_key)
-            if conv is not None:
-                await self._send(conv, cards.notice_card(notice, names), *self._images(notice))
-                return
+        names = await self.store.names(notice.team_id, ids)
         channel = await self._case_channel(notice)
         if channel is not None and person is not None:
             # Mentioning needs the name Teams knows them by; we have it once they have spoken anywhere.
@@ -84,6 +91,100 @@ class TeamsNotifier:
             "they have never talked to the bot; ask them to say hi to Teambot in a 1:1 chat",
         )
 
+    # ----- reaching anyone: roster + a created one-to-one conversation -------------------------
+
+    async def personal_chat(self, tenant: str, user_id: str, case_id: int | None = None) -> TeamsConversation | None:
+        """Their stored 1:1 chat, or one created now through a team's roster (stored for next time)."""
+        person = await self.store.person(tenant, user_id)
+        if person is not None and person.personal_key:
+            conv = await self.store.conversation(person.personal_key)
+            if conv is not None:
+                return conv
+        for team_conv in await self._rosters(tenant, case_id):
+            try:
+                member = await self._find_member(team_conv, tenant, user_id)
+                if member is None:
+                    continue
+                return await self._create_chat(team_conv, tenant, user_id, member)
+            except Exception as exc:  # Teams refused: the channel mention is the fallback
+                log.warning("Teams: could not open a 1:1 chat with %s through team %s: %s",
+                            user_id, team_conv.team_id, exc)  # fmt: skip
+                return None
+        return None
+
+    async def _rosters(self, tenant: str, case_id: int | None) -> list[TeamsConversation]:
+        """One channel per Teams team the bot is in, the case's own team first."""
+        first = await self._case_channel_by_id(case_id)
+        out: dict[str, TeamsConversation] = {}
+        for conv in ([first] if first else []) + await self.store.team_conversations(tenant):
+            if conv.team_id and conv.team_id not in out:
+                out[conv.team_id] = conv
+        return list(out.values())[:5]
+
+    async def _find_member(self, conv: TeamsConversation, tenant: str, user_id: str) -> Any:
+        found: list[Any] = []
+        now = self._now()
+
+        async def callback(tc: TurnContext) -> None:
+            token: str | None = None
+            for _ in range(ROSTER_PAGES):
+                page = await TeamsInfo.get_paged_team_members(tc, conv.team_id or "", token, ROSTER_PAGE)
+                for member in page.members or []:
+                    if member.aad_object_id:
+                        await self.store.remember_member(tenant, member.aad_object_id, member.id, member.name, now)
+                    if member.aad_object_id == user_id and not found:
+                        found.append(member)
+                token = page.continuation_token
+                if found or not token:
+                    return
+
+        await self._continue(conv, callback)
+        return found[0] if found else None
+
+    async def _create_chat(self, conv: TeamsConversation, tenant: str, user_id: str, member: Any) -> TeamsConversation | None:
+        reference = ConversationReference().deserialize(conv.reference)
+        params = ConversationParameters(
+            is_group=False, bot=reference.bot, tenant_id=tenant,
+            members=[ChannelAccount(id=member.id, name=member.name, aad_object_id=user_id)],
+            channel_data={"tenant": {"id": tenant}},
+        )  # fmt: skip
+        created: list[str] = []
+        now = self._now()
+
+        async def callback(tc: TurnContext) -> None:
+            ref = TurnContext.get_conversation_reference(tc.activity).serialize()
+            ref["user"] = {"id": member.id, "name": member.name, "aadObjectId": user_id}
+            key = await self.store.remember(
+                tenant_id=tenant, conversation_id=tc.activity.conversation.id, kind="personal",
+                service_url=conv.service_url, reference=ref, now=now, user_id=user_id, teams_id=member.id,
+                name=member.name,
+            )  # fmt: skip
+            created.append(key)
+
+        await self.adapter.create_conversation(  # type: ignore[call-arg]
+            self.app_id, callback, params, channel_id=reference.channel_id or "msteams", service_url=conv.service_url
+        )
+        log.info("Teams: opened a 1:1 chat with %s through the roster of team %s", user_id, conv.team_id)
+        return await self.store.conversation(created[0]) if created else None
+
+    async def _continue(self, conv: TeamsConversation, callback: Any) -> None:
+        failed: list[BaseException] = []
+
+        async def wrapped(tc: TurnContext) -> None:
+            try:
+                await callback(tc)
+            except Exception as exc:  # the adapter's turn-error handler would swallow it
+                failed.append(exc)
+
+        await self.adapter.continue_conversation(ConversationReference().deserialize(conv.reference), wrapped,
+                                                 self.app_id)  # fmt: skip
+        if failed:
+            raise failed[0]
+
+    @staticmethod
+    def _now() -> datetime:
+        return datetime.now(UTC)
+
     def _lost(self, recipient: Recipient, notice: Notice, why: str) -> None:
         log.warning(
             "Teams notice %s NOT delivered to %s %s: %s", notice.kind, recipient.kind, recipient.id, why
@@ -91,10 +192,13 @@ class TeamsNotifier:
         self.undelivered.append((recipient, notice))
 
     async def _case_channel(self, notice: Notice) -> TeamsConversation | None:
-        if notice.case_id is None:
+        return await self._case_channel_by_id(notice.case_id)
+
+    async def _case_channel_by_id(self, case_id: int | None) -> TeamsConversation | None:
+        if case_id is None:
             return None
         async with self.db.session() as s:
-            case = await s.get(Case, notice.case_id)
+            case = await s.get(Case, case_id)
         if case is None or case.platform != "teams":
             return None
         conv = await self.store.conversation(case.channel_id)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Index
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 
 from teambot.core.db import Database
 from teambot.core.types import UTCDateTime
@@ -55,6 +55,7 @@ class TeamsPerson(SQLModel, table=True):
     name: str | None = Field(default=None, max_length=200)
     tz: str | None = Field(default=None, max_length=64)
     personal_key: str | None = Field(default=None, max_length=MAX_KEY)  # their 1:1 conversation
+    home_activity_id: str | None = Field(default=None, max_length=200)  # their home card, updated in place
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -128,3 +129,61 @@ class TeamsStore:
                 )
             )
             return {p.user_id: p.name for p in rows.all() if p.name}
+
+    async def teams_ids(self, tenant_id: str, user_ids: list[str]) -> dict[str, str]:
+        """AAD object id -> Teams user id (29:...), for a card's refresh.userIds."""
+        if not user_ids:
+            return {}
+        async with self.db.session() as s:
+            rows = await s.exec(
+                select(TeamsPerson).where(
+                    TeamsPerson.tenant_id == tenant_id,
+                    col(TeamsPerson.user_id).in_(sorted(set(user_ids))),
+                )
+            )
+            return {p.user_id: p.teams_id for p in rows.all()}
+
+    async def recent_people(self, tenant_id: str, limit: int) -> list[str]:
+        """Teams user ids of the people seen most recently in this tenant."""
+        async with self.db.session() as s:
+            rows = await s.exec(
+                select(TeamsPerson.teams_id)
+                .where(TeamsPerson.tenant_id == tenant_id)
+                .order_by(col(TeamsPerson.updated_at).desc())
+                .limit(limit)
+            )
+            return list(rows.all())
+
+    async def team_conversations(self, tenant_id: str) -> list[TeamsConversation]:
+        """Channels of a Teams team in this tenant, most recent first: where a roster can be read."""
+        async with self.db.session() as s:
+            rows = await s.exec(
+                select(TeamsConversation)
+                .where(TeamsConversation.tenant_id == tenant_id, col(TeamsConversation.team_id).is_not(None))
+                .order_by(col(TeamsConversation.updated_at).desc())
+            )
+            return list(rows.all())
+
+    async def remember_member(
+        self, tenant_id: str, user_id: str, teams_id: str, name: str | None, now: datetime
+    ) -> None:
+        """A person read from a team's roster (they may never have written to the bot)."""
+        async with self.db.session() as s:
+            person = await s.get(TeamsPerson, (tenant_id, user_id))
+            if person is None:
+                person = TeamsPerson(tenant_id=tenant_id, user_id=user_id, teams_id=teams_id, updated_at=now)
+            person.teams_id = teams_id
+            person.name = (name or "")[:200] or person.name
+            s.add(person)
+            try:
+                await s.commit()
+            except IntegrityError:
+                await s.rollback()
+
+    async def set_home(self, tenant_id: str, user_id: str, activity_id: str | None) -> None:
+        async with self.db.session() as s:
+            person = await s.get(TeamsPerson, (tenant_id, user_id))
+            if person is not None:
+                person.home_activity_id = activity_id
+                s.add(person)
+                await s.commit()

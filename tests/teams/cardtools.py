@@ -23,7 +23,7 @@ def button(card: dict[str, Any], action: str, **match: Any) -> dict[str, Any]:
     """The submit data of the button that sends `action` (what Teams posts back when pressed)."""
     for a in actions(card):
         data = a.get("data") or {}
-        wanted = a["type"] == "Action.Submit" and data.get("teambot") == action
+        wanted = a["type"] in ("Action.Submit", "Action.Execute") and data.get("teambot") == action
         if wanted and all(data.get(k) == v for k, v in match.items()):
             return dict(data)
     raise AssertionError(f"no {action!r} button on the card: {[a.get('title') for a in actions(card)]}")

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from teambot.bootstrap import Container
 from teambot.server import create_app
 from teambot.teams.pacing import Pacer
+from tests.teams.adaptive import problems
 from tests.teams.fakes import BOT_SCOPE, ISSUER, FakeConnector, IdentityProvider
 
 APP_ID = "00000000-aaaa-bbbb-cccc-000000000001"
@@ -61,6 +62,7 @@ class Teams:
     container: Container
     session: aiohttp.ClientSession
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_700_000_000_001))
+    invoked: list[dict[str, Any]] = field(default_factory=list)  # invoke responses, for the card check
 
     def activity(self, user: User, conversation: str | None = None, **extra: Any) -> dict[str, Any]:
         conv = conversation or CHANNEL
@@ -106,6 +108,22 @@ class Teams:
         resp = await self.post(self.activity(user, conv, **extra))
         return resp.status
 
+    async def execute(
+        self, user: User, card_id: str, data: dict[str, Any], conversation: str | None = None,
+        *, trigger: str = "manual",
+    ) -> tuple[int, dict[str, Any]]:  # fmt: skip
+        """An Action.Execute (or a refresh) as Teams sends it: an adaptiveCard/action invoke; returns
+        the HTTP status and the invoke response body."""
+        verb = data.get("teambot", "")
+        value = {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": trigger}
+        body = self.activity(user, conversation, type="invoke", name="adaptiveCard/action", replyToId=card_id,
+                             value=value)  # fmt: skip
+        headers = {"Authorization": "Bearer " + self.identity.channel_token(self.connector_url)} if self.identity else {}
+        async with self.session.post(f"{self.url}/api/messages", json=body, headers=headers) as resp:
+            answer = await resp.json(content_type=None)
+            self.invoked.append(answer)
+            return resp.status, answer
+
     async def press(
         self, user: User, card_id: str, data: dict[str, Any], conversation: str | None = None
     ) -> int:
@@ -147,8 +165,13 @@ async def start_teams(container: Container, idp: IdentityProvider | None) -> Asy
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     session = aiohttp.ClientSession()
+    harness = Teams(str(server.make_url("")).rstrip("/"), connector, connector_url, idp, container, session)
     try:
-        yield Teams(str(server.make_url("")).rstrip("/"), connector, connector_url, idp, container, session)
+        yield harness
+        # Every card the bot sent, updated or answered an invoke with parses cleanly at 1.5.
+        sent = [s.card for s in connector.log if s.card is not None]
+        answered = [a["value"] for a in harness.invoked if isinstance(a, dict) and isinstance(a.get("value"), dict)]
+        assert not (found := problems(sent + answered)), found
     finally:
         await session.close()
         await server.close()

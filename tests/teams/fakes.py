@@ -200,6 +200,10 @@ class FakeConnector:
     identity: IdentityProvider | None = None
     log: list[Sent] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # statuses to answer before succeeding
+    members: list[dict[str, Any]] = field(default_factory=list)  # the team's roster (TeamsChannelAccount JSON)
+    refuse_create: int | None = None  # answer creating a conversation with this status
+    created: list[dict[str, Any]] = field(default_factory=list)  # conversations the bot created
+    roster_reads: list[str] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     server: TestServer | None = None
 
@@ -208,6 +212,8 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{cid}/activities", self._send)
         app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._send)
         app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self._update)
+        app.router.add_get("/v3/conversations/{cid}/pagedmembers", self._paged_members)
+        app.router.add_post("/v3/conversations", self._create)
         return app
 
     async def start(self) -> str:
@@ -247,6 +253,28 @@ class FakeConnector:
         aid = request.match_info["aid"]
         self.log.append(Sent("update", request.match_info["cid"], aid, body, self._authorised(request)))
         return web.json_response({"id": aid})
+
+    async def _paged_members(self, request: web.Request) -> web.Response:
+        """GET pagedmembers: pages of `pageSize`, the continuation token is the next offset."""
+        self.roster_reads.append(request.match_info["cid"])
+        if not self._authorised(request):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        size = int(request.query.get("pageSize") or 2)
+        start = int(request.query.get("continuationToken") or 0)
+        page = self.members[start : start + min(size, 2)]  # small pages so paging is exercised
+        body: dict[str, Any] = {"members": page}
+        if start + len(page) < len(self.members):
+            body["continuationToken"] = str(start + len(page))
+        return web.json_response(body)
+
+    async def _create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if self.refuse_create is not None:
+            return web.json_response({"error": {"code": "Forbidden"}}, status=self.refuse_create)
+        member = (body.get("members") or [{}])[0]
+        cid = f"a:created-{member.get('id', '?')}-" + "y" * 120
+        self.created.append({"id": cid, "body": body, "authorised": self._authorised(request)})
+        return web.json_response({"id": cid, "serviceUrl": str(request.url.origin()) + "/"})
 
     # ----- reading what the bot did ------------------------------------------------------------
 

@@ -26,6 +26,9 @@ def _schema_for(manifest: dict) -> dict:
 def test_checked_in_manifest_is_valid() -> None:
     manifest = json.loads((MANIFEST_DIR / "manifest.json").read_text())
     jsonschema.validate(manifest, _schema_for(manifest))
+    lists = {tuple(c["scopes"]): [x["title"] for x in c["commands"]] for c in manifest["bots"][0]["commandLists"]}
+    assert set(lists) == {("personal",), ("team",), ("groupChat",)} and "recover home" in lists[("personal",)]
+    assert all(len(titles) <= 10 for titles in lists.values()) and manifest["validDomains"]
     commands = manifest["composeExtensions"][0]["commands"]
     assert commands[0]["id"] == "openCase" and commands[0]["context"] == ["message"]
 

@@ -34,7 +34,7 @@ async def test_approval_request_reaches_the_approver_in_their_chat(teams: Teams)
     assert case_card is not None
     # Bob grants more than a member may give (50): Alice is asked in her 1:1 chat.
     await teams.press(
-        BOB, card_id, button(case_card, "grant") | {"gesture": "Free dinner for two", "amount": ""}
+        BOB, card_id, {"teambot": "grant", "number": 1, "gesture": "Free dinner for two", "amount": ""}
     )
     assert "Waiting for approval" in facts(c.updates(card_id)[-1].card or {})
     dm = c.sends(ALICE.personal)[-1]

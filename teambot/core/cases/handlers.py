@@ -6,6 +6,7 @@ from datetime import datetime
 
 from teambot.core.cases import replies as r
 from teambot.core.cases.followup import draft_followup
+from teambot.core.cases.home import home
 from teambot.core.cases.queries import case_detail, list_cases
 from teambot.core.cases.service import RecoveryService
 from teambot.core.commands import intents as i
@@ -52,6 +53,9 @@ class CaseHandlers:
     async def mine(self, intent: i.Mine, ctx: Context) -> Reply:
         cases = await list_cases(self.db, ctx.team_id, owner=ctx.user_id)
         return r.ListReply(title="Cases you own", cases=cases, empty="You own no open cases.")
+
+    async def home(self, intent: i.Home, ctx: Context) -> Reply:
+        return await home(self.db, ctx.team_id, ctx.user_id)
 
     async def show(self, intent: i.Show, ctx: Context) -> Reply:
         return await self.card(ctx.team_id, intent.number, public=False)
@@ -147,7 +151,7 @@ class CaseHandlers:
 
     def handlers(self) -> HandlerTable:
         return {
-            i.OpenForm: self.form, i.Open: self.open, i.ListOpen: self.list_open, i.Mine: self.mine,
+            i.OpenForm: self.form, i.Open: self.open, i.ListOpen: self.list_open, i.Mine: self.mine, i.Home: self.home,
             i.Show: self.show, i.Timeline: self.timeline, i.Draft: self.draft,
             i.Approvals: self.approvals, i.Approve: self.decide, i.Deny: self.decide,
             i.CustomerHistory: self.customer, i.NoteCustomer: self.note,

@@ -15,7 +15,7 @@ from teambot.core.errors import BadInput
 from teambot.core.text import clean_text
 
 SUBCOMMANDS = (
-    "help", "list", "mine", "show", "policy", "claim", "handover", "apologise", "apologize", "grant",
+    "help", "list", "mine", "home", "show", "policy", "claim", "handover", "apologise", "apologize", "grant",
     "approve", "deny", "approvals", "step", "done", "flag", "resolve", "followup", "reopen", "draft",
     "timeline", "customer", "note", "shoutout", "digest", "leaderboard", "export", "snooze",
     "forget-customer", "export-customer",
@@ -110,7 +110,7 @@ def parse(text: str) -> Intent:
     name = verb
     a: dict[str, Any] = {}
 
-    if verb in ("help", "list", "mine", "approvals", "leaderboard", "export"):
+    if verb in ("help", "list", "mine", "home", "approvals", "leaderboard", "export"):
         return intent_for(name, a, raw)
     if verb == "digest":
         a["action"] = (first or "preview").lower()

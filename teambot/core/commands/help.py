@@ -3,7 +3,7 @@
 HELP = """*Teambot: service recovery*
 `/recover` open a case with a guided form
 `/recover [customer:] what went wrong [wants: what they want] [#category] [!high]` open a case at once
-`/recover list` open cases in this team · `/recover mine` cases you own
+`/recover list` open cases in this team · `/recover mine` cases you own · `/recover home` your own view
 `/recover show <case>` the case card · `/recover timeline <case>` everything that happened
 `/recover claim <case>` · `/recover handover <case> @person`
 `/recover apologise <case> in_person|phone|email|chat [words]`

@@ -59,6 +59,13 @@ class Mine(Intent):
 
 
 @dataclass(kw_only=True)
+class Home(Intent):
+    """One person's own view: their open cases, follow-ups due, approvals waiting, their figures."""
+
+    name = "home"
+
+
+@dataclass(kw_only=True)
 class Approvals(Intent):
     name = "approvals"
 
@@ -227,7 +234,7 @@ class Snooze(CaseIntent):
 INTENTS: dict[str, type[Intent]] = {
     cls.name: cls
     for cls in (
-        Help, OpenForm, Open, ListOpen, Mine, Approvals, Leaderboard, Export, ShowPolicy, ChangePolicy,
+        Help, OpenForm, Open, ListOpen, Mine, Home, Approvals, Leaderboard, Export, ShowPolicy, ChangePolicy,
         Digest, CustomerHistory, ExportCustomer, ForgetCustomer, NoteCustomer, Shoutout, Approve, Deny,
         Show, Timeline, Draft, Claim, Handover, Apologise, Grant, AddStep, CompleteStep, Flag, Resolve,
         Followup, Reopen, Snooze,
