@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "shoutout": "Shout out",
     "reopen": "Reopen",
     "draft": "Draft follow-up",
+    "send": "Send follow-up",
 }
 STATUS_LABELS = {
     CaseStatus.OPEN: "Open, nobody owns it yet",
