@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -61,6 +61,12 @@ def teams_text(text: str) -> str:
     text = text.replace("`", "")
     text = re.sub(r"(?<![\w/])/recover\b", "recover", text)
     return _CHANNEL.sub(r"#\1", text)
+
+
+def teams_date(at: datetime) -> str:
+    """A time Teams formats in each viewer's own zone and locale (Adaptive Card date functions)."""
+    iso = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{{{{DATE({iso}, SHORT)}}}} {{{{TIME({iso})}}}}"
 
 
 def plain_names(text: str, names: dict[str, str]) -> str:
@@ -330,7 +336,7 @@ def _case_card(
     body.append(text_block(clip(plain_names(title(d), names), 200), size="Medium", weight="Bolder"))
     facts = [
         {"title": label, "value": clip(teams_text(plain_names(value, names)), limit)}
-        for label, value in case_facts(d, now, tz)
+        for label, value in case_facts(d, now, tz, stamp=teams_date)
     ]
     body.append({"type": "FactSet", "facts": facts})
     return card(body, _case_actions(d.case.number, d.next_actions(), d.policy), entities)
