@@ -318,3 +318,28 @@ async def test_without_smtp_the_mail_goes_to_the_outbox(
         assert LINK.search(_text(msg))
     finally:
         await c.close()
+
+
+async def test_the_digest_counts_customer_verdicts_apart(loop: Container, smtp: tuple[Inbox, int]) -> None:
+    from teambot.core.insights.digest import compute, current_monday, digest_text
+
+    inbox, _ = smtp
+    await resolved_case(loop)
+    await run(loop, "send 1")
+    [token] = LINK.findall(_text(_mail(inbox)))
+    await run(loop, "Mr Lee: the wine was corked")
+    await run(loop, "claim 2")
+    await run(loop, "apologise 2 in_person Sorry")
+    await run(loop, "resolve 2 New bottle | storage too warm")
+    await run(loop, "followup 2 satisfied 5")
+    loop.clock.advance(hours=2)  # type: ignore[attr-defined]
+    async with TestClient(TestServer(create_app(loop), host="127.0.0.1")) as client:
+        assert (await client.post(f"/feedback/{token}", data=GOOD)).status == 200
+    now = loop.clock.now()
+    digest = await compute(loop.db, "T1", current_monday(now, "UTC"), now, preview=True)
+    t = digest.this
+    assert (t.customer_verdicts, t.customer_satisfied, t.staff_verdicts) == (1, 1, 1)
+    assert t.feedback_median_h == 2.0 and t.apology_share == 1.0 and t.resolve_target_share == 1.0
+    text = digest_text(digest)
+    assert "Verdicts given by customers themselves (feedback link): 1, 1 satisfied; recorded by staff: 1." in text
+    assert "within the 15 min target 100%" in text
