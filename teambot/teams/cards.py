@@ -181,13 +181,14 @@ FORM_TITLES = {
     "step": "Add a next step",
     "resolve": "Resolve the case",
     "followup": "Record the customer's follow-up",
+    "send": "Send the follow-up email",
     "handover": "Hand the case over",
     "flag": "Flag for process improvement",
     "reopen": "Reopen the case",
     "shoutout": "Shout out a colleague",
     "deny": "Deny the request",
 }
-FORM_BUTTONS = {"open": "Open case", "deny": "Deny", "shoutout": "Send shout-out"}
+FORM_BUTTONS = {"open": "Open case", "deny": "Deny", "shoutout": "Send shout-out", "send": "Send to the customer"}
 
 
 def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None) -> list[Card]:
@@ -199,6 +200,8 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
             categories.append(v["category"])
         return [
             text_input("customer", "Customer (optional)", v.get("customer"), max_length=200),
+            text_input("email", "Customer's email, for the written follow-up (optional)", v.get("email"),
+                       max_length=254, placeholder="jane@example.com"),
             text_input("problem", "What went wrong", v.get("problem"), required=True, multiline=True),
             text_input("wants", "What they want (optional)", v.get("wants"), multiline=True),
             choice_input("category", "Category", [(c, c.title()) for c in categories], v.get("category")),
@@ -263,6 +266,11 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
         ]
     if form == "deny":
         return [text_input("note", "Reason (optional)", v.get("note"), multiline=True)]
+    if form == "send":
+        return [
+            text_input("body", "The email (Teambot adds the greeting, your name and the feedback link)",
+                       v.get("body"), required=True, multiline=True),
+        ]  # fmt: skip
     return []
 
 
@@ -291,6 +299,8 @@ def _case_actions(number: int, actions: list[str], policy: Policy) -> list[Card]
         label = ACTION_LABELS.get(a, a.title())
         if a in ("claim", "draft"):
             out.append(submit(label, a, number=number))
+        elif a == "send":  # the draft first, editable, in its own card
+            out.append(submit(label, "send_form", number=number))
         else:
             fields = form_fields(a, {}, policy)
             if not fields:
@@ -446,7 +456,8 @@ def render(
     if isinstance(reply, CaseReply) and reply.detail is not None:
         return case_card(reply, now, tz, names)
     if isinstance(reply, FormReply):
-        return form_card(reply.form, {}, reply.prefill, policy=policy)
+        ids = {"number": reply.prefill["number"]} if reply.prefill.get("number") else {}
+        return form_card(reply.form, ids, reply.prefill, policy=policy)
     if isinstance(reply, ListReply):
         return list_card(reply, names)
     if isinstance(reply, ApprovalsReply):
