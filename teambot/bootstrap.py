@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,6 +15,9 @@ from teambot.core.cases.events import CaseEvents
 from teambot.core.cases.handlers import CaseHandlers
 from teambot.core.cases.service import RecoveryService
 from teambot.core.commands.dispatch import Commands
+from teambot.core.customer_loop.handlers import LoopHandlers
+from teambot.core.customer_loop.sending import FollowupMailer
+from teambot.core.customer_loop.store import DbFeedbackStore, site_secret
 from teambot.core.db import Database, is_sqlite
 from teambot.core.insights import delivery as digests
 from teambot.core.insights import patterns
@@ -28,6 +32,7 @@ from teambot.core.scheduling import deadlines
 from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.handlers import SchedulingHandlers
 from teambot.core.scheduling.scheduler import Scheduler
+from teambot.mail.senders import sender_from_env
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,9 @@ class Container:
     shoutouts: Shoutouts
     scheduler: Scheduler
     commands: Commands
+    mailer: FollowupMailer
+    feedback_store: DbFeedbackStore
+    feedback_secret: bytes = field(repr=False)  # signs feedback links; never shown or logged
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -79,6 +87,17 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS}.items():
         dl.register(kind, handler)
     shoutouts = Shoutouts(db, clk, notifier)
+    secret_value = settings.secret.get_secret_value() if settings.secret else None
+    secret = await site_secret(db, secret_value, clk.now())
+    team_name = team_display_name(settings.mail_from)
+    smtp = settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    mailer = FollowupMailer(
+        service, dl, sender_from_env(smtp, Path(settings.outbox_dir)), mail_from=settings.mail_from,
+        secret=secret, public_url=settings.public_url, team_name=team_name,
+    )  # fmt: skip
+    for kind, handler in mailer.due_handlers().items():
+        dl.register(kind, handler)
+    feedback_store = DbFeedbackStore(service, team_name)
 
     async def plan_digests(now: datetime) -> None:
         await digests.plan_digests(dl, now)
@@ -93,6 +112,18 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
             **SchedulingHandlers(dl).handlers(),
             **InsightHandlers(service).handlers(),
             **RecognitionHandlers(shoutouts).handlers(),
+            **LoopHandlers(mailer).handlers(),
         }
     )
-    return Container(settings, db, clk, notifier, events, service, dl, shoutouts, scheduler, commands)
+    return Container(
+        settings, db, clk, notifier, events, service, dl, shoutouts, scheduler, commands,
+        mailer, feedback_store, secret,
+    )  # fmt: skip
+
+
+def team_display_name(mail_from: str) -> str:
+    """The name customers know the team by: MAIL_FROM's display name ("Bistro Care <care@...>")."""
+    from email.utils import parseaddr
+
+    name = parseaddr(mail_from)[0].strip()
+    return name or "our team"

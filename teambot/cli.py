@@ -65,12 +65,32 @@ async def _shell(settings: Settings, user: str = "you", channel: str = "general"
     container = await build(settings, clock=ShellClock())
     session = ShellSession(container, user=user, channel=channel)
     scheduler = _start_scheduler(container)
+    runner = await _serve_beside_shell(container)
     try:
         await session.run()
     finally:
+        if runner is not None:
+            await runner.cleanup()
         if scheduler is not None:
             await scheduler.stop()
         await container.close()
+
+
+async def _serve_beside_shell(container: Any) -> Any:
+    """The shell serves HTTP too (the customer's feedback page, /healthz), so the whole loop
+    works locally; a busy port costs only the page, never the shell."""
+    from teambot.server import serve
+
+    try:
+        runner = await serve(container)
+    except OSError as exc:
+        print(f"Feedback page not served: port {container.settings.port} is busy ({exc.strerror}); "
+              "set PORT to another one.", file=sys.stderr)  # fmt: skip
+        return None
+    s = container.settings
+    where = f"the outbox folder {s.outbox_dir}" if s.smtp_url is None else "SMTP"
+    print(f"Feedback pages at {s.public_url}/feedback/...; follow-up mails go to {where}.", file=sys.stderr)
+    return runner
 
 
 def _start_scheduler(container: Any) -> Any:

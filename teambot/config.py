@@ -44,6 +44,52 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(default=True, alias="TEAMBOT_SCHEDULER")
     sweep_seconds: float = Field(default=15, gt=0, le=3600, alias="TEAMBOT_SWEEP_SECONDS")
 
+    # The customer loop: the written follow-up by email and the one-click feedback page.
+    smtp_url: SecretStr | None = None  # smtp://user:pass@host:587 or smtps://...; unset: the outbox folder
+    mail_from: str = "Teambot <teambot@localhost>"
+    outbox_dir: str = Field(default="./outbox", alias="TEAMBOT_OUTBOX")
+    secret: SecretStr | None = Field(default=None, alias="TEAMBOT_SECRET")  # unset: made once, kept in the DB
+    public_url_setting: str | None = Field(default=None, alias="TEAMBOT_PUBLIC_URL")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().strip().startswith(("smtp://", "smtps://")):
+            raise ValueError("use smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        if "@" not in parseaddr(value)[1]:
+            raise ValueError("use an address such as 'Bistro Care <care@bistro.example>'")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 16:
+            raise ValueError("use at least 16 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+        return value
+
+    @field_validator("public_url_setting")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.strip().startswith(("http://", "https://")):
+            raise ValueError("use the address customers reach Teambot at, like https://teambot.example.com")
+        return value.strip().rstrip("/")
+
+    @property
+    def public_url(self) -> str:
+        """Where feedback links point: TEAMBOT_PUBLIC_URL, else this machine on $PORT."""
+        return self.public_url_setting or f"http://localhost:{self.port}"
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

@@ -1,4 +1,4 @@
-"""One aiohttp server for every platform: /slack/*, /api/messages and /healthz."""
+"""One aiohttp server for every platform: /slack/*, /api/messages, /feedback/* and /healthz."""
 
 from __future__ import annotations
 
@@ -31,6 +31,13 @@ def create_app(container: Container) -> web.Application:
     app = web.Application(client_max_size=1024**2)
     app[CONTAINER] = container
     app.router.add_get("/healthz", healthz)
+    # The customer's one-click feedback page: always served, the shell included.
+    from teambot.web.feedback import add_feedback_routes
+
+    add_feedback_routes(
+        app, container.feedback_store, container.feedback_secret, container.clock,
+        public_origin=container.settings.public_url_setting,
+    )  # fmt: skip
     if container.settings.slack_configured:
         from teambot.slack.http import attach as attach_slack
 

@@ -42,6 +42,8 @@ def render(reply: Reply, now: datetime, tz: str = "UTC") -> str:
         return plain(f"✗ {reply.text}{echo}")
     if isinstance(reply, TextReply):
         return plain(reply.text)
+    if isinstance(reply, FormReply) and reply.form == "send":
+        return f"The follow-up email for case #{reply.prefill.get('number')}, as drafted:"
     if isinstance(reply, FormReply):
         return "Opening a case. Answer each question; an empty line skips an optional one."
     if isinstance(reply, CaseReply) and reply.detail is not None:

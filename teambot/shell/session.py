@@ -24,6 +24,7 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.grammar import as_user
 from teambot.core.commands.intents import intent_for
 from teambot.core.commands.replies import FormReply, Reply
+from teambot.core.customer_loop.email_address import split_contact
 from teambot.core.errors import DomainError
 from teambot.core.money import format_amount
 from teambot.core.policy.rules import DEFAULT_CATEGORIES
@@ -285,7 +286,10 @@ class ShellSession:
     async def show(self, reply: Reply) -> None:
         if isinstance(reply, FormReply):
             self.say(render(reply, self.c.clock.now(), self.tz))
-            await self.open_form()
+            if reply.form == "send":
+                await self.send_form(int(reply.prefill["number"]), str(reply.prefill.get("body", "")))
+            else:
+                await self.open_form()
             return
         self.say(render(reply, self.c.clock.now(), self.tz))
         if isinstance(reply, CaseReply) and reply.detail is not None:
@@ -297,7 +301,13 @@ class ShellSession:
     # ----- the guided form and the buttons -------------------------------------------------
 
     async def open_form(self) -> None:
-        customer = await self.ask("Customer (name or reference, optional)")
+        while True:  # one question: the name, and the address the written follow-up goes to
+            answer = await self.ask("Customer (name, optionally <email> for the follow-up mail; optional)")
+            try:
+                customer, email = split_contact(answer)
+                break
+            except DomainError as err:
+                self.say(plain(f"  ✗ {err}"))
         problem = await self.ask("What went wrong", required=True)
         wants = await self.ask("What do they want, in their words (optional)")
         categories = DEFAULT_CATEGORIES
@@ -309,7 +319,7 @@ class ShellSession:
         intent = intent_for(
             "open",
             {"customer": customer, "problem": problem, "wants": wants, "category": category,
-             "severity": severity, "own": own},
+             "severity": severity, "own": own, "email": email or None},
             text=problem,
         )  # fmt: skip
         await self.show(await self.c.commands.run(intent, self.ctx))
@@ -385,6 +395,27 @@ class ShellSession:
 
     async def _do_draft(self, n: int) -> None:
         await self.command(f"draft {n}")
+
+    async def _do_send(self, n: int) -> None:
+        await self.show(await self.c.commands.run(intent_for("send_form", {"number": n}), self.ctx))
+
+    async def send_form(self, n: int, body: str) -> None:
+        """The draft, editable: keep it, or type the text to send instead (a line with . ends it)."""
+        self.say("\n".join(f"  | {line}" for line in body.split("\n")))
+        self.say("  Teambot adds the greeting, your name and the feedback link.")
+        pick = await self.choose("Send it?", ["send as drafted", "write my own text", "cancel"])
+        if pick == 2:
+            self.say("Not sent.")
+            return
+        text = None
+        if pick == 1:
+            self.say("  Type the text; a line with only . ends it.")
+            lines: list[str] = []
+            while (line := await self.read("  > ")) is not None and line.strip() != ".":
+                lines.append(line)
+            text = "\n".join(lines)
+        intent = intent_for("send", {"number": n, "body": text}, text=f"send {n}")
+        await self.show(await self.c.commands.run(intent, self.ctx))
 
     async def _deny(self, approval: int) -> None:
         reason = await self.ask("Reason (optional)")

@@ -19,6 +19,7 @@ from teambot.core.cases.summary import (
     ACTION_LABELS,
     STATUS_LABELS,
     case_facts,
+    deadlines,
     event_line,
     title,
     when,
@@ -160,6 +161,8 @@ def _localised_facts(detail: CaseDetail, now: datetime, tz: str) -> list[tuple[s
     c = detail.case
     times: list[datetime] = [t for t in (c.apologised_at, c.followup_due_at) if t]
     times += [s.due_at for s in detail.steps if s.due_at]
+    times += [d.due for d in deadlines(detail)]  # the 24-hour clock, live in each reader's zone
+    times = list({when(t, tz): t for t in times}.values())  # one token per shown time, never nested
     out = []
     for label, value in case_facts(detail, now, tz):
         text = inert(value)

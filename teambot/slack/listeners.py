@@ -38,10 +38,10 @@ from teambot.slack.runtime import SlackRuntime
 log = logging.getLogger(__name__)
 
 MODAL_STEPS = {"apologise", "grant", "step", "resolve", "followup", "followup_yes", "followup_no", "handover",
-               "flag", "shoutout", "reopen"}  # fmt: skip
+               "flag", "shoutout", "reopen", "send"}  # fmt: skip
 AFTER_ACK_SLOTS = 8  # below the database pool's 15 connections (SQLAlchemy's 5 + 10 overflow)
 OOPS = "Something went wrong on Teambot's side and the step was not done. Try again in a moment."
-SUBMITTED = re.compile(r"^(open|apologise|grant|step|resolve|followup|handover|flag|shoutout|reopen|deny)$")
+SUBMITTED = re.compile(r"^(open|apologise|grant|step|resolve|followup|handover|flag|shoutout|reopen|deny|send)$")
 
 
 def team_of(context: AsyncBoltContext, body: dict[str, Any]) -> str:
@@ -264,6 +264,16 @@ def register(rt: SlackRuntime) -> None:
             )
             await open_view(client, trigger, modals.show(card, number), user, None, None)
             return
+        if step == "send":  # owner or admin, and an address: the core says so before the form opens
+            ctx = await context_for(client, team, meta["channel"] or "", user, None)
+            form = await c.commands.run(intent_for("send_form", {"number": number}), ctx)
+            if not isinstance(form, FormReply):
+                await tell(rt, client, user=user, channel=meta["channel"], response_url=meta["response_url"],
+                           message=blocks.error_message(getattr(form, "text", "")))  # fmt: skip
+                return
+            view = modals.send(detail, meta, str(form.prefill.get("body", "")))
+            await open_view(client, trigger, view, user, meta["channel"], meta["response_url"])
+            return
         builders: dict[str, Callable[[], dict[str, Any]]] = {
             "apologise": lambda: modals.apologise(detail, meta),
             "grant": lambda: modals.grant(detail, meta, limit_for(detail.policy, user)),
@@ -387,7 +397,8 @@ def register(rt: SlackRuntime) -> None:
     def submitted_intent(name: str, v: dict[str, Any], meta: dict[str, Any], team: str) -> Intent | None:
         if name == "open":
             args = {"problem": v.get("problem") or "", "customer": v.get("customer"), "wants": v.get("wants"),
-                    "category": v.get("category"), "severity": v.get("severity"), "own": "own" in (v.get("own") or [])}  # fmt: skip
+                    "category": v.get("category"), "severity": v.get("severity"), "own": "own" in (v.get("own") or []),
+                    "email": v.get("email")}  # fmt: skip
             return intent_for("open", args, text=v.get("problem") or "")
         if name == "deny":
             return intent_for(
@@ -427,6 +438,8 @@ def register(rt: SlackRuntime) -> None:
             )
         if name == "reopen":
             return intent_for("reopen", {"number": n, "note": v.get("reason")})
+        if name == "send":
+            return intent_for("send", {"number": n, "body": v.get("body")})
         return None
 
     async def message_source(

@@ -36,7 +36,7 @@ METADATA = 3000
 # Which input shows a core error, per modal: DomainError.field -> block_id.
 FIELD_BLOCKS: dict[str, dict[str, str | tuple[str, ...]]] = {
     "open": {"customer": "customer", "problem": "problem", "wish": "wants", "category": "category",
-             "severity": "severity", "channel": "channel"},
+             "severity": "severity", "channel": "channel", "email": "email"},
     "apologise": {"method": "method", "apology": "words"},
     "grant": {"gesture": ("gesture_text", "gesture"), "amount": "amount", "note": "note"},
     "step": {"next step": "text", "due": "due", "owner": "owner"},
@@ -47,6 +47,7 @@ FIELD_BLOCKS: dict[str, dict[str, str | tuple[str, ...]]] = {
     "shoutout": {"to": "to", "message": "message", "note": "message"},
     "deny": {"note": "note"},
     "reopen": {"reason": "reason"},
+    "send": {"body": "body"},
 }  # fmt: skip
 
 
@@ -201,6 +202,8 @@ def open_case(
     blocks += [
         text_input("customer", "Customer", optional=True, max_length=MAX_SHORT, initial=p.get("customer"),
                    placeholder="Who was let down? e.g. Mrs Patel, room 412"),
+        text_input("email", "Customer's email", optional=True, max_length=254, initial=p.get("email"),
+                   placeholder="jane@example.com", hint="For the written follow-up; only the team sees it."),
         text_input("problem", "What went wrong", multiline=True, max_length=MAX_TEXT, initial=p.get("problem"),
                    placeholder="In the customer's words, if you can"),
         text_input("wants", "What they want", multiline=True, optional=True, max_length=MAX_TEXT,
@@ -283,6 +286,16 @@ def resolve(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
                    hint="What let the customer down in the first place; the weekly digest learns from it."),
     ]  # fmt: skip
     return modal("resolve", f"Resolve · #{c.number}", blocks, meta, submit="Resolve")
+
+
+def send(detail: CaseDetail, meta: dict[str, Any], body: str) -> dict[str, Any]:
+    """The follow-up email's draft, editable before it goes to the customer."""
+    c = detail.case
+    blocks = [
+        text_input("body", "The email", multiline=True, max_length=MAX_TEXT, initial=body,
+                   hint="Teambot adds the greeting, your name and the one-click feedback link."),
+    ]  # fmt: skip
+    return modal("send", f"Send follow-up · #{c.number}", blocks, meta, submit="Send")
 
 
 def followup(detail: CaseDetail, meta: dict[str, Any], satisfied: bool | None = None) -> dict[str, Any]:

@@ -19,9 +19,9 @@ ID_KEYS = ("number", "approval_id", "position")
 FORMS = {
     "open": "open", "apologise": "apologise", "grant": "grant", "step": "step", "resolve": "resolve",
     "followup": "followup", "handover": "handover", "flag": "flag", "reopen": "reopen",
-    "shoutout": "shoutout", "deny": "deny",
+    "shoutout": "shoutout", "deny": "deny", "send": "send",
 }  # fmt: skip
-BUTTONS = ("claim", "show", "timeline", "draft", "approve", "done", "snooze", "form")
+BUTTONS = ("claim", "show", "timeline", "draft", "approve", "done", "snooze", "form", "send_form")
 
 
 def _int(value: Any, name: str) -> int:
@@ -72,7 +72,7 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
     """The Intent a card button means; raises BadInput when the card data can't make one."""
     text = echo(action, data)
     if action == "open":
-        args = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity")}
+        args = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity", "email")}
         return intent_for("open", {"problem": _str(data.get("problem")), **args}, text=text)
     if action in ("approve", "deny"):
         note = _str(data.get("note")) or None
@@ -89,8 +89,10 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
     if action == "form":
         return intent_for("form", {}, text=text)
     n = _int(data.get("number"), "case number")
-    if action in ("claim", "show", "timeline", "draft"):
+    if action in ("claim", "show", "timeline", "draft", "send_form"):
         return intent_for(action, {"number": n}, text=text)
+    if action == "send":  # the editable draft, as the owner left it
+        return intent_for("send", {"number": n, "body": _str(data.get("body")) or None}, text=text)
     if action == "snooze":
         return intent_for("snooze", {"number": n, "for": _str(data.get("for")) or None}, text=text)
     if action == "done":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -69,6 +69,12 @@ def teams_text(text: str) -> str:
     text = text.replace("`", "")
     text = re.sub(r"(?<![\w/])/recover\b", "recover", text)
     return _CHANNEL.sub(r"#\1", text)
+
+
+def teams_date(at: datetime) -> str:
+    """A time Teams formats in each viewer's own zone and locale (Adaptive Card date functions)."""
+    iso = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{{{{DATE({iso}, SHORT)}}}} {{{{TIME({iso})}}}}"
 
 
 def plain_names(text: str, names: dict[str, str]) -> str:
@@ -222,13 +228,14 @@ FORM_TITLES = {
     "step": "Add a next step",
     "resolve": "Resolve the case",
     "followup": "Record the customer's follow-up",
+    "send": "Send the follow-up email",
     "handover": "Hand the case over",
     "flag": "Flag for process improvement",
     "reopen": "Reopen the case",
     "shoutout": "Shout out a colleague",
     "deny": "Deny the request",
 }
-FORM_BUTTONS = {"open": "Open case", "deny": "Deny", "shoutout": "Send shout-out"}
+FORM_BUTTONS = {"open": "Open case", "deny": "Deny", "shoutout": "Send shout-out", "send": "Send to the customer"}
 
 
 def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None) -> list[Card]:
@@ -240,6 +247,8 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
             categories.append(v["category"])
         return [
             text_input("customer", "Customer (optional)", v.get("customer"), max_length=200),
+            text_input("email", "Customer's email, for the written follow-up (optional)", v.get("email"),
+                       max_length=254, placeholder="jane@example.com"),
             text_input("problem", "What went wrong", v.get("problem"), required=True, multiline=True),
             text_input("wants", "What they want (optional)", v.get("wants"), multiline=True),
             choice_input("category", "Category", [(c, c.title()) for c in categories], v.get("category")),
@@ -305,6 +314,11 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
         ]
     if form == "deny":
         return [text_input("note", "Reason (optional)", v.get("note"), multiline=True)]
+    if form == "send":
+        return [
+            text_input("body", "The email (Teambot adds the greeting, your name and the feedback link)",
+                       v.get("body"), required=True, multiline=True),
+        ]  # fmt: skip
     return []
 
 
@@ -370,6 +384,8 @@ def case_actions(d: Any, viewer: str | None) -> list[Card]:
             label = ACTION_LABELS.get(a, a.title())
             if a in ("claim", "draft"):
                 out.append(execute(label, a, number=number))
+            elif a == "send":  # the draft first, editable, in its own card
+                out.append(execute(label, "send_form", number=number))
             elif (action := _form_action(label, a, number, policy)) is not None:
                 out.append(action)
     elif role == "approver":
@@ -429,7 +445,7 @@ def _case_card(
     body.append(text_block(clip(plain_names(title(d), names), 200), size="Medium", weight="Bolder"))
     facts = [
         {"title": label, "value": clip(teams_text(plain_names(value, names)), limit)}
-        for label, value in case_facts(d, now, tz)
+        for label, value in case_facts(d, now, tz, stamp=teams_date)
     ]
     body.append({"type": "FactSet", "facts": facts})
     body.append(text_block(f"Times in {tz}.", isSubtle=True, size="Small", spacing="Small"))
@@ -548,7 +564,8 @@ def render(
     if isinstance(reply, CaseReply) and reply.detail is not None:
         return case_card(reply, now, tz, names)
     if isinstance(reply, FormReply):
-        return form_card(reply.form, {}, reply.prefill, policy=policy)
+        ids = {"number": reply.prefill["number"]} if reply.prefill.get("number") else {}
+        return form_card(reply.form, ids, reply.prefill, policy=policy)
     if isinstance(reply, ListReply):
         return list_card(reply, names)
     if isinstance(reply, ApprovalsReply):

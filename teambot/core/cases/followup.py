@@ -11,11 +11,25 @@ _HOW = {"in_person": "in person", "phone": "on the phone", "email": "by email", 
 
 
 def draft_followup(detail: CaseDetail, signer: str = "", tz: str = "UTC") -> str:
-    """Every sentence comes from a recorded fact; nothing recorded means nothing promised."""
+    """The whole letter: a greeting, the recorded facts (`draft_body`), a sign-off."""
+    name = detail.case.customer_name or "there"
+    if "@" in name or name.startswith("[erased]"):
+        name = "there"
+    lines = [f"Dear {name},", "", draft_body(detail, tz), "", "Kind regards,"]
+    if signer:
+        lines.append(signer)
+    return "\n".join(lines)
+
+
+def draft_body(detail: CaseDetail, tz: str = "UTC") -> str:
+    """Every sentence comes from a recorded fact; nothing recorded means nothing promised.
+
+    No greeting and no sign-off: the email adds them (with the owner's name and the feedback
+    link), and the chat draft adds its own. Nothing asks the customer to reply to a chat.
+    """
     c = detail.case
     zone = ZoneInfo(tz)
-    name = c.customer_name or "there"
-    lines = [f"Dear {name},", ""]
+    lines: list[str] = []
     if c.apologised_at is not None:
         when = c.apologised_at.astimezone(zone).strftime("%d %B")
         lines.append(
@@ -49,7 +63,5 @@ def draft_followup(detail: CaseDetail, signer: str = "", tz: str = "UTC") -> str
             "",
             "We are still confirming a further gesture and will write again once it is settled.",
         ]
-    lines += ["", "If anything is still not right, simply reply to this message.", "", "Kind regards,"]
-    if signer:
-        lines.append(signer)
+    lines += ["", "If anything is still not right, please tell us."]
     return "\n".join(lines)

@@ -40,7 +40,7 @@ class CaseHandlers:
         opened = await self.s.open_case(
             ctx.team_id, ctx.channel_id, me, intent.problem, platform=ctx.platform,
             customer=intent.customer, wants=intent.wants, category=intent.category,
-            severity=intent.severity, own=intent.own, source_ref=ctx.source_ref,
+            severity=intent.severity, own=intent.own, source_ref=ctx.source_ref, email=intent.email,
         )  # fmt: skip
         detail = await case_detail(self.db, ctx.team_id, opened.case.number)
         msg = f"<@{me}> opened case #{opened.case.number}."

@@ -37,6 +37,8 @@ class Customer(SQLModel, table=True):
     team_id: str = Field(max_length=128)
     key: str = Field(max_length=200)  # normalised name, for lookups
     name: str = Field(max_length=200)
+    # Where the written follow-up goes. Shown only to the team, never logged, erased on request.
+    email: str | None = Field(default=None, max_length=254)
     notes: list[dict[str, Any]] = json_column(list)  # [{"text", "by", "at"}]
     created_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -84,6 +86,7 @@ class Case(SQLModel, table=True):
     satisfied: bool | None = None
     score: int | None = None
     won_back: bool | None = None
+    followup_source: str | None = Field(default=None, max_length=16)  # "staff" or "customer"
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reopened_count: int = 0
     card_ref: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

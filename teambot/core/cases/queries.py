@@ -57,6 +57,12 @@ class CaseDetail:
 
     def next_actions(self) -> list[str]:
         """The buttons that make sense now, in the order a person would take them."""
+        actions = self._next_actions()
+        if "draft" in actions and self.customer is not None and self.customer.email:
+            actions.insert(actions.index("draft") + 1, "send")  # the owner (or an admin) emails it
+        return actions
+
+    def _next_actions(self) -> list[str]:
         c = self.case
         if c.status == CaseStatus.CLOSED:
             return ["reopen", "shoutout", "draft"]

@@ -32,6 +32,7 @@ from teambot.core.cases.models import (
     NextStep,
     TimelineEvent,
 )
+from teambot.core.customer_loop.email_address import validate_email
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotAllowed, NotFound
 from teambot.core.money import format_amount, from_minor, parse_amount, to_minor
@@ -176,10 +177,14 @@ class RecoveryService:
         severity: str | None = None,
         own: bool = False,
         source_ref: str | None = None,
+        email: str | None = None,
     ) -> OpenedCase:
         problem_text = _text(problem, "problem", required=True)
         wants_text = _text(wants, "wish")
         customer_name = _text(customer, "customer", limit=MAX_SHORT)
+        email_address = validate_email(email) if email and email.strip() else None
+        if email_address and not customer_name:
+            customer_name = email_address  # the address is how the team knows this customer
         severity_value = (severity or "medium").strip().lower()
         if severity_value not in SEVERITIES:
             raise BadInput(
@@ -199,7 +204,7 @@ class RecoveryService:
                     ).first()
                     if existing is not None:
                         return OpenedCase(existing, None, [], duplicate=True)
-                cust, earlier = await self._remember_customer(s, team_id, customer_name, now)
+                cust, earlier = await self._remember_customer(s, team_id, customer_name, now, email_address)
                 number = await self._next_number(s, team_id)
                 case = Case(
                     team_id=team_id, number=number, platform=platform, channel_id=channel_id,
@@ -238,7 +243,7 @@ class RecoveryService:
         return int((await s.exec(bump)).scalar_one())  # type: ignore[call-overload]
 
     async def _remember_customer(
-        self, s: AsyncSession, team_id: str, name: str | None, now: datetime
+        self, s: AsyncSession, team_id: str, name: str | None, now: datetime, email: str | None = None
     ) -> tuple[Customer | None, list[Case]]:
         if not name:
             return None, []
@@ -246,8 +251,11 @@ class RecoveryService:
         cust = (
             await s.exec(select(Customer).where(Customer.team_id == team_id, Customer.key == key))
         ).first()
+        if cust is not None and email and cust.email != email:
+            cust.email = email  # the newest address the team was given wins
+            s.add(cust)
         if cust is None:
-            cust = Customer(team_id=team_id, key=key, name=name, created_at=now)
+            cust = Customer(team_id=team_id, key=key, name=name, email=email, created_at=now)
             try:
                 # Added inside the savepoint: begin_nested() flushes what is pending *before* the
                 # SAVEPOINT, so a clash added earlier would abort the whole transaction.
@@ -732,15 +740,29 @@ class RecoveryService:
         return await self._change(team_id, number, actor, apply)
 
     async def answer_followup(
-        self, team_id: str, number: int, actor: str, satisfied: bool, score: int, won_back: bool | None = None
-    ) -> Case:
-        """Satisfied closes the case; not satisfied sends it back to its owner to work on."""
+        self, team_id: str, number: int, actor: str, satisfied: bool, score: int, won_back: bool | None = None,
+        *, by_customer: bool = False, comment: str | None = None,
+        guard: Callable[[AsyncSession, Case, datetime], Awaitable[None]] | None = None,
+    ) -> Case:  # fmt: skip
+        """Satisfied closes the case; not satisfied sends it back to its owner to work on.
+
+        `by_customer`: the customer answered themselves (the feedback page). Their word is
+        recorded whatever the case's state: on a resolved case it closes or reopens work as a
+        staff answer does; on a closed case a "not satisfied" reopens it; on a case still being
+        worked it is recorded and the work goes on. `guard` runs first in the same transaction
+        (the feedback link's single-use UPDATE), so the answer and the used link commit together.
+        """
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             raise BadInput(
                 f"{score!r} is not a score.", "Give the customer's score from 1 to 5.", field="score"
             )
+        comment_text = _text(comment, "comment", limit=MAX_TEXT)
 
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
+            if guard is not None:
+                await guard(s, case, now)
+            if by_customer:
+                return self._customer_verdict(case, now, satisfied, score, won_back, comment_text)
             if case.status != CaseStatus.RESOLVED:
                 state = case.status.value
                 raise InvalidStep(
@@ -750,14 +772,52 @@ class RecoveryService:
                     else f"Reopen it with /recover reopen {number} if there is more to do.",
                 )
             case.followup_at, case.satisfied, case.score, case.won_back = now, satisfied, score, won_back
+            case.followup_source = "staff"
             case.followup_due_at = None
             if satisfied:
                 case.status, case.closed_at = CaseStatus.CLOSED, now
             else:
                 case.status = CaseStatus.OWNED
-            return "followup_answered", {"satisfied": satisfied, "score": score, "won_back": won_back}
+            return "followup_answered", {
+                "satisfied": satisfied, "score": score, "won_back": won_back, "source": "staff",
+            }  # fmt: skip
 
-        return await self._change(team_id, number, actor, apply)
+        case = await self._change(team_id, number, actor, apply)
+        if by_customer and case.owner_id:
+            verdict = "satisfied" if satisfied else "not satisfied"
+            after = {
+                CaseStatus.CLOSED: f"case #{number} is closed.",
+                CaseStatus.OWNED: f"case #{number} is back with you.",
+            }.get(case.status, f"case #{number} stays {case.status.value}.")
+            said = f" They wrote: “{comment_text}”" if comment_text else ""
+            await self._tell_user(
+                case, case.owner_id, "customer_feedback",
+                f"{case.customer_name or 'The customer'} answered the follow-up themselves: {verdict}, "
+                f"{score}/5; {after}{said}",
+                satisfied=satisfied, score=score,
+            )  # fmt: skip
+        return case
+
+    @staticmethod
+    def _customer_verdict(
+        case: Case, now: datetime, satisfied: bool, score: int, won_back: bool | None, comment: str | None
+    ) -> tuple[str, dict[str, Any]]:
+        was = case.status
+        case.followup_at, case.satisfied, case.score, case.won_back = now, satisfied, score, won_back
+        case.followup_source = "customer"
+        if was == CaseStatus.RESOLVED:
+            case.followup_due_at = None
+            if satisfied:
+                case.status, case.closed_at = CaseStatus.CLOSED, now
+            else:
+                case.status = CaseStatus.OWNED
+        elif was == CaseStatus.CLOSED and not satisfied:
+            case.status = CaseStatus.OWNED if case.owner_id else CaseStatus.OPEN
+            case.closed_at, case.reopened_count = None, case.reopened_count + 1
+        return "followup_answered", {
+            "satisfied": satisfied, "score": score, "won_back": won_back, "source": "customer",
+            "comment": comment, "status_before": was.value,
+        }  # fmt: skip
 
     async def reopen(self, team_id: str, number: int, actor: str, reason: str | None = None) -> Case:
         reason_text = _text(reason, "reason", limit=1000)

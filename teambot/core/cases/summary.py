@@ -5,6 +5,8 @@ Mentions stay as `<@id>`; each renderer turns them into its own kind of mention.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,6 +26,7 @@ ACTION_LABELS = {
     "shoutout": "Shout out",
     "reopen": "Reopen",
     "draft": "Draft follow-up",
+    "send": "Send follow-up",
 }
 STATUS_LABELS = {
     CaseStatus.OPEN: "Open, nobody owns it yet",
@@ -50,18 +53,60 @@ def when(at: datetime, tz: str) -> str:
     return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M")
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """One hand of the 24-hour clock: what should happen by when, and when it did."""
+
+    label: str  # "Own by", "Apologise by", "Resolve by"
+    due: datetime
+    met_at: datetime | None
+
+    def overdue(self, now: datetime) -> bool:
+        return self.met_at is None and now > self.due
+
+
+def deadlines(detail: CaseDetail) -> list[Deadline]:
+    """Own, apologise and resolve targets from the team's policy, counted from the open.
+
+    The apology shares the own target: the first person on it says sorry at once.
+    """
+    c, p = detail.case, detail.policy
+    own = timedelta(minutes=p.own_within_minutes)
+    return [
+        Deadline("Own by", c.opened_at + own, c.owned_at),
+        Deadline("Apologise by", c.opened_at + own, c.apologised_at),
+        Deadline("Resolve by", c.opened_at + timedelta(hours=p.resolve_within_hours), c.resolved_at),
+    ]
+
+
+def deadline_text(d: Deadline, now: datetime, stamp: Callable[[datetime], str]) -> str:
+    """`<time> · in 12 min`, `<time> · overdue by 3 min`, or `<time> · done on time / 5 min late`."""
+    if d.met_at is not None:
+        late = d.met_at - d.due
+        return f"{stamp(d.due)} · done " + (f"{duration(late)} late" if late > timedelta(0) else "on time")
+    if now > d.due:
+        return f"{stamp(d.due)} · overdue by {duration(now - d.due)}"
+    return f"{stamp(d.due)} · in {duration(d.due - now)}"
+
+
 def title(detail: CaseDetail) -> str:
     c = detail.case
     who = f"{c.customer_name}: " if c.customer_name else ""
     return f"Case #{c.number} · {who}{c.problem}"
 
 
-def case_facts(detail: CaseDetail, now: datetime, tz: str = "UTC") -> list[tuple[str, str]]:
-    """(label, value) pairs in reading order; values may hold `<@id>` mentions."""
+def case_facts(
+    detail: CaseDetail, now: datetime, tz: str = "UTC", *, stamp: Callable[[datetime], str] | None = None
+) -> list[tuple[str, str]]:
+    """(label, value) pairs in reading order; values may hold `<@id>` mentions.
+
+    `stamp` writes the clock's deadlines (the adapter's live date; `when` in `tz` by default)."""
     c, cur = detail.case, detail.currency
     facts: list[tuple[str, str]] = [("Status", STATUS_LABELS[c.status])]
     if c.customer_name:
-        facts.append(("Customer", c.customer_name))
+        email = detail.customer.email if detail.customer is not None else None
+        shown = c.customer_name if not email or email == c.customer_name else f"{c.customer_name} · {email}"
+        facts.append(("Customer", shown))
     facts.append(("What went wrong", c.problem))
     if c.wants:
         facts.append(("What they want", c.wants))
@@ -73,6 +118,10 @@ def case_facts(detail: CaseDetail, now: datetime, tz: str = "UTC") -> list[tuple
         facts.append(("Owner", f"<@{c.owner_id}> (owned {took} after opening)"))
     else:
         facts.append(("Owner", "nobody yet"))
+    write = stamp or (lambda at: when(at, tz))
+    for d in deadlines(detail):
+        if c.status != CaseStatus.CLOSED or d.met_at is not None:
+            facts.append((d.label, deadline_text(d, now, write)))
     if c.apologised_at:
         words = f": “{c.apology_words}”" if c.apology_words else ""
         how = APOLOGY_LABELS.get(c.apology_method or "", c.apology_method or "")
@@ -110,7 +159,11 @@ def case_facts(detail: CaseDetail, now: datetime, tz: str = "UTC") -> list[tuple
     if c.followup_at:
         verdict = "satisfied" if c.satisfied else "not satisfied"
         won = {True: ", won back", False: ", lost", None: ""}[c.won_back]
-        facts.append(("Follow-up", f"{verdict}, {c.score}/5{won}"))
+        source = " (from the customer)" if c.followup_source == "customer" else ""
+        facts.append(("Follow-up", f"{verdict}, {c.score}/5{won}{source}"))
+    sent = [e for e in detail.events if e.kind == "followup_sent"]
+    if sent:
+        facts.append(("Follow-up email", f"sent {when(sent[-1].at, tz)} by <@{sent[-1].actor}>"))
     if detail.flags:
         facts.append(("Flagged", f"{len(detail.flags)}× for process improvement"))
     return facts
@@ -137,8 +190,13 @@ def event_line(kind: str, data: dict[str, object]) -> str:
         "flagged": lambda: f"flagged for process improvement: {d.get('note')}",
         "resolved": lambda: f"resolved: {d.get('resolution')} (root cause: {d.get('root_cause')})",
         "followup_answered": lambda: (
-            f"recorded the follow-up: {'satisfied' if d.get('satisfied') else 'not satisfied'}, {d.get('score')}/5"
+            ("answered the follow-up themselves (from the customer)" if d.get("source") == "customer"
+             else "recorded the follow-up")
+            + f": {'satisfied' if d.get('satisfied') else 'not satisfied'}, {d.get('score')}/5"
+            + (f": “{d['comment']}”" if d.get("comment") else "")
         ),
+        "followup_sent": lambda: f"emailed the written follow-up: {d.get('text')}",
+        "followup_send_failed": lambda: f"could not email the follow-up: {d.get('error')}",
         "reopened": lambda: "reopened the case" + (f": {d['reason']}" if d.get("reason") else ""),
         "snoozed": lambda: (
             f"snoozed the follow-up until {str(d.get('until', ''))[:16].replace('T', ' ')} UTC"

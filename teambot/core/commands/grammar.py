@@ -11,6 +11,7 @@ import shlex
 from typing import Any
 
 from teambot.core.commands.intents import Help, Intent, Open, OpenForm, intent_for
+from teambot.core.customer_loop.email_address import split_contact
 from teambot.core.errors import BadInput
 from teambot.core.text import clean_text
 
@@ -18,7 +19,7 @@ SUBCOMMANDS = (
     "help", "list", "mine", "home", "show", "policy", "claim", "handover", "apologise", "apologize", "grant",
     "approve", "deny", "approvals", "step", "done", "flag", "resolve", "followup", "reopen", "draft",
     "timeline", "customer", "note", "shoutout", "digest", "leaderboard", "export", "snooze",
-    "forget-customer", "export-customer",
+    "forget-customer", "export-customer", "send",
 )  # fmt: skip
 
 USAGE = {
@@ -43,6 +44,7 @@ USAGE = {
     "snooze": "/recover snooze <case> [for 2h|1d]",
     "forget-customer": "/recover forget-customer <name>",
     "export-customer": "/recover export-customer <name>",
+    "send": "/recover send <case>",
 }
 
 
@@ -85,11 +87,26 @@ def parse_open(text: str) -> dict[str, Any]:
     wants = re.split(r"\s*\b(?:wants?|would like)\s*:\s*", body, maxsplit=1, flags=re.I)
     if len(wants) == 2:
         body, out["wants"] = wants[0].strip(), wants[1].strip()
-    head, sep, rest = body.partition(":")
-    if sep and 0 < len(head.strip()) <= 60 and rest.strip() and not rest.startswith("//"):
-        out["customer"], body = head.strip(), rest.strip()
+    # Slack sends a typed address as <mailto:jane@example.com|jane@example.com>.
+    body = re.sub(r"<mailto:([^|<>]+)(?:\|[^<>]*)?>", r"<\1>", body)
+    head, sep, rest = _split_customer(body)
+    if sep and 0 < len(head.strip()) <= 120 and rest.strip() and not rest.startswith("//"):
+        name, email = split_contact(head)
+        if email is not None or len(head.strip()) <= 60:
+            out["customer"], body = name or None, rest.strip()
+            if email is not None:
+                out["email"] = email
     out["problem"] = body
     return out
+
+
+def _split_customer(body: str) -> tuple[str, str, str]:
+    """`customer: problem`, where the customer part may hold `<jane@example.com>` (whose own
+    characters never split it)."""
+    bracket = re.match(r"([^:<>]*<[^<>]*>[^:<>]*)(:)(.*)$", body, re.S)
+    if bracket:
+        return bracket.group(1), ":", bracket.group(3)
+    return body.partition(":")
 
 
 def parse(text: str) -> Intent:

@@ -46,6 +46,7 @@ class Open(Intent):
     category: str | None = None
     severity: str | None = None
     own: bool = False
+    email: str | None = None  # the customer's, for the written follow-up
 
 
 @dataclass(kw_only=True)
@@ -226,6 +227,21 @@ class Reopen(CaseIntent):
 
 
 @dataclass(kw_only=True)
+class SendFollowup(CaseIntent):
+    """Send the written follow-up to the customer by email: the current draft, or `body` as edited."""
+
+    name = "send"
+    body: str | None = None
+
+
+@dataclass(kw_only=True)
+class SendForm(CaseIntent):
+    """Show the draft in an editable form first (the card's "Send follow-up" button)."""
+
+    name = "send_form"
+
+
+@dataclass(kw_only=True)
 class Snooze(CaseIntent):
     name = "snooze"
     duration: str | None = None  # "2h", "1d"; the policy's default when None
@@ -237,7 +253,7 @@ INTENTS: dict[str, type[Intent]] = {
         Help, OpenForm, Open, ListOpen, Mine, Home, Approvals, Leaderboard, Export, ShowPolicy, ChangePolicy,
         Digest, CustomerHistory, ExportCustomer, ForgetCustomer, NoteCustomer, Shoutout, Approve, Deny,
         Show, Timeline, Draft, Claim, Handover, Apologise, Grant, AddStep, CompleteStep, Flag, Resolve,
-        Followup, Reopen, Snooze,
+        Followup, Reopen, Snooze, SendFollowup, SendForm,
     )
 }  # fmt: skip
 

@@ -1,9 +1,8 @@
 """The follow-up as an email: plain text and simple HTML, composed without sending anything.
 
-The body comes from the written follow-up draft (what the case records). This module only
-frames it: a greeting by first name, the owner's signature, and the feedback link. The
-draft was written for chat, so its own greeting, sign-off and "reply to this message" line
-are dropped here rather than repeated or left to mislead.
+The body comes from the written follow-up draft (what the case records, `draft_body`). This
+module only frames it: a greeting by first name, the owner's signature, and the feedback link.
+A greeting or sign-off someone typed while editing the draft is dropped rather than repeated.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ _CLOSING = re.compile(
     r"[,.!]?$",
     re.IGNORECASE,
 )
-_CHAT_REPLY = re.compile(r"reply to this message", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ def _one_line(text: str) -> str:
 
 
 def body_of_draft(body_text: str) -> str:
-    """The draft minus its chat framing: greeting, sign-off block, "reply to this message"."""
+    """The draft minus a greeting and a sign-off block, which the mail adds itself."""
     lines = body_text.replace("\r\n", "\n").strip("\n").split("\n")
     if lines and _GREETING.match(lines[0].strip()):
         lines = lines[1:]
@@ -71,7 +69,6 @@ def body_of_draft(body_text: str) -> str:
         if _CLOSING.match(line.strip()):
             lines = lines[:i]
             break
-    lines = [line for line in lines if not _CHAT_REPLY.search(line)]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip("\n")
 
 

@@ -131,6 +131,16 @@ class Figures:
     won_back_known: int = 0
     winback_share: float | None = None
     shoutouts: int = 0
+    # The 24-hour clock against the team's targets, and who gave the verdict.
+    apology_median_min: float | None = None
+    apologised_within_target: int = 0
+    apology_share: float | None = None
+    resolved_within_target: int = 0
+    resolve_target_share: float | None = None
+    customer_verdicts: int = 0
+    customer_satisfied: int = 0
+    staff_verdicts: int = 0
+    feedback_median_h: float | None = None
 
 
 @dataclass
@@ -152,6 +162,7 @@ class Digest:
     preview: bool = False
     opened_per_day: dict[str, dict[str, int]] = field(default_factory=dict)  # local date -> category -> n
     resolve_hours: list[float] = field(default_factory=list)  # for the chart
+    targets: dict[str, int] = field(default_factory=lambda: {"own_min": 15, "resolve_h": 24})
 
     @property
     def empty(self) -> bool:
@@ -271,10 +282,30 @@ async def figures(
     f.won_back_known = len(known)
     f.won_back = sum(1 for e in known if e.data.get("won_back"))
     f.winback_share = share(f.won_back, f.won_back_known)
+    _clock_figures(f, policy, events, resolve, answers)
     return f, {
         "events": events, "cases": cases, "shouts": shouts, "answers": answers, "opened": opened,
         "resolve_hours": resolve,
     }  # fmt: skip
+
+
+def _clock_figures(f: Figures, policy: Policy, events: list[Any], resolve: list[float], answers: list[Any]) -> None:
+    """Time to first apology and to resolve against the targets; customer-given verdicts apart."""
+    apologies = [
+        (e.at - e.opened_at).total_seconds() / 60
+        for e in events
+        if e.kind == "apologised" and e.data.get("first", True)
+    ]
+    f.apology_median_min = median(apologies)
+    f.apologised_within_target = sum(1 for m in apologies if m <= policy.own_within_minutes)
+    f.apology_share = share(f.apologised_within_target, len(apologies))
+    f.resolved_within_target = sum(1 for h in resolve if h <= policy.resolve_within_hours)
+    f.resolve_target_share = share(f.resolved_within_target, f.resolved)
+    by_customer = [e for e in answers if e.data.get("source") == "customer"]
+    f.customer_verdicts = len(by_customer)
+    f.customer_satisfied = sum(1 for e in by_customer if e.data.get("satisfied"))
+    f.staff_verdicts = len(answers) - len(by_customer)
+    f.feedback_median_h = median([(e.at - e.opened_at).total_seconds() / 3600 for e in by_customer])
 
 
 async def compute(
@@ -350,6 +381,7 @@ async def compute(
             currency=policy.currency, this=this, last=last, still_open=int(still_open), patterns=patterns,
             flagged=flagged, slowest=slowest, recoverers=recoverers, shoutouts=shout_list, preview=preview,
             opened_per_day=per_day, resolve_hours=[round(h, 2) for h in rows["resolve_hours"]],
+            targets={"own_min": policy.own_within_minutes, "resolve_h": policy.resolve_within_hours},
         )  # fmt: skip
 
 
@@ -387,7 +419,11 @@ def digest_text(d: Digest) -> str:
         f"Time to resolve: median {_num(t.resolve_median_h, ' h')}, p90 {_num(t.resolve_p90_h, ' h')} "
         f"(last week {_num(w.resolve_median_h, ' h')} / {_num(w.resolve_p90_h, ' h')}); "
         f"resolved within 24 h {_pct(t.resolve_share)} ({_pct(w.resolve_share)}).",
-        f"Apologies recorded: {t.apologies} ({w.apologies}).",
+        f"Apologies recorded: {t.apologies} ({w.apologies}); time to first apology: median "
+        f"{_num(t.apology_median_min, ' min')}, within the {d.targets['own_min']} min target "
+        f"{_pct(t.apology_share)} ({_pct(w.apology_share)}).",
+        f"Resolved within the team's {d.targets['resolve_h']} h target: {_pct(t.resolve_target_share)} "
+        f"({_pct(w.resolve_target_share)}).",
         f"Compensation: {money(t.comp_total_minor)} ({money(w.comp_total_minor)}); within authority "
         f"{money(t.comp_within_minor)}, approved above it {money(t.comp_approved_minor)}.",
     ]
@@ -408,6 +444,11 @@ def digest_text(d: Digest) -> str:
         f"Satisfaction: {t.satisfied}/{t.followups} satisfied {_pct(t.satisfaction_share)} "
         f"({_pct(w.satisfaction_share)}), average score {_num(t.avg_score)}; won back "
         f"{_pct(t.winback_share)} ({_pct(w.winback_share)})."
+    )
+    lines.append(
+        f"Verdicts given by customers themselves (feedback link): {t.customer_verdicts}, "
+        f"{t.customer_satisfied} satisfied; recorded by staff: {t.staff_verdicts}. Time to customer "
+        f"feedback: median {_num(t.feedback_median_h, ' h')} from opening."
     )
     if d.patterns:
         lines.append("Patterns:")

@@ -21,7 +21,7 @@ from teambot.core.policy.rules import load_policy, require_admin
 
 ERASED = "[erased]"
 # Event data fields that can carry a customer's name or words.
-_PERSONAL_FIELDS = ("problem", "customer", "words", "text", "resolution")
+_PERSONAL_FIELDS = ("problem", "customer", "words", "text", "resolution", "comment")
 
 
 async def _find(s: AsyncSession, team_id: str, name: str) -> Customer:
@@ -46,7 +46,7 @@ async def export_customer(service: RecoveryService, team_id: str, actor: str, na
         cases = (
             await s.exec(select(Case).where(Case.customer_id == cust.id).order_by(col(Case.number)))
         ).all()
-        out: dict[str, Any] = {"customer": cust.name, "notes": cust.notes, "cases": []}
+        out: dict[str, Any] = {"customer": cust.name, "email": cust.email, "notes": cust.notes, "cases": []}
         for c in cases:
             grants = (await s.exec(select(Grant).where(Grant.case_id == c.id))).all()
             steps = (await s.exec(select(NextStep).where(NextStep.case_id == c.id))).all()
@@ -62,7 +62,7 @@ async def export_customer(service: RecoveryService, team_id: str, actor: str, na
                     ],
                     "next_steps": [{"text": st.text, "due_at": _iso(st.due_at), "done": st.done} for st in steps],
                     "resolution": c.resolution, "closed_at": _iso(c.closed_at),
-                    "satisfied": c.satisfied, "score": c.score,
+                    "satisfied": c.satisfied, "score": c.score, "followup_source": c.followup_source,
                 }
             )  # fmt: skip
         return out
@@ -93,6 +93,7 @@ async def forget_customer(service: RecoveryService, team_id: str, actor: str, na
             s.add(RecoveryService._event(c, "customer_erased", actor, now))
         cust.name = cust.key = f"{ERASED} #{cust.id}"
         cust.notes = []
+        cust.email = None
         s.add(cust)
         s.add(
             TimelineEvent(

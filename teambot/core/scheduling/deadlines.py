@@ -263,8 +263,10 @@ class Deadlines:
             await s.commit()
             return created
 
-    async def claim(self, limit: int = 50) -> list[DueItem]:
-        """Take up to `limit` due rows under a lease; rows another worker holds are skipped."""
+    async def claim(self, limit: int = 50, *, key: str | None = None) -> list[DueItem]:
+        """Take up to `limit` due rows under a lease; rows another worker holds are skipped.
+
+        `key` claims only that row (a mail someone just asked to send), not the whole queue."""
         now = self.clock.now()
         async with self.db.session() as s:
             q = (
@@ -277,6 +279,8 @@ class Deadlines:
                 .order_by(col(DueItem.due_at), col(DueItem.id))
                 .limit(limit)
             )
+            if key is not None:
+                q = q.where(col(DueItem.key) == key)
             if s.bind.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
             candidates = list((await s.exec(q)).all())
@@ -362,6 +366,13 @@ class Deadlines:
                 break
             for item in items:
                 await self.process(item, report)
+        return report
+
+    async def run_now(self, key: str) -> SweepReport:
+        """Process one item at once if it is due and free; the sweep retries it if this fails."""
+        report = SweepReport()
+        for item in await self.claim(1, key=key):
+            await self.process(item, report)
         return report
 
     async def process(self, item: DueItem, report: SweepReport | None = None) -> None:
