@@ -22,7 +22,7 @@ from teambot.config import load_settings
 from teambot.server import create_app
 from tests.conftest import _truncate
 from tests.helpers import FakeClock, RecordingNotifier
-from tests.mail.test_feedback_browser import browser  # noqa: F401  (the fixture)
+from tests.mail.test_feedback_browser import browser, heading_after_submit  # noqa: F401  (the fixture)
 from tests.mail.test_senders import _free_port
 
 
@@ -77,7 +77,7 @@ async def test_customer_answers_the_mailed_link_in_a_real_browser(
             browser.find_element(By.XPATH, "//label[.//input[@name='coming_back' and @value='yes']]").click()
             browser.find_element(By.ID, "comment").send_keys("Thank you, & see you soon")
             browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-            thanks = browser.find_element(By.TAG_NAME, "h1").text
+            thanks = heading_after_submit(browser)
             browser.get(link)  # the link again: used
             return heading, thanks + "|" + browser.find_element(By.TAG_NAME, "body").text
 

@@ -142,7 +142,24 @@ def test_answer_the_form_in_a_real_browser(browser: Any) -> None:
             _viewport(browser, 1280, 900, mobile=False)
 
         browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        assert browser.find_element(By.TAG_NAME, "h1").text == "Thank you, Jane"
+        assert heading_after_submit(browser) == "Thank you, Jane"
 
     assert store.answered(token_id) == FeedbackAnswer(True, 4, "not_sure", "Lovely soup the second time & <thanks>")
     assert store.writes == 1
+
+
+def heading_after_submit(browser: Any) -> str:
+    """The next page's <h1>, once the browser has left the form (reading it mid-navigation
+    would hit the old page's element)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def thanked(driver: Any) -> str | bool:
+        try:
+            text = driver.find_element(By.TAG_NAME, "h1").text
+        except StaleElementReferenceException:
+            return False
+        return text if text.startswith("Thank you") else False
+
+    return str(WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,)).until(thanked))
