@@ -35,6 +35,24 @@ def _str(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+def amount_of(value: Any) -> str | None:
+    """An Input.Number value (a JSON number, or its text) as the text parse_amount reads: a float's
+    repr is its shortest exact form ("25.5", "1e-05"), which parse_amount reads or refuses."""
+    if isinstance(value, float):
+        return repr(value)
+    return _str(value) or None
+
+
+def due_of(data: dict[str, Any]) -> str | None:
+    """The due time as parse_due reads it in the person's zone: Input.Date and Input.Time combined
+    to "YYYY-MM-DD HH:MM" (a date alone is 17:00 that day; a time alone its next occurrence), or
+    the free text of an older card's "due" box."""
+    day, at = _str(data.get("due_date")), _str(data.get("due_time"))
+    if day or at:
+        return " ".join(x for x in (day, at[:5] if re.fullmatch(r"\d{2}:\d{2}(:\d{2})?", at) else at) if x)
+    return _str(data.get("due")) or None
+
+
 def ids_of(data: dict[str, Any]) -> dict[str, Any]:
     return {k: data[k] for k in ID_KEYS if data.get(k) not in (None, "")}
 
@@ -77,11 +95,11 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
         gesture = _str(data.get("gesture_other")) or _str(data.get("gesture"))
         if not gesture:
             raise BadInput("Which gesture?", "Pick one from the list or type another.", field="gesture")
-        return intent_for("grant", {"number": n, "gesture": gesture, "amount": _str(data.get("amount")) or None,
+        return intent_for("grant", {"number": n, "gesture": gesture, "amount": amount_of(data.get("amount")),
                                 "note": _str(data.get("note")) or None}, text=text)  # fmt: skip
     if action == "step":
         return intent_for("step", {"number": n, "text": _str(data.get("text")), "owner": _str(data.get("owner")) or None,
-                               "due": _str(data.get("due")) or None}, text=text)  # fmt: skip
+                               "due": due_of(data)}, text=text)  # fmt: skip
     if action == "resolve":
         return intent_for("resolve", {"number": n, "summary": _str(data.get("summary")),
                                   "root_cause": _str(data.get("root_cause"))}, text=text)  # fmt: skip

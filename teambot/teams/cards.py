@@ -12,7 +12,6 @@ import base64
 import json
 import re
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from teambot.core.cases.models import Case
@@ -27,10 +26,11 @@ from teambot.core.cases.summary import (
 )
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply, TextReply
 from teambot.core.errors import DomainError
-from teambot.core.money import format_amount, from_minor
+from teambot.core.money import MAX_AMOUNT, amount_input_hint, format_amount, from_minor, step_for
 from teambot.core.policy.facts import policy_facts
 from teambot.core.policy.models import Policy
 from teambot.core.policy.replies import PolicyReply
+from teambot.core.policy.rules import gesture_value
 from teambot.core.ports import Notice
 
 Card = dict[str, Any]
@@ -154,6 +154,26 @@ def choice_input(
     return out
 
 
+def number_input(id_: str, label: str, currency: str, value: str | None = None) -> Card:
+    """Teams' number box for an amount: above zero, with the currency's decimals as the example."""
+    out: Card = {"type": "Input.Number", "id": id_, "label": label, "min": float(step_for(currency)),
+                 "max": float(MAX_AMOUNT), "placeholder": amount_input_hint(currency)}  # fmt: skip
+    if value and re.fullmatch(r"\d+(?:\.\d+)?", value):  # a typed-back value only when it is a plain number
+        out["value"] = float(value)
+    return out
+
+
+def due_inputs(v: dict[str, str]) -> list[Card]:
+    """A due date and time picked in the person's own zone; actions.py combines them."""
+    date_in: Card = {"type": "Input.Date", "id": "due_date", "label": "Due date (optional)"}
+    time_in: Card = {"type": "Input.Time", "id": "due_time", "label": "Due time (optional; 17:00 if empty)"}
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.get("due_date", "")):
+        date_in["value"] = v["due_date"]
+    if re.fullmatch(r"\d{2}:\d{2}", v.get("due_time", "")):
+        time_in["value"] = v["due_time"]
+    return [date_in, time_in]
+
+
 def people_input(id_: str, label: str, value: str | None = None, *, required: bool = True) -> Card:
     """Teams' people picker: the submitted value is the person's AAD object id."""
     out = choice_input(id_, label, [], value, required=required)
@@ -209,7 +229,7 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
     if form == "grant":
         cur = policy.currency if policy else "USD"
         gestures = [
-            (g["name"], f"{g['name']} ({format_amount(Decimal(str(g['value'])), cur)})")
+            (g["name"], f"{g['name']} ({format_amount(gesture_value(g), cur)})")
             for g in (policy.catalogue if policy else [])
         ]
         first = gestures[0][0] if gestures else None
@@ -218,14 +238,14 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
             text_input(
                 "gesture_other", "Or another gesture (optional)", v.get("gesture_other"), max_length=120
             ),
-            text_input("amount", f"Amount in {cur} (empty: the catalogue value)", v.get("amount")),
+            number_input("amount", f"Amount in {cur} (empty: the catalogue value)", cur, v.get("amount")),
             text_input("note", "Note (optional)", v.get("note")),
         ]
     if form == "step":
         return [
             text_input("text", "What happens next", v.get("text"), required=True, multiline=True),
             people_input("owner", "Who does it (empty: the case owner)", v.get("owner"), required=False),
-            text_input("due", "Due (optional)", v.get("due"), placeholder="tomorrow 17:00, in 2h, fri 9:00"),
+            *due_inputs(v),
         ]
     if form == "resolve":
         return [
