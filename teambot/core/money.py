@@ -87,7 +87,12 @@ def step_for(currency: str) -> Decimal:
 def amount_input_hint(currency: str) -> str:
     """An example to show in placeholders and hints, with the currency's decimals: "25 or 25.50"."""
     places = exponent(currency)
-    return "25" if places == 0 else f"25 or 25.{'50'[:places].ljust(places, '0')}"
+    if places == 0:
+        return "25"
+    # Three decimals after a short whole part ("25.500") also read as a thousands group and are
+    # asked back; two ("25.50") are just as valid in a three-decimal currency and never are.
+    shown = 2 if places == 3 else places
+    return f"25 or 25.{'50'[:shown].ljust(shown, '0')}"
 
 
 def validate_currency(code: str) -> str:

@@ -13,22 +13,23 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
 from teambot.bootstrap import Container
+from teambot.core.cases.queries import case_detail
 from teambot.core.cases.replies import CaseReply
-from teambot.core.cases.summary import ACTION_LABELS, when
+from teambot.core.cases.summary import ACTION_LABELS, authority_note, when
 from teambot.core.commands.context import Context
 from teambot.core.commands.grammar import as_user
-from teambot.core.commands.intents import intent_for
+from teambot.core.commands.intents import Intent, intent_for
 from teambot.core.commands.replies import FormReply, Reply
 from teambot.core.customer_loop.email_address import split_contact
 from teambot.core.errors import DomainError
-from teambot.core.money import format_amount
-from teambot.core.policy.rules import DEFAULT_CATEGORIES
+from teambot.core.money import amount_input_hint, format_amount
+from teambot.core.policy.rules import DEFAULT_CATEGORIES, gesture_value
 from teambot.core.ports import Notice, Recipient
+from teambot.core.when import DUE_EXAMPLES
 from teambot.shell.render import buttons, plain, render
 
 SHELL_HELP = """Shell commands:
@@ -41,6 +42,9 @@ SHELL_HELP = """Shell commands:
   /quit            leave (Ctrl-D works too)"""
 
 SHELL_TEAM = "shell"
+
+
+SHELL_DUE_EXAMPLES = (DUE_EXAMPLES[0], DUE_EXAMPLES[2], DUE_EXAMPLES[4])  # in 2h, tomorrow at 10:00, fri 9:00
 
 
 class ShellClock:
@@ -273,10 +277,14 @@ class ShellSession:
             return
         await self.buttons[number - 1].run()
 
-    async def command(self, text: str) -> None:
+    async def command(self, text: str | Intent) -> None:
+        """Run typed text, or an intent a guided form built (its answers are never re-read as text)."""
         self._held = []
         try:
-            reply = await self.c.commands.run_text(text, self.ctx)
+            if isinstance(text, str):
+                reply = await self.c.commands.run_text(text, self.ctx)
+            else:
+                reply = await self.c.commands.run(text, self.ctx)
         finally:
             held, self._held = self._held, None
         await self.show(reply)
@@ -340,27 +348,27 @@ class ShellSession:
         await self.command(f"apologise {n} {how} {words}".strip())
 
     async def _do_grant(self, n: int) -> None:
-        policy = await self.c.service.policy(SHELL_TEAM, self.user)
-        options = [
-            f"{g['name']} ({format_amount(Decimal(str(g['value'])), policy.currency)})"
-            for g in policy.catalogue
-        ]
+        detail = await case_detail(self.c.db, SHELL_TEAM, n)
+        policy, cur = detail.policy, detail.currency
+        self.say("  " + authority_note(detail.authority_left(self.user), cur))
+        options = [f"{g['name']} ({format_amount(gesture_value(g), cur)})" for g in policy.catalogue]
         pick = await self.choose("Which gesture?", [*options, "something else"])
         if pick < len(policy.catalogue):
             gesture = policy.catalogue[pick]["name"]
-            amount = await self.ask(f"Value (empty for {policy.catalogue[pick]['value']})")
+            shown = format_amount(gesture_value(policy.catalogue[pick]), cur)
+            amount = await self.ask(f"Value in {cur}, such as {amount_input_hint(cur)} (empty for {shown})")
         else:
             gesture = await self.ask("Describe the gesture", required=True)
-            amount = await self.ask("Its value", required=True)
-        await self.command(f"grant {n} {gesture} {amount}".strip())
+            amount = await self.ask(f"Its value in {cur}, such as {amount_input_hint(cur)}", required=True)
+        args = {"number": n, "gesture": gesture, "amount": amount or None}
+        await self.command(intent_for("grant", args, text=f"grant {n} {gesture} {amount}".strip()))
 
     async def _do_step(self, n: int) -> None:
         text = await self.ask("Next step", required=True)
         owner = await self.ask("Owner (@name, empty for the case owner)")
-        due = await self.ask("Due (e.g. tomorrow 10:00, in 2h; optional)")
-        owner_part = f" @{owner.lstrip('@')}" if owner else ""
-        due_part = f" due {due}" if due else ""
-        await self.command(f"step {n} {text}{owner_part}{due_part}")
+        due = await self.ask(f"Due (such as {', '.join(SHELL_DUE_EXAMPLES)}; optional)")
+        args = {"number": n, "text": text, "owner": owner.lstrip("@") or None, "due": due or None}
+        await self.command(intent_for("step", args, text=f"step {n} {text}"))
 
     async def _do_handover(self, n: int) -> None:
         who = await self.ask("Hand over to (@name)", required=True)

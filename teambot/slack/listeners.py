@@ -29,7 +29,6 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.intents import Intent, intent_for
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply
 from teambot.core.errors import DomainError
-from teambot.core.policy.rules import limit_for
 from teambot.slack import blocks, modals
 from teambot.slack.cards import error_code, post_card, refresh_card, send_response, tell
 from teambot.slack.home import publish_home
@@ -276,7 +275,7 @@ def register(rt: SlackRuntime) -> None:
             return
         builders: dict[str, Callable[[], dict[str, Any]]] = {
             "apologise": lambda: modals.apologise(detail, meta),
-            "grant": lambda: modals.grant(detail, meta, limit_for(detail.policy, user)),
+            "grant": lambda: modals.grant(detail, meta, user),
             "step": lambda: modals.step(detail, meta, user),
             "resolve": lambda: modals.resolve(detail, meta),
             "followup": lambda: modals.followup(detail, meta),
@@ -349,7 +348,6 @@ def register(rt: SlackRuntime) -> None:
             channel = vals.get("channel") or meta.get("channel")
             url = meta.get("response_url")
             try:
-                intent = submitted_intent(name, vals, meta, team)
                 ref = None
                 if name == "open":
                     ref = (
@@ -358,6 +356,7 @@ def register(rt: SlackRuntime) -> None:
                         else f"slack:view:{view.get('id')}"
                     )
                 ctx = await context_for(client, team, channel or "", user, ref)
+                intent = submitted_intent(name, vals, meta, team, ctx.tz)
                 if intent is None:
                     reply: Reply = ErrorReply(
                         error=DomainError("That form has lost its case number."), echo=""
@@ -394,7 +393,9 @@ def register(rt: SlackRuntime) -> None:
 
             await guarded(work, client, user, channel, url)
 
-    def submitted_intent(name: str, v: dict[str, Any], meta: dict[str, Any], team: str) -> Intent | None:
+    def submitted_intent(
+        name: str, v: dict[str, Any], meta: dict[str, Any], team: str, tz: str = "UTC"
+    ) -> Intent | None:
         if name == "open":
             args = {"problem": v.get("problem") or "", "customer": v.get("customer"), "wants": v.get("wants"),
                     "category": v.get("category"), "severity": v.get("severity"), "own": "own" in (v.get("own") or []),
@@ -417,7 +418,8 @@ def register(rt: SlackRuntime) -> None:
         if name == "step":
             return intent_for(
                 "step",
-                {"number": n, "text": v.get("text") or "", "owner": v.get("owner"), "due": v.get("due")},
+                {"number": n, "text": v.get("text") or "", "owner": v.get("owner"),
+                 "due": modals.due_text(v.get("due"), tz)},  # a picked time, read in the person's zone
             )
         if name == "resolve":
             return intent_for(

@@ -7,13 +7,15 @@ Each modal's `callback_id` names the step; `private_metadata` carries where it c
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.cases.service import APOLOGY_METHODS, MAX_SHORT, MAX_TEXT, SEVERITIES
-from teambot.core.cases.summary import APOLOGY_LABELS
-from teambot.core.money import format_amount
+from teambot.core.cases.summary import APOLOGY_LABELS, authority_note
+from teambot.core.money import MAX_AMOUNT, amount_input_hint, format_amount, step_for
+from teambot.core.policy.rules import gesture_value, limit_for
 from teambot.slack.blocks import (
     OPTION_VALUE,
     SELECT_OPTIONS,
@@ -82,6 +84,8 @@ def values(view: dict[str, Any]) -> dict[str, Any]:
                 out[block_id] = item.get("selected_user")
             elif kind in ("conversations_select", "channels_select"):
                 out[block_id] = item.get("selected_conversation") or item.get("selected_channel")
+            elif kind == "datetimepicker":  # seconds since the epoch, chosen in the person's own zone
+                out[block_id] = item.get("selected_date_time")
             elif kind == "checkboxes":
                 out[block_id] = [o.get("value") for o in item.get("selected_options") or []]
             else:
@@ -116,6 +120,38 @@ def text_input(
     if placeholder:
         element["placeholder"] = plain_text(placeholder, PLACEHOLDER)
     return _input(block_id, label, element, optional, hint)
+
+
+def amount_input(
+    block_id: str, label: str, currency: str, *, optional: bool = False, placeholder: str | None = None,
+    hint: str | None = None,
+) -> Block:  # fmt: skip
+    """Slack's own number input: decimals only where the currency has them, never zero or less."""
+    step = step_for(currency)
+    element: dict[str, Any] = {
+        "type": "number_input", "action_id": "value", "is_decimal_allowed": step < 1,
+        "min_value": str(step), "max_value": str(MAX_AMOUNT),
+    }  # fmt: skip
+    if placeholder:
+        element["placeholder"] = plain_text(placeholder, PLACEHOLDER)
+    return _input(block_id, label, element, optional, hint)
+
+
+def due_input(block_id: str, label: str, *, optional: bool = True, hint: str | None = None) -> Block:
+    """Slack's date-and-time picker, shown in the person's own time zone; it sends epoch seconds."""
+    element: dict[str, Any] = {"type": "datetimepicker", "action_id": "value"}
+    return _input(block_id, label, element, optional, hint)
+
+
+def due_text(epoch: Any, tz: str) -> str | None:
+    """A picked due time as the "YYYY-MM-DD HH:MM" the core reads (parse_due) in the person's zone."""
+    if epoch in (None, ""):
+        return None
+    try:
+        at = datetime.fromtimestamp(int(epoch), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(epoch)  # not a time: parse_due refuses it, naming what came
+    return at.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def _input(
@@ -233,17 +269,18 @@ def apologise(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
     return modal("apologise", f"Apology · #{c.number}", blocks, meta)
 
 
-def grant(detail: CaseDetail, meta: dict[str, Any], limit: Decimal | None) -> dict[str, Any]:
+def grant(detail: CaseDetail, meta: dict[str, Any], user: str) -> dict[str, Any]:
     c, cur = detail.case, detail.currency
     catalogue = detail.policy.catalogue
     choices = []
     for g in catalogue:
         value = str(g["name"])[:OPTION_VALUE]  # catalogue names are at most 120 characters
-        choices.append((f"{g['name']} · {format_amount(Decimal(str(g['value'])), cur)}", value))
+        choices.append((f"{g['name']} · {format_amount(gesture_value(g), cur)}", value))
+    limit = limit_for(detail.policy, user)
     authority = format_amount(limit, cur) if limit is not None else "unlimited"
     blocks: list[Block] = [
-        section(f"*Case #{c.number}:* {inert(clip(c.problem, 2000))}\nYour authority: {authority} per case. "
-                f"Above it, an approver is asked."),
+        section(f"*Case #{c.number}:* {inert(clip(c.problem, 2000))}\n"
+                f"{authority_note(detail.authority_left(user), cur)} (Your authority: {authority} per case.)"),
     ]  # fmt: skip
     if choices:
         blocks.append(select("gesture", "Gesture", choices, initial=choices[0][1],
@@ -252,8 +289,9 @@ def grant(detail: CaseDetail, meta: dict[str, Any], limit: Decimal | None) -> di
         text_input("other", "Or another gesture", optional=True, max_length=120,
                    placeholder="Only if it is not in the list") if choices else
         text_input("gesture_text", "Gesture", max_length=120, placeholder="e.g. Free dessert"),
-        text_input("amount", f"Amount ({cur})", optional=bool(choices), max_length=20,
-                   placeholder="Leave empty for the catalogue value" if choices else "e.g. 25"),
+        amount_input("amount", f"Amount ({cur})", cur, optional=bool(choices),
+                     placeholder="Empty: the catalogue value" if choices else amount_input_hint(cur),
+                     hint=f"In {cur}, such as {amount_input_hint(cur)}."),
         text_input("note", "Note for the approver (if one is needed)", multiline=True, optional=True, max_length=1000),
     ]  # fmt: skip
     return modal("grant", f"Compensation · #{c.number}", blocks, meta, submit="Grant")
@@ -270,9 +308,7 @@ def step(detail: CaseDetail, meta: dict[str, Any], actor: str) -> dict[str, Any]
     blocks = [
         text_input("text", "Next step", multiline=True, max_length=1000, placeholder="What was agreed with the customer?"),
         user_select("owner", "Who does it", initial=c.owner_id or actor),
-        text_input("due", "Due (optional)", optional=True, max_length=60,
-                   placeholder="in 2h · tomorrow 10:00 · friday · 2026-12-01 09:30",
-                   hint="In your own time zone."),
+        due_input("due", "Due (optional)", hint="In your own time zone."),
     ]  # fmt: skip
     return modal("step", f"Next step · #{c.number}", blocks, meta, submit="Add step")
 

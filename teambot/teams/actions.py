@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from teambot.core.commands.intents import Intent, intent_for
@@ -37,25 +36,21 @@ def _str(value: Any) -> str:
 
 
 def amount_of(value: Any) -> str | None:
-    """Input.Number's value as a plain decimal string ("12.5"); anything else is passed on for the core to refuse."""
-    raw = _str(value)
-    if not raw:
-        return None
-    try:
-        number = Decimal(raw)
-    except InvalidOperation:
-        return raw
-    if not number.is_finite():
-        return raw
-    return format(number, "f")
+    """An Input.Number value (a JSON number, or its text) as the text parse_amount reads: a float's
+    repr is its shortest exact form ("25.5", "1e-05"), which parse_amount reads or refuses."""
+    if isinstance(value, float):
+        return repr(value)
+    return _str(value) or None
 
 
 def due_of(data: dict[str, Any]) -> str | None:
-    """Input.Date + Input.Time as "YYYY-MM-DD HH:MM" (17:00 when only a date); a typed `due` still works."""
-    day, at = _str(data.get("due_date")), _str(data.get("due_time"))[:5]
-    if day:
-        return f"{day} {at or '17:00'}"
-    return at or _str(data.get("due")) or None
+    """The due time as parse_due reads it in the person's zone: Input.Date and Input.Time combined
+    to "YYYY-MM-DD HH:MM" (a date alone is 17:00 that day; a time alone its next occurrence), or
+    the free text of an older card's "due" box."""
+    day, at = _str(data.get("due_date")), _str(data.get("due_time"))
+    if day or at:
+        return " ".join(x for x in (day, at[:5] if re.fullmatch(r"\d{2}:\d{2}(:\d{2})?", at) else at) if x)
+    return _str(data.get("due")) or None
 
 
 def ids_of(data: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,6 @@ import base64
 import json
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from teambot.core.cases.home import HomeReply
@@ -32,10 +31,11 @@ from teambot.core.cases.summary import (
 )
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply, TextReply
 from teambot.core.errors import DomainError
-from teambot.core.money import format_amount, from_minor
+from teambot.core.money import MAX_AMOUNT, amount_input_hint, format_amount, from_minor, step_for
 from teambot.core.policy.facts import policy_facts
 from teambot.core.policy.models import Policy
 from teambot.core.policy.replies import PolicyReply
+from teambot.core.policy.rules import gesture_value
 from teambot.core.ports import Notice
 
 Card = dict[str, Any]
@@ -180,31 +180,25 @@ def choice_input(
     return out
 
 
-def number_input(id_: str, label: str, value: Any = None, *, minimum: float | None = 0) -> Card:
-    out: Card = {"type": "Input.Number", "id": id_, "label": label}
-    try:
-        number = float(Decimal(str(value)))
-    except (ArithmeticError, ValueError, TypeError):
-        number = None
-    if value not in (None, "") and number is not None:
-        out["value"] = int(number) if number.is_integer() else number
-    if minimum is not None:
-        out["min"] = minimum
+def number_input(id_: str, label: str, currency: str, value: Any = None) -> Card:
+    """Teams' number box for an amount: above zero, with the currency's decimals as the example."""
+    out: Card = {"type": "Input.Number", "id": id_, "label": label, "min": float(step_for(currency)),
+                 "max": float(MAX_AMOUNT), "placeholder": amount_input_hint(currency)}  # fmt: skip
+    typed = "" if value is None else str(value)  # a form typed back may hold the number Teams sent
+    if re.fullmatch(r"\d+(?:\.\d+)?", typed):  # a typed-back value only when it is a plain number
+        out["value"] = float(typed)
     return out
 
 
-def date_input(id_: str, label: str, value: str | None = None) -> Card:
-    out: Card = {"type": "Input.Date", "id": id_, "label": label}
-    if value and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        out["value"] = value
-    return out
-
-
-def time_input(id_: str, label: str, value: str | None = None) -> Card:
-    out: Card = {"type": "Input.Time", "id": id_, "label": label}
-    if value and re.fullmatch(r"\d{2}:\d{2}", value):
-        out["value"] = value
-    return out
+def due_inputs(v: dict[str, str]) -> list[Card]:
+    """A due date and time picked in the person's own zone; actions.py combines them."""
+    date_in: Card = {"type": "Input.Date", "id": "due_date", "label": "Due date (optional)"}
+    time_in: Card = {"type": "Input.Time", "id": "due_time", "label": "Due time (optional; 17:00 if empty)"}
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", v.get("due_date", "")):
+        date_in["value"] = v["due_date"]
+    if re.fullmatch(r"\d{2}:\d{2}", v.get("due_time", "")):
+        time_in["value"] = v["due_time"]
+    return [date_in, time_in]
 
 
 def people_input(id_: str, label: str, value: str | None = None, *, required: bool = True) -> Card:
@@ -265,7 +259,7 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
     if form == "grant":
         cur = policy.currency if policy else "USD"
         gestures = [
-            (g["name"], f"{g['name']} ({format_amount(Decimal(str(g['value'])), cur)})")
+            (g["name"], f"{g['name']} ({format_amount(gesture_value(g), cur)})")
             for g in (policy.catalogue if policy else [])
         ]
         first = gestures[0][0] if gestures else None
@@ -274,15 +268,14 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
             text_input(
                 "gesture_other", "Or another gesture (optional)", v.get("gesture_other"), max_length=120
             ),
-            number_input("amount", f"Amount in {cur} (empty: the catalogue value)", v.get("amount")),
+            number_input("amount", f"Amount in {cur} (empty: the catalogue value)", cur, v.get("amount")),
             text_input("note", "Note (optional)", v.get("note")),
         ]
     if form == "step":
         return [
             text_input("text", "What happens next", v.get("text"), required=True, multiline=True),
             people_input("owner", "Who does it (empty: the case owner)", v.get("owner"), required=False),
-            date_input("due_date", "Due date (optional)", v.get("due_date")),
-            time_input("due_time", "Due time (optional; 17:00 when empty)", v.get("due_time")),
+            *due_inputs(v),
         ]
     if form == "resolve":
         return [

@@ -229,7 +229,7 @@ async def test_only_admins_change_the_policy_and_anyone_reads_it(container: Cont
     )
     assert (await s.policy(T, "mallory")).role_limits["member"] == "50"  # unchanged, and readable
     msg = await s.change_policy(T, ADMIN, PolicyChange("currency", ["eur"]))
-    assert msg == "Currency is now EUR."
+    assert msg.startswith("Currency is now EUR. Limits and gesture values are now read in EUR: member €50.00")
     await s.change_policy(T, ADMIN, PolicyChange("gesture", ["add", "Spa", "voucher", "60"]))
     await s.change_policy(T, ADMIN, PolicyChange("digest", ["friday", "16:30", "Europe/Paris", "#managers"]))
     await s.change_policy(T, ADMIN, PolicyChange("targets", ["10", "12", "24"]))

@@ -162,7 +162,7 @@ def test_numbers_already_parsed_are_taken_as_numbers() -> None:
 def test_precision_helpers() -> None:
     assert [exponent(c) for c in ("JPY", "EUR", "KWD", "CLF")] == [0, 2, 3, 4]
     assert [step_for(c) for c in ("JPY", "EUR", "KWD")] == [Decimal(1), Decimal("0.01"), Decimal("0.001")]
-    assert [amount_input_hint(c) for c in ("JPY", "EUR", "KWD")] == ["25", "25 or 25.50", "25 or 25.500"]
+    assert [amount_input_hint(c) for c in ("JPY", "EUR", "KWD")] == ["25", "25 or 25.50", "25 or 25.50"]  # 25.500 KWD would be asked back
     assert "25 or 25.50 (EUR)" in (refusal("abc", "EUR").hint or "")
 
 

@@ -152,6 +152,10 @@ class Slack:
                 item = {"type": kind, "selected_conversation": v}
             elif kind == "checkboxes":
                 item = {"type": kind, "selected_options": [{"value": x} for x in (v or [])]}
+            elif kind == "number_input":  # Slack sends the number as text, "25.5"
+                item = {"type": kind, "value": None if v is None else str(v)}
+            elif kind == "datetimepicker":  # seconds since the epoch
+                item = {"type": kind, "selected_date_time": v}
             else:
                 raise AssertionError(f"no answer shape for {kind}")
             values[bid] = {el["action_id"]: item}

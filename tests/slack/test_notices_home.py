@@ -82,7 +82,13 @@ async def test_times_are_shown_in_each_persons_zone(slack: Slack, clock: FakeClo
     ts = (await slack.case(1)).card_ref["ts"]  # type: ignore[index]
     await slack.click("case:claim", "1", user="U1", message_ts=ts)
     await slack.click("case:step", "1", user="U1", message_ts=ts)
-    await slack.submit(fake.last_view("step"), {"text": "Call her", "owner": "U1", "due": "tomorrow 10:00"})
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    picked = (clock.now().astimezone(ZoneInfo("America/New_York")) + timedelta(days=1)).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )  # the datetimepicker shows U1's own zone and sends epoch seconds
+    await slack.submit(fake.last_view("step"), {"text": "Call her", "owner": "U1", "due": int(picked.timestamp())})
     await slack.command("step 1 Send flowers due tomorrow 10:00", user="U2")
     from teambot.core.cases.queries import case_detail
 

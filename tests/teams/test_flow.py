@@ -116,11 +116,14 @@ async def test_refusals_are_shown_on_the_form_with_what_was_typed(teams: Teams) 
     # Cards sent before Universal Actions (Action.Submit, a message with `value`) still work.
     await teams.press(BOB, card.activity_id, {"teambot": "apologise", "number": 1, "method": "in_person"})
     await teams.press(
-        BOB, card.activity_id, {"teambot": "grant", "number": 1, "gesture": "Gift card", "amount": "lots"}
-    )
+        BOB, card.activity_id, {"teambot": "grant", "number": 1, "gesture": "Gift card", "amount": 10.999}
+    )  # an Input.Number sends a number; more decimals than USD has is refused, never rounded
     bad = c.sends(CHANNEL)[-1]
-    assert bad.card is not None and "'lots' is not an amount" in bad.text
-    assert inputs(bad.card)["amount"]["type"] == "Input.Number" and inputs(bad.card)["gesture"]["value"] == "Gift card"
+    assert bad.card is not None and "10.999 has more decimals than USD allows" in bad.text
+    assert inputs(bad.card)["amount"]["type"] == "Input.Number"
+    assert (
+        inputs(bad.card)["amount"]["value"] == 10.999 and inputs(bad.card)["gesture"]["value"] == "Gift card"
+    )
     # Someone else pressing Claim on an owned case: told why, nobody's card lost.
     await teams.press(ALICE, card.activity_id, {"teambot": "claim", "number": 1})
     assert "already owned by Bob Owner" in c.sends(CHANNEL)[-1].text

@@ -45,7 +45,26 @@ class CaseDetail:
 
     @property
     def total_granted(self) -> Decimal:
-        return from_minor(sum(g.amount_minor for g in self.grants), self.currency)
+        """Given in the team's current currency (grants in an earlier one: `granted_by_currency`)."""
+        return self.granted_by_currency().get(self.currency, Decimal(0))
+
+    def granted_by_currency(self, user: str | None = None, *, within_authority: bool = False) -> dict[str, Decimal]:
+        """Totals per currency, the team's current currency first; never added across currencies."""
+        minor: dict[str, int] = {}
+        for g in self.grants:
+            if (user is None or g.granted_by == user) and (g.within_authority or not within_authority):
+                minor[g.currency] = minor.get(g.currency, 0) + g.amount_minor
+        order = sorted(minor, key=lambda c: (c != self.currency, c))
+        return {c: from_minor(minor[c], c) for c in order}
+
+    def authority_left(self, user: str) -> Decimal | None:
+        """How much more `user` may give on this case without an approver, in the team's currency
+        (what they gave in an earlier currency is not counted); None is unlimited."""
+        limit = limit_for(self.policy, user)
+        if limit is None:
+            return None
+        given = self.granted_by_currency(user, within_authority=True).get(self.currency, Decimal(0))
+        return max(limit - given, Decimal(0))
 
     @property
     def pending(self) -> list[ApprovalRequest]:
@@ -124,7 +143,7 @@ async def all_cases(db: Database, team_id: str | None = None) -> list[Case]:
 
 async def grants_by_case(db: Database, team_id: str | None = None) -> dict[int, list[Grant]]:
     async with db.session() as s:
-        q = select(Grant)
+        q = select(Grant).order_by(col(Grant.id))
         if team_id is not None:
             q = q.where(Grant.team_id == team_id)
         out: dict[int, list[Grant]] = {}

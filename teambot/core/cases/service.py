@@ -103,6 +103,26 @@ def mention(user: str | None) -> str:
     return f"<@{user}>" if user else "nobody"
 
 
+async def given_within_authority(s: AsyncSession, case_id: int, user: str) -> dict[str, int]:
+    """What `user` gave on a case within their own authority, in minor units per currency."""
+    rows = await s.exec(
+        select(Grant.currency, func.sum(Grant.amount_minor))
+        .where(Grant.case_id == case_id, Grant.granted_by == user, col(Grant.within_authority))
+        .group_by(col(Grant.currency))
+    )
+    return {currency: int(total or 0) for currency, total in rows.all()}
+
+
+def earlier_currencies_note(minor_by_currency: dict[str, int]) -> str:
+    """", not counting $25.00 given in USD before the team's currency changed" (or "")."""
+    if not minor_by_currency:
+        return ""
+    shown = " and ".join(
+        f"{format_amount(from_minor(m, c), c)} given in {c}" for c, m in sorted(minor_by_currency.items())
+    )
+    return f" (not counting {shown} before the team's currency changed)"
+
+
 class RecoveryService:
     """The core's single entry point: plain async methods, no platform anywhere."""
 
@@ -475,15 +495,13 @@ class RecoveryService:
             else:
                 value = parse_amount(amount, p.currency)
             minor = to_minor(value, p.currency)
-            already = (
-                await s.exec(
-                    select(func.coalesce(func.sum(Grant.amount_minor), 0)).where(
-                        Grant.case_id == case.id, Grant.granted_by == actor, col(Grant.within_authority)
-                    )
-                )
-            ).one()
+            # Authority is counted in the team's currency only: grants made in an earlier currency
+            # are kept apart (a limit of 50 EUR says nothing about dollars given before).
+            given_by_currency = await given_within_authority(s, case.id or 0, actor)
+            already = given_by_currency.pop(p.currency, 0)
+            apart = earlier_currencies_note(given_by_currency)
             limit = limit_for(p, actor)
-            total = from_minor(int(already) + minor, p.currency)
+            total = from_minor(already + minor, p.currency)
             if limit is None or total <= limit:
                 g = Grant(
                     team_id=team_id, case_id=case.id, granted_by=actor, gesture=name, amount_minor=minor,
@@ -492,6 +510,10 @@ class RecoveryService:
                 s.add(g)
                 out["grant"] = g
                 out["message"] = f"Granted {name} ({format_amount(value, p.currency)}) on case #{number}."
+                if limit is not None:
+                    out["message"] += (
+                        f" You can give up to {format_amount(limit - total, p.currency)} more here{apart}."
+                    )
                 return "granted", {
                     "gesture": name,
                     "amount": value,
@@ -513,11 +535,11 @@ class RecoveryService:
             await s.flush()
             out["approval"] = req
             out["approvers"] = approvers
-            given = from_minor(int(already), p.currency)
+            given = from_minor(already, p.currency)
             out["message"] = (
                 f"{name} ({format_amount(value, p.currency)}) is above your authority: you can give up to "
                 f"{format_amount(limit, p.currency)} per case and have given {format_amount(given, p.currency)} "
-                f"here. I've asked {', '.join(mention(a) for a in approvers)} to approve it."
+                f"here{apart}. I've asked {', '.join(mention(a) for a in approvers)} to approve it."
             )
             return "approval_requested", {
                 "gesture": name, "amount": value, "currency": p.currency, "approval_id": req.id,

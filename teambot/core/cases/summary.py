@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from teambot.core.cases.models import CaseStatus
@@ -35,6 +36,18 @@ STATUS_LABELS = {
     CaseStatus.CLOSED: "Closed",
 }
 APOLOGY_LABELS = {"in_person": "in person", "phone": "by phone", "email": "by email", "chat": "by chat"}
+
+
+def authority_note(left: Decimal | None, currency: str) -> str:
+    """What a grant form says about the person's authority left on this case."""
+    if left is None:
+        return "Your authority is unlimited; nothing you give here needs an approver."
+    if left <= 0:
+        return "You have no authority left on this case; an approver is asked for any amount."
+    return (
+        f"You can give up to {format_amount(left, currency)} more on this case; "
+        "above that an approver is asked."
+    )
 
 
 def duration(delta: timedelta) -> str:
@@ -129,7 +142,11 @@ def case_facts(
     else:
         facts.append(("Apology", "not yet"))
     limit = format_amount(detail.owner_limit, cur) if c.owner_id else "n/a"
-    comp = f"{format_amount(detail.total_granted, cur)} given"
+    totals = detail.granted_by_currency() or {cur: detail.total_granted}
+    comp = " + ".join(format_amount(v, c) for c, v in totals.items()) + " given"
+    earlier = [c for c in totals if c != cur]
+    if earlier:  # never added into one total: the team's currency changed since
+        comp += f" ({' and '.join(earlier)} from before the team's currency became {cur})"
     if c.owner_id:
         comp += f" (owner's authority {limit} per case)"
     if detail.grants:

@@ -14,7 +14,9 @@ Definitions (so the numbers can be checked by hand):
 - percentiles: median as usual; p90 by nearest rank.
 - compensation: grants given in the week; "approved" is above the giver's authority. The
   escalation premium is the average given per case with an approved grant minus the
-  average per case with grants only within authority.
+  average per case with grants only within authority. Every figure is in the team's current
+  currency; grants recorded in another (before the currency changed) are never added in, but
+  totalled apart per currency (`comp_other_minor`).
 - satisfaction: follow-ups recorded in the week; win-back over those that say won or lost.
 """
 
@@ -118,6 +120,7 @@ class Figures:
     comp_within_minor: int = 0
     comp_approved_minor: int = 0
     comp_by_gesture: dict[str, int] = field(default_factory=dict)
+    comp_other_minor: dict[str, int] = field(default_factory=dict)  # currency -> given, other currencies
     escalated_case_avg_minor: int | None = None
     within_case_avg_minor: int | None = None
     escalation_premium_minor: int | None = None
@@ -201,6 +204,7 @@ async def figures(
 ) -> tuple[Figures, dict[str, Any]]:
     """The week's numbers, and the rows the digest lists (events, cases) for reuse."""
     team = policy.team_id
+    other: dict[str, int] = {}
     opened = await _rows(s, Case, Case.opened_at, team, start, end, *_CASE_COLS)
     events = list(
         (
@@ -224,13 +228,17 @@ async def figures(
     )
     grants = await _rows(
         s, Grant, Grant.granted_at, team, start, end,
-        Grant.case_id, Grant.gesture, Grant.amount_minor, Grant.within_authority,
+        Grant.case_id, Grant.gesture, Grant.amount_minor, Grant.within_authority, Grant.currency,
     )  # fmt: skip
+    for g in grants:
+        if g.currency != policy.currency:
+            other[g.currency] = other.get(g.currency, 0) + g.amount_minor
+    grants = [g for g in grants if g.currency == policy.currency]
     shouts = await _rows(s, Shoutout, Shoutout.at, team, start, end)
     cases: dict[int, Any] = {e.id: e for e in events}
     for c in opened:
         cases[c.id] = c
-    f = Figures(opened=len(opened), shoutouts=len(shouts))
+    f = Figures(opened=len(opened), shoutouts=len(shouts), comp_other_minor=dict(sorted(other.items())))
 
     own = [(c.owned_at - c.opened_at).total_seconds() / 60 for c in opened if c.owned_at and c.owned_at < end]
     f.own_median_min, f.own_p90_min = median(own), p90(own)
@@ -425,7 +433,14 @@ def digest_text(d: Digest) -> str:
         f"Resolved within the team's {d.targets['resolve_h']} h target: {_pct(t.resolve_target_share)} "
         f"({_pct(w.resolve_target_share)}).",
         f"Compensation: {money(t.comp_total_minor)} ({money(w.comp_total_minor)}); within authority "
-        f"{money(t.comp_within_minor)}, approved above it {money(t.comp_approved_minor)}.",
+        f"{money(t.comp_within_minor)}, approved above it {money(t.comp_approved_minor)}."
+        + (
+            " Also given in an earlier currency, not added in: "
+            + ", ".join(format_amount(from_minor(m, c), c) for c, m in t.comp_other_minor.items())
+            + "."
+            if t.comp_other_minor
+            else ""
+        ),
     ]
     if t.comp_by_gesture:
         lines.append(

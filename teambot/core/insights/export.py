@@ -1,4 +1,9 @@
-"""All cases with their figures, one row each, for spreadsheets."""
+"""All cases with their figures, one row each, for spreadsheets.
+
+Compensation is totalled per currency, never across: a case whose grants are all in one currency
+(the usual) has one number in `compensation` and its code in `currency`; a case with grants in
+several (the team changed currency) lists them in the same order, "25.00;80.00" and "USD;EUR".
+"""
 
 from __future__ import annotations
 
@@ -27,8 +32,11 @@ async def export_csv(db: Database, out: IO[str], team_id: str | None = None) -> 
     writer.writerow(COLUMNS)
     for c in cases:
         gs = grants.get(c.id or 0, [])
-        currency = gs[0].currency if gs else ""
-        total = from_minor(sum(g.amount_minor for g in gs), currency) if gs else ""
+        per: dict[str, int] = {}
+        for g in gs:
+            per[g.currency] = per.get(g.currency, 0) + g.amount_minor
+        currency = ";".join(per)
+        total = ";".join(str(from_minor(m, c)) for c, m in per.items())
         resolve = f"{(c.resolved_at - c.opened_at).total_seconds() / 3600:.2f}" if c.resolved_at else ""
         writer.writerow(
             [

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from teambot.core.money import format_amount
 from teambot.core.policy.models import Policy
-from teambot.core.policy.rules import WEEKDAYS, approvers_of
+from teambot.core.policy.rules import WEEKDAYS, approvers_of, stored_amount
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -16,7 +14,7 @@ def policy_facts(policy: Policy) -> list[tuple[str, str]]:
     p, cur = policy, policy.currency
 
     def amount(value: object) -> str:
-        return format_amount(None if value is None else Decimal(str(value)), cur)
+        return format_amount(None if value is None else stored_amount(value), cur)
 
     facts = [
         ("Currency", cur),

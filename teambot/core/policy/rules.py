@@ -73,6 +73,16 @@ async def load_policy(
     return policy
 
 
+def stored_amount(raw: object) -> Decimal:
+    """A limit or gesture value as the policy stores it (the text of an amount parse_amount
+    already read, such as "50" or "25.50"): never typed input, which only parse_amount reads."""
+    return Decimal(str(raw))
+
+
+def gesture_value(gesture: dict[str, Any]) -> Decimal:
+    return stored_amount(gesture["value"])
+
+
 def role_of(policy: Policy, user: str) -> str:
     return policy.roles.get(user, "member")
 
@@ -82,7 +92,7 @@ def limit_for(policy: Policy, user: str) -> Decimal | None:
     raw = policy.person_limits.get(user)
     if raw is None:
         raw = policy.role_limits.get(role_of(policy, user), DEFAULT_ROLE_LIMITS["member"])
-    return None if raw is None else Decimal(str(raw))
+    return None if raw is None else stored_amount(raw)
 
 
 def approvers_of(policy: Policy) -> list[str]:

@@ -4,14 +4,23 @@ from authority and gestures to working hours, pattern thresholds and people's ti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from teambot.core.errors import BadInput, NotAllowed
-from teambot.core.money import format_amount, parse_amount, validate_currency
+from teambot.core.money import exponent, format_amount, parse_amount, validate_currency
 from teambot.core.policy.facts import DAY_NAMES
 from teambot.core.policy.models import Policy
-from teambot.core.policy.rules import ROLES, WEEKDAYS, find_gesture, limit_for, require_admin
+from teambot.core.policy.rules import (
+    DEFAULT_CATALOGUE,
+    DEFAULT_ROLE_LIMITS,
+    ROLES,
+    WEEKDAYS,
+    find_gesture,
+    gesture_value,
+    limit_for,
+    require_admin,
+    stored_amount,
+)
 
 SCHEDULE_SETTINGS = ("workhours", "targetclock", "patterns", "shoutouts", "timezone")
 SETTINGS = (
@@ -52,9 +61,8 @@ def apply_change(policy: Policy, change: PolicyChange, actor: str) -> str:
     cur = policy.currency
     if s == "currency":
         if not a:
-            raise BadInput("Which currency?", "Usage: /recover policy currency EUR")
-        policy.currency = validate_currency(a[0])
-        return f"Currency is now {policy.currency}."
+            raise BadInput("Which currency?", "Usage: /recover policy currency EUR [confirm]")
+        return _change_currency(policy, validate_currency(a[0]), confirmed=a[1:2] in (["confirm"], ["CONFIRM"]))
     if s == "limit":
         usage = "/recover policy limit member|lead|manager <amount|unlimited>"
         if len(a) < 2 or a[0].lower() not in ROLES:
@@ -62,7 +70,7 @@ def apply_change(policy: Policy, change: PolicyChange, actor: str) -> str:
         role = a[0].lower()
         value = None if a[1].lower() == "unlimited" else str(parse_amount(a[1], cur))
         policy.role_limits = {**policy.role_limits, role: value}
-        shown = format_amount(None if value is None else Decimal(value), cur)
+        shown = format_amount(None if value is None else stored_amount(value), cur)
         return f"The {role} limit is now {shown} per case."
     if s == "override":
         usage = "/recover policy override @person <amount|unlimited|default>"
@@ -144,6 +152,72 @@ def apply_change(policy: Policy, change: PolicyChange, actor: str) -> str:
     raise BadInput(
         f"There is no policy setting called {s!r}.",
         "Settings: " + ", ".join(SETTINGS) + ".",
+    )
+
+
+def _amounts(policy: Policy) -> list[tuple[str, str, object]]:
+    """Every amount the policy holds: (kind, who or what, stored value or None for unlimited)."""
+    out: list[tuple[str, str, object]] = [("limit", role, v) for role, v in policy.role_limits.items()]
+    out += [("override", f"<@{u}>", v) for u, v in policy.person_limits.items()]
+    out += [("gesture", str(g["name"]), g["value"]) for g in policy.catalogue]
+    return out
+
+
+def _customised(policy: Policy) -> list[str]:
+    """The amounts an admin set (not Teambot's defaults), as "lead 300" for the confirmation."""
+    default_limits = {r: None if v is None else stored_amount(v) for r, v in DEFAULT_ROLE_LIMITS.items()}
+    default_gestures = {(g["name"], gesture_value(g)) for g in DEFAULT_CATALOGUE}
+    out = []
+    for kind, who, raw in _amounts(policy):
+        value = None if raw is None else stored_amount(raw)
+        if (kind == "limit" and default_limits.get(who, "custom") != value) or kind == "override" or (
+            kind == "gesture" and (who, value) not in default_gestures
+        ):
+            out.append(f"{who} {'unlimited' if value is None else value}")
+    return out
+
+
+def _change_currency(policy: Policy, new: str, *, confirmed: bool) -> str:
+    """Limits and gesture values are numbers read in the team's currency, so changing it changes
+    what they mean: with Teambot's defaults that is just said; amounts an admin set need `confirm`.
+    A value the new currency can't hold (25.50 in JPY) is refused. Grants already given keep their
+    own currency and are totalled apart from the new one."""
+    old = policy.currency
+    if new == old:
+        return f"Currency is already {old}."
+    for kind, who, raw in _amounts(policy):
+        if raw is None:
+            continue
+        try:
+            parse_amount(stored_amount(raw), new)
+        except BadInput:
+            raise BadInput(
+                f"The {kind} {who} is {stored_amount(raw)}, which {new} can't hold "
+                f"({exponent(new)} decimals).",
+                f"Set it to a value {new} can hold first, then change the currency.",
+                field="currency",
+            ) from None
+    custom = _customised(policy)
+    if custom and not confirmed:
+        raise BadInput(
+            f"Limits and gesture values are read in the team's currency, and these were set in {old}: "
+            f"{', '.join(custom)}. After the change the same numbers are read in {new}.",
+            f"If that is right, type /recover policy currency {new} confirm; otherwise change them after "
+            f"switching. Grants already given stay in {old}.",
+            field="currency",
+        )
+    policy.currency = new
+
+    def amount(raw: object) -> str:
+        return format_amount(None if raw is None else stored_amount(raw), new)
+
+    limits = ", ".join(f"{role} {amount(v)}" for role, v in policy.role_limits.items())
+    gestures = ", ".join(f"{g['name']} {amount(g['value'])}" for g in policy.catalogue[:3])
+    more = " and the other gestures" if len(policy.catalogue) > 3 else ""
+    return (
+        f"Currency is now {new}. Limits and gesture values are now read in {new}: {limits}"
+        + (f"; {gestures}{more}" if gestures else "")
+        + f". Grants already given in {old} stay in {old} and are totalled apart, never added to {new}."
     )
 
 
