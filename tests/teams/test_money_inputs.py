@@ -5,12 +5,14 @@ exactly (4,50 is 4.50 in a euro team; £5 is refused, never recorded as euros)."
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from teambot.core.cases.queries import case_detail
 from teambot.core.money import from_minor
 from tests.teams.cardtools import button, facts, inputs
 from tests.teams.conftest import ALICE, BOB, CHANNEL, TENANT, Teams, User
+from tests.teams.test_universal import view
 
 TOKYO_BOB = User("bob", "Bob Owner", tz="Asia/Tokyo")
 
@@ -23,22 +25,23 @@ async def test_native_inputs_and_typed_amounts_in_a_euro_team(teams: Teams) -> N
     card_id = c.sends(CHANNEL)[-1].activity_id
     card = c.sends(CHANNEL)[-1].card
     assert card is not None
-    await teams.press(TOKYO_BOB, card_id, button(card, "claim"))
-    card = c.updates(card_id)[-1].card
-    await teams.press(TOKYO_BOB, card_id, button(card, "apologise") | {"method": "phone"})
-    card = c.updates(card_id)[-1].card
-    assert card is not None
+    async def act(data: dict[str, Any]) -> dict[str, Any]:
+        """Bob presses a button (Action.Execute): Teams shows him the card the bot answers with."""
+        status, answer = await teams.execute(TOKYO_BOB, card_id, data)
+        assert status == 200
+        return view(answer)
+
+    card = await act(button(card, "claim"))
+    card = await act(button(card, "apologise") | {"method": "phone"})
     amount = inputs(card)["amount"]
     assert amount["type"] == "Input.Number" and amount["min"] == 0.01 and amount["placeholder"] == "25 or 25.50"
     assert {inputs(card)["due_date"]["type"], inputs(card)["due_time"]["type"]} == {"Input.Date", "Input.Time"}
 
     # Teams sends the number as a JSON number: 25.5 is €25.50, never €2,550.00.
-    await teams.press(TOKYO_BOB, card_id, button(card, "grant") | {"gesture": "Gift card", "amount": 25.5})
-    card = c.updates(card_id)[-1].card
-    assert card is not None and facts(card)["Compensation"].startswith("€25.50 given")
+    card = await act(button(card, "grant") | {"gesture": "Gift card", "amount": 25.5})
+    assert facts(card)["Compensation"].startswith("€25.50 given")
     # Some clients send the number as text.
-    await teams.press(TOKYO_BOB, card_id, button(card, "grant") | {"gesture": "Tea", "amount": "4.5"})
-    card = c.updates(card_id)[-1].card
+    card = await act(button(card, "grant") | {"gesture": "Tea", "amount": "4.5"})
     # Typed commands still read free text exactly, in the team's currency only.
     await teams.say(TOKYO_BOB, "recover grant 1 Coffee 4,50")
     await teams.say(TOKYO_BOB, "recover grant 1 Tea £5")
@@ -49,8 +52,9 @@ async def test_native_inputs_and_typed_amounts_in_a_euro_team(teams: Teams) -> N
     ]  # fmt: skip
 
     # The due date and time are picked in Bob's own zone (Tokyo) and combined there.
-    card = c.updates(card_id)[-1].card
-    assert card is not None
+    shared = c.updates(card_id)[-1].card
+    assert shared is not None
+    card = await act(shared["refresh"]["action"]["data"])
     tomorrow = (datetime.now(UTC).astimezone(ZoneInfo("Asia/Tokyo")) + timedelta(days=1)).date()
     data = button(card, "step") | {"text": "Call her", "due_date": tomorrow.isoformat(), "due_time": "09:30"}
     await teams.press(TOKYO_BOB, card_id, data)
