@@ -81,7 +81,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     notifier = RoutingNotifier()
     events = CaseEvents()
     service = RecoveryService(db, clk, notifier, events)
-    dl = Deadlines(db, clk, notifier)
+    # SQLite has one writer: a few items at once keep the network busy without a queue at its lock.
+    dl = Deadlines(db, clk, notifier, concurrency=4 if is_sqlite(db.url) else 16)
     events.subscribe(deadlines.on_case_changed)  # nudges follow the case
     events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
     for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS}.items():

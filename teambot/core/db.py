@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import event
@@ -11,6 +13,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+READ_ONLY = "teambot_read_only"  # execution option: begin deferred on SQLite
+# Set while this task holds the SQLite write turn, so a session opened inside it does not wait on itself.
+_WRITING: ContextVar[bool] = ContextVar("teambot_db_writing", default=False)
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -68,25 +74,50 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            # BEGIN IMMEDIATE takes the write lock up front, so two writers queue
-            # instead of failing with "database is locked" on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A writer's BEGIN IMMEDIATE takes the write lock up front, so two writers queue
+            # instead of failing with "database is locked" on upgrade; a reader (Database.read)
+            # begins deferred and reads its WAL snapshot without waiting for anyone.
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(async_url, echo=echo, pool_pre_ping=True)
 
 
 class Database:
-    """Owns the engine and hands out sessions; one per process."""
+    """Owns the engine and hands out sessions; one per process.
+
+    SQLite has one writer at a time. Writers here wait their turn on an asyncio lock (FIFO,
+    no polling) rather than in SQLite's sleeping busy handler, and readers never wait."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalise_database_url(url)
         self.engine = create_engine(url, echo=echo)
+        self.sqlite = is_sqlite(self.url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._writer = asyncio.Lock()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session that may write."""
+        if not self.sqlite or _WRITING.get():
+            async with self._sessions() as session:
+                yield session
+            return
+        async with self._writer:
+            token = _WRITING.set(True)
+            try:
+                async with self._sessions() as session:
+                    yield session
+            finally:
+                _WRITING.reset(token)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads: on SQLite it begins deferred and takes no write turn."""
         async with self._sessions() as session:
+            if self.sqlite:
+                await session.connection(execution_options={READ_ONLY: True})
             yield session
 
     async def dispose(self) -> None:

@@ -102,7 +102,7 @@ async def _all(s: AsyncSession, model: type, case_id: int, order: object) -> lis
 
 
 async def case_detail(db: Database, team_id: str, number: int) -> CaseDetail:
-    async with db.session() as s:
+    async with db.read() as s:
         case = (await s.exec(select(Case).where(Case.team_id == team_id, Case.number == number))).first()
         if case is None or case.id is None:
             raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
@@ -123,7 +123,7 @@ async def case_detail(db: Database, team_id: str, number: int) -> CaseDetail:
 async def list_cases(
     db: Database, team_id: str, *, owner: str | None = None, active_only: bool = True, limit: int = 50
 ) -> list[Case]:
-    async with db.session() as s:
+    async with db.read() as s:
         q = select(Case).where(Case.team_id == team_id)
         if owner is not None:
             q = q.where(Case.owner_id == owner)
@@ -134,7 +134,7 @@ async def list_cases(
 
 
 async def all_cases(db: Database, team_id: str | None = None) -> list[Case]:
-    async with db.session() as s:
+    async with db.read() as s:
         q = select(Case).order_by(col(Case.team_id), col(Case.number))
         if team_id is not None:
             q = q.where(Case.team_id == team_id)
@@ -142,7 +142,7 @@ async def all_cases(db: Database, team_id: str | None = None) -> list[Case]:
 
 
 async def grants_by_case(db: Database, team_id: str | None = None) -> dict[int, list[Grant]]:
-    async with db.session() as s:
+    async with db.read() as s:
         q = select(Grant).order_by(col(Grant.id))
         if team_id is not None:
             q = q.where(Grant.team_id == team_id)

@@ -320,7 +320,7 @@ async def compute(
     db: Database, team_id: str, monday: date, now: datetime, *, preview: bool = False
 ) -> Digest:
     """The digest of the ISO week starting `monday` (in the team's digest time zone)."""
-    async with db.session() as s:
+    async with db.read() as s:
         policy = await s.get(Policy, team_id)
         if policy is None:
             raise BadInput(

@@ -127,7 +127,7 @@ class Shoutouts:
     async def leaderboard(self, team_id: str, days: int = 30, limit: int = 10) -> list[LeaderRow]:
         """Top recoverers: shout-outs received, cases recovered (closed satisfied), their scores."""
         since = self.clock.now() - timedelta(days=days)
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             rows: dict[str, LeaderRow] = {}
             shouts = await s.exec(
                 select(Shoutout.recipient, func.count())
@@ -168,5 +168,5 @@ class Shoutouts:
 
 
 async def team_policy(db: Database, team_id: str) -> Policy | None:
-    async with db.session() as s:
+    async with db.read() as s:
         return await s.get(Policy, team_id)

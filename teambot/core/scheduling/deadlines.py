@@ -9,6 +9,7 @@ to expire and another worker retries; a delivery failure backs off and retries.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -236,13 +237,14 @@ class Deadlines:
 
     def __init__(
         self, db: Database, clock: Clock, notifier: Notifier, *, worker_id: str | None = None,
-        lease: timedelta = LEASE,
+        lease: timedelta = LEASE, concurrency: int = 16,
     ) -> None:  # fmt: skip
         self.db = db
         self.clock = clock
         self.notifier = notifier
         self.worker_id = worker_id or new_worker_id()
         self.lease = lease
+        self.concurrency = concurrency  # items processed at once within one claimed batch
         self.handlers: dict[str, Handler] = {
             "nudge_unowned": _nudge_unowned,
             "nudge_resolve": _nudge_resolve,
@@ -264,56 +266,42 @@ class Deadlines:
             return created
 
     async def claim(self, limit: int = 50, *, key: str | None = None) -> list[DueItem]:
-        """Take up to `limit` due rows under a lease; rows another worker holds are skipped.
+        """Take up to `limit` due rows under a lease in one statement; rows another worker holds
+        (or is claiming this instant: SKIP LOCKED on PostgreSQL, the write lock on SQLite) are skipped.
 
         `key` claims only that row (a mail someone just asked to send), not the whole queue."""
         now = self.clock.now()
+        due = (
+            select(DueItem.id)
+            .where(
+                col(DueItem.status) == PENDING,
+                col(DueItem.due_at) <= now,
+                or_(col(DueItem.lease_until).is_(None), col(DueItem.lease_until) < now),
+            )
+            .order_by(col(DueItem.due_at), col(DueItem.id))
+            .limit(limit)
+        )
         async with self.db.session() as s:
-            q = (
-                select(DueItem)
-                .where(
-                    col(DueItem.status) == PENDING,
-                    col(DueItem.due_at) <= now,
-                    or_(col(DueItem.lease_until).is_(None), col(DueItem.lease_until) < now),
-                )
-                .order_by(col(DueItem.due_at), col(DueItem.id))
-                .limit(limit)
-            )
             if key is not None:
-                q = q.where(col(DueItem.key) == key)
+                due = due.where(col(DueItem.key) == key)
             if s.bind.dialect.name == "postgresql":
-                q = q.with_for_update(skip_locked=True)
-            candidates = list((await s.exec(q)).all())
-            claimed: list[int] = []
-            for item in candidates:
-                res = await s.exec(  # type: ignore[call-overload]
-                    update(DueItem)
-                    .where(
-                        col(DueItem.id) == item.id,
-                        col(DueItem.version) == item.version,
-                        col(DueItem.status) == PENDING,
-                        or_(col(DueItem.lease_until).is_(None), col(DueItem.lease_until) < now),
-                    )
-                    .values(
-                        lease_owner=self.worker_id,
-                        lease_until=now + self.lease,
-                        attempts=DueItem.attempts + 1,
-                        version=DueItem.version + 1,  # type: ignore[operator]
-                    )
-                    .execution_options(synchronize_session=False)
+                due = due.with_for_update(skip_locked=True)
+            rows = await s.exec(  # type: ignore[call-overload]
+                update(DueItem)
+                .where(col(DueItem.id).in_(due.scalar_subquery()))
+                .values(
+                    lease_owner=self.worker_id,
+                    lease_until=now + self.lease,
+                    attempts=DueItem.attempts + 1,
+                    version=DueItem.version + 1,  # type: ignore[operator]
                 )
-                if res.rowcount == 1:
-                    claimed.append(item.id or 0)
-            await s.commit()
-            if not claimed:
-                return []
-            rows = await s.exec(
-                select(DueItem)
-                .where(col(DueItem.id).in_(claimed))
-                .order_by(col(DueItem.due_at))
-                .execution_options(populate_existing=True)  # the session still holds the pre-claim rows
+                .returning(DueItem)
+                .execution_options(synchronize_session=False)
             )
-            return [r for r in rows.all() if r.lease_owner == self.worker_id]
+            claimed = [row for row in rows.scalars().all() if row.lease_owner == self.worker_id]
+            await s.commit()
+        claimed.sort(key=lambda item: (item.due_at, item.id or 0))
+        return claimed
 
     def _held(self, item: DueItem) -> tuple[Any, ...]:
         """Still pending and leased to this worker: the guard on every write after a claim."""
@@ -342,8 +330,13 @@ class Deadlines:
             return True
 
     async def _still_mine(self, item: DueItem) -> bool:
-        """Renew the lease just before sending: a worker that stalled past it must not send."""
+        """Renew the lease just before sending: a worker that stalled past it must not send.
+
+        Within the first half of a lease this worker took, nobody else can hold the row (a
+        lease is only taken over once it has run out), so the round trip is skipped."""
         now = self.clock.now()
+        if item.lease_owner == self.worker_id and item.lease_until and now < item.lease_until - self.lease / 2:
+            return True
         async with self.db.session() as s:
             res = await s.exec(  # type: ignore[call-overload]
                 update(DueItem)
@@ -360,12 +353,18 @@ class Deadlines:
         `rounds` only guards against a handler that keeps adding due-now work: a backlog of
         10,000 is drained in one sweep instead of 1,000 per sweep interval."""
         report = SweepReport()
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(item: DueItem) -> None:
+            async with gate:
+                await self.process(item, report)
+
         for _ in range(rounds):
             items = await self.claim(limit)
             if not items:
                 break
-            for item in items:
-                await self.process(item, report)
+            # Items of one claim go out side by side; the notifier paces each channel itself.
+            await asyncio.gather(*(one(item) for item in items))
         return report
 
     async def run_now(self, key: str) -> SweepReport:
