@@ -58,6 +58,8 @@ class CaseDetail:
     def next_actions(self) -> list[str]:
         """The buttons that make sense now, in the order a person would take them."""
         c = self.case
+        if c.status == CaseStatus.CANCELLED:
+            return []
         if c.status == CaseStatus.CLOSED:
             return ["reopen", "shoutout", "draft"]
         if c.status == CaseStatus.OPEN:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -9,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from teambot.core.errors import NotAllowed
+from teambot.core.errors import BadInput, NotAllowed
 from teambot.core.policy.models import Policy
 
 ROLES = ("member", "lead", "manager")
@@ -109,3 +112,77 @@ def find_gesture(policy: Policy, name: str) -> dict[str, Any] | None:
             return gesture
     matches = [g for g in policy.catalogue if key and key in g["name"].lower()]
     return matches[0] if len(matches) == 1 else None
+
+
+# ----- the category vocabulary ------------------------------------------------------------
+
+UNCATEGORISED = "uncategorised"
+
+
+def category_key(text: str) -> str:
+    """`Food-and_Drink` and `food and drink` are the same category."""
+    return " ".join(re.sub(r"[-_]", " ", text).lower().split())
+
+
+def find_category(policy: Policy, text: str) -> str | None:
+    key = category_key(text)
+    for name in policy.categories:
+        if category_key(name) == key:
+            return name
+    return None
+
+
+def near_category(policy: Policy, text: str) -> str | None:
+    """The team's category a typed word was probably meant to be."""
+    keys = {category_key(c): c for c in policy.categories}
+    close = difflib.get_close_matches(category_key(text), list(keys), n=1, cutoff=0.75)
+    return keys[close[0]] if close else None
+
+
+def require_category(policy: Policy, text: str | None) -> str:
+    """A category from a form or a command: one of the team's, or a refusal that says which."""
+    if text is None or not text.strip():
+        return UNCATEGORISED
+    found = find_category(policy, text)
+    if found is not None or category_key(text) == UNCATEGORISED:
+        return found or UNCATEGORISED
+    near = near_category(policy, text)
+    hint = f"Did you mean {near}? " if near else ""
+    raise BadInput(
+        f"{text.strip()!r} is not one of this team's categories.",
+        f"{hint}Categories: {', '.join(policy.categories)}. An admin adds one with "
+        "/recover policy category add <name>.",
+        field="category",
+    )
+
+
+@dataclass
+class Tagged:
+    """What the #words of a quick-open text mean against the team's vocabulary."""
+
+    text: str  # the text with the matched #category taken out; other #words stay
+    category: str | None = None
+    near_miss: str | None = None  # the #word as typed, when it is close to a category
+    meant: str | None = None  # ... and the category it is close to
+
+
+_HASH = re.compile(r"(?:^|(?<=\s))#([A-Za-z][\w-]{0,40})")
+
+
+def tag_category(policy: Policy, text: str) -> Tagged:
+    """`#delivery`, `#Food-and-drink` or `#food and drink` name a category only when the team
+    has it; `#delivry` is a near miss to ask about; `#A123` (an order number) stays in the text."""
+    names = sorted(policy.categories, key=len, reverse=True)
+    for m in _HASH.finditer(text):
+        after = text[m.start() + 1 :]
+        for name in names:  # the longest category the words after '#' spell, spaces or dashes
+            pattern = r"[\s_-]+".join(re.escape(w) for w in category_key(name).split())
+            hit = re.match(rf"({pattern})(?![\w-])", after, re.I)
+            if hit:
+                rest = (text[: m.start()] + after[hit.end() :]).strip()
+                return Tagged(re.sub(r"[ \t]{2,}", " ", rest), name)
+    for m in _HASH.finditer(text):
+        near = near_category(policy, m.group(1))
+        if near is not None:
+            return Tagged(text, None, m.group(1), near)
+    return Tagged(text)

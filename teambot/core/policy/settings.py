@@ -11,11 +11,20 @@ from teambot.core.errors import BadInput, NotAllowed
 from teambot.core.money import format_amount, parse_amount, validate_currency
 from teambot.core.policy.facts import DAY_NAMES
 from teambot.core.policy.models import Policy
-from teambot.core.policy.rules import ROLES, WEEKDAYS, find_gesture, limit_for, require_admin
+from teambot.core.policy.rules import (
+    ROLES,
+    UNCATEGORISED,
+    WEEKDAYS,
+    category_key,
+    find_category,
+    find_gesture,
+    limit_for,
+    require_admin,
+)
 
 SCHEDULE_SETTINGS = ("workhours", "targetclock", "patterns", "shoutouts", "timezone")
 SETTINGS = (
-    "currency", "limit", "override", "role", "approver", "admin", "gesture", "targets", "digest",
+    "currency", "limit", "override", "role", "approver", "admin", "gesture", "targets", "digest", "category",
     *SCHEDULE_SETTINGS,
 )  # fmt: skip
 
@@ -141,10 +150,34 @@ def apply_change(policy: Policy, change: PolicyChange, actor: str) -> str:
         return f"Targets: own within {own} min, resolve within {resolve} h, follow up {follow} h after."
     if s == "digest":
         return _apply_digest(policy, a)
+    if s == "category":
+        return _apply_category(policy, a)
     raise BadInput(
         f"There is no policy setting called {s!r}.",
         "Settings: " + ", ".join(SETTINGS) + ".",
     )
+
+
+def _apply_category(policy: Policy, a: list[str]) -> str:
+    usage = "/recover policy category add|remove <name>"
+    if len(a) < 2 or a[0].lower() not in ("add", "remove"):
+        raise BadInput("Say add or remove, then the category.", f"Usage: {usage}")
+    name = category_key(" ".join(a[1:]).lstrip("#"))
+    if not name or len(name) > 64 or not any(ch.isalnum() for ch in name):
+        raise BadInput(f"{' '.join(a[1:])!r} is not a category name.", "Use a few words, up to 64 characters.")
+    existing = find_category(policy, name)
+    if a[0].lower() == "add":
+        if existing is not None:
+            raise BadInput(f"{existing} is already a category.", "Nothing changed.")
+        if name == UNCATEGORISED:
+            raise BadInput("Cases without a category are already 'uncategorised'.", "Nothing changed.")
+        policy.categories = [*policy.categories, name]
+        tag = "#" + name.replace(" ", "-")
+        return f"{name} is a category now; type {tag} to use it."
+    if existing is None:
+        raise BadInput(f"There is no category {name!r}.", "Categories: " + ", ".join(policy.categories) + ".")
+    policy.categories = [c for c in policy.categories if c != existing]
+    return f"{existing} is no longer offered; cases already in it keep it."
 
 
 def _apply_digest(policy: Policy, a: list[str]) -> str:

@@ -198,8 +198,10 @@ async def on_case_changed(event: CaseChanged) -> None:
         aid = str(data["approval_id"])
         due = now + timedelta(minutes=policy.own_within_minutes)
         s.add(due_item(case, "approval_waiting", f"approval:{aid}", due, now, ref=aid))
-    elif kind in ("approved", "denied"):
+    elif kind in ("approved", "denied", "withdrawn"):
         await _cancel(s, cid, ("approval_waiting",), ref=str(data["approval_id"]))
+    elif kind == "cancelled":  # a cancelled case nudges nobody again
+        await _cancel(s, cid, CASE_KINDS)
 
 
 # ----- what a handler decides -------------------------------------------------------------
