@@ -25,7 +25,7 @@ from teambot.core.cases.summary import (
     title,
     when,
 )
-from teambot.core.commands.replies import ErrorReply, FormReply, Reply, TextReply
+from teambot.core.commands.replies import ChoiceReply, ErrorReply, FormReply, Reply, TextReply
 from teambot.core.errors import DomainError
 from teambot.core.money import format_amount, from_minor
 from teambot.core.policy.facts import policy_facts
@@ -257,6 +257,16 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
         ]
     if form == "deny":
         return [text_input("note", "Reason (optional)", v.get("note"), multiline=True)]
+    if form == "category":
+        cats = list(policy.categories) if policy else []
+        return [choice_input("category", "Move to", [(c, c.title()) for c in cats], v.get("category"), required=True)]
+    if form == "cancel":
+        return [
+            choice_input("why", "Why cancel it?", [("mistake", "Opened by mistake"), ("duplicate", "A duplicate"),
+                         ("other", "Other")], v.get("why") or "mistake", required=True),
+            text_input("duplicate_of", "Duplicate of case (number)", v.get("duplicate_of")),
+            text_input("reason", "Reason (for other)", v.get("reason")),
+        ]  # fmt: skip
     return []
 
 
@@ -290,6 +300,9 @@ def _case_actions(number: int, actions: list[str], policy: Policy) -> list[Card]
             if not fields:
                 continue
             out.append(show_card(label, fields, submit(FORM_BUTTONS.get(a, "Save"), a, number=number)))
+    if actions:  # the card's menu: another category, or cancel a case opened by mistake or twice
+        for a in ("category", "cancel"):
+            out.append(show_card(ACTION_LABELS[a], form_fields(a, {}, policy), submit("Save", a, number=number)))
     out.append(submit("Timeline", "timeline", number=number))
     return out
 
@@ -333,7 +346,8 @@ def _case_card(
         for label, value in case_facts(d, now, tz)
     ]
     body.append({"type": "FactSet", "facts": facts})
-    return card(body, _case_actions(d.case.number, d.next_actions(), d.policy), entities)
+    withdraw = [submit(f"Withdraw request {a.id}", "withdraw", approval_id=a.id) for a in d.pending[:1]]
+    return card(body, [*_case_actions(d.case.number, d.next_actions(), d.policy), *withdraw], entities)
 
 
 # ----- other replies ----------------------------------------------------------------------------
@@ -451,6 +465,10 @@ def render(
         return draft_card(reply)
     if isinstance(reply, PolicyReply) and reply.policy is not None:
         return policy_card(reply, names)
+    if isinstance(reply, ChoiceReply):
+        choice = text_card(reply, names)
+        choice["actions"] = [submit(label, "run", command=command) for label, command in reply.choices]
+        return choice
     if isinstance(reply, TextReply):
         return text_card(reply, names)
     return card([text_block(teams_text(str(getattr(reply, "text", "") or "Done.")))])

@@ -31,7 +31,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from teambot.core.cases.models import Case, Grant, ImprovementFlag, TimelineEvent
+from teambot.core.cases.models import Case, CaseStatus, Grant, ImprovementFlag, TimelineEvent
 from teambot.core.cases.queries import ACTIVE
 from teambot.core.db import Database
 from teambot.core.errors import BadInput
@@ -190,7 +190,8 @@ async def figures(
 ) -> tuple[Figures, dict[str, Any]]:
     """The week's numbers, and the rows the digest lists (events, cases) for reuse."""
     team = policy.team_id
-    opened = await _rows(s, Case, Case.opened_at, team, start, end, *_CASE_COLS)
+    opened = [c for c in await _rows(s, Case, Case.opened_at, team, start, end, *_CASE_COLS, Case.status)
+              if c.status != CaseStatus.CANCELLED]  # fmt: skip
     events = list(
         (
             await s.exec(
@@ -207,13 +208,22 @@ async def figures(
                     col(TimelineEvent.at) >= start,
                     col(TimelineEvent.at) < end,
                     col(TimelineEvent.kind).in_(_EVENT_KINDS),
+                    col(Case.status) != CaseStatus.CANCELLED,  # a cancelled case counts nowhere
                 )
             )
         ).all()
     )
-    grants = await _rows(
-        s, Grant, Grant.granted_at, team, start, end,
-        Grant.case_id, Grant.gesture, Grant.amount_minor, Grant.within_authority,
+    grants = list(
+        (
+            await s.exec(
+                select(Grant.case_id, Grant.gesture, Grant.amount_minor, Grant.within_authority)
+                .join(Case, col(Case.id) == Grant.case_id)
+                .where(
+                    Grant.team_id == team, col(Grant.granted_at) >= start, col(Grant.granted_at) < end,
+                    col(Case.status) != CaseStatus.CANCELLED,
+                )
+            )
+        ).all()
     )  # fmt: skip
     shouts = await _rows(s, Shoutout, Shoutout.at, team, start, end)
     cases: dict[int, Any] = {e.id: e for e in events}
