@@ -41,7 +41,8 @@ def test_the_first_word_is_a_typo_only_when_it_reads_like_one() -> None:
     assert parse("aprove 4").command == "approve 4"  # type: ignore[attr-defined]
     assert parse("lsit").command == "list"  # type: ignore[attr-defined]
     for description in ("Clam chowder was cold", "Shower was cold in 412", "Drafty room 12", "lost luggage",
-                        "Shows the wrong price", "Claimed refund never arrived", "Staff were rude",
+                        "Shows the wrong price", "Claimed refund never arrived", "Staff were rude", "Wine was corked",
+                        "Shop closed early", "Mind the broken step",
                         "Cancel button broken on the app"):  # fmt: skip
         assert isinstance(parse(description), Open), description
     assert parse("cancel 2 duplicate of 1") == Cancel(

@@ -123,7 +123,10 @@ def typo_of(word: str, rest: str) -> str | None:
         return verb
     if w in _REAL_WORDS or w.startswith(verb):
         return None
-    if not rest.strip() or (len(w) >= 4 and _distance(w, verb) <= 1):
+    # A letter missing, extra or swapped makes a non-word ("resolv", "aprove", "shwo"); a letter
+    # changed often makes a real one ("wine" for "mine", "shop" for "show"), so that is not enough.
+    slip = len(w) != len(verb) or sorted(w) == sorted(verb)
+    if not rest.strip() or (len(w) >= 4 and slip and _distance(w, verb) <= 1):
         return verb
     return None
 
