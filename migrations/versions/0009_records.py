@@ -1,4 +1,5 @@
-"""Clean records: a cancelled case says when, why and which case it duplicated.
+"""Clean records: a cancelled case says when, why and which case it duplicated; an approval
+left unanswered goes to backup approvers after the policy's escalation time.
 
 Revision ID: 0009_records
 Revises: 0006
@@ -21,9 +22,15 @@ def upgrade() -> None:
         batch.add_column(sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("cancel_reason", sa.String(length=500), nullable=True))
         batch.add_column(sa.Column("duplicate_of", sa.Integer(), nullable=True))
+    with op.batch_alter_table("policies") as batch:
+        batch.add_column(sa.Column("backup_approvers", sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+        batch.add_column(sa.Column("escalation_hours", sa.Integer(), nullable=False, server_default=sa.text("4")))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("policies") as batch:
+        batch.drop_column("escalation_hours")
+        batch.drop_column("backup_approvers")
     with op.batch_alter_table("cases") as batch:
         batch.drop_column("duplicate_of")
         batch.drop_column("cancel_reason")

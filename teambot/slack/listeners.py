@@ -80,7 +80,8 @@ def register(rt: SlackRuntime) -> None:
         client: AsyncWebClient, team: str, channel: str, user: str, ref: str | None
     ) -> Context:
         person = await rt.people.get(client, team, user)
-        return Context(team, channel, user, platform="slack", tz=person.tz, source_ref=ref)
+        return Context(team, channel, user, platform="slack", tz=person.tz, source_ref=ref,
+                       direct=channel.startswith("D"))  # fmt: skip
 
     async def guarded(work: Callable[[], Awaitable[None]], client: AsyncWebClient, user: str,
                       channel: str | None, response_url: str | None, *, queue: bool = True) -> None:  # fmt: skip

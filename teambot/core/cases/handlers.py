@@ -64,7 +64,7 @@ class CaseHandlers:
         opened = await self.s.open_case(
             ctx.team_id, ctx.channel_id, me, problem, platform=ctx.platform,
             customer=intent.customer, wants=wants, category=category,
-            severity=intent.severity, own=intent.own, source_ref=ctx.source_ref,
+            severity=intent.severity, own=intent.own, source_ref=ctx.source_ref, direct=ctx.direct,
         )  # fmt: skip
         detail = await case_detail(self.db, ctx.team_id, opened.case.number)
         msg = f"<@{me}> opened case #{opened.case.number}."

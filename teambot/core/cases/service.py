@@ -38,9 +38,11 @@ from teambot.core.money import format_amount, from_minor, parse_amount, to_minor
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import (
     approvers_of,
+    backups_of,
     find_gesture,
     limit_for,
     load_policy,
+    may_approve,
     require_category,
 )
 from teambot.core.policy.settings import PolicyChange, apply_change
@@ -177,6 +179,7 @@ class RecoveryService:
         severity: str | None = None,
         own: bool = False,
         source_ref: str | None = None,
+        direct: bool = False,
     ) -> OpenedCase:
         problem_text = _text(problem, "problem", required=True)
         wants_text = _text(wants, "wish")
@@ -223,9 +226,24 @@ class RecoveryService:
                 if own:
                     s.add(self._event(case, "claimed", actor, now))
                 await self._after(s, case, policy, "opened", {"own": own}, now)
+                if not direct and policy.digest_channel is None:
+                    await self._first_channel(s, team_id, channel_id)
                 await s.commit()
                 return OpenedCase(case, cust, earlier)
         raise Conflict("Many cases were opened at the same moment.", "Send the command again.")
+
+    @staticmethod
+    async def _first_channel(s: AsyncSession, team_id: str, channel_id: str) -> None:
+        """A team's digest goes to the channel where it first opened a case, until an admin
+        names another (`policy digest ... #channel`); one conditional UPDATE, so concurrent
+        opens neither conflict on the policy's version nor overwrite an admin's choice."""
+        table = Policy.__table__  # type: ignore[attr-defined]
+        first = (
+            update(table)
+            .where(table.c.team_id == team_id, table.c.digest_channel.is_(None))
+            .values(digest_channel=channel_id)
+        )
+        await s.exec(first)  # type: ignore[call-overload]
 
     @staticmethod
     async def _next_number(s: AsyncSession, team_id: str) -> int:
@@ -568,9 +586,12 @@ class RecoveryService:
                     )
                 case = await s.get(Case, req.case_id)
                 assert case is not None
-                if actor not in approvers_of(policy):
+                if not may_approve(policy, actor):
                     who = ", ".join(mention(a) for a in approvers_of(policy))
-                    raise NotAllowed("Only an approver can answer this request.", f"Approvers: {who}.")
+                    backups = ", ".join(mention(a) for a in backups_of(policy))
+                    raise NotAllowed(
+                        "Only an approver can answer this request.", f"Approvers: {who}; backups: {backups}."
+                    )
                 if actor == req.requested_by:
                     raise NotAllowed(
                         "You can't answer your own request; that is what the approval is for.",

@@ -16,5 +16,6 @@ HELP = """*Teambot: service recovery*
 `/recover cancel <case> mistake|duplicate of <case>` (opener, owner, admin) · `/recover category <case> <category>`
 `/recover customer <name>` · `/recover note <customer>: <preference>`
 `/recover shoutout @person [case] <why>` · `/recover leaderboard` · `/recover digest`
+`/recover spend [week|month|YYYY-MM|<from>..<to>]` what compensation cost (leads, managers, admins)
 `/recover policy` read the recovery policy; admins: `/recover policy <setting> ...`
-Admins: `/recover export-customer <name>` · `/recover forget-customer <name>` (erases name and words, keeps figures)"""
+Admins: `/recover export` (the CSV) · `/recover export-customer <name>` · `/recover forget-customer <name>` (erases name and words, keeps figures)"""

@@ -9,13 +9,21 @@ week, not the history. Each figure comes with the week before beside it.
 Definitions (so the numbers can be checked by hand):
 - time to own: cases opened in the week and owned, owned_at - opened_at; owned within
   target = of the cases opened in the week, those owned within policy.own_within_minutes.
-- time to resolve: each `resolved` event in the week, its time - the case's opened_at;
-  resolved within 24 h = of those, the ones under 24 h.
+- time to resolve: each case resolved in the week, once (a case resolved, reopened and
+  resolved again counts its last resolution in the week), that time - the case's opened_at;
+  resolved within target = of those, the ones within policy.resolve_within_hours (counted
+  in working hours when the team's targets are).
+- still open: cases opened before the week's end that were neither closed nor cancelled at
+  that moment (replayed from the timeline), so a past week reads the same whenever asked.
+- slowest open: of those, the ones still being worked then (open or owned, not resolved and
+  waiting for the follow-up), oldest first, their age at the week's end.
 - percentiles: median as usual; p90 by nearest rank.
 - compensation: grants given in the week; "approved" is above the giver's authority. The
   escalation premium is the average given per case with an approved grant minus the
   average per case with grants only within authority.
-- satisfaction: follow-ups recorded in the week; win-back over those that say won or lost.
+- satisfaction: follow-ups recorded in the week, each case's latest answer once; win-back over
+  those that say won or lost.
+- cancelled cases count nowhere.
 """
 
 from __future__ import annotations
@@ -27,12 +35,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.cases.models import Case, CaseStatus, Grant, ImprovementFlag, TimelineEvent
-from teambot.core.cases.queries import ACTIVE
 from teambot.core.db import Database
 from teambot.core.errors import BadInput
 from teambot.core.insights.patterns import detect
@@ -40,6 +47,7 @@ from teambot.core.money import format_amount, from_minor
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import read_policy
 from teambot.core.recognition.models import Shoutout
+from teambot.core.scheduling.deadlines import target_time
 
 WEEK = timedelta(days=7)
 
@@ -111,7 +119,7 @@ class Figures:
     own_share: float | None = None
     resolve_median_h: float | None = None
     resolve_p90_h: float | None = None
-    resolved_within_24h: int = 0
+    resolved_within_target: int = 0
     resolve_share: float | None = None
     apologies: int = 0
     comp_total_minor: int = 0
@@ -150,6 +158,9 @@ class Digest:
     recoverers: list[dict[str, Any]] = field(default_factory=list)
     shoutouts: list[dict[str, Any]] = field(default_factory=list)
     preview: bool = False
+    resolve_target_h: int = 24
+    categories: list[str] = field(default_factory=list)  # the team's, in order: the chart's colours
+    previous_weeks: list[dict[str, Any]] = field(default_factory=list)  # [{"week", "opened"}] oldest first
     opened_per_day: dict[str, dict[str, int]] = field(default_factory=dict)  # local date -> category -> n
     resolve_hours: list[float] = field(default_factory=list)  # for the chart
 
@@ -236,11 +247,17 @@ async def figures(
     f.owned_within_target = sum(1 for m in own if m <= policy.own_within_minutes)
     f.own_share = share(f.owned_within_target, f.opened)
 
-    resolve = [(e.at - e.opened_at).total_seconds() / 3600 for e in events if e.kind == "resolved"]
+    last_resolved: dict[int, Any] = {}
+    for e in sorted((e for e in events if e.kind == "resolved"), key=lambda e: e.at):
+        last_resolved[e.case_id] = e  # a reopened case counts once, by its last resolution
+    resolve = [(e.at - e.opened_at).total_seconds() / 3600 for e in last_resolved.values()]
     f.resolved = len(resolve)
     f.resolve_median_h, f.resolve_p90_h = median(resolve), p90(resolve)
-    f.resolved_within_24h = sum(1 for h in resolve if h <= 24)
-    f.resolve_share = share(f.resolved_within_24h, f.resolved)
+    target = timedelta(hours=policy.resolve_within_hours)
+    f.resolved_within_target = sum(
+        1 for e in last_resolved.values() if e.at <= target_time(e.opened_at, target, policy)
+    )
+    f.resolve_share = share(f.resolved_within_target, f.resolved)
     f.apologies = sum(1 for e in events if e.kind == "apologised" and e.data.get("first", True))
 
     f.comp_total_minor = sum(g.amount_minor for g in grants)
@@ -270,7 +287,10 @@ async def figures(
     ]
     f.approval_wait_median_min = median(waits)
 
-    answers = [e for e in events if e.kind == "followup_answered"]
+    latest: dict[int, Any] = {}
+    for e in sorted((e for e in events if e.kind == "followup_answered"), key=lambda e: e.at):
+        latest[e.case_id] = e  # a verdict superseded by a later one in the week counts once
+    answers = list(latest.values())
     f.followups = len(answers)
     f.satisfied = sum(1 for e in answers if e.data.get("satisfied"))
     f.closed = f.satisfied
@@ -285,6 +305,46 @@ async def figures(
         "events": events, "cases": cases, "shouts": shouts, "answers": answers, "opened": opened,
         "resolve_hours": resolve,
     }  # fmt: skip
+
+
+_STATE_KINDS = ("resolved", "followup_answered", "reopened")
+
+
+async def _open_at(s: AsyncSession, team_id: str, at: datetime) -> tuple[list[Any], list[Any]]:
+    """The cases open at `at`: (being worked, with "open"/"owned"), and (resolved, waiting for the
+    follow-up). A case's state then is replayed from its timeline before `at`, so a case closed
+    since still counts for a past week, and one reopened since does not."""
+    rows = (
+        await s.exec(
+            select(Case).where(
+                Case.team_id == team_id, col(Case.opened_at) < at, col(Case.status) != CaseStatus.CANCELLED,
+                or_(col(Case.closed_at).is_(None), col(Case.closed_at) >= at, col(Case.reopened_count) > 0),
+            )
+        )
+    ).all()  # fmt: skip
+    cases = list(rows)
+    replay = [c.id for c in cases if c.resolved_at is not None]
+    last: dict[int, Any] = {}
+    if replay:
+        events = await s.exec(
+            select(TimelineEvent.case_id, TimelineEvent.kind, TimelineEvent.at, TimelineEvent.data)
+            .where(
+                col(TimelineEvent.case_id).in_(replay), col(TimelineEvent.at) < at,
+                col(TimelineEvent.kind).in_(_STATE_KINDS),
+            )
+            .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+        )  # fmt: skip
+        for e in events.all():
+            last[e.case_id] = e
+    working, waiting = [], []
+    for c in cases:
+        e = last.get(c.id or 0)
+        if e is None or e.kind == "reopened" or (e.kind == "followup_answered" and not e.data.get("satisfied")):
+            owned = c.owned_at is not None and c.owned_at < at
+            working.append((c, "owned" if owned else "open"))
+        elif e.kind == "resolved":
+            waiting.append((c, "resolved"))
+    return working, waiting
 
 
 async def compute(
@@ -318,16 +378,27 @@ async def compute(
             for fl in flags
             if fl.case_id in cases
         ]
-        active = (Case.team_id == team_id, col(Case.status).in_(ACTIVE))
-        still_open = (await s.exec(select(func.count()).select_from(Case).where(*active))).one()
-        oldest = (await s.exec(select(Case).where(*active).order_by(col(Case.opened_at)).limit(5))).all()
+        working, waiting = await _open_at(s, team_id, until)
+        still_open = len(working) + len(waiting)
         slowest = [
             {
-                "number": c.number, "problem": c.problem, "owner": c.owner_id, "status": c.status.value,
-                "age_hours": round((now - c.opened_at).total_seconds() / 3600, 1),
+                "number": c.number, "problem": c.problem, "owner": c.owner_id, "status": state,
+                "age_hours": round((until - c.opened_at).total_seconds() / 3600, 1),
             }
-            for c in oldest
+            for c, state in sorted(working, key=lambda cs: cs[0].opened_at)[:5]
         ]  # fmt: skip
+        previous = []
+        for back in range(4, 0, -1):
+            p_start, p_end = week_bounds(monday - back * WEEK, tz)
+            n = (
+                await s.exec(
+                    select(func.count()).select_from(Case).where(
+                        Case.team_id == team_id, col(Case.opened_at) >= p_start, col(Case.opened_at) < p_end,
+                        col(Case.status) != CaseStatus.CANCELLED,
+                    )
+                )
+            ).one()  # fmt: skip
+            previous.append({"week": week_label(monday - back * WEEK), "opened": int(n)})
         zone = ZoneInfo(tz)
         per_day: dict[str, dict[str, int]] = {}
         for c in rows["opened"]:
@@ -359,7 +430,8 @@ async def compute(
             team_id=team_id, week=week_label(monday), start=start.isoformat(), end=end.isoformat(), timezone=tz,
             currency=policy.currency, this=this, last=last, still_open=int(still_open), patterns=patterns,
             flagged=flagged, slowest=slowest, recoverers=recoverers, shoutouts=shout_list, preview=preview,
-            opened_per_day=per_day, resolve_hours=[round(h, 2) for h in rows["resolve_hours"]],
+            resolve_target_h=policy.resolve_within_hours, categories=list(policy.categories),
+            previous_weeks=previous, opened_per_day=per_day, resolve_hours=[round(h, 2) for h in rows["resolve_hours"]],
         )  # fmt: skip
 
 
@@ -368,6 +440,29 @@ async def compute(
 
 def _num(value: float | None, unit: str = "") -> str:
     return "–" if value is None else f"{value:g}{unit}"
+
+
+def span(minutes: float | None) -> str:
+    """A duration as people read it: `45 min`, `3 h 20 min`, `2 d 4 h`; never `1380 min`."""
+    if minutes is None:
+        return "–"
+    total = round(minutes)
+    if total < 1:
+        return "under 1 min"
+    if total < 60:
+        return f"{total} min"
+    if total < 24 * 60:
+        h, m = divmod(total, 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    d, rest = divmod(total, 24 * 60)
+    h = round(rest / 60)
+    if h == 24:
+        d, h = d + 1, 0
+    return f"{d} d {h} h" if h else f"{d} d"
+
+
+def _hours(value: float | None) -> str:
+    return span(None if value is None else value * 60)
 
 
 def _pct(value: float | None) -> str:
@@ -391,12 +486,12 @@ def digest_text(d: Digest) -> str:
         head,
         f"Cases: {t.opened} opened (last week {w.opened}), {t.resolved} resolved ({w.resolved}), "
         f"{t.closed} closed ({w.closed}); {d.still_open} still open.",
-        f"Time to own: median {_num(t.own_median_min, ' min')}, p90 {_num(t.own_p90_min, ' min')} "
-        f"(last week {_num(w.own_median_min, ' min')} / {_num(w.own_p90_min, ' min')}); "
+        f"Time to own: median {span(t.own_median_min)}, p90 {span(t.own_p90_min)} "
+        f"(last week {span(w.own_median_min)} / {span(w.own_p90_min)}); "
         f"owned within target {_pct(t.own_share)} ({_pct(w.own_share)}).",
-        f"Time to resolve: median {_num(t.resolve_median_h, ' h')}, p90 {_num(t.resolve_p90_h, ' h')} "
-        f"(last week {_num(w.resolve_median_h, ' h')} / {_num(w.resolve_p90_h, ' h')}); "
-        f"resolved within 24 h {_pct(t.resolve_share)} ({_pct(w.resolve_share)}).",
+        f"Time to resolve: median {_hours(t.resolve_median_h)}, p90 {_hours(t.resolve_p90_h)} "
+        f"(last week {_hours(w.resolve_median_h)} / {_hours(w.resolve_p90_h)}); "
+        f"resolved within the {d.resolve_target_h} h target {_pct(t.resolve_share)} ({_pct(w.resolve_share)}).",
         f"Apologies recorded: {t.apologies} ({w.apologies}).",
         f"Compensation: {money(t.comp_total_minor)} ({money(w.comp_total_minor)}); within authority "
         f"{money(t.comp_within_minor)}, approved above it {money(t.comp_approved_minor)}.",
@@ -407,7 +502,7 @@ def digest_text(d: Digest) -> str:
         )
     lines.append(
         f"Escalations: {t.escalations} ({w.escalations}); median wait for an approver "
-        f"{_num(t.approval_wait_median_min, ' min')}"
+        f"{span(t.approval_wait_median_min)}"
         + (
             f"; escalated cases cost {money(t.escalation_premium_minor)} more on average."
             if t.escalation_premium_minor is not None
@@ -428,7 +523,7 @@ def digest_text(d: Digest) -> str:
     if d.slowest:
         lines.append("Slowest open cases:")
         lines += [
-            f"  • #{c['number']} open {c['age_hours']:g} h, "
+            f"  • #{c['number']} open {_hours(c['age_hours'])}, "
             + (f"<@{c['owner']}>" if c["owner"] else "unowned")
             + f": {c['problem'][:80]}"
             for c in d.slowest

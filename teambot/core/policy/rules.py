@@ -92,17 +92,29 @@ def approvers_of(policy: Policy) -> list[str]:
     return list(policy.approvers) or list(policy.admins)
 
 
+def backups_of(policy: Policy) -> list[str]:
+    """Who answers a request the approvers left waiting: the named backups, else every admin."""
+    return list(policy.backup_approvers) or list(policy.admins)
+
+
+def may_approve(policy: Policy, user: str) -> bool:
+    return user in approvers_of(policy) or user in backups_of(policy)
+
+
 def is_admin(policy: Policy, user: str) -> bool:
     return user in policy.admins
 
 
-def require_admin(policy: Policy, user: str) -> None:
+def require_admin(policy: Policy, user: str, doing: str | None = None) -> None:
+    """Refuse a non-admin, saying what only admins may do (`doing`: "export customer data")."""
     if not is_admin(policy, user):
         admins = ", ".join(f"<@{a}>" for a in policy.admins) or "nobody yet"
-        raise NotAllowed(
-            "Only a Teambot admin can change the recovery policy.",
-            f"Ask an admin ({admins}); anyone can read it with /recover policy.",
-        )
+        if doing is None:
+            raise NotAllowed(
+                "Only a Teambot admin can change the recovery policy.",
+                f"Ask an admin ({admins}); anyone can read it with /recover policy.",
+            )
+        raise NotAllowed(f"Only a Teambot admin can {doing}.", f"Ask an admin ({admins}).")
 
 
 def find_gesture(policy: Policy, name: str) -> dict[str, Any] | None:

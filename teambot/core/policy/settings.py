@@ -24,7 +24,8 @@ from teambot.core.policy.rules import (
 
 SCHEDULE_SETTINGS = ("workhours", "targetclock", "patterns", "shoutouts", "timezone")
 SETTINGS = (
-    "currency", "limit", "override", "role", "approver", "admin", "gesture", "targets", "digest", "category",
+    "currency", "limit", "override", "role", "approver", "admin", "backup", "escalation", "gesture", "targets",
+    "digest", "category",
     *SCHEDULE_SETTINGS,
 )  # fmt: skip
 
@@ -93,27 +94,35 @@ def apply_change(policy: Policy, change: PolicyChange, actor: str) -> str:
             raise BadInput("Name a role: member, lead or manager.", f"Usage: {usage}")
         policy.roles = {**policy.roles, user: a[1].lower()}
         return f"<@{user}> is now a {a[1].lower()}."
-    if s in ("approver", "admin"):
+    if s == "escalation":
+        usage = "/recover policy escalation <working hours>"
+        policy.escalation_hours = _count(a[0] if a else "", 1, 168, "number of hours", usage)
+        return (
+            f"A request unanswered for {policy.escalation_hours} working hours goes to the backup approvers."
+        )
+    if s in ("approver", "admin", "backup"):
         usage = f"/recover policy {s} add|remove @person"
         if not a or a[0].lower() not in ("add", "remove"):
             raise BadInput("Say add or remove.", f"Usage: {usage}")
         user = _user_arg(a, 1, usage)
-        people = list(policy.approvers if s == "approver" else policy.admins)
+        people = list({"approver": policy.approvers, "admin": policy.admins, "backup": policy.backup_approvers}[s])
         if a[0].lower() == "add":
             if user not in people:
                 people.append(user)
         else:
             if user not in people:
-                raise BadInput(f"<@{user}> is not an {s}.", "Nothing changed.")
+                raise BadInput(f"<@{user}> is not {'a backup approver' if s == 'backup' else 'an ' + s}.", "Nothing changed.")
             if s == "admin" and len(people) == 1:
                 raise BadInput("That would leave the team with no admin.", "Add another admin first.")
             people.remove(user)
         if s == "approver":
             policy.approvers = people
+        elif s == "backup":
+            policy.backup_approvers = people
         else:
             policy.admins = people
         verb = "is now" if a[0].lower() == "add" else "is no longer"
-        return f"<@{user}> {verb} an {s}."
+        return f"<@{user}> {verb} {'a backup approver' if s == 'backup' else 'an ' + s}."
     if s == "gesture":
         usage = "/recover policy gesture add <name> <value> | remove <name>"
         if not a or a[0].lower() not in ("add", "remove") or len(a) < 2:
@@ -180,13 +189,25 @@ def _apply_category(policy: Policy, a: list[str]) -> str:
     return f"{existing} is no longer offered; cases already in it keep it."
 
 
+def weekday_name(text: str) -> str | None:
+    """`monday`, `Mon` or `mon.` → `monday`; anything else → None."""
+    word = text.strip().lower().rstrip(".")
+    if word in WEEKDAYS:
+        return word
+    if len(word) >= 3:
+        found = [d for d in WEEKDAYS if d.startswith(word)]
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
 def _apply_digest(policy: Policy, a: list[str]) -> str:
     usage = "/recover policy digest <weekday> <HH:MM> <Area/City time zone> [#channel]"
     if len(a) < 3:
         raise BadInput("Give a weekday, a time and a time zone.", f"Usage: {usage}")
-    day = a[0].lower()
-    if day not in WEEKDAYS:
-        raise BadInput(f"{a[0]!r} is not a weekday.", f"Usage: {usage}")
+    day = weekday_name(a[0])
+    if day is None:
+        raise BadInput(f"{a[0]!r} is not a weekday.", f"Use monday … sunday, or mon … sun. Usage: {usage}")
     try:
         hh, mm = (int(x) for x in a[1].split(":"))
         if not (0 <= hh < 24 and 0 <= mm < 60):
