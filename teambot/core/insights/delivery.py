@@ -13,6 +13,7 @@ from teambot.core.insights.digest import (
     current_monday,
     parse_week,
     send_time,
+    week_bounds,
     week_label,
 )
 from teambot.core.policy.models import Policy
@@ -22,12 +23,14 @@ from teambot.core.scheduling.models import PENDING, DueItem
 
 
 async def plan_digests(dl: Deadlines, now: datetime) -> list[str]:
-    """Make sure every team has last week's digest as a due item, from its first week on."""
+    """Make sure every team has last week's digest as a due item, from the week it began."""
     created = []
     async with dl.db.session() as s:
         policies = list((await s.exec(select(Policy))).all())
         for p in policies:
             monday = current_monday(now, p.digest_timezone)
+            if p.created_at >= week_bounds(monday, p.digest_timezone)[0]:
+                continue  # the team began this week: its first digest is next week's
             week = week_label(monday - WEEK)
             due = send_time(p, monday)
             key = f"digest:{p.team_id}:{week}"
