@@ -4,13 +4,18 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A refusal. `message` says why; `hint` says what to do instead; `field` names the input."""
+    """A refusal. `message` says why; `hint` says what to do instead; `field` names the input;
+    `offer` is a (label, command) the person can run in one click to get past it."""
 
-    def __init__(self, message: str, hint: str | None = None, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, *, field: str | None = None,
+        offer: tuple[str, str] | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.field = field
+        self.offer = offer
 
     def __str__(self) -> str:
         return f"{self.message} {self.hint}" if self.hint else self.message

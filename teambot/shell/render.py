@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from teambot.core.cases.queries import CaseDetail
 from teambot.core.cases.replies import ApprovalsReply, CaseReply, DraftReply, ListReply, TimelineReply
 from teambot.core.cases.summary import (
     ACTION_LABELS,
@@ -36,6 +37,12 @@ def buttons(actions: list[str]) -> str:
     return "  ".join(f"[{i}] {ACTION_LABELS.get(a, a.title())}" for i, a in enumerate(actions, 1))
 
 
+def card_actions(detail: CaseDetail) -> list[str]:
+    """The card's numbered buttons: the next steps, then its menu (category, cancel)."""
+    actions = detail.next_actions()
+    return [*actions, "category", "cancel"] if actions else []
+
+
 def render(reply: Reply, now: datetime, tz: str = "UTC") -> str:
     if isinstance(reply, ErrorReply):
         echo = f"\n  you typed: {reply.echo}" if reply.echo else ""
@@ -56,7 +63,7 @@ def render(reply: Reply, now: datetime, tz: str = "UTC") -> str:
             out += [f"ℹ note: {n['text']}" for n in reply.opened.customer.notes]
         out.append(f"┌ {title(d)}")
         out += [f"│ {label}: {value}" for label, value in case_facts(d, now, tz)]
-        out.append(f"└ {buttons(d.next_actions())}")
+        out.append(f"└ {buttons(card_actions(d))}")
         return plain("\n".join(out))
     if isinstance(reply, ListReply):
         if not reply.cases:

@@ -23,14 +23,14 @@ from teambot.core.cases.summary import ACTION_LABELS, authority_note, when
 from teambot.core.commands.context import Context
 from teambot.core.commands.grammar import as_user
 from teambot.core.commands.intents import Intent, intent_for
-from teambot.core.commands.replies import FormReply, Reply
+from teambot.core.commands.replies import ChoiceReply, FormReply, Reply
 from teambot.core.customer_loop.email_address import split_contact
 from teambot.core.errors import DomainError
 from teambot.core.money import amount_input_hint, format_amount
-from teambot.core.policy.rules import DEFAULT_CATEGORIES, gesture_value
+from teambot.core.policy.rules import gesture_value
 from teambot.core.ports import Notice, Recipient
 from teambot.core.when import DUE_EXAMPLES
-from teambot.shell.render import buttons, plain, render
+from teambot.shell.render import buttons, card_actions, plain, render
 
 SHELL_HELP = """Shell commands:
   /recover ...     the Teambot command (try /recover help)
@@ -300,11 +300,22 @@ class ShellSession:
                 await self.open_form()
             return
         self.say(render(reply, self.c.clock.now(), self.tz))
+        if isinstance(reply, ChoiceReply):
+            self.buttons = [Button(label, self._run(command)) for label, command in reply.choices]
+            self.say("  ".join(f"[{i}] {plain(label)}" for i, (label, _) in enumerate(reply.choices, 1)))
         if isinstance(reply, CaseReply) and reply.detail is not None:
             number = reply.detail.case.number
-            self.buttons = [
-                Button(ACTION_LABELS.get(a, a), self._action(a, number)) for a in reply.detail.next_actions()
-            ]
+            actions = card_actions(reply.detail)
+            self.buttons = [Button(ACTION_LABELS.get(a, a), self._action(a, number)) for a in actions]
+            if any(a.requested_by == self.user for a in reply.detail.pending):
+                self.buttons.append(Button(ACTION_LABELS["withdraw"], self._action("withdraw", number)))
+                self.say(f"  [{len(self.buttons)}] {ACTION_LABELS['withdraw']}")
+
+    def _run(self, command: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            await self.command(command)
+
+        return run
 
     # ----- the guided form and the buttons -------------------------------------------------
 
@@ -318,8 +329,8 @@ class ShellSession:
                 self.say(plain(f"  ✗ {err}"))
         problem = await self.ask("What went wrong", required=True)
         wants = await self.ask("What do they want, in their words (optional)")
-        categories = DEFAULT_CATEGORIES
-        category = categories[await self.choose("Category", categories)]
+        categories = list((await self.c.service.policy(SHELL_TEAM, self.user)).categories)
+        category = categories[await self.choose("Category", categories)] if categories else None
         severity = ["low", "medium", "high", "critical"][
             await self.choose("Severity", ["low", "medium", "high", "critical"])
         ]
@@ -400,6 +411,26 @@ class ShellSession:
         message = await self.ask("What did they do well", required=True)
         person = who.lstrip("@") or case.owner_id or ""
         await self.command(f"shoutout @{person} {n} {message}")
+
+    async def _do_category(self, n: int) -> None:
+        categories = list((await self.c.service.policy(SHELL_TEAM, self.user)).categories)
+        await self.command(f"category {n} {categories[await self.choose('Move to', categories)]}")
+
+    async def _do_cancel(self, n: int) -> None:
+        why = await self.choose("Why cancel it?", ["opened by mistake", "duplicate of another case", "other"])
+        if why == 0:
+            await self.command(f"cancel {n} mistake")
+        elif why == 1:
+            other = await self.ask("Which case carries on (number)", required=True)
+            await self.command(f"cancel {n} duplicate of {other.lstrip('#')}")
+        else:
+            await self.command(f"cancel {n} {await self.ask('Reason', required=True)}")
+
+    async def _do_withdraw(self, n: int) -> None:
+        detail = await case_detail(self.c.db, SHELL_TEAM, n)
+        mine = [a for a in detail.pending if a.requested_by == self.user]
+        if mine:
+            await self.command(f"withdraw {mine[0].id}")
 
     async def _do_draft(self, n: int) -> None:
         await self.command(f"draft {n}")

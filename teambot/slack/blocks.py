@@ -24,7 +24,7 @@ from teambot.core.cases.summary import (
     title,
     when,
 )
-from teambot.core.commands.replies import ErrorReply, FormReply, Reply, TextReply
+from teambot.core.commands.replies import ChoiceReply, ErrorReply, FormReply, Reply, TextReply
 from teambot.core.money import format_amount, from_minor
 from teambot.core.policy.facts import policy_facts
 from teambot.core.policy.replies import PolicyReply
@@ -198,6 +198,33 @@ def step_select(detail: CaseDetail) -> dict[str, Any] | None:
     }
 
 
+def case_menus(detail: CaseDetail) -> list[dict[str, Any]]:
+    """The card's menus: move it to another of the team's categories; cancel it, or withdraw your request."""
+    if not detail.next_actions():
+        return []
+    n = detail.case.number
+    cats = [c for c in detail.policy.categories if c != detail.case.category and len(f"{n}|{c}") <= OPTION_VALUE]
+    out: list[dict[str, Any]] = []
+    if cats:
+        out.append({
+            "type": "static_select", "action_id": "case:category",
+            "placeholder": plain_text(ACTION_LABELS["category"], BUTTON_TEXT),
+            "options": [option(c, f"{n}|{c}") for c in cats[:SELECT_OPTIONS]],
+        })  # fmt: skip
+    more = [option("Cancel: opened by mistake", f"{n}|mistake")]
+    more += [option(f"Withdraw request {a.id} ({a.gesture})", f"{n}|withdraw {a.id}") for a in detail.pending[:3]]
+    out.append({"type": "overflow", "action_id": "case:cancel", "options": more})
+    return out
+
+
+def choice_message(reply: ChoiceReply) -> Message:
+    """A question with one-click answers; each button runs its command as whoever presses it."""
+    msg = text_message(reply.text)
+    row = [button(label, f"run:{i}", clip(command, BUTTON_VALUE)) for i, (label, command) in enumerate(reply.choices)]
+    msg["blocks"] = cap([*msg["blocks"], actions(row)]) if row else msg["blocks"]
+    return msg
+
+
 def case_card(
     detail: CaseDetail,
     now: datetime,
@@ -247,6 +274,7 @@ def case_card(
     select = step_select(detail)
     if select:
         row.append(select)
+    row += case_menus(detail)
     tail = actions(row, block_id=f"case-{c.number}") if row else None
     body = cap(blocks, MESSAGE_BLOCKS - (1 if tail else 0), more)
     text = f"Case #{c.number} · {STATUS_LABELS[c.status]} · {inert(c.problem)}"
@@ -305,6 +333,8 @@ def reply_message(reply: Reply, now: datetime, tz: str = "UTC") -> Message:
         if reply.message:
             msg["blocks"] = cap([section(safe(reply.message)), *msg["blocks"]])
         return msg
+    if isinstance(reply, ChoiceReply):
+        return choice_message(reply)
     if isinstance(reply, TextReply):
         return text_message(reply.text)
     if isinstance(reply, FormReply):

@@ -26,6 +26,7 @@ from teambot.core.cases.models import ApprovalRequest
 from teambot.core.cases.queries import case_detail
 from teambot.core.cases.replies import CaseReply
 from teambot.core.commands.context import Context
+from teambot.core.commands.grammar import parse
 from teambot.core.commands.intents import Intent, intent_for
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply
 from teambot.core.errors import DomainError
@@ -78,7 +79,8 @@ def register(rt: SlackRuntime) -> None:
         client: AsyncWebClient, team: str, channel: str, user: str, ref: str | None
     ) -> Context:
         person = await rt.people.get(client, team, user)
-        return Context(team, channel, user, platform="slack", tz=person.tz, source_ref=ref)
+        return Context(team, channel, user, platform="slack", tz=person.tz, source_ref=ref,
+                       direct=channel.startswith("D"))  # fmt: skip
 
     async def guarded(work: Callable[[], Awaitable[None]], client: AsyncWebClient, user: str,
                       channel: str | None, response_url: str | None, *, queue: bool = True) -> None:  # fmt: skip
@@ -236,6 +238,14 @@ def register(rt: SlackRuntime) -> None:
             await guarded(work, client, user, channel, url)
 
     def step_intent(step: str, number: int, raw: str) -> Intent:
+        if step == "category":  # the card's category menu: "12|delivery"
+            category = raw.partition("|")[2]
+            return intent_for("category", {"number": number, "category": category}, text=f"category {number} {category}")
+        if step == "cancel":  # the card's overflow: "12|mistake" or "12|withdraw 7"
+            what = raw.partition("|")[2]
+            if what.startswith("withdraw "):
+                return parse(what)
+            return intent_for("cancel", {"number": number, "reason": what}, text=f"cancel {number} {what}")
         if step == "done":
             m = re.fullmatch(r"(\d+)\.(\d+)", raw)
             return intent_for(
@@ -287,6 +297,24 @@ def register(rt: SlackRuntime) -> None:
             "reopen": lambda: modals.reopen(detail, meta),
         }
         await open_view(client, trigger, builders[step](), user, meta["channel"], meta["response_url"])
+
+    # ----- "did you mean": a button that runs a command ---------------------------------------
+
+    @app.action(re.compile(r"^run:\d+$"))
+    async def on_run(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                     context: AsyncBoltContext) -> None:  # fmt: skip
+        async with rt.busy():
+            await ack()
+            team, user, channel = team_of(context, body), user_of(body), channel_of(body)
+            url = body.get("response_url")
+            command = str(action.get("value") or "")
+
+            async def work() -> None:
+                ctx = await context_for(client, team, channel or "", user, None)
+                reply = await c.commands.run_text(command, ctx)
+                await deliver(client, reply, team=team, user=user, channel=channel, response_url=url)
+
+            await guarded(work, client, user, channel, url)
 
     # ----- approvals -------------------------------------------------------------------------
 

@@ -55,10 +55,10 @@ class SlackNotifier:
             await self._remember_approval_dm(notice, str(approval), posted.get("channel"), posted.get("ts"))
         for attachment in notice.attachments:
             # files_upload_v2 wants the conversation id; for a DM that is the one the post landed in.
+            # The file goes into the channel itself, right under the text (a thread would hide it).
             await self.rt.pacer.wait(recipient.id)
             await client.files_upload_v2(
                 channel=posted.get("channel") or recipient.id,
-                thread_ts=posted.get("ts"),
                 file=attachment.content,
                 filename=attachment.filename,
                 title=attachment.title or attachment.filename,

@@ -10,6 +10,7 @@ import html
 import re
 from typing import Any
 
+from teambot.core.commands.grammar import parse
 from teambot.core.commands.intents import Intent, intent_for
 from teambot.core.errors import BadInput
 
@@ -18,9 +19,9 @@ ID_KEYS = ("number", "approval_id", "position")
 FORMS = {
     "open": "open", "apologise": "apologise", "grant": "grant", "step": "step", "resolve": "resolve",
     "followup": "followup", "handover": "handover", "flag": "flag", "reopen": "reopen",
-    "shoutout": "shoutout", "deny": "deny", "send": "send",
+    "shoutout": "shoutout", "deny": "deny", "send": "send", "category": "category", "cancel": "cancel",
 }  # fmt: skip
-BUTTONS = ("claim", "show", "timeline", "draft", "approve", "done", "snooze", "form", "send_form")
+BUTTONS = ("claim", "show", "timeline", "draft", "approve", "done", "snooze", "form", "send_form", "withdraw", "run")
 
 
 def _int(value: Any, name: str) -> int:
@@ -69,6 +70,10 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
     if action == "open":
         args = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity", "email")}
         return intent_for("open", {"problem": _str(data.get("problem")), **args}, text=text)
+    if action == "run":  # "did you mean": the command the button offers, run as whoever presses it
+        return parse(_str(data.get("command")))
+    if action == "withdraw":
+        return intent_for("withdraw", {"approval_id": _int(data.get("approval_id"), "request number")}, text=text)
     if action in ("approve", "deny"):
         note = _str(data.get("note")) or None
         return intent_for(action, {"approval_id": _int(data.get("approval_id"), "request number"), "note": note},
@@ -123,6 +128,21 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
         if not to:
             raise BadInput("Who should own the case?", "Pick the new owner.", field="to")
         return intent_for("handover", {"number": n, "to": to}, text=text)
+    if action == "category":
+        category = _str(data.get("category"))
+        if not category:
+            raise BadInput("Which category?", "Pick one from the list.", field="category")
+        return intent_for("category", {"number": n, "category": category}, text=text)
+    if action == "cancel":
+        why = _str(data.get("why")).lower() or "mistake"
+        if why == "duplicate":
+            other = _int(data.get("duplicate_of"), "case it duplicates")
+            return intent_for("cancel", {"number": n, "reason": f"duplicate of {other}", "duplicate_of": other},
+                              text=text)  # fmt: skip
+        reason = "mistake" if why == "mistake" else _str(data.get("reason"))
+        if not reason:
+            raise BadInput("Say why the case is cancelled.", "Write a reason.", field="reason")
+        return intent_for("cancel", {"number": n, "reason": reason}, text=text)
     if action in ("flag", "reopen"):
         return intent_for(action, {"number": n, "note": _str(data.get("note")) or None}, text=text)
     raise BadInput(f"This card's button ({action!r}) is not one Teambot knows.", "Ask for a fresh card.")

@@ -153,7 +153,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
 
     def ctx(self, turn: Turn, source_ref: str | None = None) -> Context:
         return Context(team_id=turn.tenant, channel_id=turn.key, user_id=turn.user, platform=PLATFORM,
-                       tz=turn.tz, source_ref=source_ref)  # fmt: skip
+                       tz=turn.tz, source_ref=source_ref, direct=turn.kind == "personal")  # fmt: skip
 
     # ----- messages --------------------------------------------------------------------------
 

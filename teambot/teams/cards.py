@@ -29,7 +29,7 @@ from teambot.core.cases.summary import (
     title,
     when,
 )
-from teambot.core.commands.replies import ErrorReply, FormReply, Reply, TextReply
+from teambot.core.commands.replies import ChoiceReply, ErrorReply, FormReply, Reply, TextReply
 from teambot.core.errors import DomainError
 from teambot.core.money import MAX_AMOUNT, amount_input_hint, format_amount, from_minor, step_for
 from teambot.core.policy.facts import policy_facts
@@ -312,6 +312,16 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
             text_input("body", "The email (Teambot adds the greeting, your name and the feedback link)",
                        v.get("body"), required=True, multiline=True),
         ]  # fmt: skip
+    if form == "category":
+        cats = list(policy.categories) if policy else []
+        return [choice_input("category", "Move to", [(c, c.title()) for c in cats], v.get("category"), required=True)]
+    if form == "cancel":
+        return [
+            choice_input("why", "Why cancel it?", [("mistake", "Opened by mistake"), ("duplicate", "A duplicate"),
+                         ("other", "Other")], v.get("why") or "mistake", required=True),
+            text_input("duplicate_of", "Duplicate of case (number)", v.get("duplicate_of")),
+            text_input("reason", "Reason (for other)", v.get("reason")),
+        ]  # fmt: skip
     return []
 
 
@@ -389,6 +399,16 @@ def case_actions(d: Any, viewer: str | None) -> list[Card]:
         shout = _form_action(ACTION_LABELS["shoutout"], "shoutout", number, policy)
         if shout is not None:
             out.append(shout)
+    # The requester may take back a request nobody has answered yet.
+    out += [execute(f"Withdraw request {a.id}", "withdraw", approval_id=a.id)
+            for a in d.pending if a.requested_by == viewer][:1]  # fmt: skip
+    # The case's menu (another category; cancel one opened by mistake or twice): owner, opener, admins.
+    if d.next_actions() and viewer is not None and (
+        role == "owner" or viewer == d.case.opened_by or viewer in policy.admins
+    ):
+        for a in ("category", "cancel"):
+            if (action := _form_action(ACTION_LABELS[a], a, number, policy)) is not None:
+                out.append(action)
     out.append(execute("Timeline", "timeline", number=number))
     return out
 
@@ -569,6 +589,10 @@ def render(
         return draft_card(reply)
     if isinstance(reply, PolicyReply) and reply.policy is not None:
         return policy_card(reply, names)
+    if isinstance(reply, ChoiceReply):
+        choice = text_card(reply, names)
+        choice["actions"] = [submit(label, "run", command=command) for label, command in reply.choices]
+        return choice
     if isinstance(reply, TextReply):
         return text_card(reply, names)
     if isinstance(reply, HomeReply):

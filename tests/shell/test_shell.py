@@ -82,7 +82,7 @@ async def test_the_guided_form_asks_question_by_question(container: Container) -
 
 
 async def test_buttons_that_need_input_prompt_for_it(container: Container) -> None:
-    script = "/recover Cold soup\n1\n1\n2\nSorry!\n1\n6\n\n/in #kitchen\n/whoami\n9\nhello\n"
+    script = "/recover Cold soup\n1\n1\n2\nSorry!\n1\n6\n\n/in #kitchen\n/whoami\n12\nhello\n"
     out = await _run(container, script)
     assert "@you apologised (phone) on case #1." in out
     assert "Granted Waived fee ($25.00) on case #1." in out  # catalogue pick 6, default value

@@ -77,7 +77,7 @@ async def test_case_from_form_to_close_through_buttons_and_modals(slack: Slack, 
     assert case.status == CaseStatus.CLOSED and case.score == 5 and case.won_back is True
 
     final = slack.card_updates(ts)[-1]
-    assert action_ids(final) == ["case:reopen", "case:shoutout", "case:draft"]
+    assert action_ids(final) == ["case:reopen", "case:shoutout", "case:draft", "case:category", "case:cancel"]
     assert "Closed" in all_text(final) and "satisfied, 5/5, won back" in all_text(final)
     thread = [p["text"] for p in fake.posts("C1", thread=True)]
     expected = ["took ownership", "apologised (phone)", "granted Waived fee", "added next step 1", "finished next step 1",

@@ -53,7 +53,7 @@ async def test_unsigned_badly_signed_and_stale_requests_are_refused(slack: Slack
 
 
 async def test_quick_open_posts_one_card_and_redeliveries_change_nothing(slack: Slack) -> None:
-    body, key = slack.command_body("Mr Jones: soup was cold wants: a hot soup #food !high")
+    body, key = slack.command_body("Mr Jones: soup was cold wants: a hot soup #food-and-drink !high")
     form = "application/x-www-form-urlencoded"
     status, text = await slack.post(body, form)
     assert status == 200 and text == ""  # acknowledged empty; the card is posted after the ack
@@ -66,14 +66,14 @@ async def test_quick_open_posts_one_card_and_redeliveries_change_nothing(slack: 
     assert len(cases) == 1
     case = cases[0]
     assert (case.customer_name, case.problem, case.wants, case.category, case.severity) == (
-        "Mr Jones", "soup was cold", "a hot soup", "food", "high",
+        "Mr Jones", "soup was cold", "a hot soup", "food and drink", "high",
     )  # fmt: skip
     assert case.platform == "slack" and case.channel_id == "C1"
     cards = slack.fake.posts("C1", thread=False)
     assert len(cards) == 1
     assert case.card_ref and case.card_ref["ts"] and case.card_ref["channel"] == "C1"
     assert "Case #1" in all_text(cards[0]) and "Mr Jones" in all_text(cards[0])
-    assert action_ids(cards[0]) == ["case:claim", "case:step", "case:flag"]
+    assert action_ids(cards[0]) == ["case:claim", "case:step", "case:flag", "case:category", "case:cancel"]
     assert slack.fake.to(key) == []  # nothing ephemeral needed
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from teambot.core.cases import replies as r
@@ -12,14 +13,26 @@ from teambot.core.cases.service import RecoveryService
 from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
-from teambot.core.commands.replies import FormReply, Reply, TextReply
+from teambot.core.commands.replies import ChoiceReply, FormReply, Reply, TextReply
 from teambot.core.db import Database
+from teambot.core.policy.rules import tag_category
 from teambot.core.when import parse_due
 
 
 async def case_card(db: Database, team_id: str, number: int, message: str = "", public: bool = True) -> r.CaseReply:
     """The card every case step answers with, read after the step committed."""
     return r.CaseReply(public=public, detail=await case_detail(db, team_id, number), message=message)
+
+
+def near_miss_reply(text: str, typed: str, meant: str) -> Reply:
+    """`#delivry`: ask rather than open a case in a category nobody meant (or none at all)."""
+    tag = "#" + meant.replace(" ", "-")
+    fixed = re.sub(rf"(?<!\S)#{re.escape(typed)}(?![\w-])", tag, text, count=1)
+    plain = re.sub(rf"(?<!\S)#{re.escape(typed)}(?![\w-])", typed, text, count=1)
+    return ChoiceReply(
+        text=f"There is no category #{typed}, so nothing was opened. Did you mean {tag}?",
+        choices=[(f"Open it in {tag}", fixed), ("Open it without a category", plain)],
+    )
 
 
 class CaseHandlers:
@@ -37,10 +50,23 @@ class CaseHandlers:
 
     async def open(self, intent: i.Open, ctx: Context) -> Reply:
         me = ctx.user_id
+        problem, wants, category = intent.problem, intent.wants, intent.category
+        if category is None and "#" in f"{problem} {wants or ''}":
+            policy = await self.s.policy(ctx.team_id, me, ctx.platform)
+            tagged = tag_category(policy, problem)
+            if tagged.category is None and wants:
+                in_wants = tag_category(policy, wants)
+                if in_wants.category is not None:
+                    wants, category = in_wants.text, in_wants.category
+            if tagged.category is not None:
+                problem, category = tagged.text, tagged.category
+            elif category is None and tagged.near_miss is not None:
+                return near_miss_reply(intent.text, tagged.near_miss, tagged.meant or "")
         opened = await self.s.open_case(
-            ctx.team_id, ctx.channel_id, me, intent.problem, platform=ctx.platform,
-            customer=intent.customer, wants=intent.wants, category=intent.category,
+            ctx.team_id, ctx.channel_id, me, problem, platform=ctx.platform,
+            customer=intent.customer, wants=wants, category=category,
             severity=intent.severity, own=intent.own, source_ref=ctx.source_ref, email=intent.email,
+            direct=ctx.direct,
         )  # fmt: skip
         detail = await case_detail(self.db, ctx.team_id, opened.case.number)
         msg = f"<@{me}> opened case #{opened.case.number}."
@@ -149,6 +175,23 @@ class CaseHandlers:
         await self.s.reopen(ctx.team_id, n, me, intent.note)
         return await self.card(ctx.team_id, n, f"<@{me}> reopened case #{n}.")
 
+    async def cancel(self, intent: i.Cancel, ctx: Context) -> Reply:
+        n, me = intent.number, ctx.user_id
+        await self.s.cancel(ctx.team_id, n, me, intent.reason, intent.duplicate_of)
+        dup = f" as a duplicate of #{intent.duplicate_of}" if intent.duplicate_of else ""
+        return await self.card(ctx.team_id, n, f"<@{me}> cancelled case #{n}{dup}: it counts in no figure.")
+
+    async def recategorise(self, intent: i.Recategorise, ctx: Context) -> Reply:
+        n, me = intent.number, ctx.user_id
+        case = await self.s.recategorise(ctx.team_id, n, me, intent.category)
+        return await self.card(ctx.team_id, n, f"<@{me}> moved case #{n} to {case.category}.")
+
+    async def withdraw(self, intent: i.Withdraw, ctx: Context) -> Reply:
+        req, case = await self.s.withdraw(ctx.team_id, intent.approval_id, ctx.user_id)
+        return await self.card(
+            ctx.team_id, case.number, f"<@{ctx.user_id}> withdrew request {req.id} ({req.gesture})."
+        )
+
     def handlers(self) -> HandlerTable:
         return {
             i.OpenForm: self.form, i.Open: self.open, i.ListOpen: self.list_open, i.Mine: self.mine, i.Home: self.home,
@@ -158,4 +201,5 @@ class CaseHandlers:
             i.Claim: self.claim, i.Handover: self.handover, i.Apologise: self.apologise,
             i.Grant: self.grant, i.AddStep: self.add_step, i.CompleteStep: self.complete_step,
             i.Flag: self.flag, i.Resolve: self.resolve, i.Followup: self.followup, i.Reopen: self.reopen,
+            i.Cancel: self.cancel, i.Recategorise: self.recategorise, i.Withdraw: self.withdraw,
         }  # fmt: skip

@@ -17,12 +17,14 @@ class CaseStatus(StrEnum):
     OWNED = "owned"
     RESOLVED = "resolved"
     CLOSED = "closed"
+    CANCELLED = "cancelled"  # opened by mistake or twice: in the timeline, in no figure
 
 
 class ApprovalStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     DENIED = "denied"
+    WITHDRAWN = "withdrawn"  # the requester took it back before anyone answered
 
 
 
@@ -89,6 +91,9 @@ class Case(SQLModel, table=True):
     followup_source: str | None = Field(default=None, max_length=16)  # "staff" or "customer"
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reopened_count: int = 0
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    duplicate_of: int | None = None  # the number of the case that carries on
     card_ref: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     updated_at: datetime = Field(sa_type=UTCDateTime)
     version: int = Field(default=1, sa_column=(_v := version_column()))

@@ -83,6 +83,8 @@ class CaseDetail:
 
     def _next_actions(self) -> list[str]:
         c = self.case
+        if c.status == CaseStatus.CANCELLED:
+            return []
         if c.status == CaseStatus.CLOSED:
             return ["reopen", "shoutout", "draft"]
         if c.status == CaseStatus.OPEN:

@@ -39,9 +39,12 @@ from teambot.core.money import format_amount, from_minor, parse_amount, to_minor
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import (
     approvers_of,
+    backups_of,
     find_gesture,
     limit_for,
     load_policy,
+    may_approve,
+    require_category,
 )
 from teambot.core.policy.settings import PolicyChange, apply_change
 from teambot.core.ports import Clock, Notice, Notifier, Recipient
@@ -198,6 +201,7 @@ class RecoveryService:
         own: bool = False,
         source_ref: str | None = None,
         email: str | None = None,
+        direct: bool = False,
     ) -> OpenedCase:
         problem_text = _text(problem, "problem", required=True)
         wants_text = _text(wants, "wish")
@@ -210,12 +214,13 @@ class RecoveryService:
             raise BadInput(
                 f"{severity!r} is not a severity.", f"Use one of: {', '.join(SEVERITIES)}.", field="severity"
             )
-        category_value = (_text(category, "category", limit=64) or "uncategorised").lower()
+        category_text = _text(category, "category", limit=64)
 
         for _ in range(_RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
                 policy = await load_policy(s, team_id, actor, now, platform)
+                category_value = require_category(policy, category_text)
                 if source_ref:
                     existing = (
                         await s.exec(
@@ -246,9 +251,24 @@ class RecoveryService:
                 if own:
                     s.add(self._event(case, "claimed", actor, now))
                 await self._after(s, case, policy, "opened", {"own": own}, now)
+                if not direct and policy.digest_channel is None:
+                    await self._first_channel(s, team_id, channel_id)
                 await s.commit()
                 return OpenedCase(case, cust, earlier)
         raise Conflict("Many cases were opened at the same moment.", "Send the command again.")
+
+    @staticmethod
+    async def _first_channel(s: AsyncSession, team_id: str, channel_id: str) -> None:
+        """A team's digest goes to the channel where it first opened a case, until an admin
+        names another (`policy digest ... #channel`); one conditional UPDATE, so concurrent
+        opens neither conflict on the policy's version nor overwrite an admin's choice."""
+        table = Policy.__table__  # type: ignore[attr-defined]
+        first = (
+            update(table)
+            .where(table.c.team_id == team_id, table.c.digest_channel.is_(None))
+            .values(digest_channel=channel_id)
+        )
+        await s.exec(first)  # type: ignore[call-overload]
 
     @staticmethod
     async def _next_number(s: AsyncSession, team_id: str) -> int:
@@ -355,6 +375,7 @@ class RecoveryService:
                 now = self.clock.now()
                 policy = await load_policy(s, team_id, actor, now)
                 case = await self.get_case(s, team_id, number, lock=True)
+                self._not_cancelled(case)
                 kind, data = await apply(s, case, policy, now)
                 touch(case, now)
                 s.add(case)
@@ -370,6 +391,13 @@ class RecoveryService:
             f"Case #{number} was changed by someone else at the same moment.",
             f"Look at it again with /recover show {number}.",
         )
+
+    @staticmethod
+    def _not_cancelled(case: Case) -> None:
+        if case.status == CaseStatus.CANCELLED:
+            dup = f" as a duplicate of #{case.duplicate_of}" if case.duplicate_of else ""
+            see = f"Carry on in case #{case.duplicate_of}." if case.duplicate_of else "Open a new case if needed."
+            raise InvalidStep(f"Case #{case.number} was cancelled{dup}; nothing more happens on it.", see)
 
     @staticmethod
     def _not_closed(case: Case, doing: str) -> None:
@@ -588,9 +616,12 @@ class RecoveryService:
                     )
                 case = await s.get(Case, req.case_id)
                 assert case is not None
-                if actor not in approvers_of(policy):
+                if not may_approve(policy, actor):
                     who = ", ".join(mention(a) for a in approvers_of(policy))
-                    raise NotAllowed("Only an approver can answer this request.", f"Approvers: {who}.")
+                    backups = ", ".join(mention(a) for a in backups_of(policy))
+                    raise NotAllowed(
+                        "Only an approver can answer this request.", f"Approvers: {who}; backups: {backups}."
+                    )
                 if actor == req.requested_by:
                     raise NotAllowed(
                         "You can't answer your own request; that is what the approval is for.",
@@ -746,9 +777,20 @@ class RecoveryService:
                 )
             ).one()
             if pending:
+                req = (
+                    await s.exec(
+                        select(ApprovalRequest).where(
+                            ApprovalRequest.case_id == case.id, ApprovalRequest.status == ApprovalStatus.PENDING
+                        )
+                    )
+                ).first()
+                assert req is not None
                 raise InvalidStep(
-                    f"Case #{number} has a compensation request waiting for an approver.",
-                    "Resolve it once the approver has answered, so you promise only what was agreed.",
+                    f"Case #{number} has a compensation request waiting for an approver "
+                    f"(request {req.id}, {req.gesture}).",
+                    "Resolve it once the approver has answered, so you promise only what was agreed, "
+                    f"or withdraw the request: /recover withdraw {req.id}.",
+                    offer=(f"Withdraw request {req.id}", f"withdraw {req.id}"),
                 )
             case.status = CaseStatus.RESOLVED
             case.resolved_at, case.resolution, case.root_cause = now, summary_text, cause
@@ -851,9 +893,109 @@ class RecoveryService:
                 )
             case.status = CaseStatus.OWNED if case.owner_id else CaseStatus.OPEN
             case.closed_at, case.reopened_count = None, case.reopened_count + 1
-            return "reopened", {"reason": reason_text}
+            # The old verdict stays in the timeline; the card, CSV, stats and leaderboard use the latest.
+            superseded = {"satisfied": case.satisfied, "score": case.score, "won_back": case.won_back}
+            case.followup_at, case.satisfied, case.score, case.won_back = None, None, None, None
+            return "reopened", {"reason": reason_text, "superseded": superseded}
 
         return await self._change(team_id, number, actor, apply)
+
+    # ----- records kept clean ----------------------------------------------------------------
+
+    async def cancel(
+        self, team_id: str, number: int, actor: str, reason: str, duplicate_of: int | None = None
+    ) -> Case:
+        """Opened by mistake or twice: the case leaves every figure and nudge, stays in the timeline."""
+        reason_text = _text(reason, "reason", required=True, limit=500)
+
+        async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
+            if actor not in (case.opened_by, case.owner_id) and actor not in p.admins:
+                raise NotAllowed(
+                    f"Only whoever opened case #{number} ({mention(case.opened_by)}), its owner or an admin "
+                    "can cancel it.",
+                    "Ask one of them; a case that is real but finished is resolved, not cancelled.",
+                )
+            if duplicate_of is not None:
+                if duplicate_of == number:
+                    raise BadInput("A case can't be a duplicate of itself.", "Name the case that carries on.")
+                other = await self.get_case(s, team_id, duplicate_of)
+                if other.status == CaseStatus.CANCELLED:
+                    raise InvalidStep(
+                        f"Case #{duplicate_of} is cancelled itself.", "Name the case that carries on."
+                    )
+            withdrawn = []
+            for req in (
+                await s.exec(
+                    select(ApprovalRequest).where(
+                        ApprovalRequest.case_id == case.id, ApprovalRequest.status == ApprovalStatus.PENDING
+                    )
+                )
+            ).all():
+                req.status, req.decided_by, req.decided_at = ApprovalStatus.WITHDRAWN, actor, now
+                req.decision_note = "case cancelled"
+                s.add(req)
+                withdrawn.append(req.id)
+            before = case.status.value
+            case.status, case.cancelled_at = CaseStatus.CANCELLED, now
+            case.cancel_reason, case.duplicate_of = reason_text, duplicate_of
+            case.followup_due_at = None
+            return "cancelled", {
+                "reason": reason_text, "duplicate_of": duplicate_of, "was": before, "withdrawn": withdrawn,
+            }  # fmt: skip
+
+        return await self._change(team_id, number, actor, apply)
+
+    async def recategorise(self, team_id: str, number: int, actor: str, category: str) -> Case:
+        async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
+            new = require_category(p, category)
+            if new == case.category:
+                raise InvalidStep(f"Case #{number} is already in {new}.", "Nothing to do.")
+            before, case.category = case.category, new
+            return "recategorised", {"from": before, "to": new}
+
+        return await self._change(team_id, number, actor, apply)
+
+    async def withdraw(self, team_id: str, approval_id: int, actor: str) -> tuple[ApprovalRequest, Case]:
+        """The requester takes back a request nobody has answered; the approvers stop being asked."""
+        for _ in range(_RETRIES):
+            async with self.db.session() as s:
+                now = self.clock.now()
+                policy = await load_policy(s, team_id, actor, now)
+                req = await s.get(ApprovalRequest, approval_id)
+                if req is None or req.team_id != team_id:
+                    raise NotFound(
+                        f"There is no approval request {approval_id} in this team.",
+                        "Pending requests are listed with /recover approvals.",
+                    )
+                case = await s.get(Case, req.case_id)
+                assert case is not None
+                if actor != req.requested_by:
+                    raise NotAllowed(
+                        f"Only {mention(req.requested_by)}, who asked, can withdraw request {approval_id}.",
+                        "An approver answers it instead: /recover approve or /recover deny.",
+                    )
+                if req.status != ApprovalStatus.PENDING:
+                    raise InvalidStep(f"Request {approval_id} is already {req.status.value}.", "Nothing to do.")
+                req.status, req.decided_by, req.decided_at = ApprovalStatus.WITHDRAWN, actor, now
+                s.add(req)
+                touch(case, now)
+                s.add(case)
+                data = {"approval_id": req.id, "gesture": req.gesture}
+                s.add(self._event(case, "withdrawn", actor, now, **data))
+                await self._after(s, case, policy, "withdrawn", data, now)
+                try:
+                    await s.commit()
+                except StaleDataError:
+                    await s.rollback()
+                    continue
+                for approver in [a for a in approvers_of(policy) if a != actor]:
+                    await self._tell_user(
+                        case, approver, "approval_withdrawn",
+                        f"{mention(actor)} withdrew request {req.id} ({req.gesture}) on case #{case.number}; "
+                        "nothing to answer.", approval_id=req.id,
+                    )  # fmt: skip
+                return req, case
+        raise Conflict("Someone answered this request at the same moment.", "Look at the case again.")
 
     async def set_card_ref(self, team_id: str, number: int, ref: dict[str, Any]) -> None:
         """Where an adapter posted the case card, so it can update it in place later."""

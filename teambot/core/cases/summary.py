@@ -28,12 +28,16 @@ ACTION_LABELS = {
     "reopen": "Reopen",
     "draft": "Draft follow-up",
     "send": "Send follow-up",
+    "category": "Change category",
+    "cancel": "Cancel case",
+    "withdraw": "Withdraw request",
 }
 STATUS_LABELS = {
     CaseStatus.OPEN: "Open, nobody owns it yet",
     CaseStatus.OWNED: "Being worked",
     CaseStatus.RESOLVED: "Resolved, follow-up pending",
     CaseStatus.CLOSED: "Closed",
+    CaseStatus.CANCELLED: "Cancelled (counts in no figure)",
 }
 APOLOGY_LABELS = {"in_person": "in person", "phone": "by phone", "email": "by email", "chat": "by chat"}
 
@@ -116,6 +120,9 @@ def case_facts(
     `stamp` writes the clock's deadlines (the adapter's live date; `when` in `tz` by default)."""
     c, cur = detail.case, detail.currency
     facts: list[tuple[str, str]] = [("Status", STATUS_LABELS[c.status])]
+    if c.status == CaseStatus.CANCELLED:
+        dup = f"duplicate of #{c.duplicate_of}; " if c.duplicate_of else ""
+        facts.append(("Cancelled", f"{dup}{c.cancel_reason or ''}".strip("; ")))
     if c.customer_name:
         email = detail.customer.email if detail.customer is not None else None
         shown = c.customer_name if not email or email == c.customer_name else f"{c.customer_name} · {email}"
@@ -220,5 +227,16 @@ def event_line(kind: str, data: dict[str, object]) -> str:
         ),
         "shoutout": lambda: f"gave <@{d.get('to')}> a shout-out: {d.get('message')}",
         "customer_erased": lambda: "erased the customer's name and words (figures kept)",
+        "cancelled": lambda: (
+            "cancelled the case"
+            + (f" as a duplicate of #{d['duplicate_of']}" if d.get("duplicate_of") else "")
+            + (f": {d['reason']}" if d.get("reason") else "")
+        ),
+        "recategorised": lambda: f"moved the case from {d.get('from')} to {d.get('to')}",
+        "withdrawn": lambda: f"withdrew request {d.get('approval_id')} ({d.get('gesture')})",
+        "escalated": lambda: (
+            f"asked backup approvers {', '.join(f'<@{u}>' for u in d.get('to') or [])} about request "  # type: ignore[union-attr]
+            f"{d.get('approval_id')} after {d.get('waited')}"
+        ),
     }
     return texts[kind]() if kind in texts else kind.replace("_", " ")

@@ -13,3 +13,4 @@ class Context:
     platform: str = "shell"
     tz: str = "UTC"
     source_ref: str | None = None  # the platform's id for the request, so a retry changes nothing
+    direct: bool = False  # a direct message with the bot, not a channel the team shares

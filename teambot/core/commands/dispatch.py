@@ -13,8 +13,8 @@ from typing import Any
 from teambot.core.commands.context import Context
 from teambot.core.commands.grammar import parse
 from teambot.core.commands.help import HELP
-from teambot.core.commands.intents import Help, Intent
-from teambot.core.commands.replies import ErrorReply, Reply, TextReply
+from teambot.core.commands.intents import Help, Intent, Suggest
+from teambot.core.commands.replies import ChoiceReply, ErrorReply, Reply, TextReply
 from teambot.core.errors import DomainError
 from teambot.core.text import clean_text
 
@@ -35,9 +35,17 @@ async def help_reply(intent: Help, ctx: Context) -> Reply:
     return TextReply(text=lead + HELP, title="Help")
 
 
+async def suggest_reply(intent: Suggest, ctx: Context) -> Reply:
+    """A typo opens nothing: say what was probably meant, with a button that runs it."""
+    return ChoiceReply(
+        text=f"I don't know `{intent.unknown}`, so nothing was opened. Did you mean `/recover {intent.command}`?",
+        choices=[(f"/recover {intent.command}", intent.command)],
+    )
+
+
 class Commands:
     def __init__(self, table: HandlerTable) -> None:
-        self.table: dict[type[Intent], Handler] = {Help: help_reply, **table}
+        self.table: dict[type[Intent], Handler] = {Help: help_reply, Suggest: suggest_reply, **table}
 
     async def run_text(self, text: str, ctx: Context) -> Reply:
         try:
@@ -53,4 +61,6 @@ class Commands:
         try:
             return await handler(intent, ctx)
         except DomainError as err:
+            if err.offer is not None:  # a refusal with a way past it: say it, with the button
+                return ChoiceReply(text=f"✗ {err}", choices=[err.offer])
             return ErrorReply(error=err, echo=intent.text)

@@ -1,17 +1,19 @@
 """The one /recover grammar every adapter shares: text in, an Intent out.
 
 Quick open: `/recover [customer:] what went wrong [wants: what they want] [#category] [!severity]`.
-A lone word that is not a subcommand gets help rather than opening a one-word case.
+A lone word that is not a subcommand gets help rather than opening a one-word case; a first word
+that is a typo of a subcommand (`clam 1`) gets "did you mean" and opens nothing.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 import unicodedata
 from typing import Any
 
-from teambot.core.commands.intents import Help, Intent, Open, OpenForm, intent_for
+from teambot.core.commands.intents import Help, Intent, Open, OpenForm, Suggest, intent_for
 from teambot.core.customer_loop.email_address import split_contact
 from teambot.core.errors import BadInput
 from teambot.core.text import clean_text
@@ -20,8 +22,11 @@ SUBCOMMANDS = (
     "help", "list", "mine", "home", "show", "policy", "claim", "handover", "apologise", "apologize", "grant",
     "approve", "deny", "approvals", "step", "done", "flag", "resolve", "followup", "reopen", "draft",
     "timeline", "customer", "note", "shoutout", "digest", "leaderboard", "export", "snooze",
-    "forget-customer", "export-customer", "send",
+    "forget-customer", "export-customer", "send", "cancel", "category", "withdraw", "spend",
 )  # fmt: skip
+# Subcommands that are also everyday first words of a complaint ("Cancel button broken"): they
+# are commands only when a case number follows; otherwise the text opens a case as usual.
+NEEDS_NUMBER = ("cancel", "category")
 
 USAGE = {
     "show": "/recover show <case>",
@@ -46,7 +51,87 @@ USAGE = {
     "forget-customer": "/recover forget-customer <name>",
     "export-customer": "/recover export-customer <name>",
     "send": "/recover send <case>",
+    "cancel": "/recover cancel <case> mistake|duplicate of <case>|<reason>",
+    "category": "/recover category <case> <category>",
+    "withdraw": "/recover withdraw <request>",
+    "spend": "/recover spend [week|month|YYYY-MM|YYYY-MM-DD..YYYY-MM-DD]",
 }
+
+# ----- typos -------------------------------------------------------------------------------
+
+_CASE_FIRST = (
+    "show", "claim", "handover", "apologise", "apologize", "grant", "step", "flag", "resolve",
+    "followup", "reopen", "draft", "timeline", "snooze", "cancel", "category", "send",
+)  # fmt: skip
+_NO_ARGS = ("help", "list", "mine", "home", "approvals", "leaderboard", "export", "policy")
+# English words one letter away from a subcommand that a description may well start with.
+_REAL_WORDS_TEXT = """clam clams shoe shop shot snow slow stow list lost last lust mind mint mike line note
+nose vote done dine tone none gone bone stop seep deny dent flat flog flap slag grand giant drift craft
+graft help held hell helm heap hemp mine miner spent spend expert police cancer canter"""
+_REAL_WORDS = frozenset(_REAL_WORDS_TEXT.split())
+
+
+def _distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions, swaps of two."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def _args_fit(verb: str, rest: str) -> bool:
+    """Does `rest` read like the arguments of `verb` (rather than the rest of a sentence)?"""
+    toks = rest.split()
+    first = toks[0] if toks else ""
+    if verb in _CASE_FIRST:
+        return bool(re.fullmatch(r"#?\d{1,9}", first))
+    if verb in ("approve", "deny", "withdraw"):
+        return bool(re.fullmatch(r"#?\d{1,9}", first))
+    if verb == "done":
+        return bool(re.fullmatch(r"#?\d+[.\s]+\d+", rest.strip()))
+    if verb == "shoutout":
+        return as_user(first) is not None
+    if verb == "digest":
+        return not toks or bool(re.fullmatch(r"last|preview|\d{4}-W\d{1,2}", first, re.I))
+    if verb == "spend":
+        return not toks or bool(re.fullmatch(r"week|month|\d{4}-\d{2}(-\d{2})?(\.\..*)?", first, re.I))
+    if verb in _NO_ARGS:
+        return not toks
+    return False
+
+
+def typo_of(word: str, rest: str) -> str | None:
+    """The subcommand an unknown first word was meant to be, or None when it is a description.
+
+    Only the first word is looked at. It is a typo when it is close to a subcommand (difflib) and
+    either what follows reads like that subcommand's arguments, or the word is one edit away and
+    no sentence would start with it (not an English word we know, not the subcommand plus an
+    ending such as "drafty" or "shows")."""
+    w = word.lower()
+    if not w.isalpha() or len(w) < 3:
+        return None
+    close = difflib.get_close_matches(w, [c for c in SUBCOMMANDS if "-" not in c], n=1, cutoff=0.7)
+    if not close:
+        return None
+    verb = close[0]
+    if _args_fit(verb, rest):
+        return verb
+    if w in _REAL_WORDS or w.startswith(verb):
+        return None
+    # A letter missing, extra or swapped makes a non-word ("resolv", "aprove", "shwo"); a letter
+    # changed often makes a real one ("wine" for "mine", "shop" for "show"), so that is not enough.
+    slip = len(w) != len(verb) or sorted(w) == sorted(verb)
+    if not rest.strip() or (len(w) >= 4 and slip and _distance(w, verb) <= 1):
+        return verb
+    return None
 
 
 def _number(token: str | None, usage: str, what: str = "case number") -> int:
@@ -128,10 +213,7 @@ def parse_open(text: str) -> dict[str, Any]:
     if sev:
         out["severity"] = sev.group(1).lower()
         body = (body[: sev.start()] + body[sev.end() :]).strip()
-    cat = re.search(r"(?:^|\s)#([A-Za-z][\w-]{0,40})", body)
-    if cat:
-        out["category"] = cat.group(1).replace("-", " ").replace("_", " ").lower()
-        body = (body[: cat.start()] + body[cat.end() :]).strip()
+    # `#words` stay in the text: only the team's vocabulary can say which one is a category.
     wants = re.split(r"\s*\b(?:wants?|would like)\s*:\s*", body, maxsplit=1, flags=re.I)
     if len(wants) == 2:
         body, out["wants"] = wants[0].strip(), wants[1].strip()
@@ -164,7 +246,14 @@ def parse(text: str) -> Intent:
     words = raw.split(maxsplit=1)
     verb = words[0].lower()
     rest = words[1] if len(words) > 1 else ""
+    if verb in NEEDS_NUMBER and not re.fullmatch(r"#?\d{1,9}", (rest.split() or [""])[0]):
+        verb = ""  # "Cancel button broken on the app": a description, not the command
     if verb not in SUBCOMMANDS:
+        meant = typo_of(words[0], rest)
+        if meant is not None:
+            meant = "apologise" if meant == "apologize" else meant
+            command = f"{meant} {rest}".strip() if _args_fit(meant, rest) else meant
+            return Suggest(unknown=words[0], command=command, text=raw)
         if len(raw.split()) == 1:
             return Help(unknown=words[0], text=raw)
         return Open(**parse_open(raw), text=raw)
@@ -205,6 +294,12 @@ def parse(text: str) -> Intent:
         if num:
             a["number"], more = int(num.group(1)), num.group(2)
         a["to"], a["message"] = person, more.strip()
+        return intent_for(name, a, raw)
+    if verb == "spend":
+        a["period"] = rest.strip() or "month"
+        return intent_for(name, a, raw)
+    if verb == "withdraw":
+        a["approval_id"] = _number(first, usage, "request number")
         return intent_for(name, a, raw)
     if verb in ("approve", "deny"):
         a["approval_id"] = _number(first, usage, "request number")
@@ -247,6 +342,17 @@ def parse(text: str) -> Intent:
             a["owner"] = as_user(owner.group(1))
             what = what[: owner.start()]
         a["what"] = what.strip()
+    elif verb == "cancel":
+        if not tail:
+            raise BadInput("Say why: mistake, or duplicate of <case>.", f"Usage: {usage}")
+        dup = re.fullmatch(r"(?:duplicate|dup|dupe)(?:\s+of)?\s+#?(\d{1,9})\b.*", tail, re.I | re.S)
+        a["reason"] = tail
+        if dup:
+            a["duplicate_of"] = int(dup.group(1))
+    elif verb == "category":
+        if not tail:
+            raise BadInput("Which category?", f"Usage: {usage}")
+        a["category"] = tail.lstrip("#")
     elif verb == "snooze":
         a["duration"] = re.sub(r"^for\s+", "", tail, flags=re.I) or None
     elif verb in ("flag", "reopen"):

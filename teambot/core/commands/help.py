@@ -8,12 +8,14 @@ HELP = """*Teambot: service recovery*
 `/recover claim <case>` · `/recover handover <case> @person`
 `/recover apologise <case> in_person|phone|email|chat [words]`
 `/recover grant <case> <gesture> [amount]` (above your limit an approver is asked)
-`/recover approvals` · `/recover approve <request>` · `/recover deny <request> [reason]`
+`/recover approvals` · `/recover approve <request>` · `/recover deny <request> [reason]` · `/recover withdraw <request>` (yours)
 `/recover step <case> <what> [@owner] [due <when>]` · `/recover done <case>.<step>`
 `/recover resolve <case> <what you did> | <root cause>`
 `/recover followup <case> satisfied|not <score 1-5> [won|lost]` · `/recover reopen <case>`
 `/recover flag <case> <what should change>` · `/recover draft <case>` (written follow-up)
+`/recover cancel <case> mistake|duplicate of <case>` (opener, owner, admin) · `/recover category <case> <category>`
 `/recover customer <name>` · `/recover note <customer>: <preference>`
 `/recover shoutout @person [case] <why>` · `/recover leaderboard` · `/recover digest`
+`/recover spend [week|month|YYYY-MM|<from>..<to>]` what compensation cost (leads, managers, admins)
 `/recover policy` read the recovery policy; admins: `/recover policy <setting> ...`
-Admins: `/recover export-customer <name>` · `/recover forget-customer <name>` (erases name and words, keeps figures)"""
+Admins: `/recover export` (the CSV) · `/recover export-customer <name>` · `/recover forget-customer <name>` (erases name and words, keeps figures)"""

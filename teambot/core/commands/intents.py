@@ -33,6 +33,15 @@ class Help(Intent):
 
 
 @dataclass(kw_only=True)
+class Suggest(Intent):
+    """A typo of a subcommand: nothing is opened; the person is offered the command they meant."""
+
+    name = "suggest"
+    unknown: str
+    command: str
+
+
+@dataclass(kw_only=True)
 class OpenForm(Intent):
     name = "form"
 
@@ -247,13 +256,42 @@ class Snooze(CaseIntent):
     duration: str | None = None  # "2h", "1d"; the policy's default when None
 
 
+@dataclass(kw_only=True)
+class Cancel(CaseIntent):
+    """Opened by mistake or twice: the case leaves every figure but stays in the timeline."""
+
+    name = "cancel"
+    reason: str = ""
+    duplicate_of: int | None = None
+
+
+@dataclass(kw_only=True)
+class Recategorise(CaseIntent):
+    name = "category"
+    category: str = ""
+
+
+@dataclass(kw_only=True)
+class Withdraw(Intent):
+    """The requester takes back a compensation request nobody has answered yet."""
+
+    name = "withdraw"
+    approval_id: int
+
+
+@dataclass(kw_only=True)
+class Spend(Intent):
+    name = "spend"
+    period: str = "month"
+
+
 INTENTS: dict[str, type[Intent]] = {
     cls.name: cls
     for cls in (
-        Help, OpenForm, Open, ListOpen, Mine, Home, Approvals, Leaderboard, Export, ShowPolicy, ChangePolicy,
-        Digest, CustomerHistory, ExportCustomer, ForgetCustomer, NoteCustomer, Shoutout, Approve, Deny,
-        Show, Timeline, Draft, Claim, Handover, Apologise, Grant, AddStep, CompleteStep, Flag, Resolve,
-        Followup, Reopen, Snooze, SendFollowup, SendForm,
+        Help, Suggest, OpenForm, Open, ListOpen, Mine, Home, Approvals, Leaderboard, Export, ShowPolicy,
+        ChangePolicy, Digest, CustomerHistory, ExportCustomer, ForgetCustomer, NoteCustomer, Shoutout, Approve,
+        Deny, Show, Timeline, Draft, Claim, Handover, Apologise, Grant, AddStep, CompleteStep, Flag, Resolve,
+        Followup, Reopen, Snooze, SendFollowup, SendForm, Cancel, Recategorise, Withdraw, Spend,
     )
 }  # fmt: skip
 

@@ -24,6 +24,14 @@ class TextReply(Reply):
 
 
 @dataclass
+class ChoiceReply(TextReply):
+    """A question with one-click answers: each choice is a (label, command) pair, the command
+    being what the person would type after `/recover`; pressing it runs that command as them."""
+
+    choices: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
 class FormReply(Reply):
     """The guided form: an adapter shows a modal, a card or a question-by-question prompt."""
 

@@ -1,57 +1,122 @@
-"""The digest's chart as a PNG: cases opened per day by category, and time to resolve.
+"""The digest's chart: cases opened per day by category, time to resolve against the team's
+target, and this week beside the previous four.
 
-Pure: a Digest in, PNG bytes out. matplotlib's Agg backend needs no display.
+`digest_figure` builds the matplotlib Figure from a Digest (pure, so tests read its data);
+`encode_png` turns a Figure into PNG bytes; `digest_chart` does both. matplotlib's Agg
+backend needs no display.
 """
 
 from __future__ import annotations
 
 import io
+import math
+import zlib
 from datetime import date, timedelta
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from teambot.core.insights.digest import Digest
 
+_PALETTE = [colormaps["tab20"](i) for i in range(0, 20, 2)] + [colormaps["tab20"](i) for i in range(1, 20, 2)]
+THIS_WEEK, EARLIER_WEEKS, TARGET = "#2b6cb0", "#a0aec0", "#c53030"
 
-def digest_chart(digest: Digest) -> bytes:
+
+def category_colour(category: str, categories: list[str]) -> tuple[float, float, float, float]:
+    """The same colour for a category every week: from its place in the team's list, else a
+    stable hash of its name (a category since removed, or 'uncategorised')."""
+    if category in categories:
+        index = categories.index(category)
+    else:
+        index = len(categories) + zlib.crc32(category.encode()) % len(_PALETTE)
+    return _PALETTE[index % len(_PALETTE)]
+
+
+def week_dates(start: date) -> str:
+    """`23–29 Nov 2026`, `30 Nov – 6 Dec 2026`, `29 Dec 2025 – 4 Jan 2026`."""
+    end = start + timedelta(days=6)
+    if start.year != end.year:
+        return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
+    if start.month != end.month:
+        return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
+    return f"{start.day}–{end.day} {end:%b %Y}"
+
+
+def resolve_bins(hours: list[float], target: float) -> list[float]:
+    """Histogram edges from 0 with the target on an edge: the width divides the target,
+    about eight bins across the target or the slowest case, whichever is further."""
+    top = max([*hours, float(target)])
+    per_target = max(1, round(8 * target / top)) if top > 0 else 1
+    width = target / per_target
+    count = max(1, math.ceil(top / width))
+    if count * width <= max(hours, default=0):  # the slowest case sits inside the last bin
+        count += 1
+    return [round(i * width, 6) for i in range(count + 1)]
+
+
+def digest_figure(digest: Digest) -> Figure:
     start = date.fromisoformat(digest.start[:10])
     days = [start + timedelta(days=i) for i in range(7)]
     labels = [d.strftime("%a %d") for d in days]
-    categories = sorted({c for counts in digest.opened_per_day.values() for c in counts})
+    known = list(digest.categories)
+    seen = {c for counts in digest.opened_per_day.values() for c in counts}
+    categories = [c for c in known if c in seen] + sorted(seen - set(known))
 
-    fig = Figure(figsize=(9, 3.6), dpi=100)
-    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    fig = Figure(figsize=(10, 6), dpi=100, layout="constrained")
+    grid = fig.add_gridspec(2, 2, height_ratios=[3, 2], width_ratios=[3, 2])
+    per_day = fig.add_subplot(grid[0, :])
+    resolve = fig.add_subplot(grid[1, 0])
+    weeks = fig.add_subplot(grid[1, 1])
+    fig.suptitle(f"Recovery cases, {week_dates(start)} ({digest.week})", fontsize=12)
+
     bottoms = [0] * 7
     for category in categories:
         values = [digest.opened_per_day.get(d.isoformat(), {}).get(category, 0) for d in days]
-        left.bar(labels, values, bottom=bottoms, label=category)
+        per_day.bar(labels, values, bottom=bottoms, label=category, color=category_colour(category, known))
         bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
-    left.set_title(f"Cases opened per day, {digest.week}")
-    left.tick_params(axis="x", labelrotation=45, labelsize=8)
-    left.yaxis.get_major_locator().set_params(integer=True)
+    per_day.set_title("Opened per day, by category", fontsize=10)
+    per_day.set_ylabel("cases")
+    per_day.yaxis.set_major_locator(MaxNLocator(integer=True))
     if categories:
-        left.legend(fontsize=7, loc="upper left")
-    else:
-        left.text(0.5, 0.5, "no cases this week", ha="center", va="center", transform=left.transAxes)
+        per_day.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
 
+    target = digest.resolve_target_h
     if digest.resolve_hours:
-        right.hist(digest.resolve_hours, bins=min(10, max(3, len(digest.resolve_hours))), color="#4a7")
-        right.axvline(24, color="#c33", linestyle="--", linewidth=1, label="24 h target")
-        right.legend(fontsize=7)
+        resolve.hist(digest.resolve_hours, bins=resolve_bins(digest.resolve_hours, target), color="#4a7")
+        resolve.axvline(target, color=TARGET, linestyle="--", linewidth=1, label=f"{target} h target")
+        resolve.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
     else:
-        right.text(0.5, 0.5, "nothing resolved", ha="center", va="center", transform=right.transAxes)
-    right.set_title("Time to resolve (hours)")
-    right.set_xlabel("hours")
-    fig.tight_layout()
+        resolve.text(0.5, 0.5, "nothing resolved", ha="center", va="center", transform=resolve.transAxes)
+    resolve.set_title("Time to resolve", fontsize=10)
+    resolve.set_xlabel("hours")
+    resolve.set_ylabel("cases")
+    resolve.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+    history = [*digest.previous_weeks, {"week": digest.week, "opened": digest.this.opened}]
+    names = [h["week"].split("-")[-1] for h in history]
+    weeks.bar(names, [h["opened"] for h in history],
+              color=[EARLIER_WEEKS] * (len(history) - 1) + [THIS_WEEK])  # fmt: skip
+    weeks.set_title("Opened: this week and the four before", fontsize=10)
+    weeks.yaxis.set_major_locator(MaxNLocator(integer=True))
+    weeks.tick_params(axis="x", labelsize=8)
+    return fig
+
+
+def encode_png(fig: Figure) -> bytes:
     rendered = io.BytesIO()
     fig.savefig(rendered, format="png")
     # A 32-colour palette keeps a chart this simple crisp at about a quarter of the bytes, small
-    # enough to ride inside a Teams card (about 28 KB in all) as a data URI.
+    # enough to ride inside a Teams card as a data URI.
     out = io.BytesIO()
     Image.open(io.BytesIO(rendered.getvalue())).convert("RGB").quantize(colors=32).save(out, "PNG", optimize=True)
     return out.getvalue()
+
+
+def digest_chart(digest: Digest) -> bytes:
+    return encode_png(digest_figure(digest))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from teambot.core.insights.digest import (
     WEEK,
@@ -13,6 +13,7 @@ from teambot.core.insights.digest import (
     current_monday,
     parse_week,
     send_time,
+    week_bounds,
     week_label,
 )
 from teambot.core.policy.models import Policy
@@ -22,12 +23,14 @@ from teambot.core.scheduling.models import PENDING, DueItem
 
 
 async def plan_digests(dl: Deadlines, now: datetime) -> list[str]:
-    """Make sure each team with a digest channel has last week's digest as a due item."""
+    """Make sure every team has last week's digest as a due item, from the week it began."""
     created = []
     async with dl.db.session() as s:
-        policies = list((await s.exec(select(Policy).where(col(Policy.digest_channel).is_not(None)))).all())
+        policies = list((await s.exec(select(Policy))).all())
         for p in policies:
             monday = current_monday(now, p.digest_timezone)
+            if p.created_at >= week_bounds(monday, p.digest_timezone)[0]:
+                continue  # the team began this week: its first digest is next week's
             week = week_label(monday - WEEK)
             due = send_time(p, monday)
             key = f"digest:{p.team_id}:{week}"
@@ -46,24 +49,39 @@ async def plan_digests(dl: Deadlines, now: datetime) -> list[str]:
 async def _send_digest(dl: Deadlines, item: DueItem) -> Outcome:
     async with dl.db.session() as s:
         policy = await s.get(Policy, item.team_id)
-    if policy is None or not policy.digest_channel:
-        return Outcome(cancel=True, result={"why": "no digest channel"})
+    if policy is None:
+        return Outcome(cancel=True, result={"why": "no policy"})
+    recipients = digest_recipients(policy)
+    if not recipients:
+        return Outcome(cancel=True, result={"why": "no digest channel and no admin"})
     digest = await compute(dl.db, item.team_id, parse_week(item.ref or ""), dl.clock.now())
     data = digest.as_data()
+    chart = chart_attachment(digest)
     notice = Notice(
         kind="digest",
         text=data["text"],
         team_id=item.team_id,
         data=data,
-        attachments=[chart_attachment(digest)],
+        attachments=[chart] if chart is not None else [],  # an empty week is one line, no chart
     )
     return Outcome(
-        messages=[(Recipient("channel", policy.digest_channel, policy.platform), notice)],
+        messages=[(r, notice) for r in recipients],
         result={"opened": digest.this.opened, "week": digest.week},
     )
 
 
-def chart_attachment(digest: Digest) -> Attachment:
+def digest_recipients(policy: Policy) -> list[Recipient]:
+    """The digest channel; where a team has none (it only talks to Teambot in DMs, or from
+    the shell), each admin by direct message."""
+    if policy.digest_channel:
+        return [Recipient("channel", policy.digest_channel, policy.platform)]
+    return [Recipient("user", admin, policy.platform) for admin in policy.admins]
+
+
+def chart_attachment(digest: Digest) -> Attachment | None:
+    """The week's chart as a PNG, or None for a week without cases."""
+    if digest.empty:
+        return None
     from teambot.core.insights.charts import digest_chart  # matplotlib loads only when a digest goes out
 
     return Attachment(

@@ -9,15 +9,23 @@ week, not the history. Each figure comes with the week before beside it.
 Definitions (so the numbers can be checked by hand):
 - time to own: cases opened in the week and owned, owned_at - opened_at; owned within
   target = of the cases opened in the week, those owned within policy.own_within_minutes.
-- time to resolve: each `resolved` event in the week, its time - the case's opened_at;
-  resolved within 24 h = of those, the ones under 24 h.
+- time to resolve: each case resolved in the week, once (a case resolved, reopened and
+  resolved again counts its last resolution in the week), that time - the case's opened_at;
+  resolved within target = of those, the ones within policy.resolve_within_hours (counted
+  in working hours when the team's targets are).
+- still open: cases opened before the week's end that were neither closed nor cancelled at
+  that moment (replayed from the timeline), so a past week reads the same whenever asked.
+- slowest open: of those, the ones still being worked then (open or owned, not resolved and
+  waiting for the follow-up), oldest first, their age at the week's end.
 - percentiles: median as usual; p90 by nearest rank.
 - compensation: grants given in the week; "approved" is above the giver's authority. The
   escalation premium is the average given per case with an approved grant minus the
   average per case with grants only within authority. Every figure is in the team's current
   currency; grants recorded in another (before the currency changed) are never added in, but
   totalled apart per currency (`comp_other_minor`).
-- satisfaction: follow-ups recorded in the week; win-back over those that say won or lost.
+- satisfaction: follow-ups recorded in the week, each case's latest answer once; win-back over
+  those that say won or lost. Verdicts the customer gave (the feedback page) are counted apart.
+- cancelled cases count nowhere.
 """
 
 from __future__ import annotations
@@ -29,12 +37,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from teambot.core.cases.models import Case, Grant, ImprovementFlag, TimelineEvent
-from teambot.core.cases.queries import ACTIVE
+from teambot.core.cases.models import Case, CaseStatus, Grant, ImprovementFlag, TimelineEvent
 from teambot.core.db import Database
 from teambot.core.errors import BadInput
 from teambot.core.insights.patterns import detect
@@ -42,6 +49,7 @@ from teambot.core.money import format_amount, from_minor
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import read_policy
 from teambot.core.recognition.models import Shoutout
+from teambot.core.scheduling.deadlines import target_time
 
 WEEK = timedelta(days=7)
 
@@ -113,7 +121,7 @@ class Figures:
     own_share: float | None = None
     resolve_median_h: float | None = None
     resolve_p90_h: float | None = None
-    resolved_within_24h: int = 0
+    resolved_within_target: int = 0
     resolve_share: float | None = None
     apologies: int = 0
     comp_total_minor: int = 0
@@ -163,6 +171,9 @@ class Digest:
     recoverers: list[dict[str, Any]] = field(default_factory=list)
     shoutouts: list[dict[str, Any]] = field(default_factory=list)
     preview: bool = False
+    resolve_target_h: int = 24
+    categories: list[str] = field(default_factory=list)  # the team's, in order: the chart's colours
+    previous_weeks: list[dict[str, Any]] = field(default_factory=list)  # [{"week", "opened"}] oldest first
     opened_per_day: dict[str, dict[str, int]] = field(default_factory=dict)  # local date -> category -> n
     resolve_hours: list[float] = field(default_factory=list)  # for the chart
     targets: dict[str, int] = field(default_factory=lambda: {"own_min": 15, "resolve_h": 24})
@@ -205,7 +216,8 @@ async def figures(
     """The week's numbers, and the rows the digest lists (events, cases) for reuse."""
     team = policy.team_id
     other: dict[str, int] = {}
-    opened = await _rows(s, Case, Case.opened_at, team, start, end, *_CASE_COLS)
+    opened = [c for c in await _rows(s, Case, Case.opened_at, team, start, end, *_CASE_COLS, Case.status)
+              if c.status != CaseStatus.CANCELLED]  # fmt: skip
     events = list(
         (
             await s.exec(
@@ -222,13 +234,24 @@ async def figures(
                     col(TimelineEvent.at) >= start,
                     col(TimelineEvent.at) < end,
                     col(TimelineEvent.kind).in_(_EVENT_KINDS),
+                    col(Case.status) != CaseStatus.CANCELLED,  # a cancelled case counts nowhere
                 )
             )
         ).all()
     )
-    grants = await _rows(
-        s, Grant, Grant.granted_at, team, start, end,
-        Grant.case_id, Grant.gesture, Grant.amount_minor, Grant.within_authority, Grant.currency,
+    grants = list(
+        (
+            await s.exec(
+                select(
+                    Grant.case_id, Grant.gesture, Grant.amount_minor, Grant.within_authority, Grant.currency
+                )
+                .join(Case, col(Case.id) == Grant.case_id)
+                .where(
+                    Grant.team_id == team, col(Grant.granted_at) >= start, col(Grant.granted_at) < end,
+                    col(Case.status) != CaseStatus.CANCELLED,
+                )
+            )
+        ).all()
     )  # fmt: skip
     for g in grants:
         if g.currency != policy.currency:
@@ -245,11 +268,17 @@ async def figures(
     f.owned_within_target = sum(1 for m in own if m <= policy.own_within_minutes)
     f.own_share = share(f.owned_within_target, f.opened)
 
-    resolve = [(e.at - e.opened_at).total_seconds() / 3600 for e in events if e.kind == "resolved"]
+    last_resolved: dict[int, Any] = {}
+    for e in sorted((e for e in events if e.kind == "resolved"), key=lambda e: e.at):
+        last_resolved[e.case_id] = e  # a reopened case counts once, by its last resolution
+    resolve = [(e.at - e.opened_at).total_seconds() / 3600 for e in last_resolved.values()]
     f.resolved = len(resolve)
     f.resolve_median_h, f.resolve_p90_h = median(resolve), p90(resolve)
-    f.resolved_within_24h = sum(1 for h in resolve if h <= 24)
-    f.resolve_share = share(f.resolved_within_24h, f.resolved)
+    target = timedelta(hours=policy.resolve_within_hours)
+    f.resolved_within_target = sum(
+        1 for e in last_resolved.values() if e.at <= target_time(e.opened_at, target, policy)
+    )
+    f.resolve_share = share(f.resolved_within_target, f.resolved)
     f.apologies = sum(1 for e in events if e.kind == "apologised" and e.data.get("first", True))
 
     f.comp_total_minor = sum(g.amount_minor for g in grants)
@@ -279,7 +308,10 @@ async def figures(
     ]
     f.approval_wait_median_min = median(waits)
 
-    answers = [e for e in events if e.kind == "followup_answered"]
+    latest: dict[int, Any] = {}
+    for e in sorted((e for e in events if e.kind == "followup_answered"), key=lambda e: e.at):
+        latest[e.case_id] = e  # a verdict superseded by a later one in the week counts once
+    answers = list(latest.values())
     f.followups = len(answers)
     f.satisfied = sum(1 for e in answers if e.data.get("satisfied"))
     f.closed = f.satisfied
@@ -307,13 +339,52 @@ def _clock_figures(f: Figures, policy: Policy, events: list[Any], resolve: list[
     f.apology_median_min = median(apologies)
     f.apologised_within_target = sum(1 for m in apologies if m <= policy.own_within_minutes)
     f.apology_share = share(f.apologised_within_target, len(apologies))
-    f.resolved_within_target = sum(1 for h in resolve if h <= policy.resolve_within_hours)
-    f.resolve_target_share = share(f.resolved_within_target, f.resolved)
+    f.resolve_target_share = f.resolve_share  # against the team's own target (working hours if it counts them)
     by_customer = [e for e in answers if e.data.get("source") == "customer"]
     f.customer_verdicts = len(by_customer)
     f.customer_satisfied = sum(1 for e in by_customer if e.data.get("satisfied"))
     f.staff_verdicts = len(answers) - len(by_customer)
     f.feedback_median_h = median([(e.at - e.opened_at).total_seconds() / 3600 for e in by_customer])
+
+
+_STATE_KINDS = ("resolved", "followup_answered", "reopened")
+
+
+async def _open_at(s: AsyncSession, team_id: str, at: datetime) -> tuple[list[Any], list[Any]]:
+    """The cases open at `at`: (being worked, with "open"/"owned"), and (resolved, waiting for the
+    follow-up). A case's state then is replayed from its timeline before `at`, so a case closed
+    since still counts for a past week, and one reopened since does not."""
+    rows = (
+        await s.exec(
+            select(Case).where(
+                Case.team_id == team_id, col(Case.opened_at) < at, col(Case.status) != CaseStatus.CANCELLED,
+                or_(col(Case.closed_at).is_(None), col(Case.closed_at) >= at, col(Case.reopened_count) > 0),
+            )
+        )
+    ).all()  # fmt: skip
+    cases = list(rows)
+    replay = [c.id for c in cases if c.resolved_at is not None]
+    last: dict[int, Any] = {}
+    if replay:
+        events = await s.exec(
+            select(TimelineEvent.case_id, TimelineEvent.kind, TimelineEvent.at, TimelineEvent.data)
+            .where(
+                col(TimelineEvent.case_id).in_(replay), col(TimelineEvent.at) < at,
+                col(TimelineEvent.kind).in_(_STATE_KINDS),
+            )
+            .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+        )  # fmt: skip
+        for e in events.all():
+            last[e.case_id] = e
+    working, waiting = [], []
+    for c in cases:
+        e = last.get(c.id or 0)
+        if e is None or e.kind == "reopened" or (e.kind == "followup_answered" and not e.data.get("satisfied")):
+            owned = c.owned_at is not None and c.owned_at < at
+            working.append((c, "owned" if owned else "open"))
+        elif e.kind == "resolved":
+            waiting.append((c, "resolved"))
+    return working, waiting
 
 
 async def compute(
@@ -347,16 +418,27 @@ async def compute(
             for fl in flags
             if fl.case_id in cases
         ]
-        active = (Case.team_id == team_id, col(Case.status).in_(ACTIVE))
-        still_open = (await s.exec(select(func.count()).select_from(Case).where(*active))).one()
-        oldest = (await s.exec(select(Case).where(*active).order_by(col(Case.opened_at)).limit(5))).all()
+        working, waiting = await _open_at(s, team_id, until)
+        still_open = len(working) + len(waiting)
         slowest = [
             {
-                "number": c.number, "problem": c.problem, "owner": c.owner_id, "status": c.status.value,
-                "age_hours": round((now - c.opened_at).total_seconds() / 3600, 1),
+                "number": c.number, "problem": c.problem, "owner": c.owner_id, "status": state,
+                "age_hours": round((until - c.opened_at).total_seconds() / 3600, 1),
             }
-            for c in oldest
+            for c, state in sorted(working, key=lambda cs: cs[0].opened_at)[:5]
         ]  # fmt: skip
+        previous = []
+        for back in range(4, 0, -1):
+            p_start, p_end = week_bounds(monday - back * WEEK, tz)
+            n = (
+                await s.exec(
+                    select(func.count()).select_from(Case).where(
+                        Case.team_id == team_id, col(Case.opened_at) >= p_start, col(Case.opened_at) < p_end,
+                        col(Case.status) != CaseStatus.CANCELLED,
+                    )
+                )
+            ).one()  # fmt: skip
+            previous.append({"week": week_label(monday - back * WEEK), "opened": int(n)})
         zone = ZoneInfo(tz)
         per_day: dict[str, dict[str, int]] = {}
         for c in rows["opened"]:
@@ -388,7 +470,8 @@ async def compute(
             team_id=team_id, week=week_label(monday), start=start.isoformat(), end=end.isoformat(), timezone=tz,
             currency=policy.currency, this=this, last=last, still_open=int(still_open), patterns=patterns,
             flagged=flagged, slowest=slowest, recoverers=recoverers, shoutouts=shout_list, preview=preview,
-            opened_per_day=per_day, resolve_hours=[round(h, 2) for h in rows["resolve_hours"]],
+            resolve_target_h=policy.resolve_within_hours, categories=list(policy.categories),
+            previous_weeks=previous, opened_per_day=per_day, resolve_hours=[round(h, 2) for h in rows["resolve_hours"]],
             targets={"own_min": policy.own_within_minutes, "resolve_h": policy.resolve_within_hours},
         )  # fmt: skip
 
@@ -398,6 +481,29 @@ async def compute(
 
 def _num(value: float | None, unit: str = "") -> str:
     return "–" if value is None else f"{value:g}{unit}"
+
+
+def span(minutes: float | None) -> str:
+    """A duration as people read it: `45 min`, `3 h 20 min`, `2 d 4 h`; never `1380 min`."""
+    if minutes is None:
+        return "–"
+    total = round(minutes)
+    if total < 1:
+        return "under 1 min"
+    if total < 60:
+        return f"{total} min"
+    if total < 24 * 60:
+        h, m = divmod(total, 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    d, rest = divmod(total, 24 * 60)
+    h = round(rest / 60)
+    if h == 24:
+        d, h = d + 1, 0
+    return f"{d} d {h} h" if h else f"{d} d"
+
+
+def _hours(value: float | None) -> str:
+    return span(None if value is None else value * 60)
 
 
 def _pct(value: float | None) -> str:
@@ -421,17 +527,15 @@ def digest_text(d: Digest) -> str:
         head,
         f"Cases: {t.opened} opened (last week {w.opened}), {t.resolved} resolved ({w.resolved}), "
         f"{t.closed} closed ({w.closed}); {d.still_open} still open.",
-        f"Time to own: median {_num(t.own_median_min, ' min')}, p90 {_num(t.own_p90_min, ' min')} "
-        f"(last week {_num(w.own_median_min, ' min')} / {_num(w.own_p90_min, ' min')}); "
+        f"Time to own: median {span(t.own_median_min)}, p90 {span(t.own_p90_min)} "
+        f"(last week {span(w.own_median_min)} / {span(w.own_p90_min)}); "
         f"owned within target {_pct(t.own_share)} ({_pct(w.own_share)}).",
-        f"Time to resolve: median {_num(t.resolve_median_h, ' h')}, p90 {_num(t.resolve_p90_h, ' h')} "
-        f"(last week {_num(w.resolve_median_h, ' h')} / {_num(w.resolve_p90_h, ' h')}); "
-        f"resolved within 24 h {_pct(t.resolve_share)} ({_pct(w.resolve_share)}).",
+        f"Time to resolve: median {_hours(t.resolve_median_h)}, p90 {_hours(t.resolve_p90_h)} "
+        f"(last week {_hours(w.resolve_median_h)} / {_hours(w.resolve_p90_h)}); "
+        f"resolved within the {d.resolve_target_h} h target {_pct(t.resolve_share)} ({_pct(w.resolve_share)}).",
         f"Apologies recorded: {t.apologies} ({w.apologies}); time to first apology: median "
-        f"{_num(t.apology_median_min, ' min')}, within the {d.targets['own_min']} min target "
+        f"{span(t.apology_median_min)}, within the {d.targets['own_min']} min target "
         f"{_pct(t.apology_share)} ({_pct(w.apology_share)}).",
-        f"Resolved within the team's {d.targets['resolve_h']} h target: {_pct(t.resolve_target_share)} "
-        f"({_pct(w.resolve_target_share)}).",
         f"Compensation: {money(t.comp_total_minor)} ({money(w.comp_total_minor)}); within authority "
         f"{money(t.comp_within_minor)}, approved above it {money(t.comp_approved_minor)}."
         + (
@@ -448,7 +552,7 @@ def digest_text(d: Digest) -> str:
         )
     lines.append(
         f"Escalations: {t.escalations} ({w.escalations}); median wait for an approver "
-        f"{_num(t.approval_wait_median_min, ' min')}"
+        f"{span(t.approval_wait_median_min)}"
         + (
             f"; escalated cases cost {money(t.escalation_premium_minor)} more on average."
             if t.escalation_premium_minor is not None
@@ -474,7 +578,7 @@ def digest_text(d: Digest) -> str:
     if d.slowest:
         lines.append("Slowest open cases:")
         lines += [
-            f"  • #{c['number']} open {c['age_hours']:g} h, "
+            f"  • #{c['number']} open {_hours(c['age_hours'])}, "
             + (f"<@{c['owner']}>" if c["owner"] else "unowned")
             + f": {c['problem'][:80]}"
             for c in d.slowest

@@ -3,11 +3,15 @@
 Compensation is totalled per currency, never across: a case whose grants are all in one currency
 (the usual) has one number in `compensation` and its code in `currency`; a case with grants in
 several (the team changed currency) lists them in the same order, "25.00;80.00" and "USD;EUR".
-"""
+
+Typed text reaches the file (a problem, a customer's name, a root cause); a cell a spreadsheet
+would run as a formula (`=`, `+`, `-`, `@`, tab or carriage return first) gets a leading `'`,
+so opening the export never runs what somebody typed (CSV injection)."""
 
 from __future__ import annotations
 
 import csv
+import re
 from typing import IO
 
 from teambot.core.cases.queries import all_cases, grants_by_case
@@ -19,6 +23,17 @@ COLUMNS = [
     "minutes_to_own", "minutes_to_apology", "hours_to_resolve", "compensation", "currency", "grants",
     "approved_above_authority", "satisfied", "score", "won_back", "root_cause", "problem", "closed_at",
 ]  # fmt: skip
+
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> object:
+    """Text that a spreadsheet would read as a formula, neutralised; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def _minutes(a, b) -> str:  # type: ignore[no-untyped-def]
@@ -39,7 +54,8 @@ async def export_csv(db: Database, out: IO[str], team_id: str | None = None) -> 
         total = ";".join(str(from_minor(m, c)) for c, m in per.items())
         resolve = f"{(c.resolved_at - c.opened_at).total_seconds() / 3600:.2f}" if c.resolved_at else ""
         writer.writerow(
-            [
+            safe_cell(cell)
+            for cell in [
                 c.team_id, c.number, c.status.value, c.opened_at.isoformat(), c.opened_by, c.customer_name or "",
                 c.category, c.severity, c.owner_id or "", _minutes(c.opened_at, c.owned_at),
                 _minutes(c.opened_at, c.apologised_at), resolve, total, currency, len(gs),

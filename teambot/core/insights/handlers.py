@@ -1,4 +1,4 @@
-"""`/recover digest [last|YYYY-Www]`: this week so far, or a past week."""
+"""`/recover digest [last|YYYY-Www]` (this week so far, or a past week) and `/recover spend`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from teambot.core.cases.service import RecoveryService
 from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
-from teambot.core.commands.replies import Reply
+from teambot.core.commands.replies import Reply, TextReply
 from teambot.core.errors import BadInput
 from teambot.core.insights import digest as digests
+from teambot.core.insights import spend as spending
 from teambot.core.insights.replies import DigestReply
+from teambot.core.policy.rules import require_admin
 
 
 class InsightHandlers:
@@ -36,5 +38,26 @@ class InsightHandlers:
             )
         return DigestReply(digest=d, text=digests.digest_text(d))
 
+    async def spend(self, intent: i.Spend, ctx: Context) -> Reply:
+        policy = await self.s.policy(ctx.team_id, ctx.user_id, ctx.platform)
+        spending.require_spend_reader(policy, ctx.user_id)
+        period = spending.parse_period(intent.period, self.s.clock.now(), policy.digest_timezone)
+        sp = await spending.compute_spend(self.s.db, policy, period)
+        return TextReply(text=spending.spend_text(sp), title=f"Compensation, {period.label}")
+
+    async def export(self, intent: i.Export, ctx: Context) -> Reply:
+        """The CSV is a file for a spreadsheet, written where Teambot runs: say how to get it."""
+        policy = await self.s.policy(ctx.team_id, ctx.user_id, ctx.platform)
+        require_admin(policy, ctx.user_id, "export the team's case records")
+        return TextReply(
+            title="Export the case records",
+            text=(
+                "Every case with its figures, one row each, comes as a CSV file from the command line "
+                f"where Teambot runs:\n`teambot export --csv -o cases.csv --team {ctx.team_id}`\n"
+                "Cells that a spreadsheet would run as a formula are written as text. One customer's "
+                "data: /recover export-customer <name>."
+            ),
+        )
+
     def handlers(self) -> HandlerTable:
-        return {i.Digest: self.digest}
+        return {i.Digest: self.digest, i.Spend: self.spend, i.Export: self.export}

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.cases.events import CaseChanged
-from teambot.core.cases.models import Case
+from teambot.core.cases.models import Case, CaseStatus
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import read_policy
 from teambot.core.ports import Notice, Recipient
@@ -63,6 +63,9 @@ class Pattern:
         return {**asdict(self), "trend": self.trend, "text": self.text()}
 
 
+LIVE = col(Case.status) != CaseStatus.CANCELLED  # a cancelled case is in no pattern
+
+
 def cause_key(text: str | None) -> str:
     return re.sub(r"[\s.!]+$", "", " ".join((text or "").lower().split()))
 
@@ -92,7 +95,7 @@ async def detect(s: AsyncSession, team_id: str, end: datetime, sched: Policy) ->
     rows = await s.exec(
         select(Case.category, func.sum(in_week), func.count())
         .where(
-            Case.team_id == team_id,
+            Case.team_id == team_id, LIVE,
             col(Case.opened_at) >= base_start,
             col(Case.opened_at) < end,
             col(Case.category).not_in(IGNORED_CATEGORIES),
@@ -105,7 +108,7 @@ async def detect(s: AsyncSession, team_id: str, end: datetime, sched: Policy) ->
             nums = (
                 await s.exec(
                     select(Case.number).where(
-                        Case.team_id == team_id, Case.category == category,
+                        Case.team_id == team_id, LIVE, Case.category == category,
                         col(Case.opened_at) >= start, col(Case.opened_at) < end,
                     )
                 )
@@ -115,7 +118,7 @@ async def detect(s: AsyncSession, team_id: str, end: datetime, sched: Policy) ->
     # Root causes, by resolution time: SQL groups the lower-cased text, Python merges the few
     # groups that differ only in spacing or trailing punctuation (cause_key).
     text = func.lower(func.trim(Case.root_cause))
-    resolved_in = (Case.team_id == team_id, col(Case.resolved_at) < end, col(Case.root_cause).is_not(None))
+    resolved_in = (Case.team_id == team_id, LIVE, col(Case.resolved_at) < end, col(Case.root_cause).is_not(None))
     in_week = case((col(Case.resolved_at) >= start, 1), else_=0)
     groups = await s.exec(
         select(text, func.min(Case.root_cause), func.sum(in_week), func.count())
@@ -142,14 +145,14 @@ async def detect(s: AsyncSession, team_id: str, end: datetime, sched: Policy) ->
     # Repeat customers: someone with a case this week and another within the window before it.
     window = timedelta(days=sched.repeat_customer_days)
     recent = select(Case.customer_id).where(
-        Case.team_id == team_id, col(Case.customer_id).is_not(None),
+        Case.team_id == team_id, LIVE, col(Case.customer_id).is_not(None),
         col(Case.opened_at) >= start, col(Case.opened_at) < end,
     )  # fmt: skip
     repeaters = (
         await s.exec(
             select(Case.customer_id)
             .where(
-                Case.team_id == team_id,
+                Case.team_id == team_id, LIVE,
                 col(Case.customer_id).in_(recent.scalar_subquery()),
                 col(Case.opened_at) >= start - window,
                 col(Case.opened_at) < end,
@@ -163,7 +166,7 @@ async def detect(s: AsyncSession, team_id: str, end: datetime, sched: Policy) ->
             await s.exec(
                 select(Case.customer_id, Case.opened_at, Case.number, Case.customer_name)
                 .where(
-                    Case.team_id == team_id,
+                    Case.team_id == team_id, LIVE,
                     col(Case.customer_id).in_(list(repeaters)),
                     col(Case.opened_at) >= start - window,
                     col(Case.opened_at) < end,

@@ -26,7 +26,11 @@ def policy_facts(policy: Policy) -> list[tuple[str, str]]:
         )
     if p.roles:
         facts.append(("Roles", ", ".join(f"<@{u}> {r}" for u, r in p.roles.items())))
-    channel = f" in <#{p.digest_channel}>" if p.digest_channel else ""
+    channel = (
+        f" in <#{p.digest_channel}>" if p.digest_channel
+        else " by direct message to each admin (no channel yet: it goes to the channel where the team "
+             "first opens a case, or set one with /recover policy digest ... #channel)"
+    )  # fmt: skip
     facts += [
         ("Gestures", "; ".join(f"{g['name']} {amount(g['value'])}" for g in p.catalogue)),
         ("Categories", ", ".join(p.categories)),
@@ -41,6 +45,8 @@ def policy_facts(policy: Policy) -> list[tuple[str, str]]:
         ("Time zones", ", ".join(f"<@{u}> {z}" for u, z in sorted(p.timezones.items()))
                        or "the digest's time zone for everyone"),
         ("Approvers", ", ".join(f"<@{a}>" for a in approvers_of(p)) or "nobody"),
+        ("Backup approvers", (", ".join(f"<@{a}>" for a in p.backup_approvers) or "every admin")
+                             + f", asked once a request waits {p.escalation_hours} working hours"),
         ("Admins", ", ".join(f"<@{a}>" for a in p.admins) or "nobody"),
     ]  # fmt: skip
     return facts

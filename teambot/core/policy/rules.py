@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -9,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from teambot.core.errors import NotAllowed
+from teambot.core.errors import BadInput, NotAllowed
 from teambot.core.policy.models import Policy
 
 ROLES = ("member", "lead", "manager")
@@ -99,17 +102,29 @@ def approvers_of(policy: Policy) -> list[str]:
     return list(policy.approvers) or list(policy.admins)
 
 
+def backups_of(policy: Policy) -> list[str]:
+    """Who answers a request the approvers left waiting: the named backups, else every admin."""
+    return list(policy.backup_approvers) or list(policy.admins)
+
+
+def may_approve(policy: Policy, user: str) -> bool:
+    return user in approvers_of(policy) or user in backups_of(policy)
+
+
 def is_admin(policy: Policy, user: str) -> bool:
     return user in policy.admins
 
 
-def require_admin(policy: Policy, user: str) -> None:
+def require_admin(policy: Policy, user: str, doing: str | None = None) -> None:
+    """Refuse a non-admin, saying what only admins may do (`doing`: "export customer data")."""
     if not is_admin(policy, user):
         admins = ", ".join(f"<@{a}>" for a in policy.admins) or "nobody yet"
-        raise NotAllowed(
-            "Only a Teambot admin can change the recovery policy.",
-            f"Ask an admin ({admins}); anyone can read it with /recover policy.",
-        )
+        if doing is None:
+            raise NotAllowed(
+                "Only a Teambot admin can change the recovery policy.",
+                f"Ask an admin ({admins}); anyone can read it with /recover policy.",
+            )
+        raise NotAllowed(f"Only a Teambot admin can {doing}.", f"Ask an admin ({admins}).")
 
 
 def find_gesture(policy: Policy, name: str) -> dict[str, Any] | None:
@@ -119,3 +134,77 @@ def find_gesture(policy: Policy, name: str) -> dict[str, Any] | None:
             return gesture
     matches = [g for g in policy.catalogue if key and key in g["name"].lower()]
     return matches[0] if len(matches) == 1 else None
+
+
+# ----- the category vocabulary ------------------------------------------------------------
+
+UNCATEGORISED = "uncategorised"
+
+
+def category_key(text: str) -> str:
+    """`Food-and_Drink` and `food and drink` are the same category."""
+    return " ".join(re.sub(r"[-_]", " ", text).lower().split())
+
+
+def find_category(policy: Policy, text: str) -> str | None:
+    key = category_key(text)
+    for name in policy.categories:
+        if category_key(name) == key:
+            return name
+    return None
+
+
+def near_category(policy: Policy, text: str) -> str | None:
+    """The team's category a typed word was probably meant to be."""
+    keys = {category_key(c): c for c in policy.categories}
+    close = difflib.get_close_matches(category_key(text), list(keys), n=1, cutoff=0.75)
+    return keys[close[0]] if close else None
+
+
+def require_category(policy: Policy, text: str | None) -> str:
+    """A category from a form or a command: one of the team's, or a refusal that says which."""
+    if text is None or not text.strip():
+        return UNCATEGORISED
+    found = find_category(policy, text)
+    if found is not None or category_key(text) == UNCATEGORISED:
+        return found or UNCATEGORISED
+    near = near_category(policy, text)
+    hint = f"Did you mean {near}? " if near else ""
+    raise BadInput(
+        f"{text.strip()!r} is not one of this team's categories.",
+        f"{hint}Categories: {', '.join(policy.categories)}. An admin adds one with "
+        "/recover policy category add <name>.",
+        field="category",
+    )
+
+
+@dataclass
+class Tagged:
+    """What the #words of a quick-open text mean against the team's vocabulary."""
+
+    text: str  # the text with the matched #category taken out; other #words stay
+    category: str | None = None
+    near_miss: str | None = None  # the #word as typed, when it is close to a category
+    meant: str | None = None  # ... and the category it is close to
+
+
+_HASH = re.compile(r"(?:^|(?<=\s))#([A-Za-z][\w-]{0,40})")
+
+
+def tag_category(policy: Policy, text: str) -> Tagged:
+    """`#delivery`, `#Food-and-drink` or `#food and drink` name a category only when the team
+    has it; `#delivry` is a near miss to ask about; `#A123` (an order number) stays in the text."""
+    names = sorted(policy.categories, key=len, reverse=True)
+    for m in _HASH.finditer(text):
+        after = text[m.start() + 1 :]
+        for name in names:  # the longest category the words after '#' spell, spaces or dashes
+            pattern = r"[\s_-]+".join(re.escape(w) for w in category_key(name).split())
+            hit = re.match(rf"({pattern})(?![\w-])", after, re.I)
+            if hit:
+                rest = (text[: m.start()] + after[hit.end() :]).strip()
+                return Tagged(re.sub(r"[ \t]{2,}", " ", rest), name)
+    for m in _HASH.finditer(text):
+        near = near_category(policy, m.group(1))
+        if near is not None:
+            return Tagged(text, None, m.group(1), near)
+    return Tagged(text)

@@ -14,7 +14,10 @@ from teambot.core.policy.rules import (
     DEFAULT_CATALOGUE,
     DEFAULT_ROLE_LIMITS,
     ROLES,
+    UNCATEGORISED,
     WEEKDAYS,
+    category_key,
+    find_category,
     find_gesture,
     gesture_value,
     limit_for,
@@ -24,7 +27,8 @@ from teambot.core.policy.rules import (
 
 SCHEDULE_SETTINGS = ("workhours", "targetclock", "patterns", "shoutouts", "timezone")
 SETTINGS = (
-    "currency", "limit", "override", "role", "approver", "admin", "gesture", "targets", "digest",
+    "currency", "limit", "override", "role", "approver", "admin", "backup", "escalation", "gesture", "targets",
+    "digest", "category",
     *SCHEDULE_SETTINGS,
 )  # fmt: skip
 
@@ -92,27 +96,35 @@ def apply_change(policy: Policy, change: PolicyChange, actor: str) -> str:
             raise BadInput("Name a role: member, lead or manager.", f"Usage: {usage}")
         policy.roles = {**policy.roles, user: a[1].lower()}
         return f"<@{user}> is now a {a[1].lower()}."
-    if s in ("approver", "admin"):
+    if s == "escalation":
+        usage = "/recover policy escalation <working hours>"
+        policy.escalation_hours = _count(a[0] if a else "", 1, 168, "number of hours", usage)
+        return (
+            f"A request unanswered for {policy.escalation_hours} working hours goes to the backup approvers."
+        )
+    if s in ("approver", "admin", "backup"):
         usage = f"/recover policy {s} add|remove @person"
         if not a or a[0].lower() not in ("add", "remove"):
             raise BadInput("Say add or remove.", f"Usage: {usage}")
         user = _user_arg(a, 1, usage)
-        people = list(policy.approvers if s == "approver" else policy.admins)
+        people = list({"approver": policy.approvers, "admin": policy.admins, "backup": policy.backup_approvers}[s])
         if a[0].lower() == "add":
             if user not in people:
                 people.append(user)
         else:
             if user not in people:
-                raise BadInput(f"<@{user}> is not an {s}.", "Nothing changed.")
+                raise BadInput(f"<@{user}> is not {'a backup approver' if s == 'backup' else 'an ' + s}.", "Nothing changed.")
             if s == "admin" and len(people) == 1:
                 raise BadInput("That would leave the team with no admin.", "Add another admin first.")
             people.remove(user)
         if s == "approver":
             policy.approvers = people
+        elif s == "backup":
+            policy.backup_approvers = people
         else:
             policy.admins = people
         verb = "is now" if a[0].lower() == "add" else "is no longer"
-        return f"<@{user}> {verb} an {s}."
+        return f"<@{user}> {verb} {'a backup approver' if s == 'backup' else 'an ' + s}."
     if s == "gesture":
         usage = "/recover policy gesture add <name> <value> | remove <name>"
         if not a or a[0].lower() not in ("add", "remove") or len(a) < 2:
@@ -149,6 +161,8 @@ def apply_change(policy: Policy, change: PolicyChange, actor: str) -> str:
         return f"Targets: own within {own} min, resolve within {resolve} h, follow up {follow} h after."
     if s == "digest":
         return _apply_digest(policy, a)
+    if s == "category":
+        return _apply_category(policy, a)
     raise BadInput(
         f"There is no policy setting called {s!r}.",
         "Settings: " + ", ".join(SETTINGS) + ".",
@@ -221,13 +235,47 @@ def _change_currency(policy: Policy, new: str, *, confirmed: bool) -> str:
     )
 
 
+def _apply_category(policy: Policy, a: list[str]) -> str:
+    usage = "/recover policy category add|remove <name>"
+    if len(a) < 2 or a[0].lower() not in ("add", "remove"):
+        raise BadInput("Say add or remove, then the category.", f"Usage: {usage}")
+    name = category_key(" ".join(a[1:]).lstrip("#"))
+    if not name or len(name) > 64 or not any(ch.isalnum() for ch in name):
+        raise BadInput(f"{' '.join(a[1:])!r} is not a category name.", "Use a few words, up to 64 characters.")
+    existing = find_category(policy, name)
+    if a[0].lower() == "add":
+        if existing is not None:
+            raise BadInput(f"{existing} is already a category.", "Nothing changed.")
+        if name == UNCATEGORISED:
+            raise BadInput("Cases without a category are already 'uncategorised'.", "Nothing changed.")
+        policy.categories = [*policy.categories, name]
+        tag = "#" + name.replace(" ", "-")
+        return f"{name} is a category now; type {tag} to use it."
+    if existing is None:
+        raise BadInput(f"There is no category {name!r}.", "Categories: " + ", ".join(policy.categories) + ".")
+    policy.categories = [c for c in policy.categories if c != existing]
+    return f"{existing} is no longer offered; cases already in it keep it."
+
+
+def weekday_name(text: str) -> str | None:
+    """`monday`, `Mon` or `mon.` → `monday`; anything else → None."""
+    word = text.strip().lower().rstrip(".")
+    if word in WEEKDAYS:
+        return word
+    if len(word) >= 3:
+        found = [d for d in WEEKDAYS if d.startswith(word)]
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
 def _apply_digest(policy: Policy, a: list[str]) -> str:
     usage = "/recover policy digest <weekday> <HH:MM> <Area/City time zone> [#channel]"
     if len(a) < 3:
         raise BadInput("Give a weekday, a time and a time zone.", f"Usage: {usage}")
-    day = a[0].lower()
-    if day not in WEEKDAYS:
-        raise BadInput(f"{a[0]!r} is not a weekday.", f"Usage: {usage}")
+    day = weekday_name(a[0])
+    if day is None:
+        raise BadInput(f"{a[0]!r} is not a weekday.", f"Use monday … sunday, or mon … sun. Usage: {usage}")
     try:
         hh, mm = (int(x) for x in a[1].split(":"))
         if not (0 <= hh < 24 and 0 <= mm < 60):

@@ -1,23 +1,34 @@
 """One customer's data: exported on request, erased on request (admins only).
 
 Erasure replaces names and free text with a marker but keeps every figure (amounts,
-times, scores, categories, root causes) so the team's numbers stay true. The erasure
+times, scores, categories, root causes) so the team's numbers stay true. Shout-outs and
+improvement flags about the customer's cases keep their words, with the customer's name erased. The erasure
 itself is recorded in the timeline; no row is deleted.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from teambot.core.cases.models import ApprovalRequest, Case, Customer, Grant, NextStep, TimelineEvent
+from teambot.core.cases.models import (
+    ApprovalRequest,
+    Case,
+    Customer,
+    Grant,
+    ImprovementFlag,
+    NextStep,
+    TimelineEvent,
+)
 from teambot.core.cases.service import RecoveryService, customer_key
 from teambot.core.errors import NotFound
 from teambot.core.money import from_minor
 from teambot.core.policy.rules import load_policy, require_admin
+from teambot.core.recognition.models import Shoutout
 
 ERASED = "[erased]"
 # Event data fields that can carry a customer's name or words.
@@ -35,13 +46,25 @@ async def _find(s: AsyncSession, team_id: str, name: str) -> Customer:
     return cust
 
 
+_TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "the"}
+
+
+def redact_name(text: str, name: str) -> str:
+    """`text` with the customer's name, and each word of it (Patel in "thanks Patel!"), erased."""
+    words = [w for w in re.findall(r"[\w'-]+", name) if len(w) >= 3 and w.lower() not in _TITLES]
+    for part in sorted({name.strip(), *words}, key=len, reverse=True):
+        if part:
+            text = re.sub(rf"(?<!\w){re.escape(part)}(?!\w)", ERASED, text, flags=re.IGNORECASE)
+    return text
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
 async def export_customer(service: RecoveryService, team_id: str, actor: str, name: str) -> dict[str, Any]:
     async with service.db.session() as s:
-        require_admin(await load_policy(s, team_id, actor, service.clock.now()), actor)
+        require_admin(await load_policy(s, team_id, actor, service.clock.now()), actor, "export customer data")
         cust = await _find(s, team_id, name)
         cases = (
             await s.exec(select(Case).where(Case.customer_id == cust.id).order_by(col(Case.number)))
@@ -72,7 +95,7 @@ async def forget_customer(service: RecoveryService, team_id: str, actor: str, na
     """Returns how many cases were scrubbed."""
     async with service.db.session() as s:
         now = service.clock.now()
-        require_admin(await load_policy(s, team_id, actor, now), actor)
+        require_admin(await load_policy(s, team_id, actor, now), actor, "erase a customer's data")
         cust = await _find(s, team_id, name)
         cases = (await s.exec(select(Case).where(Case.customer_id == cust.id))).all()
         for c in cases:
@@ -90,6 +113,12 @@ async def forget_customer(service: RecoveryService, team_id: str, actor: str, na
                 if any(k in event.data for k in _PERSONAL_FIELDS):
                     event.data = {k: (ERASED if k in _PERSONAL_FIELDS else v) for k, v in event.data.items()}
                     s.add(event)
+            for flag in (await s.exec(select(ImprovementFlag).where(ImprovementFlag.case_id == c.id))).all():
+                flag.note = redact_name(flag.note, cust.name)
+                s.add(flag)
+            for shout in (await s.exec(select(Shoutout).where(Shoutout.case_id == c.id))).all():
+                shout.message = redact_name(shout.message, cust.name)
+                s.add(shout)
             s.add(RecoveryService._event(c, "customer_erased", actor, now))
         cust.name = cust.key = f"{ERASED} #{cust.id}"
         cust.notes = []

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from teambot.core.cases.models import Case, TimelineEvent
+from teambot.core.cases.models import Case, CaseStatus, TimelineEvent
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, InvalidStep, NotFound
 from teambot.core.policy.models import Policy
@@ -153,9 +153,13 @@ class Shoutouts:
                 if ids
                 else {}
             )
-            for e in answers:
+            latest: dict[int, TimelineEvent] = {}  # a case answered twice counts once, by its last answer
+            for e in sorted(answers, key=lambda e: (e.at, e.id or 0)):
+                latest[e.case_id or 0] = e
+            for e in latest.values():
                 c = cases.get(e.case_id)
-                if c is None or not c.owner_id:
+                # A reopened case's old verdict is superseded; a cancelled case counts nowhere.
+                if c is None or not c.owner_id or c.followup_at is None or c.status == CaseStatus.CANCELLED:
                     continue
                 row = rows.setdefault(c.owner_id, LeaderRow(c.owner_id))
                 if e.data.get("satisfied"):

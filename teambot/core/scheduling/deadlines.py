@@ -40,8 +40,9 @@ from teambot.core.cases.service import touch
 from teambot.core.cases.summary import duration, when
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotAllowed, NotFound
+from teambot.core.money import format_amount, from_minor
 from teambot.core.policy.models import Policy
-from teambot.core.policy.rules import approvers_of
+from teambot.core.policy.rules import approvers_of, backups_of
 from teambot.core.ports import Clock, Notice, Notifier, Recipient
 from teambot.core.scheduling.models import CANCELLED, FAILED, PENDING, SENT, DueItem
 
@@ -50,7 +51,9 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 RESOLVE_EARLY = 0.75  # the owner hears at 75% of the resolve target, "well before" it
-CASE_KINDS = ("nudge_unowned", "nudge_resolve", "followup_due", "step_due", "approval_waiting")
+CASE_KINDS = ("nudge_unowned", "nudge_resolve", "followup_due", "step_due", "approval_waiting", "approval_escalation")
+APPROVAL_KINDS = ("approval_waiting", "approval_escalation")
+BOT = "teambot"  # the actor of what the bot itself records
 
 
 def backoff(attempts: int) -> timedelta:
@@ -199,8 +202,13 @@ async def on_case_changed(event: CaseChanged) -> None:
         aid = str(data["approval_id"])
         due = now + timedelta(minutes=policy.own_within_minutes)
         s.add(due_item(case, "approval_waiting", f"approval:{aid}", due, now, ref=aid))
-    elif kind in ("approved", "denied"):
-        await _cancel(s, cid, ("approval_waiting",), ref=str(data["approval_id"]))
+        # Unanswered after the escalation time (working hours), the backups are asked, once.
+        late = add_working_time(now, timedelta(hours=policy.escalation_hours), policy, zone_of(policy, None))
+        s.add(due_item(case, "approval_escalation", f"escalate:{aid}", late, now, ref=aid))
+    elif kind in ("approved", "denied", "withdrawn"):
+        await _cancel(s, cid, APPROVAL_KINDS, ref=str(data["approval_id"]))
+    elif kind == "cancelled":  # a cancelled case nudges nobody again
+        await _cancel(s, cid, CASE_KINDS)
 
 
 # ----- what a handler decides -------------------------------------------------------------
@@ -251,6 +259,7 @@ class Deadlines:
             "followup_due": _followup_due,
             "step_due": _step_due,
             "approval_waiting": _approval_waiting,
+            "approval_escalation": _approval_escalation,
         }
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -724,3 +733,43 @@ async def _approval_waiting(dl: Deadlines, item: DueItem) -> Outcome:
     return Outcome(
         messages=msgs, then=[_again(item, now + timedelta(minutes=policy.own_within_minutes * 2), now)]
     )
+
+
+async def _approval_escalation(dl: Deadlines, item: DueItem) -> Outcome:
+    """A request the approvers left unanswered for the policy's escalation time goes once to the
+    backup approvers (every admin when none are named), and the case's timeline says so."""
+    case, policy = await _load(dl, item)
+    async with dl.db.session() as s:
+        req = await s.get(ApprovalRequest, int(item.ref or 0))
+    if req is None or req.status != ApprovalStatus.PENDING or case.status == CaseStatus.CANCELLED:
+        return Outcome(cancel=True)
+    backups = [u for u in backups_of(policy) if u != req.requested_by]
+    if not backups:
+        return Outcome(cancel=True, result={"why": "no backup approver"})
+    now = dl.clock.now()
+    waited = duration(now - req.requested_at)
+    async with dl.db.session() as s:  # said in the timeline once, even when delivery is retried
+        events = (
+            await s.exec(
+                select(TimelineEvent).where(TimelineEvent.case_id == case.id, TimelineEvent.kind == "escalated")
+            )
+        ).all()
+        if not any(e.data.get("approval_id") == req.id for e in events):
+            s.add(
+                TimelineEvent(
+                    team_id=case.team_id, case_id=case.id, kind="escalated", actor=BOT, at=now,
+                    data={"approval_id": req.id, "to": backups, "waited": waited, "gesture": req.gesture},
+                )
+            )  # fmt: skip
+            await s.commit()
+    amount = format_amount(from_minor(req.amount_minor, req.currency), req.currency)
+    msgs = []
+    for backup in backups:
+        text = (
+            f"<@{backup}>: <@{req.requested_by}> has waited {waited} for an approver on {req.gesture} ({amount}) "
+            f"for case #{case.number} ({case.problem}). You are a backup approver: "
+            f"/recover approve {req.id} or /recover deny {req.id} <reason>"
+        )
+        notice = _notice("approval_request", text, case, approval_id=req.id, escalated=True)
+        msgs.append((_user(case, backup), notice))
+    return Outcome(messages=msgs, result={"to": backups})
