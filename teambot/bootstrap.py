@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -18,6 +18,7 @@ from teambot.core.db import Database, is_sqlite
 from teambot.core.insights import delivery as digests
 from teambot.core.insights import patterns
 from teambot.core.insights.handlers import InsightHandlers
+from teambot.core.intake.queue import Intake
 from teambot.core.migrate import alembic_config, upgrade_async
 from teambot.core.policy.handlers import PolicyHandlers
 from teambot.core.ports import Clock, RoutingNotifier, SystemClock
@@ -46,6 +47,7 @@ class Container:
     shoutouts: Shoutouts
     scheduler: Scheduler
     commands: Commands
+    intake: Intake
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -76,6 +78,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     dl = Deadlines(db, clk, notifier)
     events.subscribe(deadlines.on_case_changed)  # nudges follow the case
     events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
+    intake = Intake(db, lease=timedelta(seconds=settings.intake_lease_seconds))
+    events.subscribe(intake.on_case_changed)  # marks the request applied, arms the card outbox
     for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS}.items():
         dl.register(kind, handler)
     shoutouts = Shoutouts(db, clk, notifier)
@@ -95,4 +99,4 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
             **RecognitionHandlers(shoutouts).handlers(),
         }
     )
-    return Container(settings, db, clk, notifier, events, service, dl, shoutouts, scheduler, commands)
+    return Container(settings, db, clk, notifier, events, service, dl, shoutouts, scheduler, commands, intake)
