@@ -51,6 +51,7 @@ class Container:
 
     async def close(self) -> None:
         await self.db.dispose()
+        await self.intake.db.dispose()
 
 
 async def _check_schema(db: Database, url: str) -> None:
@@ -78,7 +79,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     dl = Deadlines(db, clk, notifier)
     events.subscribe(deadlines.on_case_changed)  # nudges follow the case
     events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
-    intake = Intake(db, lease=timedelta(seconds=settings.intake_lease_seconds))
+    # Its own small pool: recording a request before its ack never waits behind the work's sessions.
+    intake = Intake(Database(url, pool_size=4), lease=timedelta(seconds=settings.intake_lease_seconds))
     events.subscribe(intake.on_case_changed)  # marks the request applied, arms the card outbox
     for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS}.items():
         dl.register(kind, handler)

@@ -48,7 +48,7 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> AsyncEngine:
     async_url = normalise_database_url(url)
     if is_sqlite(async_url):
         db_path = make_url(async_url).database
@@ -73,15 +73,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(async_url, echo=echo, pool_pre_ping=True)
+    sizing = {"pool_size": pool_size, "max_overflow": pool_size} if pool_size else {}
+    return create_async_engine(async_url, echo=echo, pool_pre_ping=True, **sizing)
 
 
 class Database:
     """Owns the engine and hands out sessions; one per process."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int | None = None) -> None:
         self.url = normalise_database_url(url)
-        self.engine = create_engine(url, echo=echo)
+        self.engine = create_engine(url, echo=echo, pool_size=pool_size)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     @asynccontextmanager
