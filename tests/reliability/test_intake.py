@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from teambot.core.cases.models import Case
 from teambot.core.intake.models import DONE, IntakeItem
 from teambot.core.intake.queue import Intake, card_key
-from tests.slack.conftest import Slack, all_text, sign
+from tests.slack.conftest import Slack, all_text
 
 
 async def _takeover(slack: Slack) -> None:
@@ -145,3 +145,27 @@ async def test_signed_payloads_of_the_wrong_shape_are_400(slack: Slack, caplog: 
     assert not caplog.records
     async with slack.container.db.session() as s:
         assert (await s.exec(select(Case))).all() == []
+
+
+async def test_a_row_run_twice_at_once_changes_the_case_once(slack: Slack) -> None:
+    """A takeover while the first holder is still running (its lease lapsed under load): the core
+    transaction that would apply the row a second time is refused and rolled back."""
+    from teambot.core.cases.models import NextStep
+    from teambot.core.commands.context import Context
+    from teambot.core.commands.replies import ErrorReply
+    from teambot.core.intake.queue import APPLYING
+
+    await slack.command("Mrs Kay: late breakfast")
+    row = await _dead(slack).record("slack:view:trig.twice", "slack", "T1", {"type": "view"})
+    assert row is not None
+    ctx = Context("T1", "C1", "U1", platform="slack")
+    token = APPLYING.set(row.id)
+    try:
+        first = await slack.container.commands.run_text("step 1 call her back", ctx)
+        second = await slack.container.commands.run_text("step 1 call her back", ctx)
+    finally:
+        APPLYING.reset(token)
+    assert not isinstance(first, ErrorReply)
+    assert isinstance(second, ErrorReply) and "done already" in second.text
+    async with slack.container.db.session() as s:
+        assert len((await s.exec(select(NextStep))).all()) == 1

@@ -177,7 +177,8 @@ async def run_loop(db: str, n: int, rate: float, sig: int, webs: int, worker: bo
     await asyncio.gather(*(p.start() for p in procs))
     urls = [f"http://127.0.0.1:{p.port}" for p in procs if p.port]
     loop = Loop()
-    warm_n = max(n // 5, 1)
+    per = max(n // 5, 1)  # claims and forms each get their own warm-up cases (a step may claim a case)
+    warm_n = 2 * per
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) as http:
             await asyncio.gather(*(_post(http, urls[0], _command(k, fake, warm=True), Loop()) for k in range(warm_n)))
@@ -189,11 +190,11 @@ async def run_loop(db: str, n: int, rate: float, sig: int, webs: int, worker: bo
             plan: list[tuple[str, int, str]] = []
             claims = forms = 0
             for i in range(n):
-                if i % 5 == 3 and claims < warm_n:
+                if i % 5 == 3 and claims < per:
                     plan.append(("claim", claims, _claim(claims, warm[claims], fake)))
                     claims += 1
-                elif i % 5 == 4 and forms < warm_n:
-                    plan.append(("form", forms, _form(forms, views[forms])))
+                elif i % 5 == 4 and forms < per:
+                    plan.append(("form", per + forms, _form(per + forms, views[per + forms])))
                     forms += 1
                 else:
                     plan.append(("cmd", i, _command(i, fake)))
@@ -267,6 +268,8 @@ async def _check(container: Any, fake: FakeSlack, loop: Loop, warm: list[Case]) 
         (p.get("metadata") or {}).get("event_payload", {}).get("case")
         for p in fake.of("chat.postMessage") if not p.get("thread_ts") and p.get("metadata")
     )
+    if lost_cmd or lost_claim or lost_form:
+        print(f"    lost: commands {sorted(lost_cmd)[:10]}, claims {sorted(lost_claim)[:10]}, forms {sorted(lost_form)[:10]}")
     problems = {
         **loop.problems,
         "lost": len(lost_cmd) + len(lost_claim) + len(lost_form),

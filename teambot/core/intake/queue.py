@@ -37,6 +37,7 @@ from sqlmodel import col, select
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case
 from teambot.core.db import Database
+from teambot.core.errors import Conflict
 from teambot.core.intake.models import DONE, FAILED, PENDING, IntakeItem
 from teambot.core.scheduling.deadlines import new_worker_id
 
@@ -123,11 +124,16 @@ class Intake:
         s, case = event.session, event.case
         with s.no_autoflush:
             rid = APPLYING.get()
-            if rid is not None:
-                await s.exec(  # type: ignore[call-overload]
-                    update(IntakeItem).where(col(IntakeItem.id) == rid)
+            if rid is not None and s.info.get("intake_applied") != rid:
+                # Only if nobody applied it yet: a process that took the row over while its first
+                # holder was still (slowly) running it must not do the step a second time.
+                res = await s.exec(  # type: ignore[call-overload]
+                    update(IntakeItem).where(col(IntakeItem.id) == rid, col(IntakeItem.applied).is_(False))
                     .values(applied=True, case_id=case.id).execution_options(synchronize_session=False)
                 )  # fmt: skip
+                if res.rowcount != 1:
+                    raise Conflict("That was done already.", "The case card shows it.")
+                s.info["intake_applied"] = rid
             if card_key_kind(case.platform) in self.handlers:
                 await self._arm(s, case, event.at)
 
