@@ -36,6 +36,7 @@ from teambot.core.cases.replies import CaseReply
 from teambot.core.commands.context import Context
 from teambot.core.commands.intents import Intent, intent_for
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply
+from teambot.core.db import is_sqlite
 from teambot.core.errors import DomainError
 from teambot.core.intake.models import IntakeItem
 from teambot.core.intake.queue import APPLYING, backoff, card_key
@@ -83,7 +84,9 @@ def register(rt: SlackRuntime) -> None:
     c = rt.container
     # Work after the ack queues here rather than in the database pool, whose 30 s wait would
     # fail a burst's tail; slots stay free for form submissions, which run before their ack.
-    after_ack = asyncio.Semaphore(AFTER_ACK_SLOTS)
+    # On SQLite every write waits for the one write lock, polled by SQLite's busy handler (sleeps up
+    # to 100 ms, no queue): fewer writers after the ack keep the intake row before an ack fast.
+    after_ack = asyncio.Semaphore(2 if is_sqlite(c.db.url) else AFTER_ACK_SLOTS)
     intake = c.intake
 
     async def record(key: str, team: str, payload: dict[str, Any]) -> IntakeItem | None:
