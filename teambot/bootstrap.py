@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
@@ -22,6 +22,7 @@ from teambot.core.db import Database, is_sqlite
 from teambot.core.insights import delivery as digests
 from teambot.core.insights import patterns
 from teambot.core.insights.handlers import InsightHandlers
+from teambot.core.intake.queue import Intake
 from teambot.core.migrate import alembic_config, upgrade_async
 from teambot.core.policy.handlers import PolicyHandlers
 from teambot.core.ports import Clock, RoutingNotifier, SystemClock
@@ -54,9 +55,11 @@ class Container:
     mailer: FollowupMailer
     feedback_store: DbFeedbackStore
     feedback_secret: bytes = field(repr=False)  # signs feedback links; never shown or logged
+    intake: Intake
 
     async def close(self) -> None:
         await self.db.dispose()
+        await self.intake.db.dispose()
 
 
 async def _check_schema(db: Database, url: str) -> None:
@@ -85,6 +88,11 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     dl = Deadlines(db, clk, notifier, concurrency=4 if is_sqlite(db.url) else 16)
     events.subscribe(deadlines.on_case_changed)  # nudges follow the case
     events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
+    # On PostgreSQL its own small pool, so recording a request before its ack never waits behind
+    # the work's sessions; SQLite has one writer, so intake takes its turn on the same queue.
+    intake_db = db if db.sqlite else Database(url, pool_size=4)
+    intake = Intake(intake_db, lease=timedelta(seconds=settings.intake_lease_seconds))
+    events.subscribe(intake.on_case_changed)  # marks the request applied, arms the card outbox
     for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS}.items():
         dl.register(kind, handler)
     shoutouts = Shoutouts(db, clk, notifier)
@@ -118,7 +126,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     )
     return Container(
         settings, db, clk, notifier, events, service, dl, shoutouts, scheduler, commands,
-        mailer, feedback_store, secret,
+        mailer, feedback_store, secret, intake,
     )  # fmt: skip
 
 

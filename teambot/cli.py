@@ -102,6 +102,18 @@ def _start_scheduler(container: Any) -> Any:
     return scheduler
 
 
+async def _until_stopped() -> None:
+    """Wait for SIGTERM or SIGINT (a deploy, a scale-down, Ctrl-C): the caller then shuts down cleanly."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print("Teambot: stopping (signal received).", file=sys.stderr)
+
+
 async def _worker(settings: Settings) -> None:
     from teambot.bootstrap import build
 
@@ -113,11 +125,13 @@ async def _worker(settings: Settings) -> None:
     create_app(container)
     scheduler = container.scheduler
     scheduler.start()
+    container.intake.start()  # takes over requests and cards a dead or stopped web process left
     print(f"Teambot worker {scheduler.deadlines.worker_id}: sending nudges and digests.", file=sys.stderr)
     try:
-        await asyncio.Event().wait()
+        await _until_stopped()
     finally:
         await scheduler.stop()
+        await container.intake.stop(grace=5.0)
         await container.close()
 
 
@@ -151,7 +165,7 @@ async def _serve(settings: Settings) -> None:
     runner = await serve(container)
     scheduler = _start_scheduler(container)
     try:
-        await asyncio.Event().wait()
+        await _until_stopped()
     finally:
         if scheduler is not None:
             await scheduler.stop()

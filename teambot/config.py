@@ -43,6 +43,7 @@ class Settings(BaseSettings):
 
     scheduler_enabled: bool = Field(default=True, alias="TEAMBOT_SCHEDULER")
     sweep_seconds: float = Field(default=15, gt=0, le=3600, alias="TEAMBOT_SWEEP_SECONDS")
+    intake_lease_seconds: float = Field(default=30, ge=1, le=3600, alias="TEAMBOT_INTAKE_LEASE_SECONDS")
 
     # The customer loop: the written follow-up by email and the one-click feedback page.
     smtp_url: SecretStr | None = None  # smtp://user:pass@host:587 or smtps://...; unset: the outbox folder

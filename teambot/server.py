@@ -46,12 +46,30 @@ def create_app(container: Container) -> web.Application:
         from teambot.teams.http import attach as attach_teams
 
         attach_teams(app, container)
+
+    async def start_intake(_: web.Application) -> None:
+        container.intake.start()  # takes over rows a dead or stopped process left
+
+    async def pause_intake(_: web.Application) -> None:
+        container.intake.pause()  # shutting down: take over nothing more
+
+    async def stop_intake(_: web.Application) -> None:
+        # After the platforms drained their own work (on_cleanup runs in order): what is still
+        # running gets a moment, then every row this process holds is handed back.
+        handed = await container.intake.stop(grace=1.5)
+        if handed:
+            log.warning("handed %s unfinished intake rows back for the next process", handed)
+
+    app.on_startup.append(start_intake)
+    app.on_shutdown.append(pause_intake)
+    app.on_cleanup.append(stop_intake)
     return app
 
 
 async def serve(container: Container) -> web.AppRunner:
     app = create_app(container)
-    runner = web.AppRunner(app)
+    # On SIGTERM the listening socket closes first; requests in flight get a few seconds.
+    runner = web.AppRunner(app, shutdown_timeout=3.0)
     await runner.setup()
     site = web.TCPSite(runner, container.settings.host, container.settings.port)
     await site.start()

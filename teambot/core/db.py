@@ -54,7 +54,7 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> AsyncEngine:
     async_url = normalise_database_url(url)
     if is_sqlite(async_url):
         db_path = make_url(async_url).database
@@ -81,7 +81,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(async_url, echo=echo, pool_pre_ping=True)
+    sizing = {"pool_size": pool_size, "max_overflow": pool_size} if pool_size else {}
+    return create_async_engine(async_url, echo=echo, pool_pre_ping=True, **sizing)
 
 
 class Database:
@@ -90,9 +91,9 @@ class Database:
     SQLite has one writer at a time. Writers here wait their turn on an asyncio lock (FIFO,
     no polling) rather than in SQLite's sleeping busy handler, and readers never wait."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int | None = None) -> None:
         self.url = normalise_database_url(url)
-        self.engine = create_engine(url, echo=echo)
+        self.engine = create_engine(url, echo=echo, pool_size=pool_size)
         self.sqlite = is_sqlite(self.url)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._writer = asyncio.Lock()

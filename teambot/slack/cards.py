@@ -8,6 +8,7 @@ thread, so a redelivered request or a double click never writes a line twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -19,11 +20,14 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from teambot.core.cases.queries import CaseDetail, case_detail
 from teambot.core.cases.service import OpenedCase
 from teambot.core.errors import DomainError
+from teambot.core.intake.models import IntakeItem
+from teambot.core.intake.queue import backoff
 from teambot.slack import blocks
 from teambot.slack.runtime import SlackRuntime
 
 log = logging.getLogger(__name__)
 
+CARD_EVENT = "teambot_case"
 NOT_A_MEMBER = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 INVITE_HINT = (
     "I'm not a member of <#{channel}>, so I can't post or update the case card there. The case is open "
@@ -97,40 +101,133 @@ async def post_card(
     user: str,
     response_url: str | None = None,
     source: dict[str, Any] | None = None,
+    row: IntakeItem | None = None,
 ) -> None:
-    """Show a new case's card in its channel, once, whatever the number of redeliveries."""
+    """Show a new case's card in its channel, once, whatever the number of redeliveries.
+
+    `row` is the case's card row (the outbox), held by the caller: it is finished once the thread
+    is in step too, or handed back for a retry when that fails."""
     team, number = opened.case.team_id, opened.case.number
     async with rt.case_lock(team, number):
         detail = await case_detail(rt.container.db, team, number)
-        ref = detail.case.card_ref or {}
-        if ref.get("ts") or ref.get("response_url"):
-            return  # already shown
-        if source:
-            detail.case.card_ref = {**ref, "source": source}
-        first_event = detail.events[0].id if detail.events else 0
-        msg = await _render(rt, client, detail)
-        new_ref: dict[str, Any] = {"channel": channel, "last_event": first_event, "source": source}
-        try:
-            await rt.pacer.wait(channel)
-            resp = await client.chat_postMessage(channel=channel, unfurl_links=False, **msg)
-            new_ref.update(channel=resp["channel"], ts=resp["ts"])
-        except SlackApiError as exc:
-            if error_code(exc) not in NOT_A_MEMBER:
-                raise
-            await _show_without_membership(rt, client, new_ref, msg, channel, user, response_url)
-        await rt.container.service.set_card_ref(team, number, new_ref)
+        await ensure_posted(rt, client, detail, channel=channel, user=user, response_url=response_url,
+                            source=source)  # fmt: skip
     # Thread lines wait for Slack's one-message-a-second pace in that channel: they go out in
     # their own task, so the listener's work slot is free again as soon as the card is up.
-    rt.spawn(_thread_after_card(rt, client, opened))
+    rt.spawn(_thread_after_card(rt, client, opened, row))
 
 
-async def _thread_after_card(rt: SlackRuntime, client: AsyncWebClient, opened: OpenedCase) -> None:
-    team, number = opened.case.team_id, opened.case.number
+def card_metadata(team: str, number: int) -> dict[str, Any]:
+    """Slack message metadata naming the case: how a card posted just before a crash is found again."""
+    return {"event_type": CARD_EVENT, "event_payload": {"team": team, "case": number}}
+
+
+async def ensure_posted(
+    rt: SlackRuntime, client: AsyncWebClient, detail: CaseDetail, *, channel: str, user: str,
+    response_url: str | None = None, source: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The card's place, posting it when it has none. Called under the case lock, holding its card row.
+
+    The intent is recorded first (`posting`), the message carries metadata naming the case, and the
+    ts is recorded after: a crash between post and record is repaired by finding the message in
+    the channel's history (include_all_metadata) before posting again."""
+    team, number = detail.case.team_id, detail.case.number
+    service = rt.container.service
+    ref = dict(detail.case.card_ref or {})
+    if ref.get("ts") or ref.get("response_url"):
+        return ref
+    if ref.get("posting"):
+        found = await _find_posted(client, str(ref.get("channel") or channel), detail)
+        if found is not None:
+            ref.update(channel=found[0], ts=found[1])
+            ref.pop("posting", None)
+            await service.set_card_ref(team, number, ref)
+            log.info("card of case #%s found in the channel after a restart", number)
+            return ref
+    if source:
+        detail.case.card_ref = {**ref, "source": source}
+    source = source or ref.get("source")
+    first_event = int(ref.get("last_event") or (detail.events[0].id if detail.events else 0) or 0)
+    msg = await _render(rt, client, detail)
+    new_ref: dict[str, Any] = {"channel": channel, "last_event": first_event, "source": source}
+    await service.set_card_ref(team, number, {**new_ref, "posting": rt.container.clock.now().isoformat()})
+    try:
+        await rt.pacer.wait(channel)
+        resp = await client.chat_postMessage(channel=channel, unfurl_links=False,
+                                             metadata=card_metadata(team, number), **msg)  # fmt: skip
+        new_ref.update(channel=resp["channel"], ts=resp["ts"])
+    except SlackApiError as exc:
+        if error_code(exc) not in NOT_A_MEMBER:
+            raise
+        await _show_without_membership(rt, client, new_ref, msg, channel, user, response_url)
+    await service.update_card_ref(team, number, lambda old: {**{k: v for k, v in old.items() if k != "posting"},
+                                                             **new_ref})  # fmt: skip
+    return new_ref
+
+
+async def _find_posted(client: AsyncWebClient, channel: str, detail: CaseDetail) -> tuple[str, str] | None:
+    """The card of this case in the channel's history since it opened, by its message metadata."""
+    oldest = f"{detail.case.opened_at.timestamp() - 60:.6f}"
+    cursor: str | None = None
+    for _ in range(20):  # 20 pages of 200 messages: far more than a channel says in a crash window
+        try:
+            resp = await client.conversations_history(channel=channel, oldest=oldest, limit=200, cursor=cursor,
+                                                      include_all_metadata=True)  # fmt: skip
+        except SlackApiError as exc:
+            log.warning("history of %s not read: %s", channel, error_code(exc))
+            return None
+        for m in resp.get("messages") or []:
+            meta = m.get("metadata") or {}
+            pl = meta.get("event_payload") or {}
+            if meta.get("event_type") == CARD_EVENT and pl.get("team") == detail.case.team_id \
+                    and int(pl.get("case") or 0) == detail.case.number and not m.get("thread_ts"):
+                return str(resp.get("channel") or channel), str(m["ts"])
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            return None
+    return None
+
+
+async def card_job(rt: SlackRuntime, item: IntakeItem) -> None:
+    """The card outbox's handler: post the card if the case has none, else update it and its thread.
+
+    Runs in whichever process holds the case's card row: the request's own one, or after a crash
+    (its lease ran out) or a deploy (handed back) any other. Failures raise, so the row is retried."""
+    team, number = str(item.payload["team"]), int(item.payload["number"])
+    client = await rt.client_for(team)
+    if client is None:
+        raise RuntimeError(f"no Slack token for workspace {team}")
     async with rt.case_lock(team, number):
-        detail = await case_detail(rt.container.db, team, number)
-        ref = detail.case.card_ref or {}
-        await _thread_extras(rt, client, opened, ref)
+        try:
+            detail = await case_detail(rt.container.db, team, number)
+        except DomainError:
+            return  # erased or never there: nothing to show
+        had = bool((detail.case.card_ref or {}).get("ts"))
+        ref = await ensure_posted(rt, client, detail, channel=detail.case.channel_id, user=detail.case.opened_by)
+        if had and ref.get("ts"):
+            msg = await _render(rt, client, detail)
+            await client.chat_update(channel=ref["channel"], ts=ref["ts"], **msg)
+        await _close_answered_approval_dms(rt, client, detail, ref)
         await _sync_thread(rt, client, detail, ref)
+
+
+async def _thread_after_card(
+    rt: SlackRuntime, client: AsyncWebClient, opened: OpenedCase, row: IntakeItem | None = None
+) -> None:
+    team, number = opened.case.team_id, opened.case.number
+    intake = rt.container.intake
+    try:
+        async with rt.case_lock(team, number):
+            detail = await case_detail(rt.container.db, team, number)
+            ref = detail.case.card_ref or {}
+            await _thread_extras(rt, client, opened, ref)
+            await _sync_thread(rt, client, detail, ref)
+    except BaseException:
+        if row is not None:
+            await asyncio.shield(intake.release(row, delay=backoff(row.attempts)))
+        raise
+    if row is not None:
+        await intake.finish(row)
 
 
 async def _show_without_membership(
@@ -172,24 +269,18 @@ async def _sync_thread(
     new = [e for e in detail.events if (e.id or 0) > last]
     if not new:
         return
-    posted = last
-    try:
-        if ref.get("ts"):
-            for event in new:
-                await rt.pacer.wait(ref["channel"])
-                await client.chat_postMessage(
-                    channel=ref["channel"],
-                    thread_ts=ref["ts"],
-                    text=blocks.timeline_text(event.actor, event.kind, event.data),
-                )
-                posted = event.id or posted
-        else:
-            posted = new[-1].id or posted
-    finally:
-        if posted != last:
-            await rt.container.service.set_card_ref(
-                detail.case.team_id, detail.case.number, {"last_event": posted}
-            )
+    team, number = detail.case.team_id, detail.case.number
+    if not ref.get("ts"):
+        await rt.container.service.set_card_ref(team, number, {"last_event": new[-1].id or last})
+        return
+    for event in new:  # each line is recorded as it goes: a crash repeats at most the one in flight
+        await rt.pacer.wait(ref["channel"])
+        await client.chat_postMessage(
+            channel=ref["channel"],
+            thread_ts=ref["ts"],
+            text=blocks.timeline_text(event.actor, event.kind, event.data),
+        )
+        await rt.container.service.set_card_ref(team, number, {"last_event": event.id or last})
 
 
 async def refresh_card(
@@ -200,8 +291,9 @@ async def refresh_card(
     *,
     response_url: str | None = None,
     clicked_ts: str | None = None,
-) -> None:
-    """Bring the card (and its thread) up to date after any step.
+) -> bool:
+    """Bring the card (and its thread) up to date after any step; False when Slack refused the update
+    (the caller hands the card row back, so the outbox retries it).
 
     `response_url`/`clicked_ts` describe the message a button was pressed on: when that is not
     the card the bot can chat.update (an ephemeral copy, a DM nudge, a card shown through a
@@ -211,23 +303,27 @@ async def refresh_card(
         try:
             detail = await case_detail(rt.container.db, team, number)
         except DomainError:
-            return
+            return True
         ref = detail.case.card_ref or {}
         msg = await _render(rt, client, detail)
+        updated = True
         if ref.get("ts"):
             try:
                 await client.chat_update(channel=ref["channel"], ts=ref["ts"], **msg)
             except SlackApiError as exc:
                 log.warning("card of case #%s not updated: %s", number, error_code(exc))
+                updated = False
             except (
                 aiohttp.ClientError,
                 TimeoutError,
             ) as exc:  # the step is done; the next refresh catches up
                 log.warning("card of case #%s not updated: %s", number, type(exc).__name__)
+                updated = False
         if response_url and (clicked_ts is None or clicked_ts != ref.get("ts")):
             await send_response(response_url, {**msg, "replace_original": True})
         await _close_answered_approval_dms(rt, client, detail, ref)
         await _sync_thread(rt, client, detail, ref)
+        return updated
 
 
 async def _close_answered_approval_dms(

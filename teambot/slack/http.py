@@ -9,9 +9,11 @@ import logging
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_sdk.signature import SignatureVerifier
 
 from teambot.bootstrap import Container
 from teambot.slack.app import build_app
+from teambot.slack.guard import malformed
 from teambot.slack.notifier import SlackNotifier
 from teambot.slack.runtime import SlackRuntime
 
@@ -25,11 +27,22 @@ def attach(app: web.Application, container: Container) -> SlackRuntime:
     container.notifier.register("slack", SlackNotifier(rt))
     bolt = rt.app
 
+    secret = container.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret is not None else None
+
     async def events(request: web.Request) -> web.Response:
         # slack_sdk's verifier does int() on the timestamp header and raises on anything else,
         # which Bolt turns into a 500; a request that can't carry a valid signature is a 401.
-        if not request.headers.get("X-Slack-Request-Timestamp", "").isdigit():
+        # A timestamp of more than 12 digits is no time Slack sends (400 digits overflowed to a 500).
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not stamp.isdigit() or len(stamp) > 12:
             return web.Response(status=401, text="")
+        if verifier is not None:
+            raw = await request.read()
+            if not verifier.is_valid(raw, stamp, request.headers.get("X-Slack-Signature", "")):
+                return web.Response(status=401, text="")
+            if malformed(raw, request.content_type):
+                return web.Response(status=400, text="")
         try:
             bolt_request = await to_bolt_request(request)
         except (AttributeError, TypeError, ValueError):
@@ -69,8 +82,8 @@ def attach(app: web.Application, container: Container) -> SlackRuntime:
         app.on_cleanup.append(stop_socket_mode)
 
     async def drain(_: web.Application) -> None:
-        try:
-            async with asyncio.timeout(10):
+        try:  # a deploy must end within 10 s: what is left is handed back through the intake rows
+            async with asyncio.timeout(4):
                 await rt.idle()
         except TimeoutError:
             log.warning("shutting down with Slack work unfinished")

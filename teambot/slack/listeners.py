@@ -1,4 +1,11 @@
-"""Bolt listeners: ack first, then the work. Every path ends in something the person sees.
+"""Bolt listeners: a durable intake row, then the ack, then the work. Every path ends in something
+the person sees.
+
+- Before any ack, the request is committed as an intake row (teambot/core/intake) held by this
+  process; the work runs after the ack and finishes the row. A process that dies leaves the row to
+  be taken over (`recover` below rebuilds the work from the row); a redelivery finds the row and
+  adds nothing.
+- Case cards go through the card outbox: the card row is held while a card is posted or updated.
 
 - `/recover <text>` goes through the shared grammar (Commands.run_text); `/recover` alone opens
   the form. Redeliveries carry the same trigger_id/view id/message, used as the case's
@@ -14,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,9 +37,12 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.grammar import parse
 from teambot.core.commands.intents import Intent, intent_for
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply
+from teambot.core.db import is_sqlite
 from teambot.core.errors import DomainError
+from teambot.core.intake.models import IntakeItem
+from teambot.core.intake.queue import APPLYING, backoff, card_key
 from teambot.slack import blocks, modals
-from teambot.slack.cards import error_code, post_card, refresh_card, send_response, tell
+from teambot.slack.cards import card_job, error_code, post_card, refresh_card, send_response, tell
 from teambot.slack.home import publish_home
 from teambot.slack.runtime import SlackRuntime
 
@@ -73,7 +84,47 @@ def register(rt: SlackRuntime) -> None:
     c = rt.container
     # Work after the ack queues here rather than in the database pool, whose 30 s wait would
     # fail a burst's tail; slots stay free for form submissions, which run before their ack.
-    after_ack = asyncio.Semaphore(AFTER_ACK_SLOTS)
+    # On SQLite every write waits for the one write lock, polled by SQLite's busy handler (sleeps up
+    # to 100 ms, no queue): fewer writers after the ack keep the intake row before an ack fast.
+    after_ack = asyncio.Semaphore(2 if is_sqlite(c.db.url) else AFTER_ACK_SLOTS)
+    intake = c.intake
+
+    async def record(key: str, team: str, payload: dict[str, Any]) -> IntakeItem | None:
+        """The request, committed before its ack; None for a redelivery of one recorded already."""
+        return await intake.record(key, "slack", team, payload)
+
+    def request_key(prefix: str, body: dict[str, Any]) -> str:
+        trigger = body.get("trigger_id")
+        return f"slack:{prefix}:{trigger}" if trigger else f"slack:{prefix}:{uuid.uuid4().hex}"
+
+    async def run_row(item: IntakeItem, work: Callable[[], Awaitable[None]], client: AsyncWebClient, user: str,
+                      channel: str | None, response_url: str | None, *, queue: bool = True) -> None:  # fmt: skip
+        """The work behind a recorded request; its row is finished after, or handed back if cut."""
+        token = APPLYING.set(item.id)
+        try:
+            await guarded(work, client, user, channel, response_url, queue=queue)
+        except asyncio.CancelledError:
+            await asyncio.shield(intake.release(item))
+            raise
+        finally:
+            APPLYING.reset(token)
+        await intake.finish(item)
+
+    async def with_card_row(case_id: int | None, work: Callable[[IntakeItem | None], Awaitable[bool]]) -> None:
+        """Card work holding the case's card row; skipped when another process holds it (it will
+        see this change too: the change re-armed the row). `work` returns False to have it retried."""
+        key = card_key("slack", case_id)
+        row = await intake.take(key)
+        if row is None and await intake.held_elsewhere(key):
+            return
+        ok = False
+        try:
+            ok = await work(row)
+        finally:
+            if row is not None and not ok:
+                await asyncio.shield(intake.release(row, delay=backoff(row.attempts)))
+        if row is not None and ok:
+            await intake.finish(row)
 
     async def context_for(
         client: AsyncWebClient, team: str, channel: str, user: str, ref: str | None
@@ -133,12 +184,25 @@ def register(rt: SlackRuntime) -> None:
                     await tell(rt, client, user=user, channel=channel, response_url=response_url,
                                message=blocks.text_message(f"That is already case #{opened.case.number}."))  # fmt: skip
                 return
-            await post_card(rt, client, opened, channel=opened.case.channel_id, user=user,
-                            response_url=response_url, source=source)  # fmt: skip
+            key = card_key("slack", opened.case.id)
+            row = await intake.take(key)
+            if row is None and await intake.held_elsewhere(key):
+                return  # another process is posting it
+            try:
+                await post_card(rt, client, opened, channel=opened.case.channel_id, user=user,
+                                response_url=response_url, source=source, row=row)  # fmt: skip
+            except BaseException:
+                if row is not None:
+                    await asyncio.shield(intake.release(row, delay=backoff(row.attempts)))
+                raise
             return
         if isinstance(reply, CaseReply) and reply.public and reply.detail is not None:
-            await refresh_card(rt, client, team, reply.detail.case.number, response_url=response_url,
-                               clicked_ts=clicked_ts)  # fmt: skip
+            number = reply.detail.case.number
+
+            async def refresh(_: IntakeItem | None) -> bool:
+                return await refresh_card(rt, client, team, number, response_url=response_url, clicked_ts=clicked_ts)
+
+            await with_card_row(reply.detail.case.id, refresh)
             if not from_card or reply.approval is not None:
                 await tell(rt, client, user=user, channel=channel, response_url=response_url,
                            message=blocks.text_message(f":white_check_mark: {blocks.safe(reply.message)}"))  # fmt: skip
@@ -154,29 +218,34 @@ def register(rt: SlackRuntime) -> None:
         ack: Any, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         async with rt.busy():
-            await ack()
             team, user, channel = team_of(context, body), user_of(body), channel_of(body) or ""
             text, url, trigger = (
                 (body.get("text") or "").strip(),
                 body.get("response_url"),
                 body.get("trigger_id"),
             )
-
-            if not text and trigger:
-                form = {"channel": channel, "response_url": url}
-                await guarded(lambda: open_form(client, team, user, trigger, form), client, user, channel, url,
-                              queue=False)  # fmt: skip
+            kind = "form" if not text and trigger else "command"
+            p = {"type": kind, "team": team, "user": user, "channel": channel, "text": text, "url": url,
+                 "trigger": trigger, "form": {"channel": channel, "response_url": url}}  # fmt: skip
+            item = await record(request_key("cmd", body), team, p)
+            await ack()
+            if item is None:
+                return  # a redelivery: the first delivery's row carries the work
+            if kind == "form":
+                await run_row(item, lambda: do_form(p, client), client, user, channel, url, queue=False)
                 return
+            await run_row(item, lambda: do_command(p, client), client, user, channel, url)
 
-            async def work() -> None:
-                ctx = await context_for(
-                    client, team, channel, user, f"slack:cmd:{trigger}" if trigger else None
-                )
-                reply = await c.commands.run_text(text, ctx)
-                await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
-                              trigger_id=trigger)  # fmt: skip
+    async def do_command(p: dict[str, Any], client: AsyncWebClient) -> None:
+        trigger = p.get("trigger")
+        ctx = await context_for(client, p["team"], p["channel"], p["user"], f"slack:cmd:{trigger}" if trigger else None)
+        reply = await c.commands.run_text(p["text"], ctx)
+        await deliver(client, reply, team=p["team"], user=p["user"], channel=p["channel"], response_url=p["url"],
+                      trigger_id=trigger)  # fmt: skip
 
-            await guarded(work, client, user, channel, url)
+    async def do_form(p: dict[str, Any], client: AsyncWebClient) -> None:
+        await open_form(client, p["team"], p["user"], p["trigger"], p["form"], p.get("prefill"),
+                        ask_channel=bool(p.get("ask_channel")))  # fmt: skip
 
     # ----- message shortcut: turn any message into a case ------------------------------------------
 
@@ -185,7 +254,6 @@ def register(rt: SlackRuntime) -> None:
         ack: Any, shortcut: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         async with rt.busy():
-            await ack()
             team, user, channel = team_of(context, shortcut), user_of(shortcut), channel_of(shortcut) or ""
             message = shortcut.get("message") or {}
             text = message.get("text") or ""
@@ -198,12 +266,14 @@ def register(rt: SlackRuntime) -> None:
                 note += (
                     f" The message is {len(text)} characters, so the form holds its first {modals.MAX_TEXT}."
                 )
-            prefill = {"problem": text, "quote_note": note}
-
-            async def work() -> None:
-                await open_form(client, team, user, shortcut["trigger_id"], meta, prefill)
-
-            await guarded(work, client, user, channel, meta["response_url"], queue=False)
+            p = {"type": "form", "team": team, "user": user, "channel": channel, "url": meta["response_url"],
+                 "trigger": shortcut.get("trigger_id"), "form": meta,
+                 "prefill": {"problem": text, "quote_note": note}}  # fmt: skip
+            item = await record(request_key("shortcut", shortcut), team, p)
+            await ack()
+            if item is None:
+                return
+            await run_row(item, lambda: do_form(p, client), client, user, channel, meta["response_url"], queue=False)
 
     # ----- card buttons ------------------------------------------------------------------------
 
@@ -211,31 +281,37 @@ def register(rt: SlackRuntime) -> None:
     async def on_case_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                              context: AsyncBoltContext) -> None:  # fmt: skip
         async with rt.busy():
-            await ack()
             team, user, channel = team_of(context, body), user_of(body), channel_of(body)
             url = body.get("response_url")
             step = action["action_id"].split(":", 1)[1]
             raw = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
-            number = number_of(raw)
             clicked = (body.get("container") or {}).get("message_ts")
-            meta = {"n": number, "channel": channel, "response_url": url, "clicked": clicked,
-                    "from_card": (body.get("container") or {}).get("type") == "message"}  # fmt: skip
+            p = {"type": "action", "team": team, "user": user, "channel": channel, "url": url, "step": step,
+                 "raw": raw, "clicked": clicked, "trigger": body.get("trigger_id"),
+                 "from_card": (body.get("container") or {}).get("type") == "message"}  # fmt: skip
+            item = await record(request_key("act", body), team, p)
+            await ack()
+            if item is None:
+                return
+            await run_row(item, lambda: do_action(p, client), client, user, channel, url)
 
-            async def work() -> None:
-                if number is None:
-                    await tell(rt, client, user=user, channel=channel, response_url=url,
-                               message=blocks.error_message("That button names no case."))  # fmt: skip
-                    return
-                if step in MODAL_STEPS or step == "view":
-                    await open_step_modal(client, body["trigger_id"], team, user, step, number, meta)
-                    return
-                intent = step_intent(step, number, raw)
-                ctx = await context_for(client, team, channel or "", user, None)
-                reply = await c.commands.run(intent, ctx)
-                await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
-                              clicked_ts=clicked, from_card=meta["from_card"])  # fmt: skip
-
-            await guarded(work, client, user, channel, url)
+    async def do_action(p: dict[str, Any], client: AsyncWebClient) -> None:
+        team, user, channel, url, step, raw = p["team"], p["user"], p["channel"], p["url"], p["step"], p["raw"]
+        number = number_of(raw)
+        if number is None:
+            await tell(rt, client, user=user, channel=channel, response_url=url,
+                       message=blocks.error_message("That button names no case."))  # fmt: skip
+            return
+        meta = {"n": number, "channel": channel, "response_url": url, "clicked": p["clicked"],
+                "from_card": p["from_card"]}  # fmt: skip
+        if step in MODAL_STEPS or step == "view":
+            await open_step_modal(client, p["trigger"], team, user, step, number, meta)
+            return
+        intent = step_intent(step, number, raw)
+        ctx = await context_for(client, team, channel or "", user, None)
+        reply = await c.commands.run(intent, ctx)
+        await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
+                      clicked_ts=p["clicked"], from_card=p["from_card"])  # fmt: skip
 
     def step_intent(step: str, number: int, raw: str) -> Intent:
         if step == "category":  # the card's category menu: "12|delivery"
@@ -322,35 +398,33 @@ def register(rt: SlackRuntime) -> None:
     async def on_approval(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                           context: AsyncBoltContext) -> None:  # fmt: skip
         async with rt.busy():
-            await ack()
             team, user, channel = team_of(context, body), user_of(body), channel_of(body)
             url = body.get("response_url")
-            approval_id = number_of(action.get("value"))
+            p = {"type": "approval", "team": team, "user": user, "channel": channel, "url": url,
+                 "approval_id": number_of(action.get("value")), "deny": action["action_id"].endswith("deny"),
+                 "trigger": body.get("trigger_id")}  # fmt: skip
+            item = await record(request_key("act", body), team, p)
+            await ack()
+            if item is None:
+                return
+            await run_row(item, lambda: do_approval(p, client), client, user, channel, url)
 
-            async def work() -> None:
-                if approval_id is None:
-                    return
-                if action["action_id"].endswith("deny"):
-                    async with c.db.session() as s:
-                        req = await s.get(ApprovalRequest, approval_id)
-                    gesture = req.gesture if req is not None and req.team_id == team else "the request"
-                    meta = {"approval_id": approval_id, "channel": channel, "response_url": url}
-                    await open_view(
-                        client,
-                        body["trigger_id"],
-                        modals.deny(approval_id, gesture, meta),
-                        user,
-                        channel,
-                        url,
-                    )
-                    return
-                ctx = await context_for(client, team, channel or "", user, None)
-                reply = await c.commands.run(
-                    intent_for("approve", {"approval_id": approval_id}, text=f"approve {approval_id}"), ctx
-                )
-                await after_decision(client, reply, team=team, user=user, channel=channel, response_url=url)
-
-            await guarded(work, client, user, channel, url)
+    async def do_approval(p: dict[str, Any], client: AsyncWebClient) -> None:
+        team, user, channel, url, approval_id = p["team"], p["user"], p["channel"], p["url"], p["approval_id"]
+        if approval_id is None:
+            return
+        if p["deny"]:
+            async with c.db.session() as s:
+                req = await s.get(ApprovalRequest, approval_id)
+            gesture = req.gesture if req is not None and req.team_id == team else "the request"
+            meta = {"approval_id": approval_id, "channel": channel, "response_url": url}
+            await open_view(client, p["trigger"], modals.deny(approval_id, gesture, meta), user, channel, url)
+            return
+        ctx = await context_for(client, team, channel or "", user, None)
+        reply = await c.commands.run(
+            intent_for("approve", {"approval_id": approval_id}, text=f"approve {approval_id}"), ctx
+        )
+        await after_decision(client, reply, team=team, user=user, channel=channel, response_url=url)
 
     async def after_decision(client: AsyncWebClient, reply: Reply, *, team: str, user: str, channel: str | None,
                              response_url: str | None) -> None:  # fmt: skip
@@ -362,7 +436,11 @@ def register(rt: SlackRuntime) -> None:
             await send_response(
                 response_url, {**blocks.decided_message(reply.message, number), "replace_original": True}
             )
-        await refresh_card(rt, client, team, number)
+
+        async def refresh(_: IntakeItem | None) -> bool:
+            return await refresh_card(rt, client, team, number)
+
+        await with_card_row(reply.detail.case.id, refresh)
 
     # ----- modal submissions -----------------------------------------------------------------
 
@@ -374,52 +452,95 @@ def register(rt: SlackRuntime) -> None:
             name = view["callback_id"]
             meta, vals = modals.read_metadata(view), modals.values(view)
             channel = vals.get("channel") or meta.get("channel")
-            url = meta.get("response_url")
+            p = {"type": "view", "team": team, "user": user, "channel": channel, "url": meta.get("response_url"),
+                 "name": name, "meta": meta, "vals": vals, "view_id": view.get("id")}  # fmt: skip
+            item = await record(request_key("view", body), team, p)
+            if item is None:
+                await ack()
+                return
+            token = APPLYING.set(item.id)
             try:
-                ref = None
-                if name == "open":
-                    ref = (
-                        f"slack:msg:{channel}:{meta['msg']}"
-                        if meta.get("msg")
-                        else f"slack:view:{view.get('id')}"
-                    )
-                ctx = await context_for(client, team, channel or "", user, ref)
-                intent = submitted_intent(name, vals, meta, team, ctx.tz)
-                if intent is None:
-                    reply: Reply = ErrorReply(
-                        error=DomainError("That form has lost its case number."), echo=""
-                    )
-                else:
-                    reply = await c.commands.run(intent, ctx)
+                reply = await submit(p, client)
             except Exception:
                 log.exception("modal %s failed", name)
                 await ack(response_action="errors", errors=first_input_error(view, OOPS))
+                await intake.finish(item, failed="the step failed before the ack")
                 return
+            finally:
+                APPLYING.reset(token)
             if isinstance(reply, ErrorReply) and reply.error is not None:
                 errors = modals.field_errors(name, reply.error.field, reply.text, modals.input_ids(view))
                 if errors:
                     await ack(response_action="errors", errors=errors)
+                    await intake.finish(item)
                     return
-                await ack()
-                echo = "\n".join(f"{k}: {v}" for k, v in vals.items() if v)
-                await tell(rt, client, user=user, channel=channel, response_url=url,
-                           message=blocks.error_message(reply.text, echo))  # fmt: skip
-                return
             await ack()
+            await run_row(item, lambda: after_submit(p, reply, client), client, user, channel, p["url"])
 
-            async def work() -> None:
-                if name == "deny":
-                    await after_decision(
-                        client, reply, team=team, user=user, channel=channel, response_url=url
-                    )
-                    return
-                source = None
-                if name == "open" and meta.get("msg") and channel:
-                    source = await message_source(client, channel, meta)
-                await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
-                              clicked_ts=meta.get("clicked"), from_card=bool(meta.get("from_card")), source=source)  # fmt: skip
+    async def submit(p: dict[str, Any], client: AsyncWebClient) -> Reply:
+        """Run a form's step (before its ack, so a refusal naming an input comes back on that input)."""
+        name, meta, vals, channel = p["name"], p["meta"], p["vals"], p["channel"]
+        ref = None
+        if name == "open":
+            ref = f"slack:msg:{channel}:{meta['msg']}" if meta.get("msg") else f"slack:view:{p['view_id']}"
+        ctx = await context_for(client, p["team"], channel or "", p["user"], ref)
+        intent = submitted_intent(name, vals, meta, p["team"], ctx.tz)  # a picked time is in the person's zone
+        if intent is None:
+            return ErrorReply(error=DomainError("That form has lost its case number."), echo="")
+        return await c.commands.run(intent, ctx)
 
-            await guarded(work, client, user, channel, url)
+    async def after_submit(p: dict[str, Any], reply: Reply, client: AsyncWebClient) -> None:
+        team, user, channel, url, name, meta = p["team"], p["user"], p["channel"], p["url"], p["name"], p["meta"]
+        if isinstance(reply, ErrorReply) and reply.error is not None:
+            echo = "\n".join(f"{k}: {v}" for k, v in p["vals"].items() if v)
+            await tell(rt, client, user=user, channel=channel, response_url=url,
+                       message=blocks.error_message(reply.text, echo))  # fmt: skip
+            return
+        if name == "deny":
+            await after_decision(client, reply, team=team, user=user, channel=channel, response_url=url)
+            return
+        source = None
+        if name == "open" and meta.get("msg") and channel:
+            source = await message_source(client, channel, meta)
+        await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
+                      clicked_ts=meta.get("clicked"), from_card=bool(meta.get("from_card")), source=source)  # fmt: skip
+
+    async def do_view(p: dict[str, Any], client: AsyncWebClient) -> None:
+        """A form taken over after a crash: its step (unless already applied), then what follows."""
+        await after_submit(p, await submit(p, client), client)
+
+    async def do_lost_form(p: dict[str, Any], client: AsyncWebClient) -> None:
+        """A form that was to open when the process died: its trigger (3 s) is gone; say so."""
+        await tell(rt, client, user=p["user"], channel=p.get("channel"), response_url=p.get("url"),
+                   message=blocks.error_message("Teambot restarted before your form could open. "
+                                                "Press the button or run the command again."))  # fmt: skip
+
+    takeover: dict[str, Callable[[dict[str, Any], AsyncWebClient], Awaitable[None]]] = {
+        "command": do_command, "form": do_lost_form, "action": do_action, "approval": do_approval,
+        "view": do_view,
+    }  # fmt: skip
+
+    async def recover(item: IntakeItem) -> None:
+        """Run a request another (dead or stopped) process acknowledged. A step whose change is
+        committed already (`applied`) is not run again: the card row carries what is left."""
+        p = item.payload
+        if item.applied:
+            return
+        client = await rt.client_for(p["team"])
+        if client is None:
+            raise RuntimeError(f"no Slack token for workspace {p['team']}")
+        if p["type"] == "action" and (p["step"] in MODAL_STEPS or p["step"] == "view"):
+            await do_lost_form(p, client)
+            return
+        async with rt.busy():
+            await guarded(lambda: takeover[p["type"]](p, client), client, p["user"], p.get("channel"), p.get("url"))
+
+    async def recover_card(item: IntakeItem) -> None:
+        async with rt.busy():
+            await card_job(rt, item)
+
+    intake.register("slack", recover)
+    intake.register("card:slack", recover_card)
 
     def submitted_intent(
         name: str, v: dict[str, Any], meta: dict[str, Any], team: str, tz: str = "UTC"
@@ -506,13 +627,14 @@ def register(rt: SlackRuntime) -> None:
         ack: Any, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         async with rt.busy():
-            await ack()
             team, user = team_of(context, body), user_of(body)
-
-            async def work() -> None:
-                await open_form(client, team, user, body["trigger_id"], {"src": "home"}, ask_channel=True)
-
-            await guarded(work, client, user, None, None)
+            p = {"type": "form", "team": team, "user": user, "channel": None, "url": None,
+                 "trigger": body.get("trigger_id"), "form": {"src": "home"}, "ask_channel": True}  # fmt: skip
+            item = await record(request_key("act", body), team, p)
+            await ack()
+            if item is None:
+                return
+            await run_row(item, lambda: do_form(p, client), client, user, None, None)
 
     # ----- everything else is acknowledged, never left to "dispatch_failed" -----------------------
 

@@ -34,3 +34,10 @@ def test_slack_load_smoke_with_postgres_connections_killed(migrated_urls: dict[s
         pytest.skip("PostgreSQL unreachable")
     out = _run("tests.stress.slack_load", "--smoke", "--db", "postgres", "--terminate", "2")
     assert "OK" in out and "pg backends killed 0;" not in out, out
+
+
+def test_intake_crash_smoke() -> None:
+    """A web process SIGKILLed mid-burst and started again: nothing acknowledged is lost, every
+    case has exactly one card (the full loops, on both databases and with SIGTERM: docs/reliability.md)."""
+    out = _run("tests.stress.intake_crash", "--smoke", timeout=180)
+    assert "lost 0, without card 0, duplicate cards 0, twice 0" in out and "OK" in out, out

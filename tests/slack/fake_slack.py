@@ -35,6 +35,7 @@ class FakeSlack:
     sockets: list[web.WebSocketResponse] = field(default_factory=list)  # Socket Mode connections
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes sent to the upload URL
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages posted
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _views: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
 
@@ -111,7 +112,7 @@ class FakeSlack:
             args.update(json.loads(raw))
         elif raw:
             args.update(dict(parse_qsl(raw, keep_blank_values=True)))
-        for key in ("blocks", "view", "attachments"):
+        for key in ("blocks", "view", "attachments", "metadata"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         return args
@@ -142,7 +143,18 @@ class FakeSlack:
         if method == "chat.postMessage":
             dm = "D" + channel[1:] if channel.startswith(("U", "W")) else channel
             ts = f"1790000000.{next(self._ts):06d}"
+            message = {"text": a.get("text"), "ts": ts, "thread_ts": a.get("thread_ts"), "metadata": a.get("metadata")}
+            self.history.setdefault(dm, []).append(message)
             return {"ok": True, "channel": dm, "ts": ts, "message": {"text": a.get("text"), "ts": ts}}
+        if method == "conversations.history":  # newest first; metadata only when asked for
+            with_meta = str(a.get("include_all_metadata")).lower() in ("true", "1")
+            msgs = [m for m in reversed(self.history.get(channel, [])) if not m.get("thread_ts")]
+            start = int(a.get("cursor") or 0)
+            limit = int(a.get("limit") or 100)
+            page = [{k: v for k, v in m.items() if with_meta or k != "metadata"} for m in msgs[start:start + limit]]
+            more = start + limit < len(msgs)
+            return {"ok": True, "messages": page, "has_more": more,
+                    "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
         if method == "chat.update":
             return {"ok": True, "channel": channel, "ts": a.get("ts"), "text": a.get("text")}
         if method == "chat.postEphemeral":

@@ -1,0 +1,1 @@
+"""Durable intake and card outbox: what Teambot acknowledged is a row before the ack."""

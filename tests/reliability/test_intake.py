@@ -1,0 +1,171 @@
+"""Durable intake and card outbox, through the real server and a real database (both), plus the
+small request faults of issue 12. A "crash" here is the state a SIGKILL leaves: a row recorded and
+acknowledged under a dead process's lease (the subprocess kills are tests/stress/intake_crash.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from teambot.core.cases.models import Case
+from teambot.core.intake.models import DONE, IntakeItem
+from teambot.core.intake.queue import Intake, card_key
+from tests.slack.conftest import Slack, all_text
+
+
+async def _takeover(slack: Slack) -> None:
+    intake = slack.container.intake
+    await intake.poll_once()
+    await intake.idle()
+    await slack.idle()
+
+
+def _dead(slack: Slack) -> Intake:
+    """A process that acknowledged requests and died: its leases are already over."""
+    return Intake(slack.container.db, worker_id="dead-host:1:x", lease=timedelta(seconds=-1))
+
+
+async def test_a_command_acknowledged_by_a_dead_process_is_run_once_by_another(slack: Slack) -> None:
+    await slack.command("help")  # the workspace exists
+    url = slack.fake.response_url("dead1")
+    p = {"type": "command", "team": "T1", "user": "U1", "channel": "C1", "text": "Mr Lee: cold soup",
+         "url": url, "trigger": "trig.dead1", "form": {}}  # fmt: skip
+    assert await _dead(slack).record("slack:cmd:trig.dead1", "slack", "T1", p) is not None
+    await _takeover(slack)
+    await _takeover(slack)  # a second look changes nothing
+    cases = [c for c in await slack.cases() if c.problem == "cold soup"]
+    assert len(cases) == 1 and cases[0].source_ref == "slack:cmd:trig.dead1"
+    assert (cases[0].card_ref or {}).get("ts")
+    cards = [m for m in slack.fake.posts("C1", thread=False) if "cold soup" in all_text(m)]
+    assert len(cards) == 1 and cards[0]["metadata"]["event_payload"] == {"team": "T1", "case": cases[0].number}
+    async with slack.container.db.session() as s:
+        row = (await s.exec(select(IntakeItem).where(IntakeItem.key == "slack:cmd:trig.dead1"))).one()
+    assert row.status == DONE and row.applied and row.case_id == cases[0].id
+    # Slack redelivers the same command: recorded already, nothing added.
+    body = urlencode({"team_id": "T1", "user_id": "U1", "channel_id": "C1", "command": "/recover",
+                      "text": "Mr Lee: cold soup", "trigger_id": "trig.dead1", "response_url": url})  # fmt: skip
+    status, _ = await slack.post(body, "application/x-www-form-urlencoded", {"X-Slack-Retry-Num": "1"})
+    assert status == 200 and len([c for c in await slack.cases() if c.problem == "cold soup"]) == 1
+
+
+async def test_an_applied_click_is_not_repeated_after_a_crash(slack: Slack) -> None:
+    await slack.command("Mrs Ode: lost luggage")
+    case = (await slack.cases())[0]
+    await slack.click("case:claim", str(case.number), user="U2")
+    lines = len(slack.fake.posts("C1", thread=True))
+    # The same click's row, left applied by a process that died before finishing it.
+    p = {"type": "action", "team": "T1", "user": "U3", "channel": "C1", "url": None, "step": "claim",
+         "raw": str(case.number), "clicked": None, "trigger": "t", "from_card": True}  # fmt: skip
+    row = await _dead(slack).record("slack:act:trig.applied", "slack", "T1", p)
+    assert row is not None
+    async with slack.container.db.session() as s:
+        await s.exec(update(IntakeItem).where(col(IntakeItem.id) == row.id).values(applied=True))  # type: ignore[call-overload]
+        await s.commit()
+    await _takeover(slack)
+    assert (await slack.case(case.number)).owner_id == "U2"  # not run again as U3
+    assert len(slack.fake.posts("C1", thread=True)) == lines
+    assert not any("Something went wrong" in all_text(m) for m in slack.fake.posts() + slack.fake.of("chat.postEphemeral"))
+
+
+async def test_a_card_posted_just_before_a_crash_is_found_not_posted_twice(slack: Slack) -> None:
+    await slack.command("Mr Obi: broken kettle")
+    case = (await slack.cases())[0]
+    ref = dict(case.card_ref or {})
+    assert ref.get("ts")
+    # What a kill between chat.postMessage and recording its ts leaves: the intent, no ts.
+    await slack.container.service.update_card_ref(
+        "T1", case.number, lambda old: {k: v for k, v in {**old, "posting": "x"}.items() if k != "ts"}
+    )
+    async with slack.container.db.session() as s:
+        await s.exec(update(IntakeItem).where(col(IntakeItem.key) == card_key("slack", case.id))  # type: ignore[call-overload]
+                     .values(status="pending", lease_owner="dead", lease_until=None))  # fmt: skip
+        await s.commit()
+    await _takeover(slack)
+    assert len(slack.fake.posts("C1", thread=False)) == 1
+    assert (await slack.case(case.number)).card_ref["ts"] == ref["ts"]  # type: ignore[index]
+    assert slack.fake.of("conversations.history")[0]["include_all_metadata"] in (True, "true", "1")
+
+
+async def test_a_case_without_a_card_gets_one_from_the_outbox(slack: Slack) -> None:
+    await slack.command("help")
+    opened = await slack.container.service.open_case("T1", "C7", "U1", "Guest waited", platform="slack")
+    async with slack.container.db.session() as s:  # past the grace the request's own process has
+        await s.exec(update(IntakeItem).where(col(IntakeItem.key) == card_key("slack", opened.case.id))  # type: ignore[call-overload]
+                     .values(lease_until=None))  # fmt: skip
+        await s.commit()
+    await _takeover(slack)
+    assert len(slack.fake.posts("C7", thread=False)) == 1
+    assert (await slack.case(opened.case.number)).card_ref["ts"]  # type: ignore[index]
+
+
+# ----- small faults -------------------------------------------------------------------------------
+
+
+async def test_a_400_digit_timestamp_is_401_without_a_traceback(slack: Slack, caplog: pytest.LogCaptureFixture) -> None:
+    body = urlencode({"team_id": "T1", "user_id": "U1", "command": "/recover", "text": "x"})
+    caplog.set_level(logging.ERROR)
+    status, _ = await slack.post(body, "application/x-www-form-urlencoded",
+                                 {"X-Slack-Request-Timestamp": "9" * 400, "X-Slack-Signature": "v0=00"}, signed=False)  # fmt: skip
+    assert status == 401 and not caplog.records
+
+
+async def test_show_for_a_case_the_team_does_not_have_says_so(slack: Slack) -> None:
+    await slack.command("Mr A: noise")
+    _, _, key = await slack.click("case:view", "999")
+    said = " ".join(all_text(m) for m in slack.fake.to(key))
+    assert "no case #999" in said.lower() and "went wrong" not in said
+
+
+@pytest.mark.parametrize("missing", ["team_id", "user_id"])
+async def test_a_signed_command_without_team_or_user_is_refused(slack: Slack, missing: str) -> None:
+    form = {"team_id": "T1", "user_id": "U1", "channel_id": "C1", "command": "/recover",
+            "text": "Mr B: cold room", "trigger_id": "trig.x", "response_url": slack.fake.response_url("x")}  # fmt: skip
+    form.pop(missing)
+    status, _ = await slack.post(urlencode(form), "application/x-www-form-urlencoded")
+    assert status == 400 and await slack.cases() == [] and await slack.cases("") == []
+
+
+async def test_signed_payloads_of_the_wrong_shape_are_400(slack: Slack, caplog: pytest.LogCaptureFixture) -> None:
+    who = {"team": {"id": "T1"}, "user": {"id": "U1"}, "api_app_id": "A1", "trigger_id": "t"}
+    caplog.set_level(logging.ERROR)
+    for payload in (
+        {"type": "block_actions", **who, "actions": {"action_id": "case:claim", "value": "1"}},
+        {"type": "block_actions", **who, "actions": "case:claim"},
+        {"type": "view_submission", **who, "view": "open"},
+        {"type": "view_submission", **who, "view": ["open"]},
+    ):
+        status, _ = await slack.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+        assert status == 400, payload
+    assert not caplog.records
+    async with slack.container.db.session() as s:
+        assert (await s.exec(select(Case))).all() == []
+
+
+async def test_a_row_run_twice_at_once_changes_the_case_once(slack: Slack) -> None:
+    """A takeover while the first holder is still running (its lease lapsed under load): the core
+    transaction that would apply the row a second time is refused and rolled back."""
+    from teambot.core.cases.models import NextStep
+    from teambot.core.commands.context import Context
+    from teambot.core.commands.replies import ErrorReply
+    from teambot.core.intake.queue import APPLYING
+
+    await slack.command("Mrs Kay: late breakfast")
+    row = await _dead(slack).record("slack:view:trig.twice", "slack", "T1", {"type": "view"})
+    assert row is not None
+    ctx = Context("T1", "C1", "U1", platform="slack")
+    token = APPLYING.set(row.id)
+    try:
+        first = await slack.container.commands.run_text("step 1 call her back", ctx)
+        second = await slack.container.commands.run_text("step 1 call her back", ctx)
+    finally:
+        APPLYING.reset(token)
+    assert not isinstance(first, ErrorReply)
+    assert isinstance(second, ErrorReply) and "done already" in second.text
+    async with slack.container.db.session() as s:
+        assert len((await s.exec(select(NextStep))).all()) == 1
