@@ -27,6 +27,7 @@ from bench._common import (
     PG_URL,
     TEAM,
     baseline_proc,
+    fake_stats,
     fakechat_proc,
     machine,
     reset_postgres,
@@ -109,11 +110,14 @@ async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, 
                 # One real /recover: the team's policy and first case exist as Teambot makes them.
                 from bench._common import hammer
 
+                # The fake chat API counts across databases: wait for this database's first card, or
+                # the seed below reads the case counter before that /recover committed and clashes.
+                cards = int((await fake_stats(fake))["counts"].get("cards", 0))
                 first = await hammer(
                     "setup", f"{tb.url}/slack/events", lambda i: _slack.command(i, fake.url), 1, 10, limit=1
                 )
                 assert first.ok == 1, first.statuses
-                await wait_count(fake, "cards", 1, 30)
+                await wait_count(fake, "cards", cards + 1, 30)
                 t0 = time.perf_counter()
                 pool = await open_cases(url, cases)
                 print(f"{db}: {len(pool)} open cases ready in {time.perf_counter() - t0:.1f}s", flush=True)

@@ -9,13 +9,12 @@ from teambot.core.cases import replies as r
 from teambot.core.cases.followup import draft_followup
 from teambot.core.cases.home import home
 from teambot.core.cases.queries import case_detail, list_cases
-from teambot.core.cases.service import RecoveryService
+from teambot.core.cases.service import Card, NearMissCategory, RecoveryService
 from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
 from teambot.core.commands.replies import ChoiceReply, FormReply, Reply, TextReply
 from teambot.core.db import Database
-from teambot.core.policy.rules import tag_category
 from teambot.core.when import parse_due
 
 
@@ -43,6 +42,12 @@ class CaseHandlers:
     async def card(self, team_id: str, number: int, message: str = "", public: bool = True) -> r.CaseReply:
         return await case_card(self.db, team_id, number, message, public)
 
+    @staticmethod
+    def shown(card: Card, message: str) -> r.CaseReply:
+        """The card a step answers with: its detail was read in the step's own transaction."""
+        assert card.detail is not None
+        return r.CaseReply(public=True, detail=card.detail, message=message)
+
     # ----- reading -------------------------------------------------------------------------
 
     async def form(self, intent: i.OpenForm, ctx: Context) -> Reply:
@@ -50,25 +55,17 @@ class CaseHandlers:
 
     async def open(self, intent: i.Open, ctx: Context) -> Reply:
         me = ctx.user_id
-        problem, wants, category = intent.problem, intent.wants, intent.category
-        if category is None and "#" in f"{problem} {wants or ''}":
-            policy = await self.s.policy(ctx.team_id, me, ctx.platform)
-            tagged = tag_category(policy, problem)
-            if tagged.category is None and wants:
-                in_wants = tag_category(policy, wants)
-                if in_wants.category is not None:
-                    wants, category = in_wants.text, in_wants.category
-            if tagged.category is not None:
-                problem, category = tagged.text, tagged.category
-            elif category is None and tagged.near_miss is not None:
-                return near_miss_reply(intent.text, tagged.near_miss, tagged.meant or "")
-        opened = await self.s.open_case(
-            ctx.team_id, ctx.channel_id, me, problem, platform=ctx.platform,
-            customer=intent.customer, wants=wants, category=category,
-            severity=intent.severity, own=intent.own, source_ref=ctx.source_ref, email=intent.email,
-            direct=ctx.direct,
-        )  # fmt: skip
-        detail = await case_detail(self.db, ctx.team_id, opened.case.number)
+        try:
+            # `#category` words are read against the team's vocabulary inside the opening transaction.
+            opened = await self.s.open_case(
+                ctx.team_id, ctx.channel_id, me, intent.problem, platform=ctx.platform,
+                customer=intent.customer, wants=intent.wants, category=intent.category,
+                severity=intent.severity, own=intent.own, source_ref=ctx.source_ref, email=intent.email,
+                direct=ctx.direct, tag=True,
+            )  # fmt: skip
+        except NearMissCategory as miss:
+            return near_miss_reply(intent.text, miss.typed, miss.meant)
+        detail = opened.detail or await case_detail(self.db, ctx.team_id, opened.case.number)
         msg = f"<@{me}> opened case #{opened.case.number}."
         return r.CaseReply(public=True, detail=detail, message=msg, opened=opened)
 
@@ -98,11 +95,10 @@ class CaseHandlers:
 
     async def decide(self, intent: i.Approve, ctx: Context) -> Reply:
         approve = not isinstance(intent, i.Deny)
-        req, case = await self.s.decide(ctx.team_id, intent.approval_id, ctx.user_id, approve, intent.note)
+        card = Card()
+        req, _ = await self.s.decide(ctx.team_id, intent.approval_id, ctx.user_id, approve, intent.note, card=card)
         verdict = "approved" if approve else "denied"
-        return await self.card(
-            ctx.team_id, case.number, f"<@{ctx.user_id}> {verdict} {req.gesture} (request {req.id})."
-        )
+        return self.shown(card, f"<@{ctx.user_id}> {verdict} {req.gesture} (request {req.id}).")
 
     async def customer(self, intent: i.CustomerHistory, ctx: Context) -> Reply:
         cust, cases = await self.s.customer(ctx.team_id, intent.customer)
@@ -117,80 +113,81 @@ class CaseHandlers:
 
     async def claim(self, intent: i.Claim, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
-        await self.s.claim(ctx.team_id, n, me)
-        return await self.card(ctx.team_id, n, f"<@{me}> owns case #{n} now.")
+        await self.s.claim(ctx.team_id, n, me, card=(card := Card()))
+        return self.shown(card, f"<@{me}> owns case #{n} now.")
 
     async def handover(self, intent: i.Handover, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
-        await self.s.handover(ctx.team_id, n, me, intent.to)
-        return await self.card(ctx.team_id, n, f"<@{me}> handed case #{n} to <@{intent.to}>.")
+        await self.s.handover(ctx.team_id, n, me, intent.to, card=(card := Card()))
+        return self.shown(card, f"<@{me}> handed case #{n} to <@{intent.to}>.")
 
     async def apologise(self, intent: i.Apologise, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
-        case = await self.s.apologise(ctx.team_id, n, me, intent.method, intent.words)
+        case = await self.s.apologise(ctx.team_id, n, me, intent.method, intent.words, card=(card := Card()))
         how = (case.apology_method or "").replace("_", " ")
-        return await self.card(ctx.team_id, n, f"<@{me}> apologised ({how}) on case #{n}.")
+        return self.shown(card, f"<@{me}> apologised ({how}) on case #{n}.")
 
     async def grant(self, intent: i.Grant, ctx: Context) -> Reply:
         n = intent.number
-        outcome = await self.s.grant(ctx.team_id, n, ctx.user_id, intent.gesture, intent.amount, intent.note)
-        reply = await self.card(ctx.team_id, n, outcome.message)
+        card = Card()
+        outcome = await self.s.grant(
+            ctx.team_id, n, ctx.user_id, intent.gesture, intent.amount, intent.note, card=card
+        )
+        reply = self.shown(card, outcome.message)
         reply.approval = outcome.approval
         return reply
 
     async def add_step(self, intent: i.AddStep, ctx: Context) -> Reply:
         n = intent.number
         due: datetime | None = parse_due(intent.due, self.s.clock.now(), ctx.tz) if intent.due else None
-        step = await self.s.add_step(ctx.team_id, n, ctx.user_id, intent.what, intent.owner, due)
-        return await self.card(ctx.team_id, n, f"Next step {n}.{step.position} for <@{step.owner_id}>: {step.text}")
+        step = await self.s.add_step(ctx.team_id, n, ctx.user_id, intent.what, intent.owner, due, card=(card := Card()))
+        return self.shown(card, f"Next step {n}.{step.position} for <@{step.owner_id}>: {step.text}")
 
     async def complete_step(self, intent: i.CompleteStep, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
-        step = await self.s.complete_step(ctx.team_id, n, intent.position, me)
-        return await self.card(ctx.team_id, n, f"<@{me}> finished step {n}.{step.position}: {step.text}")
+        step = await self.s.complete_step(ctx.team_id, n, intent.position, me, card=(card := Card()))
+        return self.shown(card, f"<@{me}> finished step {n}.{step.position}: {step.text}")
 
     async def flag(self, intent: i.Flag, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
-        await self.s.flag(ctx.team_id, n, me, intent.note or "")
-        return await self.card(ctx.team_id, n, f"<@{me}> flagged case #{n} for process improvement.")
+        await self.s.flag(ctx.team_id, n, me, intent.note or "", card=(card := Card()))
+        return self.shown(card, f"<@{me}> flagged case #{n} for process improvement.")
 
     async def resolve(self, intent: i.Resolve, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
-        await self.s.resolve(ctx.team_id, n, me, intent.summary, intent.root_cause)
-        return await self.card(ctx.team_id, n, f"<@{me}> resolved case #{n}. Follow-up is due later.")
+        await self.s.resolve(ctx.team_id, n, me, intent.summary, intent.root_cause, card=(card := Card()))
+        return self.shown(card, f"<@{me}> resolved case #{n}. Follow-up is due later.")
 
     async def followup(self, intent: i.Followup, ctx: Context) -> Reply:
         n = intent.number
         case = await self.s.answer_followup(
-            ctx.team_id, n, ctx.user_id, intent.satisfied, intent.score, intent.won_back
+            ctx.team_id, n, ctx.user_id, intent.satisfied, intent.score, intent.won_back, card=(card := Card())
         )
         if case.status.value == "closed":
             msg = f"Customer satisfied ({intent.score}/5); case #{n} is closed."
         else:
             msg = f"Customer not satisfied yet ({intent.score}/5); case #{n} is back with its owner."
-        return await self.card(ctx.team_id, n, msg)
+        return self.shown(card, msg)
 
     async def reopen(self, intent: i.Reopen, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
-        await self.s.reopen(ctx.team_id, n, me, intent.note)
-        return await self.card(ctx.team_id, n, f"<@{me}> reopened case #{n}.")
+        await self.s.reopen(ctx.team_id, n, me, intent.note, card=(card := Card()))
+        return self.shown(card, f"<@{me}> reopened case #{n}.")
 
     async def cancel(self, intent: i.Cancel, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
-        await self.s.cancel(ctx.team_id, n, me, intent.reason, intent.duplicate_of)
+        await self.s.cancel(ctx.team_id, n, me, intent.reason, intent.duplicate_of, card=(card := Card()))
         dup = f" as a duplicate of #{intent.duplicate_of}" if intent.duplicate_of else ""
-        return await self.card(ctx.team_id, n, f"<@{me}> cancelled case #{n}{dup}: it counts in no figure.")
+        return self.shown(card, f"<@{me}> cancelled case #{n}{dup}: it counts in no figure.")
 
     async def recategorise(self, intent: i.Recategorise, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
-        case = await self.s.recategorise(ctx.team_id, n, me, intent.category)
-        return await self.card(ctx.team_id, n, f"<@{me}> moved case #{n} to {case.category}.")
+        case = await self.s.recategorise(ctx.team_id, n, me, intent.category, card=(card := Card()))
+        return self.shown(card, f"<@{me}> moved case #{n} to {case.category}.")
 
     async def withdraw(self, intent: i.Withdraw, ctx: Context) -> Reply:
-        req, case = await self.s.withdraw(ctx.team_id, intent.approval_id, ctx.user_id)
-        return await self.card(
-            ctx.team_id, case.number, f"<@{ctx.user_id}> withdrew request {req.id} ({req.gesture})."
-        )
+        req, _ = await self.s.withdraw(ctx.team_id, intent.approval_id, ctx.user_id, card=(card := Card()))
+        return self.shown(card, f"<@{ctx.user_id}> withdrew request {req.id} ({req.gesture}).")
 
     def handlers(self) -> HandlerTable:
         return {

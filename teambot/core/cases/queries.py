@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -103,23 +105,60 @@ async def _all(s: AsyncSession, model: type, case_id: int, order: object) -> lis
     return list((await s.exec(select(model).where(model.case_id == case_id).order_by(order))).all())  # type: ignore[attr-defined]
 
 
+# A case's child tables, in CaseDetail's field order, each with the order its rows are shown in.
+_CHILDREN: tuple[tuple[str, type, object], ...] = (
+    ("grants", Grant, col(Grant.granted_at)),
+    ("approvals", ApprovalRequest, col(ApprovalRequest.requested_at)),
+    ("steps", NextStep, col(NextStep.position)),
+    ("flags", ImprovementFlag, col(ImprovementFlag.flagged_at)),
+)
+
+
+def _child_counts(case_id: Any) -> list[Any]:
+    """One correlated COUNT(*) per child table (each has its case_id index): a table with no rows for
+    the case is not read at all, so a new or simple case costs no query per empty list."""
+    return [
+        select(func.count()).select_from(model).where(model.case_id == case_id).scalar_subquery()  # type: ignore[attr-defined]
+        for _, model, _ in _CHILDREN
+    ]
+
+
+async def child_counts(s: AsyncSession, case_id: int) -> list[int]:
+    """The child tables' row counts for one case, in one statement."""
+    row = (await s.exec(select(*_child_counts(case_id)))).one()  # type: ignore[call-overload]
+    return [int(n) for n in row]
+
+
+async def detail_in(
+    s: AsyncSession, case: Case, policy: Policy, customer: Customer | None, counts: list[int] | None = None
+) -> CaseDetail:
+    """A case's detail read in `s` around what the caller already holds (the case, its policy and
+    customer): its events, and only the child tables `counts` says have rows (all when None)."""
+    assert case.id is not None
+    detail = CaseDetail(case=case, policy=policy, customer=customer)
+    for (name, model, order), n in zip(_CHILDREN, counts or [1] * len(_CHILDREN), strict=True):
+        if n:
+            setattr(detail, name, await _all(s, model, case.id, order))
+    detail.events = await _all(s, TimelineEvent, case.id, col(TimelineEvent.id))
+    return detail
+
+
 async def case_detail(db: Database, team_id: str, number: int) -> CaseDetail:
+    """The case, its policy and customer and which child tables have rows in one statement; then its
+    events and the non-empty child tables: three statements for a new case, BEGIN included."""
     async with db.read() as s:
-        case = (await s.exec(select(Case).where(Case.team_id == team_id, Case.number == number))).first()
-        if case is None or case.id is None:
-            raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
-        policy = await s.get(Policy, team_id)
-        assert policy is not None
-        return CaseDetail(
-            case=case,
-            policy=policy,
-            grants=await _all(s, Grant, case.id, col(Grant.granted_at)),
-            approvals=await _all(s, ApprovalRequest, case.id, col(ApprovalRequest.requested_at)),
-            steps=await _all(s, NextStep, case.id, col(NextStep.position)),
-            flags=await _all(s, ImprovementFlag, case.id, col(ImprovementFlag.flagged_at)),
-            events=await _all(s, TimelineEvent, case.id, col(TimelineEvent.id)),
-            customer=await s.get(Customer, case.customer_id) if case.customer_id else None,
+        query = (
+            select(Case, Policy, Customer, *_child_counts(Case.id))
+            .outerjoin(Policy, col(Policy.team_id) == col(Case.team_id))
+            .outerjoin(Customer, col(Customer.id) == col(Case.customer_id))
+            .where(Case.team_id == team_id, Case.number == number)
         )
+        row = (await s.exec(query)).first()  # type: ignore[call-overload]
+        if row is None or row[0].id is None:
+            raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
+        case, policy, customer, *counts = row
+        assert policy is not None
+        return await detail_in(s, case, policy, customer, [int(n) for n in counts])
 
 
 async def list_cases(

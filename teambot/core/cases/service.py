@@ -14,8 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,6 +35,7 @@ from teambot.core.cases.models import (
     NextStep,
     TimelineEvent,
 )
+from teambot.core.cases.queries import CaseDetail, child_counts, detail_in
 from teambot.core.customer_loop.email_address import validate_email
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotAllowed, NotFound
@@ -45,6 +49,7 @@ from teambot.core.policy.rules import (
     load_policy,
     may_approve,
     require_category,
+    tag_category,
 )
 from teambot.core.policy.settings import PolicyChange, apply_change
 from teambot.core.ports import Clock, Notice, Notifier, Recipient
@@ -63,6 +68,24 @@ class OpenedCase:
     customer: Customer | None
     earlier_cases: list[Case] = field(default_factory=list)
     duplicate: bool = False  # a redelivery of an open we already did
+    # The new case's card, built from what opening held (nothing is read again); None on a duplicate.
+    detail: CaseDetail | None = None
+
+
+@dataclass
+class Card:
+    """Handed to a step by a caller that shows the case next: filled with the case's detail as the
+    step leaves it, read in the step's own transaction (no second BEGIN, the case and policy reused)."""
+
+    detail: CaseDetail | None = None
+
+
+class NearMissCategory(Exception):
+    """`#delivry` in a quick-open text: close to one of the team's categories; nothing was opened."""
+
+    def __init__(self, typed: str, meant: str) -> None:
+        super().__init__(typed)
+        self.typed, self.meant = typed, meant
 
 
 @dataclass
@@ -96,6 +119,22 @@ def touch(case: Case, now: datetime) -> None:
     so the version check runs and concurrent steps on one case serialise."""
     case.updated_at = now
     flag_modified(case, "updated_at")
+
+
+def tag_open_text(policy: Policy, problem: str, wants: str | None) -> tuple[str, str | None, str | None]:
+    """The quick-open text's `#category` (problem first, then the wish) taken out against the team's
+    vocabulary: (problem, wants, category). A near miss in the problem raises NearMissCategory."""
+    tagged = tag_category(policy, problem)
+    category = None
+    if tagged.category is None and wants:
+        in_wants = tag_category(policy, wants)
+        if in_wants.category is not None:
+            wants, category = in_wants.text, in_wants.category
+    if tagged.category is not None:
+        problem, category = tagged.text, tagged.category
+    elif category is None and tagged.near_miss is not None:
+        raise NearMissCategory(tagged.near_miss, tagged.meant or "")
+    return problem, wants, category
 
 
 def customer_key(name: str) -> str:
@@ -202,9 +241,15 @@ class RecoveryService:
         source_ref: str | None = None,
         email: str | None = None,
         direct: bool = False,
+        tag: bool = False,
     ) -> OpenedCase:
-        problem_text = _text(problem, "problem", required=True)
-        wants_text = _text(wants, "wish")
+        """`tag`: read a `#category` in the problem or wish against the team's vocabulary (the quick-open
+        text), in this transaction; a near miss raises NearMissCategory and opens nothing."""
+        # Tagging needs the policy, so the texts are checked after it; otherwise before any query.
+        tagging = tag and category is None and "#" in f"{problem} {wants or ''}"
+        if not tagging:
+            problem_text = _text(problem, "problem", required=True)
+            wants_text = _text(wants, "wish")
         customer_name = _text(customer, "customer", limit=MAX_SHORT)
         email_address = validate_email(email) if email and email.strip() else None
         if email_address and not customer_name:
@@ -216,12 +261,20 @@ class RecoveryService:
             )
         category_text = _text(category, "category", limit=64)
 
+        # A redelivery is found by its source_ref; the unique (team_id, source_ref) refuses the second
+        # INSERT anyway, so the first attempt does not look and a clash is looked up on the retry.
+        look_up_source = False
         for _ in range(_RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
                 policy = await load_policy(s, team_id, actor, now, platform)
+                if tagging:
+                    tagged_problem, tagged_wants, tagged_category = tag_open_text(policy, problem, wants)
+                    problem_text = _text(tagged_problem, "problem", required=True)
+                    wants_text = _text(tagged_wants, "wish")
+                    category_text = _text(tagged_category, "category", limit=64)
                 category_value = require_category(policy, category_text)
-                if source_ref:
+                if source_ref and look_up_source:
                     existing = (
                         await s.exec(
                             select(Case).where(Case.team_id == team_id, Case.source_ref == source_ref)
@@ -244,21 +297,28 @@ class RecoveryService:
                 s.add(case)
                 try:
                     await s.flush()
-                except IntegrityError:  # the same redelivery raced us; the retry finds it
+                except IntegrityError:  # a redelivery (or the same one racing us): the retry finds it
                     await s.rollback()
+                    look_up_source = True
                     continue
-                s.add(self._event(case, "opened", actor, now, problem=problem_text, customer=customer_name))
+                events = [self._event(case, "opened", actor, now, problem=problem_text, customer=customer_name)]
                 if own:
-                    s.add(self._event(case, "claimed", actor, now))
+                    events.append(self._event(case, "claimed", actor, now))
+                s.add_all(events)
                 await self._after(s, case, policy, "opened", {"own": own}, now)
-                if not direct and policy.digest_channel is None:
-                    await self._first_channel(s, team_id, channel_id)
+                # The policy row as this transaction leaves it, without marking the object dirty.
+                set_committed_value(policy, "case_counter", number)
+                first = not direct and policy.digest_channel is None
+                if first and await self._first_channel(s, team_id, channel_id):
+                    set_committed_value(policy, "digest_channel", channel_id)
                 await s.commit()
-                return OpenedCase(case, cust, earlier)
+                # The card: a new case has no grants, approvals, steps or flags yet.
+                detail = CaseDetail(case=case, policy=policy, customer=cust, events=events)
+                return OpenedCase(case, cust, earlier, detail=detail)
         raise Conflict("Many cases were opened at the same moment.", "Send the command again.")
 
     @staticmethod
-    async def _first_channel(s: AsyncSession, team_id: str, channel_id: str) -> None:
+    async def _first_channel(s: AsyncSession, team_id: str, channel_id: str) -> bool:
         """A team's digest goes to the channel where it first opened a case, until an admin
         names another (`policy digest ... #channel`); one conditional UPDATE, so concurrent
         opens neither conflict on the policy's version nor overwrite an admin's choice."""
@@ -268,7 +328,7 @@ class RecoveryService:
             .where(table.c.team_id == team_id, table.c.digest_channel.is_(None))
             .values(digest_channel=channel_id)
         )
-        await s.exec(first)  # type: ignore[call-overload]
+        return bool((await s.exec(first)).rowcount)  # type: ignore[call-overload]
 
     @staticmethod
     async def _next_number(s: AsyncSession, team_id: str) -> int:
@@ -288,25 +348,16 @@ class RecoveryService:
         if not name:
             return None, []
         key = customer_key(name)
-        cust = (
-            await s.exec(select(Customer).where(Customer.team_id == team_id, Customer.key == key))
-        ).first()
+        find = select(Customer).where(Customer.team_id == team_id, Customer.key == key)
+        cust = (await s.exec(find)).first()
         if cust is not None and email and cust.email != email:
             cust.email = email  # the newest address the team was given wins
             s.add(cust)
         if cust is None:
-            cust = Customer(team_id=team_id, key=key, name=name, email=email, created_at=now)
-            try:
-                # Added inside the savepoint: begin_nested() flushes what is pending *before* the
-                # SAVEPOINT, so a clash added earlier would abort the whole transaction.
-                async with s.begin_nested():
-                    s.add(cust)
-                    await s.flush()
-            except IntegrityError:
-                cust = (
-                    await s.exec(select(Customer).where(Customer.team_id == team_id, Customer.key == key))
-                ).one()
-            return cust, []
+            new = Customer(team_id=team_id, key=key, name=name, email=email, created_at=now)
+            # Another transaction may add the same customer at the same moment: the insert then
+            # does nothing (no savepoint needed) and theirs is read.
+            return (await self._insert_customer(s, new) or (await s.exec(find)).one()), []
         earlier = list(
             (
                 await s.exec(
@@ -315,6 +366,27 @@ class RecoveryService:
             ).all()
         )
         return cust, earlier
+
+    @staticmethod
+    async def _insert_customer(s: AsyncSession, cust: Customer) -> Customer | None:
+        """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new customer, persistent in `s`
+        as if loaded, or None when the (team, key) exists already."""
+        table = Customer.__table__  # type: ignore[attr-defined]
+        insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
+        stmt = (
+            insert(table)
+            .values(**cust.model_dump(exclude={"id"}))
+            .on_conflict_do_nothing(index_elements=["team_id", "key"])
+            .returning(table.c.id)
+        )
+        with s.no_autoflush:
+            row = (await s.exec(stmt)).first()  # type: ignore[call-overload]
+        if row is None:
+            return None
+        cust.id = int(row[0])
+        make_transient_to_detached(cust)
+        s.add(cust)  # a detached object with its key: persistent, no SQL
+        return cust
 
     async def customer(self, team_id: str, name: str) -> tuple[Customer, list[Case]]:
         async with self.db.session() as s:
@@ -368,13 +440,14 @@ class RecoveryService:
         number: int,
         actor: str,
         apply: Callable[[AsyncSession, Case, Policy, datetime], Awaitable[tuple[str, dict[str, Any]]]],
+        card: Card | None = None,
     ) -> Case:
-        """Load, check, change, record, commit; on a concurrent change, start over."""
+        """Load, check, change, record, commit; on a concurrent change, start over. With `card`, the
+        case's detail is read after the change in the same transaction, reusing the case and policy."""
         for _ in range(_RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
-                policy = await load_policy(s, team_id, actor, now)
-                case = await self.get_case(s, team_id, number, lock=True)
+                case, policy, customer = await self._step_case(s, team_id, number, actor, now)
                 self._not_cancelled(case)
                 kind, data = await apply(s, case, policy, now)
                 touch(case, now)
@@ -382,6 +455,9 @@ class RecoveryService:
                 s.add(self._event(case, kind, actor, now, **data))
                 await self._after(s, case, policy, kind, data, now)
                 try:
+                    await s.flush()
+                    if card is not None:
+                        card.detail = await detail_in(s, case, policy, customer, await child_counts(s, case.id or 0))
                     await s.commit()
                 except StaleDataError:
                     await s.rollback()
@@ -391,6 +467,27 @@ class RecoveryService:
             f"Case #{number} was changed by someone else at the same moment.",
             f"Look at it again with /recover show {number}.",
         )
+
+    async def _step_case(
+        self, s: AsyncSession, team_id: str, number: int, actor: str, now: datetime
+    ) -> tuple[Case, Policy, Customer | None]:
+        """The case (row-locked on PostgreSQL, so concurrent steps queue instead of retrying), its
+        team's policy and its customer, in one statement."""
+        query = (
+            select(Case, Policy, Customer)
+            .outerjoin(Policy, col(Policy.team_id) == col(Case.team_id))
+            .outerjoin(Customer, col(Customer.id) == col(Case.customer_id))
+            .where(Case.team_id == team_id, Case.number == number)
+            .with_for_update(of=Case)  # type: ignore[arg-type]
+        )
+        row = (await s.exec(query)).first()  # type: ignore[call-overload]
+        if row is not None and row[1] is not None:
+            return row[0], row[1], row[2]
+        # A team's first command makes its policy (and its first user admin), as it always did.
+        policy = await load_policy(s, team_id, actor, now)
+        if row is None:
+            raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
+        return row[0], policy, row[2]
 
     @staticmethod
     def _not_cancelled(case: Case) -> None:
@@ -415,7 +512,7 @@ class RecoveryService:
                 f"Claim it first with /recover claim {case.number}.",
             )
 
-    async def claim(self, team_id: str, number: int, actor: str) -> Case:
+    async def claim(self, team_id: str, number: int, actor: str, *, card: Card | None = None) -> Case:
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
             self._not_closed(case, "claim it")
             if case.owner_id == actor:
@@ -431,9 +528,9 @@ class RecoveryService:
                 case.status = CaseStatus.OWNED
             return "claimed", {"minutes_to_own": round((now - case.opened_at).total_seconds() / 60, 1)}
 
-        return await self._change(team_id, number, actor, apply)
+        return await self._change(team_id, number, actor, apply, card)
 
-    async def handover(self, team_id: str, number: int, actor: str, to: str) -> Case:
+    async def handover(self, team_id: str, number: int, actor: str, to: str, *, card: Card | None = None) -> Case:
         target = _user(to)
         if not target:
             raise BadInput("Who should own it?", f"Usage: /recover handover {number} @person")
@@ -452,15 +549,16 @@ class RecoveryService:
             case.owner_id = target
             return "handed_over", {"from": previous, "to": target}
 
-        case = await self._change(team_id, number, actor, apply)
+        case = await self._change(team_id, number, actor, apply, card)
         await self._tell_user(
             case, target, "handover", f"{mention(actor)} handed case #{number} to you: {case.problem}"
         )
         return case
 
     async def apologise(
-        self, team_id: str, number: int, actor: str, method: str, words: str | None = None
-    ) -> Case:
+        self, team_id: str, number: int, actor: str, method: str, words: str | None = None, *,
+        card: Card | None = None,
+    ) -> Case:  # fmt: skip
         how = method.strip().lower().replace(" ", "_").replace("-", "_")
         how = {"person": "in_person", "inperson": "in_person", "call": "phone", "mail": "email"}.get(how, how)
         if how not in APOLOGY_METHODS:
@@ -485,7 +583,7 @@ class RecoveryService:
                 "minutes_since_open": round((now - case.opened_at).total_seconds() / 60, 1),
             }
 
-        return await self._change(team_id, number, actor, apply)
+        return await self._change(team_id, number, actor, apply, card)
 
     async def grant(
         self,
@@ -495,6 +593,8 @@ class RecoveryService:
         gesture: str,
         amount: str | Decimal | None = None,
         note: str | None = None,
+        *,
+        card: Card | None = None,
     ) -> GrantOutcome:
         """Within the granter's limit it is given at once; above it, an approver is asked."""
         gesture_text = _text(gesture, "gesture", required=True, limit=120)
@@ -574,7 +674,7 @@ class RecoveryService:
                 "limit": limit, "already": given, "within_authority": False,
             }  # fmt: skip
 
-        case = await self._change(team_id, number, actor, apply)
+        case = await self._change(team_id, number, actor, apply, card)
         approval: ApprovalRequest | None = out.get("approval")
         if approval is not None:
             for approver in out["approvers"]:
@@ -600,8 +700,9 @@ class RecoveryService:
             return list(rows.all())
 
     async def decide(
-        self, team_id: str, approval_id: int, actor: str, approve: bool, note: str | None = None
-    ) -> tuple[ApprovalRequest, Case]:
+        self, team_id: str, approval_id: int, actor: str, approve: bool, note: str | None = None, *,
+        card: Card | None = None,
+    ) -> tuple[ApprovalRequest, Case]:  # fmt: skip
         """Only an approver decides, once; the wait is recorded with the outcome."""
         note_text = _text(note, "note", limit=1000)
         for _ in range(_RETRIES):
@@ -659,6 +760,8 @@ class RecoveryService:
                     s, case, policy, "approved" if approve else "denied", {"approval_id": req.id}, now
                 )
                 try:
+                    await s.flush()
+                    await self._card_in(s, case, policy, card)
                     await s.commit()
                 except StaleDataError:
                     await s.rollback()
@@ -674,11 +777,19 @@ class RecoveryService:
                 return req, case
         raise Conflict("Someone answered this request at the same moment.", "Look at the case again.")
 
+    @staticmethod
+    async def _card_in(s: AsyncSession, case: Case, policy: Policy, card: Card | None) -> None:
+        """Fill `card` (when asked) with the case's detail as this transaction leaves it."""
+        if card is None:
+            return
+        customer = await s.get(Customer, case.customer_id) if case.customer_id else None
+        card.detail = await detail_in(s, case, policy, customer, await child_counts(s, case.id or 0))
+
     # ----- next steps, flags ---------------------------------------------------------------
 
     async def add_step(
         self, team_id: str, number: int, actor: str, text: str, owner: str | None = None,
-        due: datetime | None = None,
+        due: datetime | None = None, *, card: Card | None = None,
     ) -> NextStep:  # fmt: skip
         step_text = _text(text, "next step", required=True, limit=1000)
         made: list[NextStep] = []
@@ -695,10 +806,12 @@ class RecoveryService:
             made.append(step)
             return "step_added", {"position": step.position, "text": step_text, "owner": who, "due_at": due}
 
-        await self._change(team_id, number, actor, apply)
+        await self._change(team_id, number, actor, apply, card)
         return made[-1]
 
-    async def complete_step(self, team_id: str, number: int, position: int, actor: str) -> NextStep:
+    async def complete_step(
+        self, team_id: str, number: int, position: int, actor: str, *, card: Card | None = None
+    ) -> NextStep:
         done: list[NextStep] = []
 
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
@@ -719,10 +832,10 @@ class RecoveryService:
             done.append(step)
             return "step_done", {"position": position, "text": step.text}
 
-        await self._change(team_id, number, actor, apply)
+        await self._change(team_id, number, actor, apply, card)
         return done[-1]
 
-    async def flag(self, team_id: str, number: int, actor: str, note: str) -> Case:
+    async def flag(self, team_id: str, number: int, actor: str, note: str, *, card: Card | None = None) -> Case:
         note_text = _text(note, "note", required=True, limit=1000)
 
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
@@ -737,11 +850,13 @@ class RecoveryService:
             )
             return "flagged", {"note": note_text}
 
-        return await self._change(team_id, number, actor, apply)
+        return await self._change(team_id, number, actor, apply, card)
 
     # ----- resolution and follow-up --------------------------------------------------------
 
-    async def resolve(self, team_id: str, number: int, actor: str, summary: str, root_cause: str) -> Case:
+    async def resolve(
+        self, team_id: str, number: int, actor: str, summary: str, root_cause: str, *, card: Card | None = None
+    ) -> Case:
         summary_text = _text(summary, "resolution", required=True)
         cause = _text(root_cause, "root cause", limit=500)
         if cause is None:
@@ -801,12 +916,13 @@ class RecoveryService:
                 "followup_due_at": case.followup_due_at,
             }  # fmt: skip
 
-        return await self._change(team_id, number, actor, apply)
+        return await self._change(team_id, number, actor, apply, card)
 
     async def answer_followup(
         self, team_id: str, number: int, actor: str, satisfied: bool, score: int, won_back: bool | None = None,
         *, by_customer: bool = False, comment: str | None = None,
         guard: Callable[[AsyncSession, Case, datetime], Awaitable[None]] | None = None,
+        card: Card | None = None,
     ) -> Case:  # fmt: skip
         """Satisfied closes the case; not satisfied sends it back to its owner to work on.
 
@@ -846,7 +962,7 @@ class RecoveryService:
                 "satisfied": satisfied, "score": score, "won_back": won_back, "source": "staff",
             }  # fmt: skip
 
-        case = await self._change(team_id, number, actor, apply)
+        case = await self._change(team_id, number, actor, apply, card)
         if by_customer and case.owner_id:
             verdict = "satisfied" if satisfied else "not satisfied"
             after = {
@@ -883,7 +999,9 @@ class RecoveryService:
             "comment": comment, "status_before": was.value,
         }  # fmt: skip
 
-    async def reopen(self, team_id: str, number: int, actor: str, reason: str | None = None) -> Case:
+    async def reopen(
+        self, team_id: str, number: int, actor: str, reason: str | None = None, *, card: Card | None = None
+    ) -> Case:
         reason_text = _text(reason, "reason", limit=1000)
 
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
@@ -898,13 +1016,14 @@ class RecoveryService:
             case.followup_at, case.satisfied, case.score, case.won_back = None, None, None, None
             return "reopened", {"reason": reason_text, "superseded": superseded}
 
-        return await self._change(team_id, number, actor, apply)
+        return await self._change(team_id, number, actor, apply, card)
 
     # ----- records kept clean ----------------------------------------------------------------
 
     async def cancel(
-        self, team_id: str, number: int, actor: str, reason: str, duplicate_of: int | None = None
-    ) -> Case:
+        self, team_id: str, number: int, actor: str, reason: str, duplicate_of: int | None = None, *,
+        card: Card | None = None,
+    ) -> Case:  # fmt: skip
         """Opened by mistake or twice: the case leaves every figure and nudge, stays in the timeline."""
         reason_text = _text(reason, "reason", required=True, limit=500)
 
@@ -943,9 +1062,11 @@ class RecoveryService:
                 "reason": reason_text, "duplicate_of": duplicate_of, "was": before, "withdrawn": withdrawn,
             }  # fmt: skip
 
-        return await self._change(team_id, number, actor, apply)
+        return await self._change(team_id, number, actor, apply, card)
 
-    async def recategorise(self, team_id: str, number: int, actor: str, category: str) -> Case:
+    async def recategorise(
+        self, team_id: str, number: int, actor: str, category: str, *, card: Card | None = None
+    ) -> Case:
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
             new = require_category(p, category)
             if new == case.category:
@@ -953,9 +1074,11 @@ class RecoveryService:
             before, case.category = case.category, new
             return "recategorised", {"from": before, "to": new}
 
-        return await self._change(team_id, number, actor, apply)
+        return await self._change(team_id, number, actor, apply, card)
 
-    async def withdraw(self, team_id: str, approval_id: int, actor: str) -> tuple[ApprovalRequest, Case]:
+    async def withdraw(
+        self, team_id: str, approval_id: int, actor: str, *, card: Card | None = None
+    ) -> tuple[ApprovalRequest, Case]:
         """The requester takes back a request nobody has answered; the approvers stop being asked."""
         for _ in range(_RETRIES):
             async with self.db.session() as s:
@@ -984,6 +1107,8 @@ class RecoveryService:
                 s.add(self._event(case, "withdrawn", actor, now, **data))
                 await self._after(s, case, policy, "withdrawn", data, now)
                 try:
+                    await s.flush()
+                    await self._card_in(s, case, policy, card)
                     await s.commit()
                 except StaleDataError:
                     await s.rollback()

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, update
+from sqlalchemy import insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
@@ -151,19 +151,21 @@ async def _cancel(
 
 
 async def on_case_changed(event: CaseChanged) -> None:
-    """What each case change means for what is due: nudges scheduled or cancelled. Never flushes."""
+    """What each case change means for what is due: nudges scheduled or cancelled. Never flushes;
+    the items one change schedules go in together (one INSERT for the two or three of an opening)."""
     s, case, policy, kind, data, now = event.session, event.case, event.policy, event.kind, event.data, event.at
     cid = case.id
+    due: list[DueItem] = []
     if kind == "opened":
         if case.owner_id is None:
-            due = now + timedelta(minutes=policy.own_within_minutes)  # the channel hears at once
-            s.add(due_item(case, "nudge_unowned", f"unowned:{cid}", due, now))
+            at = now + timedelta(minutes=policy.own_within_minutes)  # the channel hears at once
+            due.append(due_item(case, "nudge_unowned", f"unowned:{cid}", at, now))
         target = timedelta(hours=policy.resolve_within_hours)
-        s.add(
+        due.append(
             due_item(case, "nudge_resolve", f"resolve:{cid}:early", target_time(now, target * RESOLVE_EARLY, policy),
-                  now, ref="early", stage=0)
+                     now, ref="early", stage=0)
         )  # fmt: skip
-        s.add(
+        due.append(
             due_item(
                 case,
                 "nudge_resolve",
@@ -179,7 +181,7 @@ async def on_case_changed(event: CaseChanged) -> None:
         await _cancel(s, cid, ("nudge_resolve", "nudge_unowned"))
         if case.followup_due_at is not None:
             stamp = int(case.followup_due_at.timestamp())
-            s.add(
+            due.append(
                 due_item(
                     case,
                     "followup_due",
@@ -195,20 +197,32 @@ async def on_case_changed(event: CaseChanged) -> None:
             await _cancel(s, cid, CASE_KINDS)
     elif kind == "step_added" and data.get("due_at"):
         pos = str(data["position"])
-        s.add(due_item(case, "step_due", f"step:{cid}:{pos}", data["due_at"], now, ref=pos))
+        due.append(due_item(case, "step_due", f"step:{cid}:{pos}", data["due_at"], now, ref=pos))
     elif kind == "step_done":
         await _cancel(s, cid, ("step_due",), ref=str(data["position"]))
     elif kind == "approval_requested" and data.get("approval_id"):
         aid = str(data["approval_id"])
-        due = now + timedelta(minutes=policy.own_within_minutes)
-        s.add(due_item(case, "approval_waiting", f"approval:{aid}", due, now, ref=aid))
+        at = now + timedelta(minutes=policy.own_within_minutes)
+        due.append(due_item(case, "approval_waiting", f"approval:{aid}", at, now, ref=aid))
         # Unanswered after the escalation time (working hours), the backups are asked, once.
         late = add_working_time(now, timedelta(hours=policy.escalation_hours), policy, zone_of(policy, None))
-        s.add(due_item(case, "approval_escalation", f"escalate:{aid}", late, now, ref=aid))
+        due.append(due_item(case, "approval_escalation", f"escalate:{aid}", late, now, ref=aid))
     elif kind in ("approved", "denied", "withdrawn"):
         await _cancel(s, cid, APPROVAL_KINDS, ref=str(data["approval_id"]))
     elif kind == "cancelled":  # a cancelled case nudges nobody again
         await _cancel(s, cid, CASE_KINDS)
+    await _schedule(s, due)
+
+
+async def _schedule(s: AsyncSession, items: list[DueItem]) -> None:
+    """One item is added to the session; several go in one multi-row INSERT (SQLite would otherwise
+    send one INSERT ... RETURNING per row: nothing here needs their ids back)."""
+    if len(items) == 1:
+        s.add(items[0])
+    elif items:
+        rows = [item.model_dump(exclude={"id"}) for item in items]
+        with s.no_autoflush:
+            await s.exec(insert(DueItem.__table__).values(rows))  # type: ignore[attr-defined,call-overload]
 
 
 # ----- what a handler decides -------------------------------------------------------------
