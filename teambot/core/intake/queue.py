@@ -96,15 +96,15 @@ class Intake:
         now = self.now()
         item = IntakeItem(key=key[:255], kind=kind, team_id=team_id[:128], payload=payload, created_at=now,
                           lease_owner=self.worker_id, lease_until=now + self.lease)  # fmt: skip
-        for attempt in range(2):
+        for attempt in range(3):
             try:
-                return await self._insert(item)
+                return await self._insert(item, retry=attempt > 0)
             except DBAPIError as exc:  # a connection cut under us (pool_pre_ping catches most)
-                if attempt or not exc.connection_invalidated:
+                if attempt == 2 or not exc.connection_invalidated:
                     raise
         return None
 
-    async def _insert(self, item: IntakeItem) -> IntakeItem | None:
+    async def _insert(self, item: IntakeItem, *, retry: bool = False) -> IntakeItem | None:
         async with self.db.session() as s:
             table = IntakeItem.__table__  # type: ignore[attr-defined]
             insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
@@ -112,6 +112,17 @@ class Intake:
             stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
             res = await s.exec(stmt.returning(table.c.id))  # type: ignore[call-overload]
             row = res.first()
+            if row is None and retry:
+                # The connection died at our commit: the row may be ours after all (same holder,
+                # same moment), in which case this request is recorded and still ours to run.
+                mine = await s.exec(
+                    select(IntakeItem.id).where(
+                        IntakeItem.key == item.key, IntakeItem.lease_owner == self.worker_id,
+                        IntakeItem.created_at == item.created_at, IntakeItem.status == PENDING,
+                    )
+                )  # fmt: skip
+                row = mine.first()
+                row = (row,) if row is not None and not isinstance(row, tuple) else row
             await s.commit()
         if row is None:
             return None
