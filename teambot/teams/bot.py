@@ -266,6 +266,24 @@ class TeambotActivityHandler(TeamsActivityHandler):
         except Exception:
             log.warning("could not update the card of case #%s in place", case.number, exc_info=True)
 
+    async def update_case_card(self, adapter: BotAdapter, tenant: str, number: int) -> bool:
+        """Bring the case's shared card up to date from outside any turn (the customer answered on the
+        feedback page); False when the case has no Teams card to update."""
+        try:
+            detail = await case_detail(self.c.db, tenant, number)
+        except DomainError:
+            return False
+        case = detail.case
+        stored = (case.card_ref or {}).get("teams") if case.platform == PLATFORM else None
+        if not stored:
+            return False
+        reply = CaseReply(detail=detail)
+        names = await self.store.names(tenant, cards.reply_mentions(reply))
+        refresh = await self.refresh_ids(tenant, detail)
+        shared = cards.case_card(reply, self.c.clock.now(), self.c.settings.default_timezone, names, refresh=refresh)
+        await self.update_elsewhere(adapter, stored, shared)
+        return True
+
     async def _refused(
         self, turn: Turn, verb: str, data: dict[str, Any], error: DomainError, names: dict[str, str]
     ) -> dict[str, Any]:
