@@ -80,6 +80,7 @@ class Turn:
     user: str
     tz: str
     kind: str
+    name: str | None = None  # their display name, as Teams sent it
 
 
 class TeambotActivityHandler(TeamsActivityHandler):
@@ -140,7 +141,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
             team_id=(data.get("team") or {}).get("id"), user_id=user, teams_id=sender.id,
             name=sender.name, tz=said_tz,
         )  # fmt: skip
-        turn_context.turn_state["teambot.turn"] = Turn(tenant, key, user, tz, kind)
+        turn_context.turn_state["teambot.turn"] = Turn(tenant, key, user, tz, kind, sender.name or None)
         token = IN_TURN.set(True)
         try:
             await super().on_turn(turn_context)
@@ -153,7 +154,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
 
     def ctx(self, turn: Turn, source_ref: str | None = None) -> Context:
         return Context(team_id=turn.tenant, channel_id=turn.key, user_id=turn.user, platform=PLATFORM,
-                       tz=turn.tz, source_ref=source_ref, direct=turn.kind == "personal")  # fmt: skip
+                       tz=turn.tz, source_ref=source_ref, direct=turn.kind == "personal", user_name=turn.name)  # fmt: skip
 
     # ----- messages --------------------------------------------------------------------------
 

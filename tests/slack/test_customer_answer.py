@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+from email.message import EmailMessage
+from pathlib import Path
+
 from teambot.core.cases.models import Case, CaseStatus
 from teambot.core.customer_loop.store import issue_link
+from teambot.mail.senders import OutboxSender
 from tests.slack.conftest import Slack, all_text
 
 GOOD = {"satisfied": "yes", "score": "5", "coming_back": "yes", "comment": "Lovely soup the 2nd time"}
@@ -43,3 +49,25 @@ async def test_the_customers_answer_updates_the_card_in_place(slack: Slack) -> N
     assert any("from the customer" in str(m.get("text")) for m in thread)
     assert any("answered the follow-up themselves" in str(m.get("text")) and m.get("channel") == "U2"
                for m in slack.fake.of("chat.postMessage"))  # fmt: skip
+
+
+def _mail_text(folder: Path) -> str:
+    [eml] = list(folder.iterdir())
+    msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    part = msg.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
+async def test_the_mail_is_signed_with_the_senders_name(slack: Slack, tmp_path: Path) -> None:
+    """Issue 17: signed with the name Slack knows them by (users.info), not a raw user id."""
+    slack.container.mailer.sender = OutboxSender(tmp_path / "outbox")
+    await slack.command("Jane Doe <jane@example.com>: the soup was cold wants: a hot one")
+    await slack.command("claim 1", user="U2")
+    await slack.command("apologise 1 in_person So sorry about the soup", user="U2")
+    await slack.command("resolve 1 A fresh bowl, on the house | the pass lamp was off", user="U2")
+    await slack.command("send 1", user="U2")
+    text = _mail_text(tmp_path / "outbox").rstrip()
+    assert text.endswith("Kind regards,\nname-U2\nTeambot"), text[-200:]
+    assert "U2\n" not in text.replace("name-U2\n", "")
