@@ -31,6 +31,9 @@ from botbuilder.schema.teams import (
     MessagingExtensionAction,
     MessagingExtensionActionResponse,
     TaskModuleContinueResponse,
+    TaskModuleMessageResponse,
+    TaskModuleRequest,
+    TaskModuleResponse,
     TaskModuleTaskInfo,
 )
 
@@ -407,6 +410,57 @@ class TeambotActivityHandler(TeamsActivityHandler):
         info = TaskModuleTaskInfo(title="Open recovery case", card=CardFactory.adaptive_card(card), height="large",
                                   width="medium")  # fmt: skip
         return MessagingExtensionActionResponse(task=TaskModuleContinueResponse(value=info))
+
+    # ----- dialogs (task modules): the "Send follow-up" form ----------------------------------
+
+    async def on_teams_task_module_fetch(
+        self, turn_context: TurnContext, task_module_request: TaskModuleRequest
+    ) -> TaskModuleResponse:
+        """The case card's "Send follow-up" opens the editable draft in a dialog."""
+        turn = self.turn(turn_context)
+        data = dict(task_module_request.data or {}) if isinstance(task_module_request.data, dict) else {}
+        try:
+            intent = intent_from_submit(str(data.get(cards.KEY) or "send_form"), data)
+        except DomainError as err:
+            return await self._dialog_message(turn, str(err))
+        reply = await self.c.commands.run(intent, self.ctx(turn))
+        if not isinstance(reply, FormReply):
+            return await self._dialog_message(turn, str(getattr(reply, "message", "") or getattr(reply, "text", "")))
+        number = reply.prefill.get("number")
+        card = cards.form_card(reply.form, {"number": number}, reply.prefill, dialog=True)
+        return self._dialog(card, f"Case #{number}: follow-up email")
+
+    async def on_teams_task_module_submit(
+        self, turn_context: TurnContext, task_module_request: TaskModuleRequest
+    ) -> TaskModuleResponse:
+        """Send from the dialog; a refusal keeps the dialog open with what was typed in it."""
+        turn = self.turn(turn_context)
+        data = dict(task_module_request.data or {}) if isinstance(task_module_request.data, dict) else {}
+        form = str(data.get(cards.KEY) or "send")
+        try:
+            intent = intent_from_submit(form, data)
+        except DomainError as err:
+            reply: Reply = ErrorReply(error=err, echo="")
+        else:
+            reply = await self.c.commands.run(intent, self.ctx(turn))
+        if isinstance(reply, ErrorReply):
+            assert reply.error is not None
+            names = await self.store.names(turn.tenant, cards.reply_mentions(reply))
+            card = cards.form_card(form, ids_of(data), data, error=reply.error, names=names, dialog=True)
+            return self._dialog(card, f"Case #{data.get('number')}: follow-up email")
+        if isinstance(reply, CaseReply) and reply.detail is not None:
+            await self._update_case_card(turn_context, turn, reply)
+        return await self._dialog_message(turn, str(getattr(reply, "message", "") or getattr(reply, "text", "")))
+
+    @staticmethod
+    def _dialog(card: dict[str, Any], title: str) -> TaskModuleResponse:
+        info = TaskModuleTaskInfo(title=title, card=CardFactory.adaptive_card(card), height="large", width="medium")
+        return TaskModuleResponse(task=TaskModuleContinueResponse(value=info))
+
+    async def _dialog_message(self, turn: Turn, text: str) -> TaskModuleResponse:
+        """The dialog closes on a line of text (names shown as names, not ids)."""
+        names = await self.store.names(turn.tenant, cards.mention_ids(text))
+        return TaskModuleResponse(task=TaskModuleMessageResponse(value=cards.plain_names(text, names)[:1000] or "Done."))
 
     # ----- replies ---------------------------------------------------------------------------
 

@@ -127,6 +127,12 @@ def text_block(text: str, **extra: Any) -> Card:
     return {"type": "TextBlock", "text": text, "wrap": True, **extra}
 
 
+def open_dialog(label: str, action: str, **data: Any) -> Card:
+    """A button that opens a dialog (task module): Teams sends `task/fetch` with this data. Dialogs
+    can only be opened by Action.Submit; the buttons that act on the card stay `execute`."""
+    return {"type": "Action.Submit", "title": label, "data": {KEY: action, **data, "msteams": {"type": "task/fetch"}}}
+
+
 def submit(label: str, action: str, **data: Any) -> Card:
     """For dialogs (task modules) only: they take Action.Submit; cards in chats use `execute`."""
     return {"type": "Action.Submit", "title": label, "data": {KEY: action, **data}}
@@ -399,8 +405,8 @@ def case_actions(d: Any, viewer: str | None) -> list[Card]:
             label = ACTION_LABELS.get(a, a.title())
             if a in ("claim", "draft"):
                 out.append(execute(label, a, number=number))
-            elif a == "send":  # the draft first, editable, in its own card
-                out.append(execute(label, "send_form", number=number))
+            elif a == "send":  # the draft first, editable, in a dialog
+                out.append(open_dialog(label, "send_form", number=number))
             elif (action := _form_action(label, a, number, policy, note=_authority(d, a, viewer))) is not None:
                 out.append(action)
     elif role == "approver":
