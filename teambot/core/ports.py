@@ -47,7 +47,7 @@ class Notice:
 class Recipient:
     """A user (direct message) or a channel, on the platform the case lives on."""
 
-    kind: str  # "user" | "channel"
+    kind: str  # "user" | "channel" | "card" (the case card of Notice.case_id, brought up to date in place)
     id: str
     platform: str = "shell"
 

@@ -147,6 +147,8 @@ class ShellSession:
     # ----- notices -------------------------------------------------------------------------
 
     def deliver(self, recipient: Recipient, notice: Notice) -> None:
+        if recipient.kind == "card":
+            return  # the shell has no card kept in place: `/recover show` prints it as it is now
         if recipient.kind == "channel":
             self.say(plain(f"🔔 [#{recipient.id}] {notice.text}"))
             self._save_attachments(notice)

@@ -5,7 +5,9 @@ at once, so the 3-second ack is never held up; a failure there is logged. Elsewh
 scheduler's nudges and digests) it delivers before returning and raises when Slack refused, so
 the caller's retry logic sees it. Deliveries to one channel go out about one a second (Slack's
 chat.postMessage limit), in order, none dropped. Approval requests get Approve / Deny buttons; every other kind
-its text and buttons for the case it is about.
+its text and buttons for the case it is about. A notice to a case's card (`Recipient("card", ...)`, sent
+when a case changes outside any chat request, e.g. the customer answered on the feedback page) brings
+the card and its thread up to date in place, holding the case's card-outbox row.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from teambot.core.intake.queue import card_key
 from teambot.core.ports import Notice, Recipient
 from teambot.slack import blocks
+from teambot.slack.cards import card_job, refresh_card
 from teambot.slack.runtime import IN_REQUEST, SlackRuntime
 
 log = logging.getLogger(__name__)
@@ -27,6 +31,9 @@ class SlackNotifier:
         self.rt = rt
 
     async def notify(self, recipient: Recipient, notice: Notice) -> None:
+        if recipient.kind == "card":
+            await self.refresh(notice)
+            return
         if IN_REQUEST.get():
             self.rt.spawn(self._deliver_logged(recipient, notice))
         else:
@@ -40,6 +47,24 @@ class SlackNotifier:
             log.warning(
                 "%s notice to %s %s not delivered: %s", notice.kind, recipient.kind, recipient.id, code
             )
+
+    async def refresh(self, notice: Notice) -> None:
+        """The case's card updated in place, through its card-outbox row (the change armed it): done
+        here and now, or left to the live process that holds the row."""
+        number = notice.data.get("number")
+        if notice.case_id is None or number is None:
+            return
+        intake = self.rt.container.intake
+        key = card_key("slack", notice.case_id)
+        async with self.rt.busy(), intake.held(key) as row:
+            if row is not None:
+                await card_job(self.rt, row)
+                return
+            if await intake.held_elsewhere(key):
+                return
+            client = await self.rt.client_for(notice.team_id)
+            if client is not None:
+                await refresh_card(self.rt, client, notice.team_id, int(number))
 
     async def deliver(self, recipient: Recipient, notice: Notice) -> None:
         """Raises SlackApiError when Slack refuses, so a scheduler retry can try again."""

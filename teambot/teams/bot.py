@@ -31,6 +31,9 @@ from botbuilder.schema.teams import (
     MessagingExtensionAction,
     MessagingExtensionActionResponse,
     TaskModuleContinueResponse,
+    TaskModuleMessageResponse,
+    TaskModuleRequest,
+    TaskModuleResponse,
     TaskModuleTaskInfo,
 )
 
@@ -80,6 +83,7 @@ class Turn:
     user: str
     tz: str
     kind: str
+    name: str | None = None  # their display name, as Teams sent it
 
 
 class TeambotActivityHandler(TeamsActivityHandler):
@@ -140,7 +144,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
             team_id=(data.get("team") or {}).get("id"), user_id=user, teams_id=sender.id,
             name=sender.name, tz=said_tz,
         )  # fmt: skip
-        turn_context.turn_state["teambot.turn"] = Turn(tenant, key, user, tz, kind)
+        turn_context.turn_state["teambot.turn"] = Turn(tenant, key, user, tz, kind, sender.name or None)
         token = IN_TURN.set(True)
         try:
             await super().on_turn(turn_context)
@@ -153,7 +157,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
 
     def ctx(self, turn: Turn, source_ref: str | None = None) -> Context:
         return Context(team_id=turn.tenant, channel_id=turn.key, user_id=turn.user, platform=PLATFORM,
-                       tz=turn.tz, source_ref=source_ref, direct=turn.kind == "personal")  # fmt: skip
+                       tz=turn.tz, source_ref=source_ref, direct=turn.kind == "personal", user_name=turn.name)  # fmt: skip
 
     # ----- messages --------------------------------------------------------------------------
 
@@ -265,6 +269,24 @@ class TeambotActivityHandler(TeamsActivityHandler):
             await self.update_elsewhere(turn_context.adapter, stored, shared)
         except Exception:
             log.warning("could not update the card of case #%s in place", case.number, exc_info=True)
+
+    async def update_case_card(self, adapter: BotAdapter, tenant: str, number: int) -> bool:
+        """Bring the case's shared card up to date from outside any turn (the customer answered on the
+        feedback page); False when the case has no Teams card to update."""
+        try:
+            detail = await case_detail(self.c.db, tenant, number)
+        except DomainError:
+            return False
+        case = detail.case
+        stored = (case.card_ref or {}).get("teams") if case.platform == PLATFORM else None
+        if not stored:
+            return False
+        reply = CaseReply(detail=detail)
+        names = await self.store.names(tenant, cards.reply_mentions(reply))
+        refresh = await self.refresh_ids(tenant, detail)
+        shared = cards.case_card(reply, self.c.clock.now(), self.c.settings.default_timezone, names, refresh=refresh)
+        await self.update_elsewhere(adapter, stored, shared)
+        return True
 
     async def _refused(
         self, turn: Turn, verb: str, data: dict[str, Any], error: DomainError, names: dict[str, str]
@@ -388,6 +410,57 @@ class TeambotActivityHandler(TeamsActivityHandler):
         info = TaskModuleTaskInfo(title="Open recovery case", card=CardFactory.adaptive_card(card), height="large",
                                   width="medium")  # fmt: skip
         return MessagingExtensionActionResponse(task=TaskModuleContinueResponse(value=info))
+
+    # ----- dialogs (task modules): the "Send follow-up" form ----------------------------------
+
+    async def on_teams_task_module_fetch(
+        self, turn_context: TurnContext, task_module_request: TaskModuleRequest
+    ) -> TaskModuleResponse:
+        """The case card's "Send follow-up" opens the editable draft in a dialog."""
+        turn = self.turn(turn_context)
+        data = dict(task_module_request.data or {}) if isinstance(task_module_request.data, dict) else {}
+        try:
+            intent = intent_from_submit(str(data.get(cards.KEY) or "send_form"), data)
+        except DomainError as err:
+            return await self._dialog_message(turn, str(err))
+        reply = await self.c.commands.run(intent, self.ctx(turn))
+        if not isinstance(reply, FormReply):
+            return await self._dialog_message(turn, str(getattr(reply, "message", "") or getattr(reply, "text", "")))
+        number = reply.prefill.get("number")
+        card = cards.form_card(reply.form, {"number": number}, reply.prefill, dialog=True)
+        return self._dialog(card, f"Case #{number}: follow-up email")
+
+    async def on_teams_task_module_submit(
+        self, turn_context: TurnContext, task_module_request: TaskModuleRequest
+    ) -> TaskModuleResponse:
+        """Send from the dialog; a refusal keeps the dialog open with what was typed in it."""
+        turn = self.turn(turn_context)
+        data = dict(task_module_request.data or {}) if isinstance(task_module_request.data, dict) else {}
+        form = str(data.get(cards.KEY) or "send")
+        try:
+            intent = intent_from_submit(form, data)
+        except DomainError as err:
+            reply: Reply = ErrorReply(error=err, echo="")
+        else:
+            reply = await self.c.commands.run(intent, self.ctx(turn))
+        if isinstance(reply, ErrorReply):
+            assert reply.error is not None
+            names = await self.store.names(turn.tenant, cards.reply_mentions(reply))
+            card = cards.form_card(form, ids_of(data), data, error=reply.error, names=names, dialog=True)
+            return self._dialog(card, f"Case #{data.get('number')}: follow-up email")
+        if isinstance(reply, CaseReply) and reply.detail is not None:
+            await self._update_case_card(turn_context, turn, reply)
+        return await self._dialog_message(turn, str(getattr(reply, "message", "") or getattr(reply, "text", "")))
+
+    @staticmethod
+    def _dialog(card: dict[str, Any], title: str) -> TaskModuleResponse:
+        info = TaskModuleTaskInfo(title=title, card=CardFactory.adaptive_card(card), height="large", width="medium")
+        return TaskModuleResponse(task=TaskModuleContinueResponse(value=info))
+
+    async def _dialog_message(self, turn: Turn, text: str) -> TaskModuleResponse:
+        """The dialog closes on a line of text (names shown as names, not ids)."""
+        names = await self.store.names(turn.tenant, cards.mention_ids(text))
+        return TaskModuleResponse(task=TaskModuleMessageResponse(value=cards.plain_names(text, names)[:1000] or "Done."))
 
     # ----- replies ---------------------------------------------------------------------------
 

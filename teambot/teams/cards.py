@@ -24,6 +24,7 @@ from teambot.core.cases.replies import ApprovalsReply, CaseReply, DraftReply, Li
 from teambot.core.cases.summary import (
     ACTION_LABELS,
     STATUS_LABELS,
+    authority_note,
     case_facts,
     event_line,
     title,
@@ -124,6 +125,12 @@ def card(body: list[Card], actions: list[Card] | None = None, entities: list[Car
 
 def text_block(text: str, **extra: Any) -> Card:
     return {"type": "TextBlock", "text": text, "wrap": True, **extra}
+
+
+def open_dialog(label: str, action: str, **data: Any) -> Card:
+    """A button that opens a dialog (task module): Teams sends `task/fetch` with this data. Dialogs
+    can only be opened by Action.Submit; the buttons that act on the card stay `execute`."""
+    return {"type": "Action.Submit", "title": label, "data": {KEY: action, **data, "msteams": {"type": "task/fetch"}}}
 
 
 def submit(label: str, action: str, **data: Any) -> Card:
@@ -358,10 +365,14 @@ def viewer_role(d: Any, viewer: str | None) -> str:
     return "bystander"
 
 
-def _form_action(label: str, form: str, number: int, policy: Policy, **ids: Any) -> Card | None:
+def _form_action(label: str, form: str, number: int, policy: Policy, *, note: str | None = None,
+                 **ids: Any) -> Card | None:  # fmt: skip
+    """A button that opens `form` under it; `note` (a line about this viewer) sits above the inputs."""
     fields = form_fields(form, {}, policy)
     if not fields:
         return None
+    if note:
+        fields = [text_block(note, isSubtle=True), *fields]
     return show_card(label, fields, execute(FORM_BUTTONS.get(form, "Save"), form, number=number, **ids))
 
 
@@ -373,6 +384,13 @@ def _approval_actions(d: Any) -> list[Card]:
         out.append(show_card(f"Deny{suffix}", form_fields("deny", {}),
                              execute("Deny", "deny", approval_id=req.id, number=d.case.number)))  # fmt: skip
     return out
+
+
+def _authority(d: Any, form: str, viewer: str | None) -> str | None:
+    """On the grant form in the owner's own view: how much more they may give on this case."""
+    if form != "grant" or viewer is None:
+        return None
+    return authority_note(d.authority_left(viewer), d.currency)
 
 
 def case_actions(d: Any, viewer: str | None) -> list[Card]:
@@ -387,9 +405,9 @@ def case_actions(d: Any, viewer: str | None) -> list[Card]:
             label = ACTION_LABELS.get(a, a.title())
             if a in ("claim", "draft"):
                 out.append(execute(label, a, number=number))
-            elif a == "send":  # the draft first, editable, in its own card
-                out.append(execute(label, "send_form", number=number))
-            elif (action := _form_action(label, a, number, policy)) is not None:
+            elif a == "send":  # the draft first, editable, in a dialog
+                out.append(open_dialog(label, "send_form", number=number))
+            elif (action := _form_action(label, a, number, policy, note=_authority(d, a, viewer))) is not None:
                 out.append(action)
     elif role == "approver":
         out += _approval_actions(d)

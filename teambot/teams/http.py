@@ -61,6 +61,7 @@ def attach(app: web.Application, container: Container, *, pacer: Pacer | None = 
     pace = pacer or Pacer()
     bot = TeambotActivityHandler(container, store, app_id, pace)
     notifier = TeamsNotifier(adapter, store, container.db, app_id, pace)
+    notifier.cards = bot  # case cards changed outside a turn (the feedback page) are updated by the bot
 
     async def on_error(context: TurnContext, error: Exception) -> None:
         log.error("Teams turn failed", exc_info=error)

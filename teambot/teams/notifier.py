@@ -7,13 +7,16 @@ finds them by their AAD object id, creates the one-to-one conversation
 time. Only when Teams refuses (the app is not installed for them, the tenant blocks it) or
 they are in no roster the bot can read are they @mentioned in the case's channel instead;
 with no channel either, the notice is logged as undelivered (WARNING).
+
+A notice to a case's card (`Recipient("card", ...)`, sent when a case changes outside any turn, e.g.
+the customer answered on the feedback page) updates the case's shared card where it lives.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.core.teams import TeamsInfo
@@ -26,6 +29,9 @@ from teambot.teams import cards
 from teambot.teams.bot import IN_TURN, adaptive
 from teambot.teams.pacing import Pacer
 from teambot.teams.store import TeamsConversation, TeamsStore, conversation_key
+
+if TYPE_CHECKING:
+    from teambot.teams.bot import TeambotActivityHandler
 
 log = logging.getLogger(__name__)
 ROSTER_PAGE = 200
@@ -45,6 +51,7 @@ class TeamsNotifier:
         self.app_id = app_id
         self.pacer = pacer
         self.undelivered: list[tuple[Recipient, Notice]] = []  # for /healthz-style inspection and tests
+        self.cards: TeambotActivityHandler | None = None  # renders and updates case cards (set when mounted)
 
     async def notify(self, recipient: Recipient, notice: Notice) -> None:
         try:
@@ -56,6 +63,11 @@ class TeamsNotifier:
                 raise  # the scheduler's retry needs to see it; inside a turn the step already happened
 
     async def _notify(self, recipient: Recipient, notice: Notice) -> None:
+        if recipient.kind == "card":
+            number = notice.data.get("number")
+            if self.cards is not None and number is not None:
+                await self.cards.update_case_card(self.adapter, notice.team_id, int(number))
+            return
         ids = cards.mention_ids(notice.text) | {recipient.id}
         names = await self.store.names(notice.team_id, ids)
         if recipient.kind == "channel":

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from teambot.core.cases.queries import case_detail
 from teambot.core.money import from_minor
-from tests.teams.cardtools import button, facts, inputs
-from tests.teams.conftest import ALICE, BOB, CHANNEL, TENANT, Teams, User
+from tests.teams.cardtools import actions, button, facts, inputs
+from tests.teams.conftest import ALICE, BOB, CAROL, CHANNEL, TENANT, Teams, User
 from tests.teams.test_universal import view
 
 TOKYO_BOB = User("bob", "Bob Owner", tz="Asia/Tokyo")
@@ -71,3 +71,31 @@ async def test_native_inputs_and_typed_amounts_in_a_euro_team(teams: Teams) -> N
     assert detail.steps[1].due_at.astimezone(ZoneInfo("Asia/Tokyo")).hour == 17  # type: ignore[union-attr]
     assert detail.steps[2].due_at is not None
     assert BOB.aad == TOKYO_BOB.aad
+
+
+async def test_the_owners_grant_form_says_how_much_authority_is_left(teams: Teams) -> None:
+    """Issues 13 and 16: the grant form in the owner's own view (Action.Execute refresh) says what is left."""
+    c = teams.connector
+    await teams.say(ALICE, "recover policy currency EUR")
+    await teams.say(ALICE, "recover policy limit member 50")
+    await teams.say(ALICE, "recover Mrs Patel: soup was cold")
+    card_id = c.sends(CHANNEL)[-1].activity_id
+    await teams.say(BOB, "recover claim 1")
+    await teams.say(BOB, "recover grant 1 Coffee 20")
+    refresh = (c.updates(card_id)[-1].card or {})["refresh"]["action"]["data"]
+
+    status, answer = await teams.execute(BOB, card_id, refresh, trigger="automatic")
+    assert status == 200
+    owner = view(answer)
+    note = "You can give up to €30.00 more on this case; above that an approver is asked."
+    grant_form = next(a for a in actions(owner) if a.get("type") == "Action.ShowCard" and a["title"] == "Grant compensation")
+    assert note in str(grant_form["card"]["body"])
+    # Only the owner's own view says it: the shared card and a bystander's view do not.
+    assert note not in str(c.updates(card_id)[-1].card)
+    bystander = view((await teams.execute(CAROL, card_id, refresh, trigger="automatic"))[1])
+    assert "more on this case" not in str(bystander)
+
+    # Once it is used up, the form says so.
+    await teams.say(BOB, "recover grant 1 Dinner 30")
+    owner = view((await teams.execute(BOB, card_id, refresh, trigger="automatic"))[1])
+    assert "You have no authority left on this case; an approver is asked for any amount." in str(owner)

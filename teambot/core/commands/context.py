@@ -14,3 +14,4 @@ class Context:
     tz: str = "UTC"
     source_ref: str | None = None  # the platform's id for the request, so a retry changes nothing
     direct: bool = False  # a direct message with the bot, not a channel the team shares
+    user_name: str | None = None  # the person's display name, when the platform told us (signs mails)

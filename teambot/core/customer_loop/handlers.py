@@ -16,7 +16,8 @@ class LoopHandlers:
 
     async def send(self, intent: i.SendFollowup, ctx: Context) -> Reply:
         n = intent.number
-        sent = await self.mailer.send_now(ctx.team_id, n, ctx.user_id, intent.body, tz=ctx.tz)
+        sent = await self.mailer.send_now(ctx.team_id, n, ctx.user_id, intent.body, tz=ctx.tz,
+                                          signer=ctx.user_name)  # fmt: skip
         if sent.ok and sent.via == "outbox":
             msg = (
                 f"Follow-up for case #{n} written to {sent.ref} (no SMTP_URL is set, so mail goes to the "

@@ -3,11 +3,14 @@
 `DbFeedbackStore.answer` is one conditional UPDATE on the link's row
 (`used_at IS NULL AND expires_at > now AND case_id = <its case>`), run inside the same
 transaction that records the customer's verdict on the case: both commit or neither does,
-and a used, expired or unknown link writes nothing at all.
+and a used, expired or unknown link writes nothing at all. Once it is recorded the case's card is
+brought up to date in place on its platform (a `case_changed` notice to `Recipient("card", ...)`): no
+chat request is there to do it, as there is after a step taken in the chat.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -23,6 +26,9 @@ from teambot.core.customer_loop.ports import FeedbackAnswer, FeedbackView
 from teambot.core.customer_loop.tokens import DEFAULT_LIFETIME, issue_token, new_token_id
 from teambot.core.db import Database
 from teambot.core.errors import DomainError
+from teambot.core.ports import Notice, Recipient
+
+log = logging.getLogger(__name__)
 
 _HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "dame", "lady", "lord"}
 
@@ -120,13 +126,26 @@ class DbFeedbackStore:
 
         won_back = {"yes": True, "no": False}.get(answer.coming_back)
         try:
-            await self.service.answer_followup(
+            changed = await self.service.answer_followup(
                 team_id, number, "customer", answer.satisfied, answer.score, won_back,
                 by_customer=True, comment=answer.comment or None, guard=use_link,
             )  # fmt: skip
         except LinkUsed:
             return False
+        await self._refresh_card(changed)
         return True
+
+    async def _refresh_card(self, case: Case) -> None:
+        """The card shows the customer's verdict at once; the answer is committed whatever happens here."""
+        notice = Notice(
+            "case_changed", f"Case #{case.number}: the customer answered the follow-up.", case.team_id, case.id,
+            data={"number": case.number},
+        )  # fmt: skip
+        try:
+            await self.service.notifier.notify(Recipient("card", str(case.id), case.platform), notice)
+        except Exception:  # the card outbox (armed by the change) catches up
+            log.warning("the card of case #%s was not updated after the customer's answer", case.number,
+                        exc_info=True)  # fmt: skip
 
 
 async def links_of(db: Database, case_id: int) -> list[FeedbackToken]:
