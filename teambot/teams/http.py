@@ -27,13 +27,12 @@ from typing import Any
 from aiohttp import web
 from botbuilder.core import MessageFactory, TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-
 from botbuilder.schema import Activity, ActivityTypes
 
 from teambot.bootstrap import Container
+from teambot.config import Settings
 from teambot.core.intake.models import IntakeItem
 from teambot.core.intake.queue import APPLYING
-from teambot.config import Settings
 from teambot.teams.bot import PLATFORM, TeambotActivityHandler
 from teambot.teams.notifier import TeamsNotifier
 from teambot.teams.pacing import Pacer
