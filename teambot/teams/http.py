@@ -103,8 +103,9 @@ def attach(app: web.Application, container: Container, *, pacer: Pacer | None = 
         """The turn of a recorded activity, in this process or, after a crash, in any other. Replies go
         out through the activity's own conversation reference (serviceUrl, conversation), as a
         proactive turn: nothing here needs the HTTP request that brought it."""
-        if item.applied:
-            return  # its change is committed already; the case card shows it (see docs/reliability.md)
+        # Run even when `applied` (the step committed, then the process died): Teams has no card outbox,
+        # so the turn is what answers the person. The step itself is not done twice: an open finds its
+        # case by source_ref, any other step is refused by the applied check ("That was done already").
         activity = Activity().deserialize(item.payload["activity"])
         activity.caller_id = item.payload.get("caller_id")
         claims = adapter.create_claims_identity(app_id)

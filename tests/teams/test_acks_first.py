@@ -16,8 +16,11 @@ from sqlmodel import col, select
 from teambot.bootstrap import build
 from teambot.config import load_settings
 from teambot.core.cases.queries import list_cases
+from teambot.core.commands.context import Context
 from teambot.core.intake.models import DONE, PENDING, IntakeItem
+from teambot.core.intake.queue import APPLYING
 from teambot.server import create_app
+from teambot.teams.store import conversation_key
 from tests.teams.cardtools import button, facts
 from tests.teams.conftest import ALICE, BOT, CHANNEL, TENANT, Teams, teams_settings
 from tests.teams.fakes import IdentityProvider
@@ -136,3 +139,33 @@ async def test_a_body_that_is_not_an_activity_is_refused(teams: Teams) -> None:
                                       headers=headers | {"Content-Type": "application/json"}) as resp:  # fmt: skip
             assert resp.status == 400, data
     assert await _rows(teams) == []
+
+
+async def test_a_row_applied_before_the_crash_gets_its_reply_and_no_second_case(
+    teams: Teams, second_process, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    first = teams.container.intake
+    first.pause()
+    monkeypatch.setattr(first, "run_soon", lambda item: None)
+    body = _message(teams, "recover Ms Kay: lost key card")
+    assert await _raw_post(teams, body) == 201
+    [row] = await _rows(teams)
+    # The dead process got as far as committing the open (which marks the row applied), then died.
+    ctx = Context(team_id=TENANT, channel_id=conversation_key(CHANNEL), user_id=ALICE.aad, platform="teams",
+                  tz="UTC", source_ref=f"teams:{body['id']}")  # fmt: skip
+    token = APPLYING.set(row.id)
+    try:
+        await teams.container.commands.run_text("Ms Kay: lost key card", ctx)
+    finally:
+        APPLYING.reset(token)
+    async with teams.container.db.session() as s:
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        await s.exec(update(IntakeItem).where(col(IntakeItem.id) == row.id).values(lease_until=past))  # type: ignore[call-overload]
+        await s.commit()
+    assert await second_process.intake.poll_once() == 1
+    await second_process.intake.idle()
+    cards = _cards_for(teams, "lost key card")
+    assert len(cards) == 1
+    assert len(await list_cases(teams.container.db, TENANT)) == 1
+    [done] = await _rows(teams)
+    assert done.status == DONE and done.applied
