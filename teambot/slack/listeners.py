@@ -380,17 +380,19 @@ def register(rt: SlackRuntime) -> None:
     async def on_run(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                      context: AsyncBoltContext) -> None:  # fmt: skip
         async with rt.busy():
-            await ack()
             team, user, channel = team_of(context, body), user_of(body), channel_of(body)
-            url = body.get("response_url")
-            command = str(action.get("value") or "")
+            p = {"type": "run", "team": team, "user": user, "channel": channel, "url": body.get("response_url"),
+                 "text": str(action.get("value") or "")}  # fmt: skip
+            item = await record(request_key("run", body), team, p)  # recorded before the ack, like every request
+            await ack()
+            if item is None:
+                return
+            await run_row(item, lambda: do_run(p, client), client, user, channel, p["url"])
 
-            async def work() -> None:
-                ctx = await context_for(client, team, channel or "", user, None)
-                reply = await c.commands.run_text(command, ctx)
-                await deliver(client, reply, team=team, user=user, channel=channel, response_url=url)
-
-            await guarded(work, client, user, channel, url)
+    async def do_run(p: dict[str, Any], client: AsyncWebClient) -> None:
+        ctx = await context_for(client, p["team"], p["channel"] or "", p["user"], None)
+        reply = await c.commands.run_text(p["text"], ctx)
+        await deliver(client, reply, team=p["team"], user=p["user"], channel=p["channel"], response_url=p["url"])
 
     # ----- approvals -------------------------------------------------------------------------
 
@@ -517,7 +519,7 @@ def register(rt: SlackRuntime) -> None:
 
     takeover: dict[str, Callable[[dict[str, Any], AsyncWebClient], Awaitable[None]]] = {
         "command": do_command, "form": do_lost_form, "action": do_action, "approval": do_approval,
-        "view": do_view,
+        "view": do_view, "run": do_run,
     }  # fmt: skip
 
     async def recover(item: IntakeItem) -> None:

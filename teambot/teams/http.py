@@ -4,21 +4,36 @@ Requests are authenticated as the Bot Framework requires (a JWT from the Bot Con
 checked against its OpenID keys) whenever MICROSOFT_APP_ID is set. With an empty
 MICROSOFT_APP_ID the endpoint runs unauthenticated for local tools (Bot Framework Emulator,
 Microsoft 365 Agents Playground), and the start-up log says so loudly.
+
+Acks first (issue 12): after authentication the activity is committed as an intake row keyed by its
+id (a redelivery adds nothing) and `/api/messages` answers 201 at once; the turn runs after it, from
+the row, held with a lease, and replies go out through the activity's conversation reference as a
+proactive turn. A process that dies leaves the row to any live process (web or `teambot worker`),
+which runs the same turn. Invokes whose answer carries a body (`adaptiveCard/action`, `task/fetch`,
+`composeExtension/*`) are recorded first the same way and still run inline, since Teams shows what
+that answer holds; a crash before the answer leaves the row to be taken over like any other.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import logging
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
 from aiohttp import web
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import MessageFactory, TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, ActivityTypes
 
 from teambot.bootstrap import Container
 from teambot.config import Settings
-from teambot.teams.bot import TeambotActivityHandler
+from teambot.core.intake.models import IntakeItem
+from teambot.core.intake.queue import APPLYING
+from teambot.teams.bot import PLATFORM, TeambotActivityHandler
 from teambot.teams.notifier import TeamsNotifier
 from teambot.teams.pacing import Pacer
 from teambot.teams.store import TeamsStore
@@ -46,6 +61,13 @@ def bot_configuration(settings: Settings) -> SimpleNamespace:
         if value:
             config[name.upper()] = value
     return SimpleNamespace(**config)
+
+
+def activity_key(activity: Activity) -> str:
+    """The intake key of an activity: its id within its conversation, so a redelivery adds nothing."""
+    conversation = activity.conversation.id if activity.conversation and activity.conversation.id else ""
+    where = hashlib.sha256(conversation.encode()).hexdigest()[:16]
+    return f"teams:{where}:{activity.id or uuid.uuid4().hex}"[:255]
 
 
 def attach(app: web.Application, container: Container, *, pacer: Pacer | None = None) -> None:
@@ -76,33 +98,70 @@ def attach(app: web.Application, container: Container, *, pacer: Pacer | None = 
 
     adapter.on_turn_error = on_error
 
+    intake = container.intake
+
+    async def run_row(item: IntakeItem) -> None:
+        """The turn of a recorded activity, in this process or, after a crash, in any other. Replies go
+        out through the activity's own conversation reference (serviceUrl, conversation), as a
+        proactive turn: nothing here needs the HTTP request that brought it."""
+        # Run even when `applied` (the step committed, then the process died): Teams has no card outbox,
+        # so the turn is what answers the person. The step itself is not done twice: an open finds its
+        # case by source_ref, any other step is refused by the applied check ("That was done already").
+        activity = Activity().deserialize(item.payload["activity"])
+        activity.caller_id = item.payload.get("caller_id")
+        claims = adapter.create_claims_identity(app_id)
+        await adapter.process_proactive(claims, activity, item.payload.get("audience"), bot.on_turn)
+
+    intake.register(PLATFORM, run_row)
+
     async def messages(request: web.Request) -> web.StreamResponse:
+        """Authenticate, commit the activity as an intake row, answer; the turn runs after (a message,
+        a conversation update...) or, for an invoke whose answer carries a body, inline."""
         if request.content_type != "application/json":
             return web.json_response({"error": "send the activity as application/json"}, status=415)
         header = request.headers.get("Authorization", "")
         if app_id and not (header.startswith("Bearer ") and len(header) > 7):
             return web.json_response({"error": "unauthorized"}, status=401)
-        started: list[bool] = []
-
-        class Marked:
-            """The bot, noting that the turn began (so the token was accepted)."""
-
-            async def on_turn(self, context: TurnContext) -> None:
-                started.append(True)
-                await bot.on_turn(context)
-
         try:
-            response = await adapter.process(request, Marked())  # type: ignore[arg-type]
-        except web.HTTPException:
-            raise
-        except Exception as exc:
-            # Before the turn, an exception is the token check failing (bad signature, unknown
-            # key, malformed token), which botbuilder doesn't always raise as PermissionError.
-            if started or not app_id:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "the body is not JSON"}, status=400)
+        if not isinstance(body, dict):
+            return web.json_response({"error": "the body is not an activity"}, status=400)
+        activity = Activity().deserialize(body)
+        if not activity.type:
+            return web.json_response({"error": "the activity has no type"}, status=400)
+        try:
+            auth = await adapter.bot_framework_authentication.authenticate_request(activity, header)
+        except Exception as exc:  # bad signature, unknown key, malformed or expired token
+            if not app_id:
                 raise
             log.warning("Teams request refused: %s: %s", type(exc).__name__, exc)
             return web.json_response({"error": "unauthorized"}, status=401)
-        return response or web.Response(status=201)
+        activity.caller_id = auth.caller_id
+        payload = {"activity": body, "caller_id": auth.caller_id, "audience": auth.audience}
+        tenant = TeambotActivityHandler.tenant_of(activity)
+        item = await intake.record(activity_key(activity), PLATFORM, tenant, payload)
+        if activity.type != ActivityTypes.invoke:
+            if item is not None:  # None: a redelivery, whose row carries the work already
+                intake.run_soon(item)
+            return web.Response(status=201)
+        # An invoke's answer is its body (a card, a dialog): run it now, the row held while it runs.
+        token = APPLYING.set(item.id if item is not None else None)
+        try:
+            response = await adapter.process_activity(auth, activity, bot.on_turn)
+        except BaseException:
+            if item is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(intake.release(item))
+            raise
+        finally:
+            APPLYING.reset(token)
+        if item is not None:
+            await intake.finish(item)
+        if response:
+            return web.json_response(data=serializer_helper(response.body), status=response.status)
+        return web.Response(status=201)
 
     app.router.add_post("/api/messages", messages)
     app[TEAMS] = {"adapter": adapter, "bot": bot, "store": store, "notifier": notifier}

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from teambot.core.cases.models import Case
+from teambot.core.cases.models import Case, NextStep
 from teambot.core.intake.models import DONE, IntakeItem
 from teambot.core.intake.queue import Intake, card_key
 from tests.slack.conftest import Slack, all_text
@@ -169,3 +169,20 @@ async def test_a_row_run_twice_at_once_changes_the_case_once(slack: Slack) -> No
     assert isinstance(second, ErrorReply) and "done already" in second.text
     async with slack.container.db.session() as s:
         assert len((await s.exec(select(NextStep))).all()) == 1
+
+
+async def test_a_did_you_mean_button_is_recorded_before_its_ack_and_taken_over(slack: Slack) -> None:
+    await slack.command("Soup arrived cold", user="U1")
+    await slack.click("run:0", "claim 1", user="U2")  # the button under "Did you mean `/recover claim 1`?"
+    assert (await slack.case(1)).owner_id == "U2"
+    async with slack.container.db.session() as s:
+        rows = list((await s.exec(select(IntakeItem).where(col(IntakeItem.key).startswith("slack:run:")))).all())
+    assert len(rows) == 1 and rows[0].status == DONE and rows[0].applied
+    # The same button's row, acknowledged by a process that died before running it.
+    p = {"type": "run", "team": "T1", "user": "U3", "channel": "C1", "url": None, "text": "step 1 Call her back"}
+    assert await _dead(slack).record("slack:run:trig.dead-run", "slack", "T1", p) is not None
+    await _takeover(slack)
+    await _takeover(slack)
+    async with slack.container.db.session() as s:
+        steps = list((await s.exec(select(NextStep).where(col(NextStep.text) == "Call her back"))).all())
+    assert len(steps) == 1  # run once by the process that took it over, not again on a second look

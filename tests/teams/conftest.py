@@ -96,7 +96,12 @@ class Teams:
             headers["Authorization"] = token
         async with self.session.post(f"{self.url}/api/messages", json=body, headers=headers) as resp:
             await resp.read()
-            return resp
+        await self.settled()
+        return resp
+
+    async def settled(self) -> None:
+        """The turns acknowledged so far have run (they run after the 201, from their intake rows)."""
+        await self.container.intake.idle()
 
     async def say(self, user: User, text: str, conversation: str | None = None) -> int:
         """A message as Teams sends it: in a channel the bot is @mentioned."""
@@ -121,8 +126,9 @@ class Teams:
         headers = {"Authorization": "Bearer " + self.identity.channel_token(self.connector_url)} if self.identity else {}
         async with self.session.post(f"{self.url}/api/messages", json=body, headers=headers) as resp:
             answer = await resp.json(content_type=None)
-            self.invoked.append(answer)
-            return resp.status, answer
+        self.invoked.append(answer)
+        await self.settled()
+        return resp.status, answer
 
     async def press(
         self, user: User, card_id: str, data: dict[str, Any], conversation: str | None = None

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import itertools
@@ -206,6 +207,7 @@ class FakeConnector:
     roster_reads: list[str] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     server: TestServer | None = None
+    hold: asyncio.Event | None = None  # while set and not yet set(), sends wait (a reply not out yet)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -239,6 +241,8 @@ class FakeConnector:
         return None
 
     async def _send(self, request: web.Request) -> web.Response:
+        if self.hold is not None:
+            await self.hold.wait()
         if (busy := self._throttle()) is not None:
             return busy
         body = await request.json()

@@ -343,6 +343,10 @@ class Intake:
         async with self._slots:
             await self.process(item)
 
+    def run_soon(self, item: IntakeItem) -> asyncio.Task[Any]:
+        """Run a row this process just recorded (and holds), after the ack, in one of the slots."""
+        return self.spawn(self._guarded(item))
+
     async def poll_once(self) -> int:
         free = self._slots._value
         if free <= 0 or self._stopping:
