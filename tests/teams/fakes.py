@@ -137,6 +137,12 @@ class IdentityProvider:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self) -> IdentityProvider:
+        # botbuilder caches signing keys per metadata URL for a day, process-wide. A later test's
+        # issuer may get an earlier one's port (so the same URL) with a new key under the same
+        # kid: forget what was cached for this URL, as a real key rotation would be fetched anew.
+        from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
+
+        JwtTokenExtractor.metadataCache.pop(self.metadata_url, None)
         self.thread.start()
         return self
 
