@@ -117,31 +117,25 @@ class TeamsStore:
         async with self.db.session() as s:
             return await s.get(TeamsPerson, (tenant_id, user_id))
 
-    async def names(self, tenant_id: str, user_ids: set[str]) -> dict[str, str]:
-        """Display names for the mentions a card shows."""
+    async def _people(self, tenant_id: str, user_ids: set[str]) -> list[TeamsPerson]:
+        """The people of this tenant among `user_ids` (AAD object ids)."""
         if not user_ids:
-            return {}
+            return []
         async with self.db.session() as s:
             rows = await s.exec(
                 select(TeamsPerson).where(
-                    TeamsPerson.tenant_id == tenant_id,
-                    TeamsPerson.user_id.in_(sorted(user_ids)),  # type: ignore[attr-defined]
+                    TeamsPerson.tenant_id == tenant_id, col(TeamsPerson.user_id).in_(sorted(user_ids))
                 )
             )
-            return {p.user_id: p.name for p in rows.all() if p.name}
+            return list(rows.all())
+
+    async def names(self, tenant_id: str, user_ids: set[str]) -> dict[str, str]:
+        """Display names for the mentions a card shows."""
+        return {p.user_id: p.name for p in await self._people(tenant_id, user_ids) if p.name}
 
     async def teams_ids(self, tenant_id: str, user_ids: list[str]) -> dict[str, str]:
         """AAD object id -> Teams user id (29:...), for a card's refresh.userIds."""
-        if not user_ids:
-            return {}
-        async with self.db.session() as s:
-            rows = await s.exec(
-                select(TeamsPerson).where(
-                    TeamsPerson.tenant_id == tenant_id,
-                    col(TeamsPerson.user_id).in_(sorted(set(user_ids))),
-                )
-            )
-            return {p.user_id: p.teams_id for p in rows.all()}
+        return {p.user_id: p.teams_id for p in await self._people(tenant_id, set(user_ids))}
 
     async def recent_people(self, tenant_id: str, limit: int) -> list[str]:
         """Teams user ids of the people seen most recently in this tenant."""

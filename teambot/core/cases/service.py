@@ -165,6 +165,19 @@ def earlier_currencies_note(minor_by_currency: dict[str, int]) -> str:
     return f" (not counting {shown} before the team's currency changed)"
 
 
+async def _request_and_case(s: AsyncSession, team_id: str, approval_id: int) -> tuple[ApprovalRequest, Case]:
+    """An approval request of this team and the case it is for, or the refusal a person reads."""
+    req = await s.get(ApprovalRequest, approval_id)
+    if req is None or req.team_id != team_id:
+        raise NotFound(
+            f"There is no approval request {approval_id} in this team.",
+            "Pending requests are listed with /recover approvals.",
+        )
+    case = await s.get(Case, req.case_id)
+    assert case is not None
+    return req, case
+
+
 class RecoveryService:
     """The core's single entry point: plain async methods, no platform anywhere."""
 
@@ -709,14 +722,7 @@ class RecoveryService:
             async with self.db.session() as s:
                 now = self.clock.now()
                 policy = await load_policy(s, team_id, actor, now)
-                req = await s.get(ApprovalRequest, approval_id)
-                if req is None or req.team_id != team_id:
-                    raise NotFound(
-                        f"There is no approval request {approval_id} in this team.",
-                        "Pending requests are listed with /recover approvals.",
-                    )
-                case = await s.get(Case, req.case_id)
-                assert case is not None
+                req, case = await _request_and_case(s, team_id, approval_id)
                 if not may_approve(policy, actor):
                     who = ", ".join(mention(a) for a in approvers_of(policy))
                     backups = ", ".join(mention(a) for a in backups_of(policy))
@@ -1084,14 +1090,7 @@ class RecoveryService:
             async with self.db.session() as s:
                 now = self.clock.now()
                 policy = await load_policy(s, team_id, actor, now)
-                req = await s.get(ApprovalRequest, approval_id)
-                if req is None or req.team_id != team_id:
-                    raise NotFound(
-                        f"There is no approval request {approval_id} in this team.",
-                        "Pending requests are listed with /recover approvals.",
-                    )
-                case = await s.get(Case, req.case_id)
-                assert case is not None
+                req, case = await _request_and_case(s, team_id, approval_id)
                 if actor != req.requested_by:
                     raise NotAllowed(
                         f"Only {mention(req.requested_by)}, who asked, can withdraw request {approval_id}.",
