@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,37 @@ async def _until_stopped() -> None:
     print("Teambot: stopping (signal received).", file=sys.stderr)
 
 
+STOP_DEADLINE = 9.0  # seconds from SIGTERM to exit: a deploy must not wait on Teambot longer than 10 s
+
+
+async def _stop_within(container: Any, *steps: Callable[[], Awaitable[Any]]) -> None:
+    """Run the clean stop steps in order within STOP_DEADLINE. Past it, what is still held is handed
+    back (the next process takes it at once) and the process ends; a thread guards the last second
+    in case the event loop itself is stuck."""
+    import os
+    import threading
+
+    guard = threading.Timer(STOP_DEADLINE + 0.7, os._exit, args=(0,))
+    guard.daemon = True
+    guard.start()
+
+    async def clean() -> None:
+        for step in steps:
+            await step()
+
+    try:
+        await asyncio.wait_for(clean(), STOP_DEADLINE - 1.5)
+    except (TimeoutError, Exception) as exc:
+        reason = "took too long" if isinstance(exc, TimeoutError) else f"failed ({type(exc).__name__})"
+        print(f"Teambot: clean stop {reason}; handing held work back and exiting.", file=sys.stderr)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(container.intake.release_all(), 1.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(container.close(), 0.5)
+    finally:
+        guard.cancel()
+
+
 async def _worker(settings: Settings) -> None:
     from teambot.bootstrap import build
 
@@ -130,9 +162,7 @@ async def _worker(settings: Settings) -> None:
     try:
         await _until_stopped()
     finally:
-        await scheduler.stop()
-        await container.intake.stop(grace=5.0)
-        await container.close()
+        await _stop_within(container, scheduler.stop, lambda: container.intake.stop(grace=5.0), container.close)
 
 
 async def _digest(settings: Settings, team: str, week: str | None, as_json: bool) -> str:
@@ -167,10 +197,8 @@ async def _serve(settings: Settings) -> None:
     try:
         await _until_stopped()
     finally:
-        if scheduler is not None:
-            await scheduler.stop()
-        await runner.cleanup()
-        await container.close()
+        steps = [scheduler.stop] if scheduler is not None else []
+        await _stop_within(container, *steps, runner.cleanup, container.close)
 
 
 async def _export(settings: Settings, team: str | None) -> tuple[int, str]:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,6 +49,14 @@ def normalise_database_url(url: str) -> str:
             f"DATABASE_URL scheme {parsed.drivername!r} is not supported; use sqlite or postgresql"
         )
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database that went away for a moment (a cut connection, a failover, a pool that stayed
+    full, SQLite's lock held too long): a recorded request is run again rather than reported failed."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError)
 
 
 def is_sqlite(url: str) -> bool:

@@ -9,6 +9,7 @@ thread, so a redelivered request or a double click never writes a line twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -102,19 +103,32 @@ async def post_card(
     response_url: str | None = None,
     source: dict[str, Any] | None = None,
     row: IntakeItem | None = None,
+    fresh: bool = False,
 ) -> None:
     """Show a new case's card in its channel, once, whatever the number of redeliveries.
 
     `row` is the case's card row (the outbox), held by the caller: it is finished once the thread
-    is in step too, or handed back for a retry when that fails."""
+    is in step too, or handed back for a retry when that fails. `fresh`: the row was armed for this
+    process by the very transaction that opened the case, so nobody can have posted its card and
+    the detail opening built is current (nothing is read again, the channel's history is not searched)."""
     team, number = opened.case.team_id, opened.case.number
     async with rt.case_lock(team, number):
-        detail = await case_detail(rt.container.db, team, number)
-        await ensure_posted(rt, client, detail, channel=channel, user=user, response_url=response_url,
-                            source=source)  # fmt: skip
+        detail = opened.detail if fresh and opened.detail is not None else None
+        if detail is None:
+            detail = await case_detail(rt.container.db, team, number)
+        ref = await ensure_posted(rt, client, detail, channel=channel, user=user, response_url=response_url,
+                                  source=source, searched=not fresh, write=row is None)  # fmt: skip
     # Thread lines wait for Slack's one-message-a-second pace in that channel: they go out in
     # their own task, so the listener's work slot is free again as soon as the card is up.
-    rt.spawn(_thread_after_card(rt, client, opened, row))
+    rt.spawn(_thread_after_card(rt, client, opened, row, detail, ref))
+
+
+PLACE_KEYS = ("channel", "ts", "last_event", "source", "response_url")
+
+
+def place(ref: dict[str, Any]) -> dict[str, Any]:
+    """The keys of `card_ref` the card row's holder owns (others are merged around them)."""
+    return {k: ref[k] for k in PLACE_KEYS if k in ref}
 
 
 def card_metadata(team: str, number: int) -> dict[str, Any]:
@@ -124,24 +138,27 @@ def card_metadata(team: str, number: int) -> dict[str, Any]:
 
 async def ensure_posted(
     rt: SlackRuntime, client: AsyncWebClient, detail: CaseDetail, *, channel: str, user: str,
-    response_url: str | None = None, source: dict[str, Any] | None = None,
+    response_url: str | None = None, source: dict[str, Any] | None = None, searched: bool = True,
+    write: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
     """The card's place, posting it when it has none. Called under the case lock, holding its card row.
 
-    The intent is recorded first (`posting`), the message carries metadata naming the case, and the
-    ts is recorded after: a crash between post and record is repaired by finding the message in
-    the channel's history (include_all_metadata) before posting again."""
+    Every card carries message metadata naming the case. A holder that cannot be sure nobody posted
+    before it (`searched`: it took the row over, or the row was re-armed) looks for that message in
+    the channel's history (include_all_metadata) before posting, so a crash between a post and the
+    recording of its ts never leaves a second card. With `write=False` the caller records the
+    returned place (with the row's finish, in one transaction)."""
     team, number = detail.case.team_id, detail.case.number
     service = rt.container.service
     ref = dict(detail.case.card_ref or {})
     if ref.get("ts") or ref.get("response_url"):
         return ref
-    if ref.get("posting"):
+    if searched:
         found = await _find_posted(client, str(ref.get("channel") or channel), detail)
         if found is not None:
             ref.update(channel=found[0], ts=found[1])
             ref.pop("posting", None)
-            await service.set_card_ref(team, number, ref)
+            await service.write_card_ref(team, number, place(ref))
             log.info("card of case #%s found in the channel after a restart", number)
             return ref
     if source:
@@ -150,7 +167,6 @@ async def ensure_posted(
     first_event = int(ref.get("last_event") or (detail.events[0].id if detail.events else 0) or 0)
     msg = await _render(rt, client, detail)
     new_ref: dict[str, Any] = {"channel": channel, "last_event": first_event, "source": source}
-    await service.set_card_ref(team, number, {**new_ref, "posting": rt.container.clock.now().isoformat()})
     try:
         await rt.pacer.wait(channel)
         resp = await client.chat_postMessage(channel=channel, unfurl_links=False,
@@ -160,9 +176,10 @@ async def ensure_posted(
         if error_code(exc) not in NOT_A_MEMBER:
             raise
         await _show_without_membership(rt, client, new_ref, msg, channel, user, response_url)
-    await service.update_card_ref(team, number, lambda old: {**{k: v for k, v in old.items() if k != "posting"},
-                                                             **new_ref})  # fmt: skip
-    return new_ref
+    ref = {**{k: v for k, v in ref.items() if k != "posting"}, **new_ref}
+    if write:
+        await service.write_card_ref(team, number, place(ref))
+    return ref
 
 
 async def _find_posted(client: AsyncWebClient, channel: str, detail: CaseDetail) -> tuple[str, str] | None:
@@ -212,22 +229,27 @@ async def card_job(rt: SlackRuntime, item: IntakeItem) -> None:
 
 
 async def _thread_after_card(
-    rt: SlackRuntime, client: AsyncWebClient, opened: OpenedCase, row: IntakeItem | None = None
-) -> None:
+    rt: SlackRuntime, client: AsyncWebClient, opened: OpenedCase, row: IntakeItem | None,
+    detail: CaseDetail, ref: dict[str, Any],
+) -> None:  # fmt: skip
+    """The new card's thread (the customer's earlier cases, any event after opening), then the card
+    row is finished with the card's place in one transaction. Later changes re-armed the row (a newer
+    generation), so the row stays pending for them: nothing here needs a fresh read."""
     team, number = opened.case.team_id, opened.case.number
     intake = rt.container.intake
     try:
         async with rt.case_lock(team, number):
-            detail = await case_detail(rt.container.db, team, number)
-            ref = detail.case.card_ref or {}
+            ref = dict(ref)
             await _thread_extras(rt, client, opened, ref)
-            await _sync_thread(rt, client, detail, ref)
+            await _sync_thread(rt, client, detail, ref, write=row is None)
     except BaseException:
         if row is not None:
+            with contextlib.suppress(Exception):
+                await rt.container.service.write_card_ref(team, number, place(ref))
             await asyncio.shield(intake.release(row, delay=backoff(row.attempts)))
         raise
     if row is not None:
-        await intake.finish(row)
+        await intake.finish(row, card_ref=(opened.case.id or 0, place(ref)))
 
 
 async def _show_without_membership(
@@ -263,24 +285,32 @@ async def _thread_extras(
 
 
 async def _sync_thread(
-    rt: SlackRuntime, client: AsyncWebClient, detail: CaseDetail, ref: dict[str, Any]
+    rt: SlackRuntime, client: AsyncWebClient, detail: CaseDetail, ref: dict[str, Any], *, write: bool = True
 ) -> None:
+    """One thread line per event the thread has not shown yet; `ref["last_event"]` follows. Each line
+    is recorded as it goes (a crash repeats at most the one in flight); the last one is left to the
+    caller with `write=False`, which records `ref` with the card row's finish."""
     last = int(ref.get("last_event") or 0)
     new = [e for e in detail.events if (e.id or 0) > last]
     if not new:
         return
     team, number = detail.case.team_id, detail.case.number
+    service = rt.container.service
     if not ref.get("ts"):
-        await rt.container.service.set_card_ref(team, number, {"last_event": new[-1].id or last})
+        ref["last_event"] = new[-1].id or last
+        if write:
+            await service.write_card_ref(team, number, {"last_event": ref["last_event"]})
         return
-    for event in new:  # each line is recorded as it goes: a crash repeats at most the one in flight
+    for k, event in enumerate(new):
         await rt.pacer.wait(ref["channel"])
         await client.chat_postMessage(
             channel=ref["channel"],
             thread_ts=ref["ts"],
             text=blocks.timeline_text(event.actor, event.kind, event.data),
         )
-        await rt.container.service.set_card_ref(team, number, {"last_event": event.id or last})
+        ref["last_event"] = event.id or last
+        if write or k < len(new) - 1:
+            await service.write_card_ref(team, number, {"last_event": ref["last_event"]})
 
 
 async def refresh_card(
@@ -291,19 +321,25 @@ async def refresh_card(
     *,
     response_url: str | None = None,
     clicked_ts: str | None = None,
+    detail: CaseDetail | None = None,
+    done: dict[str, Any] | None = None,
 ) -> bool:
     """Bring the card (and its thread) up to date after any step; False when Slack refused the update
     (the caller hands the card row back, so the outbox retries it).
 
     `response_url`/`clicked_ts` describe the message a button was pressed on: when that is not
     the card the bot can chat.update (an ephemeral copy, a DM nudge, a card shown through a
-    response_url), that message is replaced with the fresh card too.
+    response_url), that message is replaced with the fresh card too. `detail`: the case as the
+    step's own transaction left it, given by a caller holding a card row armed for it by that
+    step (so nobody changed the card's bookkeeping since): nothing is read again. With `done`, the
+    thread's last recorded line is put there for the caller to record with the row's finish.
     """
     async with rt.case_lock(team, number):
-        try:
-            detail = await case_detail(rt.container.db, team, number)
-        except DomainError:
-            return True
+        if detail is None:
+            try:
+                detail = await case_detail(rt.container.db, team, number)
+            except DomainError:
+                return True
         ref = detail.case.card_ref or {}
         msg = await _render(rt, client, detail)
         updated = True
@@ -322,7 +358,10 @@ async def refresh_card(
         if response_url and (clicked_ts is None or clicked_ts != ref.get("ts")):
             await send_response(response_url, {**msg, "replace_original": True})
         await _close_answered_approval_dms(rt, client, detail, ref)
-        await _sync_thread(rt, client, detail, ref)
+        ref = dict(ref)
+        await _sync_thread(rt, client, detail, ref, write=done is None)
+        if done is not None and "last_event" in ref:
+            done["last_event"] = ref["last_event"]
         return updated
 
 

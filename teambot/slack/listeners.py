@@ -19,6 +19,7 @@ the person sees.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import uuid
@@ -37,10 +38,10 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.grammar import parse
 from teambot.core.commands.intents import Intent, intent_for
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply
-from teambot.core.db import is_sqlite
+from teambot.core.db import is_sqlite, is_transient
 from teambot.core.errors import DomainError
 from teambot.core.intake.models import IntakeItem
-from teambot.core.intake.queue import APPLYING, backoff, card_key
+from teambot.core.intake.queue import APPLYING, DONE_WITH_STEP, MAX_ATTEMPTS, backoff, card_key
 from teambot.slack import blocks, modals
 from teambot.slack.cards import card_job, error_code, post_card, refresh_card, send_response, tell
 from teambot.slack.home import publish_home
@@ -100,31 +101,44 @@ def register(rt: SlackRuntime) -> None:
     async def run_row(item: IntakeItem, work: Callable[[], Awaitable[None]], client: AsyncWebClient, user: str,
                       channel: str | None, response_url: str | None, *, queue: bool = True) -> None:  # fmt: skip
         """The work behind a recorded request; its row is finished after, or handed back if cut."""
-        token = APPLYING.set(item.id)
+        token, done = APPLYING.set(item.id), DONE_WITH_STEP.set(True)  # the card has its own row
         try:
-            await guarded(work, client, user, channel, response_url, queue=queue)
+            await guarded(work, client, user, channel, response_url, queue=queue, retry=True)
         except asyncio.CancelledError:
             await asyncio.shield(intake.release(item))
             raise
+        except Exception as exc:  # a database fault: the row runs again (applied steps are not repeated)
+            log.warning("request %s cut by a database fault (%s); it runs again", item.key, type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(intake.release(item, delay=backoff(item.attempts), error=repr(exc)[:300]))
+            return
         finally:
             APPLYING.reset(token)
+            DONE_WITH_STEP.reset(done)
         await intake.finish(item)
 
-    async def with_card_row(case_id: int | None, work: Callable[[IntakeItem | None], Awaitable[bool]]) -> None:
+    async def with_card_row(
+        case_id: int | None, work: Callable[[IntakeItem | None, bool, dict[str, Any]], Awaitable[bool]]
+    ) -> None:
         """Card work holding the case's card row; skipped when another process holds it (it will
-        see this change too: the change re-armed the row). `work` returns False to have it retried."""
+        see this change too: the change re-armed the row). `work(row, fresh, done)` returns False to
+        have it retried; `fresh` says the step that just ran armed the row for us (its detail is
+        current); what it puts in `done` is merged into the card's bookkeeping with the row's finish."""
         key = card_key("slack", case_id)
-        row = await intake.take(key)
+        row = intake.adopt(key)
+        fresh = row is not None
+        if row is None:
+            row = await intake.take(key)
         if row is None and await intake.held_elsewhere(key):
             return
-        ok = False
+        ok, done = False, {}
         try:
-            ok = await work(row)
+            ok = await work(row, fresh, done)
         finally:
             if row is not None and not ok:
                 await asyncio.shield(intake.release(row, delay=backoff(row.attempts)))
         if row is not None and ok:
-            await intake.finish(row)
+            await intake.finish(row, card_ref=(case_id or 0, done) if done else None)
 
     async def context_for(
         client: AsyncWebClient, team: str, channel: str, user: str, ref: str | None
@@ -134,18 +148,22 @@ def register(rt: SlackRuntime) -> None:
                        direct=channel.startswith("D"), user_name=person.name if person.name != user else None)  # fmt: skip
 
     async def guarded(work: Callable[[], Awaitable[None]], client: AsyncWebClient, user: str,
-                      channel: str | None, response_url: str | None, *, queue: bool = True) -> None:  # fmt: skip
+                      channel: str | None, response_url: str | None, *, queue: bool = True,
+                      retry: bool = False) -> None:  # fmt: skip
         """Nothing fails silently: an unexpected error is logged and the person is told.
 
         `queue=False` is for opening a form: a trigger_id lives about 3 s, so `views.open` must
-        not wait behind a burst of other work for a slot."""
+        not wait behind a burst of other work for a slot. With `retry`, a database fault (a cut
+        connection, a failover) is raised for the caller to run the recorded request again."""
         try:
             if queue:
                 async with after_ack:
                     await work()
             else:
                 await work()
-        except Exception:
+        except Exception as exc:
+            if retry and is_transient(exc):
+                raise
             log.exception("Slack listener failed")
             if user:
                 await tell(rt, client, user=user, message=blocks.error_message(OOPS), channel=channel,
@@ -185,12 +203,15 @@ def register(rt: SlackRuntime) -> None:
                                message=blocks.text_message(f"That is already case #{opened.case.number}."))  # fmt: skip
                 return
             key = card_key("slack", opened.case.id)
-            row = await intake.take(key)
+            row = intake.adopt(key)  # armed for us by the opening transaction: the case is brand new
+            fresh = row is not None
+            if row is None:
+                row = await intake.take(key)
             if row is None and await intake.held_elsewhere(key):
                 return  # another process is posting it
             try:
                 await post_card(rt, client, opened, channel=opened.case.channel_id, user=user,
-                                response_url=response_url, source=source, row=row)  # fmt: skip
+                                response_url=response_url, source=source, row=row, fresh=fresh)  # fmt: skip
             except BaseException:
                 if row is not None:
                     await asyncio.shield(intake.release(row, delay=backoff(row.attempts)))
@@ -199,8 +220,9 @@ def register(rt: SlackRuntime) -> None:
         if isinstance(reply, CaseReply) and reply.public and reply.detail is not None:
             number = reply.detail.case.number
 
-            async def refresh(_: IntakeItem | None) -> bool:
-                return await refresh_card(rt, client, team, number, response_url=response_url, clicked_ts=clicked_ts)
+            async def refresh(_: IntakeItem | None, fresh: bool, done: dict[str, Any]) -> bool:
+                return await refresh_card(rt, client, team, number, response_url=response_url, clicked_ts=clicked_ts,
+                                          detail=reply.detail if fresh else None, done=done)  # fmt: skip
 
             await with_card_row(reply.detail.case.id, refresh)
             if not from_card or reply.approval is not None:
@@ -439,8 +461,8 @@ def register(rt: SlackRuntime) -> None:
                 response_url, {**blocks.decided_message(reply.message, number), "replace_original": True}
             )
 
-        async def refresh(_: IntakeItem | None) -> bool:
-            return await refresh_card(rt, client, team, number)
+        async def refresh(_: IntakeItem | None, fresh: bool, done: dict[str, Any]) -> bool:
+            return await refresh_card(rt, client, team, number, detail=reply.detail if fresh else None, done=done)
 
         await with_card_row(reply.detail.case.id, refresh)
 
@@ -460,7 +482,7 @@ def register(rt: SlackRuntime) -> None:
             if item is None:
                 await ack()
                 return
-            token = APPLYING.set(item.id)
+            token, done = APPLYING.set(item.id), DONE_WITH_STEP.set(True)
             try:
                 reply = await submit(p, client)
             except Exception:
@@ -470,6 +492,7 @@ def register(rt: SlackRuntime) -> None:
                 return
             finally:
                 APPLYING.reset(token)
+                DONE_WITH_STEP.reset(done)
             if isinstance(reply, ErrorReply) and reply.error is not None:
                 errors = modals.field_errors(name, reply.error.field, reply.text, modals.input_ids(view))
                 if errors:
@@ -535,7 +558,9 @@ def register(rt: SlackRuntime) -> None:
             await do_lost_form(p, client)
             return
         async with rt.busy():
-            await guarded(lambda: takeover[p["type"]](p, client), client, p["user"], p.get("channel"), p.get("url"))
+            # A database fault goes back to the intake, which retries the row with back-off.
+            await guarded(lambda: takeover[p["type"]](p, client), client, p["user"], p.get("channel"), p.get("url"),
+                          retry=item.attempts < MAX_ATTEMPTS)  # fmt: skip
 
     async def recover_card(item: IntakeItem) -> None:
         async with rt.busy():

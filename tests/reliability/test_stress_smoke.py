@@ -41,3 +41,13 @@ def test_intake_crash_smoke() -> None:
     case has exactly one card (the full loops, on both databases and with SIGTERM: docs/reliability.md)."""
     out = _run("tests.stress.intake_crash", "--smoke", timeout=180)
     assert "lost 0, without card 0, duplicate cards 0, twice 0" in out and "OK" in out, out
+
+
+def test_intake_deploy_smoke() -> None:
+    """A web process sent SIGTERM mid-burst (a deploy) exits within 10 s and loses nothing."""
+    import re
+
+    out = _run("tests.stress.intake_crash", "--smoke", "--signal", "TERM", timeout=180)
+    assert "lost 0, without card 0, duplicate cards 0, twice 0" in out and "OK" in out, out
+    took = float(re.search(r"stop took ([\d.]+) s", out).group(1))  # type: ignore[union-attr]
+    assert took < 10, out

@@ -105,6 +105,7 @@ class Proc:
 class Loop:
     acked: dict[str, set[int]] = field(default_factory=lambda: {"cmd": set(), "claim": set(), "form": set()})
     refused: Counter[str] = field(default_factory=Counter)
+    bodies: dict[tuple[str, int], bytes] = field(default_factory=dict)  # what each 200 answered
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     stop_seconds: float = 0.0
@@ -142,13 +143,13 @@ def _form(i: int, view: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
-async def _post(http: aiohttp.ClientSession, url: str, body: str, loop: Loop) -> int:
+async def _post(http: aiohttp.ClientSession, url: str, body: str, loop: Loop, tag: tuple[str, int] = ("", 0)) -> int:
     headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
     started = time.perf_counter()
     try:
         async with http.post(f"{url}/slack/events", data=body.encode(), headers=headers,
                              timeout=aiohttp.ClientTimeout(total=10)) as resp:  # fmt: skip
-            await resp.read()
+            loop.bodies[tag] = await resp.read()
             loop.latencies.append(time.perf_counter() - started)
             loop.statuses[resp.status] += 1
             return resp.status
@@ -202,7 +203,7 @@ async def run_loop(db: str, n: int, rate: float, sig: int, webs: int, worker: bo
             sends = []
 
             async def send(kind: str, i: int, body: str, target: str) -> None:
-                if await _post(http, target, body, loop) == 200:
+                if await _post(http, target, body, loop, (kind, i)) == 200:
                     loop.acked[kind].add(i)
                 else:
                     loop.refused[kind] += 1
@@ -270,6 +271,11 @@ async def _check(container: Any, fake: FakeSlack, loop: Loop, warm: list[Case]) 
     )
     if lost_cmd or lost_claim or lost_form:
         print(f"    lost: commands {sorted(lost_cmd)[:10]}, claims {sorted(lost_claim)[:10]}, forms {sorted(lost_form)[:10]}")
+        for key in [f"burst{i}" for i in lost_cmd] + [f"claim{i}" for i in lost_claim]:
+            told = [str(b.get("text") or b.get("blocks"))[:120] for b in fake.to(key)]
+            print(f"      {key} was told: {told or 'nothing'}")
+        for i in lost_form:
+            print(f"      form{i} was answered: {loop.bodies.get(('form', i), b'')[:160]!r}")
     problems = {
         **loop.problems,
         "lost": len(lost_cmd) + len(lost_claim) + len(lost_form),

@@ -13,8 +13,8 @@ itself keeps running for everyone else) to show the pool recovering by itself.
 
 Checked, exit status 1 when any fails: exactly N cases (one per distinct command, none twice),
 one card per case, zero 5xx, every ack within Slack's 3 s. Under --terminate, a command whose
-work was cut by the outage must have been told so (never silent), and the ones told are the
-only ones missing. Prints requests held, req/s, p50/p99/max ack latency.
+work was cut by the outage is run again from its intake row (so none should be missing); one
+that still could not be done must have been told so (never silent). Prints requests held, req/s, p50/p99/max ack latency.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from sqlalchemy import func, text
 from sqlmodel import select
 
 from teambot.core.cases.models import Case, TimelineEvent
+from teambot.core.intake.models import PENDING, IntakeItem
 from tests.slack.conftest import sign
 from tests.stress.common import Served, database_url, percentile, slack_server
 
@@ -130,9 +131,22 @@ async def run(
                 await killer
             async with asyncio.timeout(120):
                 await served.rt.idle()
+                await _settled(served)
         problems += await _check(served, commands, figures, terminate)
     _report(db, commands, clients, figures, problems)
     return 1 if problems else 0
+
+
+async def _settled(served: Served) -> None:
+    """Until no intake row is pending: work cut by a database fault is handed back and run again
+    (after a back-off of a second or two) rather than reported failed."""
+    while True:
+        async with served.container.db.session() as s:
+            pending = (await s.exec(select(func.count()).select_from(IntakeItem).where(IntakeItem.status == PENDING))).one()
+        if not pending:
+            return
+        await asyncio.sleep(0.2)
+        await served.rt.idle()
 
 
 async def _check(served: Served, commands: int, figures: Figures, terminate: int) -> list[str]:

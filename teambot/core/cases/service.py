@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from teambot.core.cases.card_ref import merged_card_ref
 from teambot.core.cases.events import CaseChanged, CaseEvents
 from teambot.core.cases.models import (
     ApprovalRequest,
@@ -1121,24 +1122,37 @@ class RecoveryService:
                 return req, case
         raise Conflict("Someone answered this request at the same moment.", "Look at the case again.")
 
+    async def write_card_ref(self, team_id: str, number: int, patch: dict[str, Any]) -> None:
+        """Merge `patch` into the adapter's bookkeeping in one UPDATE (see `card_ref.py`)."""
+        async with self.db.session() as s:
+            await s.exec(  # type: ignore[call-overload]
+                update(Case).where(col(Case.team_id) == team_id, col(Case.number) == number)
+                .values(card_ref=merged_card_ref(s.bind.dialect.name, patch))
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            await s.commit()
+
     async def set_card_ref(self, team_id: str, number: int, ref: dict[str, Any]) -> None:
         """Where an adapter posted the case card, so it can update it in place later."""
-        await self.update_card_ref(team_id, number, lambda old: {**old, **ref})
+        await self.write_card_ref(team_id, number, ref)
 
     async def update_card_ref(
         self, team_id: str, number: int, change: Callable[[dict[str, Any]], dict[str, Any]]
     ) -> None:
-        """Read-modify-write of the adapter's bookkeeping, retried when a step changed the case meanwhile."""
-        for _ in range(_RETRIES):
-            async with self.db.session() as s:
-                case = await self.get_case(s, team_id, number)
-                case.card_ref = change(dict(case.card_ref or {}))
-                s.add(case)
-                try:
-                    await s.commit()
-                    return
-                except StaleDataError:
-                    await s.rollback()
+        """Read-modify-write of the adapter's bookkeeping: the row is locked for it (PostgreSQL; SQLite's
+        writer turn does the same), and the case's version is left alone so no step has to retry."""
+        async with self.db.session() as s:
+            q = select(Case.id, Case.card_ref).where(col(Case.team_id) == team_id, col(Case.number) == number)
+            if s.bind.dialect.name == "postgresql":
+                q = q.with_for_update()
+            row = (await s.exec(q)).first()
+            if row is None:
+                return
+            await s.exec(  # type: ignore[call-overload]
+                update(Case).where(col(Case.id) == row[0]).values(card_ref=change(dict(row[1] or {})))
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            await s.commit()
 
     # ----- telling people ------------------------------------------------------------------
 

@@ -28,12 +28,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case as sql_case
+from sqlalchemy import event as sa_event
 from sqlalchemy import or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
+from teambot.core.cases.card_ref import merged_card_ref
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case
 from teambot.core.db import Database
@@ -46,8 +48,13 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=30)  # renewed every LEASE/3 while the holder lives
 CARD_GRACE = timedelta(seconds=10)  # an armed card row waits this long for the request's own process
 MAX_ATTEMPTS = 8
+BATCH = 200  # records committed together at most (group commit)
 # The intake row whose work is running in this task: the core's transaction marks it applied.
 APPLYING: ContextVar[int | None] = ContextVar("teambot_intake_applying", default=None)
+# Set by an adapter whose request needs nothing more once its step is committed but the card (which
+# has its own row): the step's transaction then finishes the request row too (no second transaction).
+DONE_WITH_STEP: ContextVar[bool] = ContextVar("teambot_intake_done_with_step", default=False)
+ARMED_KEPT = 2000  # card rows armed for this process and not yet picked up, remembered at most
 
 Handler = Callable[[IntakeItem], Awaitable[None]]
 
@@ -77,6 +84,12 @@ class Intake:
         self._stopping = False
         self.taken_over = 0  # rows this process claimed from another (or a dead) one
         self._holding: set[str] = set()  # keys held by running work in this process
+        self._batch: list[tuple[IntakeItem, asyncio.Future[IntakeItem | None]]] = []  # waiting for a commit
+        # Committed by a step's own transaction: card rows armed held by this process (key -> id,
+        # generation), and request rows finished with their step (ids): no statement to take or finish them.
+        self._armed: dict[str, tuple[int, int, int | None]] = {}  # key -> id, generation, request row
+        self._finished_with_step: set[int] = set()
+        self._flusher: asyncio.Task[None] | None = None
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -92,43 +105,81 @@ class Intake:
 
     async def record(self, key: str, kind: str, team_id: str, payload: dict[str, Any]) -> IntakeItem | None:
         """Commit a request before its ack, held by this process; None when the key was recorded
-        already (a redelivery: its work is done or under way somewhere)."""
+        already (a redelivery: its work is done or under way somewhere).
+
+        Group commit: requests that arrive while a commit is under way share the next one, so in a
+        burst an ack waits for one commit instead of one per ack ahead of it in the writer queue."""
         now = self.now()
         item = IntakeItem(key=key[:255], kind=kind, team_id=team_id[:128], payload=payload, created_at=now,
                           lease_owner=self.worker_id, lease_until=now + self.lease)  # fmt: skip
+        done: asyncio.Future[IntakeItem | None] = asyncio.get_running_loop().create_future()
+        self._batch.append((item, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+        # The flush commits whether or not this request still waits; shielded so a cancelled
+        # request cannot cancel the commit its neighbours wait for.
+        return await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        """Commit every waiting record, batch after batch, until none waits."""
+        while self._batch:
+            batch, self._batch = self._batch[:BATCH], self._batch[BATCH:]
+            try:
+                rows = await self._insert_batch([item for item, _ in batch])
+            except Exception as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for item, done in batch:
+                if done.done():
+                    continue
+                rid = rows.get(item.key)
+                if rid is None or rid[1] is not item:
+                    done.set_result(None)
+                    continue
+                item.id = rid[0]
+                self._holding.add(item.key)
+                done.set_result(item)
+
+    async def _insert_batch(self, items: list[IntakeItem]) -> dict[str, tuple[int, IntakeItem]]:
+        """One INSERT for the batch (a key twice in it: the first wins); retried when the connection
+        was cut under us (pool_pre_ping catches most)."""
+        first: dict[str, IntakeItem] = {}
+        for item in items:
+            first.setdefault(item.key, item)
         for attempt in range(3):
             try:
-                return await self._insert(item, retry=attempt > 0)
-            except DBAPIError as exc:  # a connection cut under us (pool_pre_ping catches most)
+                return await self._insert(list(first.values()), retry=attempt > 0)
+            except DBAPIError as exc:
                 if attempt == 2 or not exc.connection_invalidated:
                     raise
-        return None
+        return {}
 
-    async def _insert(self, item: IntakeItem, *, retry: bool = False) -> IntakeItem | None:
+    async def _insert(self, items: list[IntakeItem], *, retry: bool = False) -> dict[str, tuple[int, IntakeItem]]:
+        by_key = {item.key: item for item in items}
         async with self.db.session() as s:
             table = IntakeItem.__table__  # type: ignore[attr-defined]
             insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-            values = item.model_dump(exclude={"id"})
-            stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
-            res = await s.exec(stmt.returning(table.c.id))  # type: ignore[call-overload]
-            row = res.first()
-            if row is None and retry:
-                # The connection died at our commit: the row may be ours after all (same holder,
-                # same moment), in which case this request is recorded and still ours to run.
+            values = [item.model_dump(exclude={"id"}) for item in items]
+            stmt = insert(table).values(values).on_conflict_do_nothing(index_elements=["key"])
+            res = await s.exec(stmt.returning(table.c.id, table.c.key))  # type: ignore[call-overload]
+            rows = {str(key): int(rid) for rid, key in res.all()}
+            if retry and len(rows) < len(items):
+                # The connection died at our commit: some rows may be ours after all (same holder,
+                # same moment), in which case those requests are recorded and still ours to run.
+                missing = [k for k in by_key if k not in rows]
                 mine = await s.exec(
-                    select(IntakeItem.id).where(
-                        IntakeItem.key == item.key, IntakeItem.lease_owner == self.worker_id,
-                        IntakeItem.created_at == item.created_at, IntakeItem.status == PENDING,
+                    select(IntakeItem.id, IntakeItem.key, IntakeItem.created_at).where(
+                        col(IntakeItem.key).in_(missing), IntakeItem.lease_owner == self.worker_id,
+                        IntakeItem.status == PENDING,
                     )
                 )  # fmt: skip
-                row = mine.first()
-                row = (row,) if row is not None and not isinstance(row, tuple) else row
+                for rid, key, created in mine.all():
+                    if created == by_key[key].created_at:
+                        rows[str(key)] = int(rid)
             await s.commit()
-        if row is None:
-            return None
-        item.id = int(row[0])
-        self._holding.add(item.key)
-        return item
+        return {key: (rid, by_key[key]) for key, rid in rows.items()}
 
     async def on_case_changed(self, event: CaseChanged) -> None:
         """In the case's transaction: mark the running request applied, arm the case's card row."""
@@ -138,35 +189,92 @@ class Intake:
             if rid is not None and s.info.get("intake_applied") != rid:
                 # Only if nobody applied it yet: a process that took the row over while its first
                 # holder was still (slowly) running it must not do the step a second time.
+                values: dict[str, Any] = {"applied": True, "case_id": case.id}
+                done = DONE_WITH_STEP.get()
+                if done:
+                    values.update(status=DONE, done_at=self.now(), lease_owner=None, lease_until=None)
                 res = await s.exec(  # type: ignore[call-overload]
                     update(IntakeItem).where(col(IntakeItem.id) == rid, col(IntakeItem.applied).is_(False))
-                    .values(applied=True, case_id=case.id).execution_options(synchronize_session=False)
+                    .values(**values).execution_options(synchronize_session=False)
                 )  # fmt: skip
                 if res.rowcount != 1:
                     raise Conflict("That was done already.", "The case card shows it.")
                 s.info["intake_applied"] = rid
+                if done:
+                    self._on_commit(s)["finished"].add(rid)
             if card_key_kind(case.platform) in self.handlers:
-                await self._arm(s, case, event.at)
+                await self._arm(s, case, hold=rid is not None)
 
-    async def _arm(self, s: Any, case: Case, at: datetime) -> None:
+    def _on_commit(self, s: Any) -> dict[str, Any]:
+        """What this transaction did for this process, kept in memory only once it commits."""
+        pending = s.info.get("intake_on_commit")
+        if pending is None:
+            pending = s.info["intake_on_commit"] = {"finished": set(), "armed": {}}
+            sync = s.sync_session
+
+            def committed(_: Any) -> None:
+                done = sync.info.pop("intake_on_commit", None) or {"finished": set(), "armed": {}}
+                self._finished_with_step |= done["finished"]
+                self._armed.update(done["armed"])
+                while len(self._armed) > ARMED_KEPT:  # never picked up (no adapter ran after that step)
+                    self._armed.pop(next(iter(self._armed)))
+
+            def rolled_back(*_: Any) -> None:
+                sync.info.pop("intake_on_commit", None)
+
+            sa_event.listen(sync, "after_commit", committed, once=True)
+            sa_event.listen(sync, "after_soft_rollback", rolled_back, once=True)
+        return pending
+
+    async def _arm(self, s: Any, case: Case, *, hold: bool = False) -> None:
+        """Upsert the case's card row, bumping its generation. With `hold` (a request running here,
+        whose adapter shows the card next) the row is armed held by this process when nobody else
+        holds it, so the adapter picks it up without a statement; else it waits the card grace."""
         table = IntakeItem.__table__  # type: ignore[attr-defined]
         now = self.now()
         insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
+        key = card_key(case.platform, case.id)
         payload = {"team": case.team_id, "number": case.number, "case_id": case.id}
         stmt = insert(table).values(
-            key=card_key(case.platform, case.id), kind=card_key_kind(case.platform), team_id=case.team_id,
+            key=key, kind=card_key_kind(case.platform), team_id=case.team_id,
             payload=payload, status=PENDING, attempts=0, applied=False, case_id=case.id, generation=1,
-            lease_until=now + self.card_grace, created_at=now,
+            lease_owner=self.worker_id if hold else None,
+            lease_until=now + (self.lease if hold else self.card_grace), created_at=now,
         )  # fmt: skip
+        if hold:
+            free = or_(table.c.lease_owner.is_(None), table.c.lease_owner == self.worker_id, table.c.lease_until < now)
+            owner = sql_case((free, self.worker_id), else_=table.c.lease_owner)
+            until = sql_case((free, now + self.lease), else_=table.c.lease_until)
+        else:
+            owner = table.c.lease_owner
+            until = sql_case((table.c.lease_owner.is_(None), now + self.card_grace), else_=table.c.lease_until)
         stmt = stmt.on_conflict_do_update(
             index_elements=["key"],
-            set_={
-                "status": PENDING, "attempts": 0, "done_at": None, "generation": table.c.generation + 1,
-                "lease_until": sql_case((table.c.lease_owner.is_(None), now + self.card_grace),
-                                        else_=table.c.lease_until),
-            },
+            set_={"status": PENDING, "attempts": 0, "done_at": None, "generation": table.c.generation + 1,
+                  "lease_owner": owner, "lease_until": until},
         )  # fmt: skip
-        await s.exec(stmt)
+        if not hold:
+            await s.exec(stmt)
+            return
+        row = (await s.exec(stmt.returning(table.c.id, table.c.generation, table.c.lease_owner))).first()
+        if row is not None and row[2] == self.worker_id:
+            self._on_commit(s)["armed"][key] = (int(row[0]), int(row[1]), APPLYING.get())
+
+    def adopt(self, key: str) -> IntakeItem | None:
+        """The card row the step of the request running in this task armed held for it (committed):
+        held now, no statement. None when there is none, when it was armed for another request (a
+        later step of the same case: that one shows its own change), or when work here holds the row
+        already (it sees the change too: the row's generation moved)."""
+        got = self._armed.get(key)
+        if got is None or got[2] != APPLYING.get():
+            return None
+        del self._armed[key]
+        if key in self._holding:
+            return None
+        self._holding.add(key)
+        rid, generation, _ = got
+        return IntakeItem(id=rid, key=key, kind=key.rsplit(":", 1)[0], team_id="", payload={}, generation=generation,
+                          lease_owner=self.worker_id, created_at=self.now())  # fmt: skip
 
     # ----- leases ---------------------------------------------------------------------------
 
@@ -205,29 +313,32 @@ class Intake:
 
     async def take(self, key: str) -> IntakeItem | None:
         """Hold one row now (the request's own process, not waiting out the card grace); None when
-        another live process holds it or there is nothing to do."""
+        another live process holds it or there is nothing to do. One UPDATE ... RETURNING."""
+        if key in self._holding:
+            return None
+        adopted = self.adopt(key)
+        if adopted is not None:
+            return adopted
         now = self.now()
+        t = IntakeItem.__table__  # type: ignore[attr-defined]
         async with self.db.session() as s:
-            item = (await s.exec(select(IntakeItem).where(col(IntakeItem.key) == key))).first()
-            if item is None or item.status != PENDING or key in self._holding:
-                return None
-            if item.lease_owner not in (None, self.worker_id) and item.lease_until and item.lease_until > now:
-                return None
             res = await s.exec(  # type: ignore[call-overload]
-                update(IntakeItem)
-                .where(col(IntakeItem.id) == item.id, col(IntakeItem.status) == PENDING,
-                       col(IntakeItem.generation) == item.generation,
-                       or_(col(IntakeItem.lease_owner).is_(None), col(IntakeItem.lease_owner) == self.worker_id,
-                           col(IntakeItem.lease_until) < now))
+                update(t)
+                .where(t.c.key == key, t.c.status == PENDING,
+                       or_(t.c.lease_owner.is_(None), t.c.lease_owner == self.worker_id, t.c.lease_until < now))
                 .values(lease_owner=self.worker_id, lease_until=now + self.lease)
-                .execution_options(synchronize_session=False)
+                .returning(t.c.id, t.c.kind, t.c.team_id, t.c.payload, t.c.attempts, t.c.applied, t.c.case_id,
+                           t.c.generation, t.c.created_at)
             )  # fmt: skip
+            row = res.first()
             await s.commit()
-            if res.rowcount != 1:
-                return None
-            item.lease_owner = self.worker_id
-            self._holding.add(key)
-            return item
+        if row is None or key in self._holding:
+            return None
+        self._holding.add(key)
+        rid, kind, team, payload, attempts, applied, case_id, generation, created = row
+        return IntakeItem(id=rid, key=key, kind=kind, team_id=team, payload=payload, attempts=attempts, applied=applied,
+                          case_id=case_id, generation=generation, created_at=created, lease_owner=self.worker_id,
+                          lease_until=now + self.lease, status=PENDING)  # fmt: skip
 
     async def held_elsewhere(self, key: str) -> bool:
         """Pending and under another process's live lease (or running here already)."""
@@ -239,20 +350,39 @@ class Intake:
                     and item.lease_until is not None and item.lease_until > self.now())  # fmt: skip
 
     async def renew(self) -> None:
-        """The heartbeat: every row this process holds stays held while it lives."""
+        """The heartbeat: every row this process is running (or queued to run) stays held while it
+        lives. Only those: a row let go in memory (its hand-back failed in a database outage) must
+        not be kept alive by a process that will never run it; its lease runs out for a taker."""
+        held = list(self._holding)
+        if not held:
+            return
         async with self.db.session() as s:
-            await s.exec(  # type: ignore[call-overload]
-                update(IntakeItem)
-                .where(col(IntakeItem.lease_owner) == self.worker_id, col(IntakeItem.status) == PENDING)
-                .values(lease_until=self.now() + self.lease)
-                .execution_options(synchronize_session=False)
-            )
+            for at in range(0, len(held), 500):
+                await s.exec(  # type: ignore[call-overload]
+                    update(IntakeItem)
+                    .where(col(IntakeItem.lease_owner) == self.worker_id, col(IntakeItem.status) == PENDING,
+                           col(IntakeItem.key).in_(held[at : at + 500]))
+                    .values(lease_until=self.now() + self.lease)
+                    .execution_options(synchronize_session=False)
+                )  # fmt: skip
             await s.commit()
 
-    async def finish(self, item: IntakeItem, *, failed: str | None = None) -> bool:
-        """Done (or failed for good), unless the row was re-armed meanwhile: then it is only let go."""
+    async def finish(self, item: IntakeItem, *, failed: str | None = None,
+                     card_ref: tuple[int, dict[str, Any]] | None = None) -> bool:  # fmt: skip
+        """Done (or failed for good), unless the row was re-armed meanwhile: then it is only let go.
+        `card_ref` (case id, the adapter's bookkeeping) is written in the same transaction, by the
+        holder of that case's card row."""
         self._holding.discard(item.key)
+        if item.id in self._finished_with_step:  # its step's own transaction finished it
+            self._finished_with_step.discard(item.id)
+            return True
         async with self.db.session() as s:
+            if card_ref is not None:
+                await s.exec(  # type: ignore[call-overload]
+                    update(Case).where(col(Case.id) == card_ref[0])
+                    .values(card_ref=merged_card_ref(s.bind.dialect.name, card_ref[1]))
+                    .execution_options(synchronize_session=False)
+                )  # fmt: skip
             res = await s.exec(  # type: ignore[call-overload]
                 update(IntakeItem)
                 .where(col(IntakeItem.id) == item.id, col(IntakeItem.lease_owner) == self.worker_id,
@@ -269,6 +399,9 @@ class Intake:
 
     async def release(self, item: IntakeItem, *, delay: timedelta | None = None, error: str | None = None) -> None:
         self._holding.discard(item.key)
+        if item.id in self._finished_with_step:  # finished by its step: nothing to hand back
+            self._finished_with_step.discard(item.id)
+            return
         values: dict[str, Any] = {"lease_owner": None, "lease_until": self.now() + delay if delay else None}
         if error:
             values["last_error"] = error[:500]
