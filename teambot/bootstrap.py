@@ -7,9 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-
 from teambot.config import ConfigError, Settings
 from teambot.core.cases.events import CaseEvents
 from teambot.core.cases.handlers import CaseHandlers
@@ -23,7 +20,7 @@ from teambot.core.insights import delivery as digests
 from teambot.core.insights import patterns
 from teambot.core.insights.handlers import InsightHandlers
 from teambot.core.intake.queue import Intake
-from teambot.core.migrate import alembic_config, upgrade_async
+from teambot.core.migrate import HEAD, current_revision, upgrade_async
 from teambot.core.policy.handlers import PolicyHandlers
 from teambot.core.ports import Clock, RoutingNotifier, SystemClock
 from teambot.core.privacy.handlers import PrivacyHandlers
@@ -62,13 +59,11 @@ class Container:
         await self.intake.db.dispose()
 
 
-async def _check_schema(db: Database, url: str) -> None:
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-    async with db.engine.connect() as conn:
-        current = await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
-    if current != head:
+async def _check_schema(db: Database) -> None:
+    current = await current_revision(db)
+    if current != HEAD:
         raise ConfigError(
-            f"The database schema is at {current or 'nothing'}, the code needs {head}. "
+            f"The database schema is at {current or 'nothing'}, the code needs {HEAD}. "
             "Run `teambot db upgrade` (the Procfile's release step does it on deploy)."
         )
 
@@ -76,10 +71,12 @@ async def _check_schema(db: Database, url: str) -> None:
 async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None) -> Container:
     """SQLite upgrades itself (zero set-up); PostgreSQL must already be at head."""
     url = settings.database_url
-    if migrate if migrate is not None else is_sqlite(settings.async_database_url):
-        await upgrade_async(url)
     db = Database(url)
-    await _check_schema(db, url)
+    if (migrate if migrate is not None else is_sqlite(settings.async_database_url)) and (
+        await current_revision(db) != HEAD
+    ):
+        await upgrade_async(url)  # Alembic is imported only when there is something to do
+    await _check_schema(db)
     clk = clock or SystemClock()
     notifier = RoutingNotifier()
     events = CaseEvents()
