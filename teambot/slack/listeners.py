@@ -115,6 +115,7 @@ def register(rt: SlackRuntime) -> None:
         finally:
             APPLYING.reset(token)
             DONE_WITH_STEP.reset(done)
+        await intake.let_go_unadopted(item.id)
         await intake.finish(item)
 
     async def with_card_row(

@@ -260,6 +260,18 @@ class Intake:
         if row is not None and row[2] == self.worker_id:
             self._on_commit(s)["armed"][key] = (int(row[0]), int(row[1]), APPLYING.get())
 
+    async def let_go_unadopted(self, request_id: int | None) -> None:
+        """After a request's work: card rows its step armed for it that nothing picked up (a reply
+        that showed no card) are handed back at once, so the outbox runs them within a poll instead
+        of after the lease."""
+        left = [(k, v) for k, v in self._armed.items() if v[2] == request_id and request_id is not None]
+        for key, (rid, generation, _) in left:
+            self._armed.pop(key, None)
+            if key not in self._holding:
+                stub = IntakeItem(id=rid, key=key, kind="", team_id="", payload={}, generation=generation,
+                                  created_at=self.now())  # fmt: skip
+                await self.release(stub)
+
     def adopt(self, key: str) -> IntakeItem | None:
         """The card row the step of the request running in this task armed held for it (committed):
         held now, no statement. None when there is none, when it was armed for another request (a
