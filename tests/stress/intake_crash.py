@@ -7,12 +7,14 @@
 Each loop starts from an empty database, starts the web process(es) (`python -m teambot.cli serve`,
 TEAMBOT_SCHEDULER=off, Slack's Web API faked in this process so it outlives every server), opens
 requests/5 cases, then sends `requests` signed requests at `rate`/s over real HTTP, round-robin
-over the webs: 3/5 `/recover <text>` (new cases), 1/5 Claim clicks and 1/5 "next step" form
-submissions on the warm-up cases. At a random moment web 0 gets the signal and is started again
+over the webs: 1/10 Teams channel messages `recover <text>` (JWT-signed by a local token issuer,
+replies to a local Bot Connector), about 1/2 `/recover <text>` (new cases), 1/5 Claim clicks and 1/5
+"next step" form submissions on the warm-up cases. At a random moment web 0 gets the signal and is started again
 on the same port. Afterwards, every request that got a 200 must have its effect exactly once:
 
-  lost            acknowledged commands without a case, claims without their owner, forms without their step
-  without card    cases whose card_ref records no posted card
+  lost            acknowledged commands (Slack or Teams) without a case, claims without their owner, forms
+                  without their step
+  without card    Slack cases whose card_ref records no posted card, Teams cases no card was sent for
   duplicate cards cases with more than one top-level message carrying their metadata
   twice           steps recorded twice
 
@@ -26,6 +28,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import signal
 import socket
 import sys
@@ -47,6 +50,9 @@ from teambot.slack import modals
 from tests.slack.conftest import SECRET, Slack, sign
 from tests.slack.fake_slack import FakeSlack
 from tests.stress.common import database_url, fresh_container, percentile
+from tests.teams.conftest import ALICE, APP_ID, APP_PASSWORD, BOT, CHANNEL, TENANT, teams_settings
+from tests.teams.conftest import TEAM as TEAMS_TEAM
+from tests.teams.fakes import FakeConnector, IdentityProvider
 
 ROOT = Path(__file__).resolve().parents[2]
 TEAM = "T1"
@@ -103,7 +109,9 @@ class Proc:
 
 @dataclass
 class Loop:
-    acked: dict[str, set[int]] = field(default_factory=lambda: {"cmd": set(), "claim": set(), "form": set()})
+    acked: dict[str, set[int]] = field(
+        default_factory=lambda: {"cmd": set(), "claim": set(), "form": set(), "teams": set()}
+    )
     refused: Counter[str] = field(default_factory=Counter)
     bodies: dict[tuple[str, int], bytes] = field(default_factory=dict)  # what each 200 answered
     latencies: list[float] = field(default_factory=list)
@@ -143,6 +151,33 @@ def _form(i: int, view: dict[str, Any]) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
+def _teams_message(i: int, connector_url: str) -> dict[str, Any]:
+    """A channel message @mentioning the bot, as Teams sends it: `recover <text>` opens a case."""
+    text = f"<at>Teambot</at> recover Guest {i}: teams complaint {i}"
+    return {
+        "type": "message", "id": f"{1_800_000_000_000 + i}", "timestamp": "2026-11-30T09:00:00.000Z",
+        "localTimezone": ALICE.tz, "serviceUrl": connector_url, "channelId": "msteams", "from": ALICE.account,
+        "conversation": {"id": CHANNEL, "tenantId": TENANT, "conversationType": "channel", "isGroup": True},
+        "recipient": BOT, "text": text,
+        "entities": [{"type": "mention", "text": "<at>Teambot</at>", "mentioned": BOT}],
+        "channelData": {"tenant": {"id": TENANT}, "team": {"id": TEAMS_TEAM}, "channel": {"id": CHANNEL.split(";")[0]}},
+    }  # fmt: skip
+
+
+async def _post_teams(http: aiohttp.ClientSession, url: str, body: dict[str, Any], token: str, loop: Loop) -> int:
+    started = time.perf_counter()
+    try:
+        async with http.post(f"{url}/api/messages", json=body, headers={"Authorization": f"Bearer {token}"},
+                             timeout=aiohttp.ClientTimeout(total=10)) as resp:  # fmt: skip
+            await resp.read()
+            loop.latencies.append(time.perf_counter() - started)
+            loop.statuses[resp.status] += 1
+            return resp.status
+    except (aiohttp.ClientError, TimeoutError):
+        loop.statuses[0] += 1
+        return 0
+
+
 async def _post(http: aiohttp.ClientSession, url: str, body: str, loop: Loop, tag: tuple[str, int] = ("", 0)) -> int:
     headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body)}
     started = time.perf_counter()
@@ -159,16 +194,21 @@ async def _post(http: aiohttp.ClientSession, url: str, body: str, loop: Loop, ta
 
 
 async def run_loop(db: str, n: int, rate: float, sig: int, webs: int, worker: bool, seed: int,
-                   workdir: Path) -> Loop:  # fmt: skip
+                   workdir: Path, idp: IdentityProvider) -> Loop:  # fmt: skip
     rnd = random.Random(seed)
     url = await database_url(db)
     fake = FakeSlack()
     await fake.start()
+    connector = FakeConnector(identity=idp)
+    connector_url = await connector.start()
+    teams_env = {k.upper(): (v.get_secret_value() if hasattr(v, "get_secret_value") else str(v))
+                 for k, v in teams_settings(idp).items()}  # fmt: skip
     container = await fresh_container(url, slack_signing_secret=SECRET, slack_bot_token="xoxb-stress",
                                       slack_api_url=f"{fake.url}/api/")  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-stress",
            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{fake.url}/api/", "TEAMBOT_SCHEDULER": "off",
-           "TEAMBOT_INTAKE_LEASE_SECONDS": "3", "LOG_LEVEL": "WARNING"}  # fmt: skip
+           "TEAMBOT_INTAKE_LEASE_SECONDS": "3", "LOG_LEVEL": "WARNING", **teams_env,
+           "REQUESTS_CA_BUNDLE": str(idp.cert_path)}  # fmt: skip
     procs = []
     for w in range(webs):
         port = _free_port()
@@ -191,7 +231,9 @@ async def run_loop(db: str, n: int, rate: float, sig: int, webs: int, worker: bo
             plan: list[tuple[str, int, str]] = []
             claims = forms = 0
             for i in range(n):
-                if i % 5 == 3 and claims < per:
+                if i % 10 == 0:
+                    plan.append(("teams", i, json.dumps(_teams_message(i, connector_url))))
+                elif i % 5 == 3 and claims < per:
                     plan.append(("claim", claims, _claim(claims, warm[claims], fake)))
                     claims += 1
                 elif i % 5 == 4 and forms < per:
@@ -203,7 +245,12 @@ async def run_loop(db: str, n: int, rate: float, sig: int, webs: int, worker: bo
             sends = []
 
             async def send(kind: str, i: int, body: str, target: str) -> None:
-                if await _post(http, target, body, loop, (kind, i)) == 200:
+                if kind == "teams":
+                    token = idp.channel_token(connector_url)
+                    ok = await _post_teams(http, target, json.loads(body), token, loop) in (200, 201)
+                else:
+                    ok = await _post(http, target, body, loop, (kind, i)) == 200
+                if ok:
                     loop.acked[kind].add(i)
                 else:
                     loop.refused[kind] += 1
@@ -224,12 +271,13 @@ async def run_loop(db: str, n: int, rate: float, sig: int, webs: int, worker: bo
         started = time.perf_counter()
         await _settle(container, loop)
         loop.settle_seconds = time.perf_counter() - started
-        loop.problems = await _check(container, fake, loop, warm)
+        loop.problems = await _check(container, fake, loop, warm, connector)
     finally:
         for p in procs:
             await p.stop(signal.SIGTERM)
         await container.close()
         await fake.close()
+        await connector.close()
     return loop
 
 
@@ -254,23 +302,31 @@ async def _settle(container: Any, loop: Loop, seconds: float = 90) -> None:
     loop.problems["still pending"] = len(pending)
 
 
-async def _check(container: Any, fake: FakeSlack, loop: Loop, warm: list[Case]) -> dict[str, int]:
+async def _check(container: Any, fake: FakeSlack, loop: Loop, warm: list[Case],
+                 connector: FakeConnector) -> dict[str, int]:  # fmt: skip
     async with container.db.session() as s:
         cases = list((await s.exec(select(Case))).all())
         steps = list((await s.exec(select(NextStep))).all())
     refs = Counter(c.source_ref for c in cases if c.source_ref)
-    by_number = {c.number: c for c in cases}
+    by_number = {c.number: c for c in cases if c.team_id == TEAM}
     lost_cmd = [i for i in loop.acked["cmd"] if not refs.get(f"slack:cmd:trig.burst.{i}")]
     lost_claim = [i for i in loop.acked["claim"] if by_number[warm[i].number].owner_id != f"UC{i}"]
     texts = Counter(st.text for st in steps)
     lost_form = [i for i in loop.acked["form"] if not texts.get(f"burst step {i}")]
-    no_card = [c.number for c in cases if not (c.card_ref or {}).get("ts")]
+    lost_teams = [i for i in loop.acked["teams"] if not refs.get(f"teams:{1_800_000_000_000 + i}")]
+    teams_cards = Counter(
+        m.group(1) for sent in connector.sends(CHANNEL) if sent.card is not None
+        if (m := re.search(r"teams complaint (\d+)\b", json.dumps(sent.body)))
+    )
+    no_card = [c.number for c in cases if c.platform != "teams" and not (c.card_ref or {}).get("ts")]
+    no_card += [i for i in loop.acked["teams"] if refs.get(f"teams:{1_800_000_000_000 + i}") and not teams_cards.get(str(i))]
     cards = Counter(
         (p.get("metadata") or {}).get("event_payload", {}).get("case")
         for p in fake.of("chat.postMessage") if not p.get("thread_ts") and p.get("metadata")
     )
-    if lost_cmd or lost_claim or lost_form:
-        print(f"    lost: commands {sorted(lost_cmd)[:10]}, claims {sorted(lost_claim)[:10]}, forms {sorted(lost_form)[:10]}")
+    if lost_cmd or lost_claim or lost_form or lost_teams:
+        print(f"    lost: commands {sorted(lost_cmd)[:10]}, claims {sorted(lost_claim)[:10]}, forms {sorted(lost_form)[:10]}, "
+              f"teams {sorted(lost_teams)[:10]}")  # fmt: skip
         for key in [f"burst{i}" for i in lost_cmd] + [f"claim{i}" for i in lost_claim]:
             told = [str(b.get("text") or b.get("blocks"))[:120] for b in fake.to(key)]
             print(f"      {key} was told: {told or 'nothing'}")
@@ -278,9 +334,9 @@ async def _check(container: Any, fake: FakeSlack, loop: Loop, warm: list[Case]) 
             print(f"      form{i} was answered: {loop.bodies.get(('form', i), b'')[:160]!r}")
     problems = {
         **loop.problems,
-        "lost": len(lost_cmd) + len(lost_claim) + len(lost_form),
+        "lost": len(lost_cmd) + len(lost_claim) + len(lost_form) + len(lost_teams),
         "without card": len(no_card),
-        "duplicate cards": sum(1 for v in cards.values() if v > 1),
+        "duplicate cards": sum(1 for v in cards.values() if v > 1) + sum(1 for v in teams_cards.values() if v > 1),
         "twice": sum(1 for t, v in texts.items() if t.startswith("burst step") and v > 1)
         + sum(1 for v in refs.values() if v > 1),
         "5xx": sum(v for k, v in loop.statuses.items() if k >= 500),
@@ -305,23 +361,29 @@ def main(argv: list[str] | None = None) -> int:
     return asyncio.run(run(a.db, a.loops, a.requests, a.rate, getattr(signal, f"SIG{a.signal}"), a.webs, a.worker, a.seed))
 
 
+async def _one(k: int, db: str, n: int, rate: float, sig: int, webs: int, worker: bool, seed: int,
+               workdir: Path, idp: IdentityProvider, lat: list[float]) -> int:  # fmt: skip
+    r = await run_loop(db, n, rate, sig, webs, worker, seed + k, workdir, idp)
+    lat += r.latencies
+    acked = sum(len(v) for v in r.acked.values())
+    bad = {k2: v for k2, v in r.problems.items() if v}
+    print(f"  loop {k + 1}: acked {acked} ({len(r.acked['teams'])} Teams), not acked {sum(r.refused.values())} "
+          f"(server down), stop took {r.stop_seconds:.2f} s, settled in {r.settle_seconds:.1f} s, "
+          f"lost {r.problems['lost']}, without card {r.problems['without card']}, "
+          f"duplicate cards {r.problems['duplicate cards']}, twice {r.problems['twice']}"
+          + (f"  FAILED {bad}" if bad else ""))  # fmt: skip
+    return int(bool(bad))
+
+
 async def run(db: str, loops: int, n: int, rate: float, sig: int, webs: int, worker: bool, seed: int) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="teambot-crash-"))
     failed = 0
     lat: list[float] = []
     print(f"intake_crash on {db}: {loops} loops of {n} requests at {rate:g}/s, SIG{signal.Signals(sig).name[3:]}"
           f" to web0 of {webs} web(s){' + 1 worker' if worker else ''}; logs in {workdir}")  # fmt: skip
-    for k in range(loops):
-        r = await run_loop(db, n, rate, sig, webs, worker, seed + k, workdir)
-        lat += r.latencies
-        acked = sum(len(v) for v in r.acked.values())
-        bad = {k2: v for k2, v in r.problems.items() if v}
-        failed += bool(bad)
-        print(f"  loop {k + 1}: acked {acked}, not acked {sum(r.refused.values())} (server down), "
-              f"stop took {r.stop_seconds:.2f} s, settled in {r.settle_seconds:.1f} s, "
-              f"lost {r.problems['lost']}, without card {r.problems['without card']}, "
-              f"duplicate cards {r.problems['duplicate cards']}, twice {r.problems['twice']}"
-              + (f"  FAILED {bad}" if bad else ""))  # fmt: skip
+    with IdentityProvider(workdir, APP_ID, APP_PASSWORD) as idp:
+        for k in range(loops):
+            failed += await _one(k, db, n, rate, sig, webs, worker, seed, workdir, idp, lat)
     print(f"  ack latency p50 {percentile(lat, 50) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms, "
           f"max {max(lat) * 1000:.0f} ms over {len(lat)} answered requests")
     print("  OK" if not failed else f"  FAILED in {failed} loop(s)")
