@@ -137,6 +137,9 @@ def register(rt: SlackRuntime) -> None:
             ok = await work(row, fresh, done)
         finally:
             if row is not None and not ok:
+                if done:  # thread lines already posted stay recorded, so a retry does not repeat them
+                    with contextlib.suppress(Exception):
+                        await c.service.write_card_ref_by_id(case_id or 0, done)
                 await asyncio.shield(intake.release(row, delay=backoff(row.attempts)))
         if row is not None and ok:
             await intake.finish(row, card_ref=(case_id or 0, done) if done else None)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -1124,10 +1124,16 @@ class RecoveryService:
 
     async def write_card_ref(self, team_id: str, number: int, patch: dict[str, Any]) -> None:
         """Merge `patch` into the adapter's bookkeeping in one UPDATE (see `card_ref.py`)."""
+        await self._merge_card_ref(and_(col(Case.team_id) == team_id, col(Case.number) == number), patch)
+
+    async def write_card_ref_by_id(self, case_id: int, patch: dict[str, Any]) -> None:
+        """`write_card_ref` for a caller that knows the case's id."""
+        await self._merge_card_ref(col(Case.id) == case_id, patch)
+
+    async def _merge_card_ref(self, which: Any, patch: dict[str, Any]) -> None:
         async with self.db.session() as s:
             await s.exec(  # type: ignore[call-overload]
-                update(Case).where(col(Case.team_id) == team_id, col(Case.number) == number)
-                .values(card_ref=merged_card_ref(s.bind.dialect.name, patch))
+                update(Case).where(which).values(card_ref=merged_card_ref(s.bind.dialect.name, patch))
                 .execution_options(synchronize_session=False)
             )  # fmt: skip
             await s.commit()

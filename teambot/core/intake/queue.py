@@ -118,7 +118,13 @@ class Intake:
             self._flusher = asyncio.ensure_future(self._flush())
         # The flush commits whether or not this request still waits; shielded so a cancelled
         # request cannot cancel the commit its neighbours wait for.
-        return await asyncio.shield(done)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # Never acknowledged and never to be run here: not renewed, so it is taken over when
+            # its lease runs out (a redelivery finds the row and must not be left without a runner).
+            done.add_done_callback(lambda f: f.cancelled() or f.exception() or self._holding.discard(item.key))
+            raise
 
     async def _flush(self) -> None:
         """Commit every waiting record, batch after batch, until none waits."""
