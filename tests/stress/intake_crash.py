@@ -324,6 +324,10 @@ async def _check(container: Any, fake: FakeSlack, loop: Loop, warm: list[Case],
         (p.get("metadata") or {}).get("event_payload", {}).get("case")
         for p in fake.of("chat.postMessage") if not p.get("thread_ts") and p.get("metadata")
     )
+    dup_slack = sorted(k for k, v in cards.items() if v > 1)
+    dup_teams = sorted(int(k) for k, v in teams_cards.items() if v > 1)
+    if dup_slack or dup_teams:
+        print(f"    duplicate cards: Slack cases {dup_slack[:10]}, Teams messages {dup_teams[:10]}")
     if lost_cmd or lost_claim or lost_form or lost_teams:
         print(f"    lost: commands {sorted(lost_cmd)[:10]}, claims {sorted(lost_claim)[:10]}, forms {sorted(lost_form)[:10]}, "
               f"teams {sorted(lost_teams)[:10]}")  # fmt: skip

@@ -515,6 +515,12 @@ class Intake:
             try:
                 if loop.time() - last_beat >= beat:
                     await self.renew()
+                    gap = loop.time() - last_beat
+                    if last_beat and gap > self.lease.total_seconds():
+                        # A loaded machine (or a stalled database) let the leases lapse: another
+                        # process may have taken over rows this one is still running.
+                        log.warning("intake heartbeat %.1f s apart, longer than the %.0f s lease",
+                                    gap, self.lease.total_seconds())  # fmt: skip
                     last_beat = loop.time()
                 await self.poll_once()
             except Exception:
