@@ -36,7 +36,7 @@ from sqlmodel import col, select
 
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case
-from teambot.core.db import Database
+from teambot.core.db import Database, insert_or_skip
 from teambot.core.errors import Conflict
 from teambot.core.intake.models import DONE, FAILED, PENDING, IntakeItem
 from teambot.core.scheduling.deadlines import new_worker_id
@@ -106,11 +106,8 @@ class Intake:
 
     async def _insert(self, item: IntakeItem, *, retry: bool = False) -> IntakeItem | None:
         async with self.db.session() as s:
-            table = IntakeItem.__table__  # type: ignore[attr-defined]
-            insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-            values = item.model_dump(exclude={"id"})
-            stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=["key"])
-            res = await s.exec(stmt.returning(table.c.id))  # type: ignore[call-overload]
+            stmt = insert_or_skip(IntakeItem.__table__, ("key",))  # type: ignore[attr-defined]
+            res = await s.exec(stmt, params=item.model_dump(exclude={"id"}))  # type: ignore[call-overload]
             row = res.first()
             if row is None and retry:
                 # The connection died at our commit: the row may be ours after all (same holder,
