@@ -8,6 +8,11 @@ conversation); Teambot records the activity, answers 201 and then opens the case
 Adaptive Card to a local Bot Connector (acks first, issue 12: the count of sends waits for them);
 the echo bot sends one text reply within the request.
 
+Besides req/s and latency of the answers, each level reports completed turns/s: the replies the fake
+Bot Connector received, over the time from the level's first request to its last reply. Teambot's 201
+comes before its turn, so its req/s can run ahead of what it completes; turns/s (and `drain s`, how
+long replies kept coming after the last request) show what it sustains. For the echo bot the two agree.
+
     .venv/bin/python -m bench.teams                 # SQLite then PostgreSQL
     .venv/bin/python -m bench.teams --smoke
 """
