@@ -24,12 +24,14 @@ class FakeChat:
         self.counts: Counter[str] = Counter()
         self.cards: list[tuple[float, str]] = []  # Slack chat.postMessage without thread_ts
         self.per_channel: Counter[str] = Counter()
+        self.last: dict[str, float] = {}  # count name -> when it last went up (turns/s for the Teams bench)
         self._ts = itertools.count(1)
 
     def reset(self) -> None:
         self.counts.clear()
         self.cards.clear()
         self.per_channel.clear()
+        self.last.clear()
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
@@ -75,6 +77,7 @@ class FakeChat:
     async def connector_send(self, request: web.Request) -> web.Response:
         await request.read()
         self.counts["teams_send"] += 1
+        self.last["teams_send"] = time.time()
         return web.json_response({"id": f"act-{next(self._ts)}"})
 
     async def connector_update(self, request: web.Request) -> web.Response:
@@ -83,7 +86,7 @@ class FakeChat:
         return web.json_response({"id": request.match_info["aid"]})
 
     async def stats(self, request: web.Request) -> web.Response:
-        body: dict[str, Any] = {"counts": dict(self.counts), "now": time.time()}
+        body: dict[str, Any] = {"counts": dict(self.counts), "last": self.last, "now": time.time()}
         if request.query.get("times"):
             body["cards"] = self.cards
             body["max_per_channel"] = max(self.per_channel.values(), default=0)

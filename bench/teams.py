@@ -8,6 +8,11 @@ conversation); Teambot records the activity, answers 201 and then opens the case
 Adaptive Card to a local Bot Connector (acks first, issue 12: the count of sends waits for them);
 the echo bot sends one text reply within the request.
 
+Besides req/s and latency of the answers, each level reports completed turns/s: the replies the fake
+Bot Connector received, over the time from the level's first request to its last reply. Teambot's 201
+comes before its turn, so its req/s can run ahead of what it completes; turns/s (and `drain s`, how
+long replies kept coming after the last request) show what it sustains. For the echo bot the two agree.
+
     .venv/bin/python -m bench.teams                 # SQLite then PostgreSQL
     .venv/bin/python -m bench.teams --smoke
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,19 +66,29 @@ def activity(i: int, service_url: str) -> tuple[bytes, dict[str, str]]:
 
 async def level(name: str, proc: Proc, fake: Proc, c: int, seconds: float, start: int) -> Level:
     before = int((await fake_stats(fake))["counts"].get("teams_send", 0))
+    t0 = time.time()  # the fake connector runs on this machine: its clock is ours
     lvl = await hammer(
         name, f"{proc.url}/api/messages", lambda i: activity(i, fake.url + "/"), c, seconds, start=start
     )
-    sent = int((await fake_stats(fake))["counts"].get("teams_send", 0)) - before
-    for _ in range(300):  # Teambot answers 201 before the turn (acks first): its replies follow within seconds
+    stats = await fake_stats(fake)
+    sent = int(stats["counts"].get("teams_send", 0)) - before
+    for _ in range(600):  # Teambot answers 201 before the turn (acks first): its replies follow
         if sent >= lvl.ok:
             break
         await asyncio.sleep(0.1)
-        sent = int((await fake_stats(fake))["counts"].get("teams_send", 0)) - before
+        stats = await fake_stats(fake)
+        sent = int(stats["counts"].get("teams_send", 0)) - before
+    last = float(stats.get("last", {}).get("teams_send", t0))
+    # Completed turns/s: replies the Bot Connector received, over the time from the first request to
+    # the last reply. For the echo bot it is its req/s; for Teambot it includes the backlog it drains
+    # after the load stops, so it is what it can sustain, whatever the 201s suggest.
     lvl.extra["sends"] = sent
+    lvl.extra["turns_s"] = round(sent / (last - t0), 1) if last > t0 else 0.0
+    lvl.extra["drain_s"] = round(max(0.0, last - t0 - lvl.seconds), 2)  # last reply after the last request
     lvl.extra["missing_sends"] = max(0, lvl.ok - sent)  # every answered activity must have sent its reply
     print(f"  {name:16s} c={c:<3d} n={lvl.requests:<6d} err={lvl.errors:<3d} {lvl.rps:8.1f} req/s  "
-          f"p50={lvl.p50_ms:7.2f} ms  p99={lvl.p99_ms:7.2f} ms  sends={sent}", flush=True)  # fmt: skip
+          f"p50={lvl.p50_ms:7.2f} ms  p99={lvl.p99_ms:7.2f} ms  sends={sent} turns/s={lvl.extra['turns_s']} "
+          f"drain={lvl.extra['drain_s']}s", flush=True)  # fmt: skip
     return lvl
 
 
@@ -116,6 +132,10 @@ async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float) 
                         "errors": lv.errors + lv.extra["missing_sends"], "echo req/s": ref.rps, "echo p99 ms": ref.p99_ms,
                         "req/s ÷ echo": round(lv.rps / ref.rps, 3) if ref.rps else float("nan"),
                         "p99 ÷ echo": round(lv.p99_ms / ref.p99_ms, 2) if ref.p99_ms else float("nan"),
+                        "turns/s": lv.extra["turns_s"], "echo turns/s": ref.extra["turns_s"],
+                        "turns ÷ echo": round(lv.extra["turns_s"] / ref.extra["turns_s"], 3)
+                        if ref.extra["turns_s"] else float("nan"),
+                        "drain s": lv.extra["drain_s"],
                     })  # fmt: skip
                 result["runs"][db] = {"startup_s": round(tb.startup_s, 3), "rss_after_mb": tb.rss_mb(),
                                       "echo_rss_mb": echo.rss_mb(), "errors_logged": tb.errors_logged(),
@@ -134,7 +154,8 @@ def report(result: dict[str, Any]) -> str:
             f"\n### Teams messages on {db} (RSS after {run['rss_after_mb']} MB, echo {run['echo_rss_mb']} MB)"
         )
         out.append(table(run["compare"], ["c", "req/s", "p50 ms", "p99 ms", "errors", "echo req/s", "echo p99 ms",
-                                          "req/s ÷ echo", "p99 ÷ echo"]))  # fmt: skip
+                                          "req/s ÷ echo", "p99 ÷ echo", "turns/s", "echo turns/s",
+                                          "turns ÷ echo", "drain s"]))  # fmt: skip
     return "\n".join(out)
 
 

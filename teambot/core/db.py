@@ -6,13 +6,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from functools import cache
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Table, bindparam, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.elements import TextClause
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 READ_ONLY = "teambot_read_only"  # execution option: begin deferred on SQLite
@@ -28,6 +30,20 @@ _ASYNC_DRIVERS = {
     "postgresql+psycopg2": "postgresql+asyncpg",
     "postgresql+psycopg": "postgresql+asyncpg",
 }
+
+
+@cache
+def insert_or_skip(table: Table, conflict: tuple[str, ...]) -> TextClause:
+    """`INSERT ... ON CONFLICT (conflict) DO NOTHING RETURNING id` for every column but `id`, values by
+    column name. SQLAlchemy never caches the compiled form of the dialects' own insert().on_conflict_*
+    (their `inherit_cache = False`), so each one was compiled anew: about 1 ms of CPU on every Teams
+    ack. The same SQL as a typed text() is compiled once; PostgreSQL and SQLite (3.35+) both read it."""
+    cols = [c for c in table.c if c.name != "id"]
+    names = ", ".join(f'"{c.name}"' for c in cols)
+    values = ", ".join(f":{c.name}" for c in cols)
+    on = ", ".join(f'"{name}"' for name in conflict)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({values}) ON CONFLICT ({on}) DO NOTHING RETURNING "id"'
+    return text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in cols))
 
 
 def normalise_database_url(url: str) -> str:

@@ -133,17 +133,16 @@ class TeambotActivityHandler(TeamsActivityHandler):
         sender = activity.from_property
         tenant = self.tenant_of(activity)
         user = sender.aad_object_id or sender.id
-        person = await self.store.person(tenant, user)
         said_tz = self.activity_tz(activity)
-        tz = said_tz or (person.tz if person else None) or self.c.settings.default_timezone
         kind = activity.conversation.conversation_type or "personal"
         reference = TurnContext.get_conversation_reference(activity).serialize()
-        key = await self.store.remember(
+        key, stored_tz = await self.store.remember_turn(
             tenant_id=tenant, conversation_id=activity.conversation.id, kind=kind,
             service_url=activity.service_url or "", reference=reference, now=self.c.clock.now(),
             team_id=(data.get("team") or {}).get("id"), user_id=user, teams_id=sender.id,
             name=sender.name, tz=said_tz,
         )  # fmt: skip
+        tz = said_tz or stored_tz or self.c.settings.default_timezone
         turn_context.turn_state["teambot.turn"] = Turn(tenant, key, user, tz, kind, sender.name or None)
         token = IN_TURN.set(True)
         try:
@@ -317,10 +316,8 @@ class TeambotActivityHandler(TeamsActivityHandler):
         if d.pending:
             parts += approvers_of(d.policy)
         parts += [s.owner_id for s in d.steps if s.owner_id]
-        ids = await self.store.teams_ids(tenant, parts)
-        out = [ids[p] for p in dict.fromkeys(parts) if p in ids]
-        if len(out) < cards.MAX_REFRESH_USERS:
-            out += await self.store.recent_people(tenant, cards.MAX_REFRESH_USERS)
+        ids, recent = await self.store.refresh_people(tenant, parts, cards.MAX_REFRESH_USERS)
+        out = [ids[p] for p in dict.fromkeys(parts) if p in ids] + recent
         return list(dict.fromkeys(out))[: cards.MAX_REFRESH_USERS]
 
     async def case_views(

@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 from botbuilder.core import MessageFactory, TurnContext, serializer_helper
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
 
 from teambot.bootstrap import Container
@@ -34,6 +34,7 @@ from teambot.config import Settings
 from teambot.core.intake.models import IntakeItem
 from teambot.core.intake.queue import APPLYING
 from teambot.teams.bot import PLATFORM, TeambotActivityHandler
+from teambot.teams.connector import CachingBotFrameworkAuthentication
 from teambot.teams.notifier import TeamsNotifier
 from teambot.teams.pacing import Pacer
 from teambot.teams.store import TeamsStore
@@ -78,7 +79,8 @@ def attach(app: web.Application, container: Container, *, pacer: Pacer | None = 
             "!!! MICROSOFT_APP_ID is empty: /api/messages accepts UNAUTHENTICATED requests. "
             "Use this only with the Bot Framework Emulator or Agents Playground on your own machine. !!!"
         )
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(bot_configuration(settings)))
+    # Connector clients, credentials (so tokens) and user-token clients are kept between turns.
+    adapter = CloudAdapter(CachingBotFrameworkAuthentication(bot_configuration(settings)))
     store = TeamsStore(container.db)
     pace = pacer or Pacer()
     bot = TeambotActivityHandler(container, store, app_id, pace)

@@ -63,7 +63,7 @@ class TeamsStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def remember(
+    async def remember_turn(
         self,
         *,
         tenant_id: str,
@@ -77,9 +77,11 @@ class TeamsStore:
         teams_id: str | None = None,
         name: str | None = None,
         tz: str | None = None,
-    ) -> str:
-        """Upsert the conversation and its sender; returns the conversation key."""
+    ) -> tuple[str, str | None]:
+        """Upsert the conversation and its sender; returns the conversation key and the sender's time zone
+        as now stored (said now, or said before): one session for what a turn needs before it runs."""
         key = conversation_key(conversation_id)
+        stored_tz: str | None = None
         async with self.db.session() as s:
             conv = await s.get(TeamsConversation, key)
             if conv is None:
@@ -102,26 +104,31 @@ class TeamsStore:
                 if kind == "personal":
                     person.personal_key = key
                 person.updated_at = now
+                stored_tz = person.tz
                 s.add(person)
             try:
                 await s.commit()
             except IntegrityError:  # a concurrent first insert of the same row: theirs is as good
                 await s.rollback()
-        return key
+        return key, stored_tz
+
+    async def remember(self, **kwargs: Any) -> str:
+        """Upsert the conversation and its sender (see remember_turn); returns the conversation key."""
+        return (await self.remember_turn(**kwargs))[0]
 
     async def conversation(self, key: str) -> TeamsConversation | None:
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             return await s.get(TeamsConversation, key)
 
     async def person(self, tenant_id: str, user_id: str) -> TeamsPerson | None:
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             return await s.get(TeamsPerson, (tenant_id, user_id))
 
     async def _people(self, tenant_id: str, user_ids: set[str]) -> list[TeamsPerson]:
         """The people of this tenant among `user_ids` (AAD object ids)."""
         if not user_ids:
             return []
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             rows = await s.exec(
                 select(TeamsPerson).where(
                     TeamsPerson.tenant_id == tenant_id, col(TeamsPerson.user_id).in_(sorted(user_ids))
@@ -137,9 +144,32 @@ class TeamsStore:
         """AAD object id -> Teams user id (29:...), for a card's refresh.userIds."""
         return {p.user_id: p.teams_id for p in await self._people(tenant_id, set(user_ids))}
 
+    async def refresh_people(
+        self, tenant_id: str, user_ids: list[str], limit: int
+    ) -> tuple[dict[str, str], list[str]]:
+        """teams_ids and recent_people in one read session (every case card asks for both)."""
+        async with self.db.read() as s:
+            ids: dict[str, str] = {}
+            if user_ids:
+                rows = await s.exec(
+                    select(TeamsPerson.user_id, TeamsPerson.teams_id).where(
+                        TeamsPerson.tenant_id == tenant_id, col(TeamsPerson.user_id).in_(sorted(set(user_ids)))
+                    )
+                )
+                ids = {user: teams_id for user, teams_id in rows.all()}
+            if len(ids) >= limit:
+                return ids, []
+            recent = await s.exec(
+                select(TeamsPerson.teams_id)
+                .where(TeamsPerson.tenant_id == tenant_id)
+                .order_by(col(TeamsPerson.updated_at).desc())
+                .limit(limit)
+            )
+            return ids, list(recent.all())
+
     async def recent_people(self, tenant_id: str, limit: int) -> list[str]:
         """Teams user ids of the people seen most recently in this tenant."""
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             rows = await s.exec(
                 select(TeamsPerson.teams_id)
                 .where(TeamsPerson.tenant_id == tenant_id)
@@ -150,7 +180,7 @@ class TeamsStore:
 
     async def team_conversations(self, tenant_id: str) -> list[TeamsConversation]:
         """Channels of a Teams team in this tenant, most recent first: where a roster can be read."""
-        async with self.db.session() as s:
+        async with self.db.read() as s:
             rows = await s.exec(
                 select(TeamsConversation)
                 .where(TeamsConversation.tenant_id == tenant_id, col(TeamsConversation.team_id).is_not(None))

@@ -63,6 +63,7 @@ class Teams:
     session: aiohttp.ClientSession
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_700_000_000_001))
     invoked: list[dict[str, Any]] = field(default_factory=list)  # invoke responses, for the card check
+    adapter: Any = None  # the app's CloudAdapter
 
     def activity(self, user: User, conversation: str | None = None, **extra: Any) -> dict[str, Any]:
         conv = conversation or CHANNEL
@@ -172,6 +173,7 @@ async def start_teams(container: Container, idp: IdentityProvider | None) -> Asy
     await server.start_server()
     session = aiohttp.ClientSession()
     harness = Teams(str(server.make_url("")).rstrip("/"), connector, connector_url, idp, container, session)
+    harness.adapter = app[teams_http.TEAMS]["adapter"]
     try:
         yield harness
         # Every card the bot sent, updated or answered an invoke with parses cleanly at 1.5.

@@ -14,8 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
@@ -38,7 +36,7 @@ from teambot.core.cases.models import (
 )
 from teambot.core.cases.queries import CaseDetail, child_counts, detail_in
 from teambot.core.customer_loop.email_address import validate_email
-from teambot.core.db import Database
+from teambot.core.db import Database, insert_or_skip
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotAllowed, NotFound
 from teambot.core.money import format_amount, from_minor, parse_amount, to_minor
 from teambot.core.policy.models import Policy
@@ -385,16 +383,9 @@ class RecoveryService:
     async def _insert_customer(s: AsyncSession, cust: Customer) -> Customer | None:
         """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new customer, persistent in `s`
         as if loaded, or None when the (team, key) exists already."""
-        table = Customer.__table__  # type: ignore[attr-defined]
-        insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-        stmt = (
-            insert(table)
-            .values(**cust.model_dump(exclude={"id"}))
-            .on_conflict_do_nothing(index_elements=["team_id", "key"])
-            .returning(table.c.id)
-        )
+        stmt = insert_or_skip(Customer.__table__, ("team_id", "key"))  # type: ignore[attr-defined]
         with s.no_autoflush:
-            row = (await s.exec(stmt)).first()  # type: ignore[call-overload]
+            row = (await s.exec(stmt, params=cust.model_dump(exclude={"id"}))).first()  # type: ignore[call-overload]
         if row is None:
             return None
         cust.id = int(row[0])

@@ -38,7 +38,7 @@ from sqlmodel import col, select
 from teambot.core.cases.card_ref import merged_card_ref
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case
-from teambot.core.db import Database
+from teambot.core.db import Database, insert_or_skip
 from teambot.core.errors import Conflict
 from teambot.core.intake.models import DONE, FAILED, PENDING, IntakeItem
 from teambot.core.scheduling.deadlines import new_worker_id
@@ -166,11 +166,17 @@ class Intake:
         by_key = {item.key: item for item in items}
         async with self.db.session() as s:
             table = IntakeItem.__table__  # type: ignore[attr-defined]
-            insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-            values = [item.model_dump(exclude={"id"}) for item in items]
-            stmt = insert(table).values(values).on_conflict_do_nothing(index_elements=["key"])
-            res = await s.exec(stmt.returning(table.c.id, table.c.key))  # type: ignore[call-overload]
-            rows = {str(key): int(rid) for rid, key in res.all()}
+            if len(items) == 1:  # the common case when not in a burst: a statement compiled once
+                stmt = insert_or_skip(table, ("key",))
+                res = await s.exec(stmt, params=items[0].model_dump(exclude={"id"}))  # type: ignore[call-overload]
+                got = res.first()
+                rows = {items[0].key: int(got[0])} if got is not None else {}
+            else:
+                insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
+                values = [item.model_dump(exclude={"id"}) for item in items]
+                stmt = insert(table).values(values).on_conflict_do_nothing(index_elements=["key"])
+                res = await s.exec(stmt.returning(table.c.id, table.c.key))  # type: ignore[call-overload]
+                rows = {str(key): int(rid) for rid, key in res.all()}
             if retry and len(rows) < len(items):
                 # The connection died at our commit: some rows may be ours after all (same holder,
                 # same moment), in which case those requests are recorded and still ours to run.
