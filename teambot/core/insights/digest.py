@@ -37,14 +37,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, text, type_coerce
+from sqlalchemy import and_, case, func, or_, text, type_coerce, union
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.cases.models import Case, CaseStatus, Grant, ImprovementFlag, TimelineEvent
 from teambot.core.db import Database
 from teambot.core.errors import BadInput
-from teambot.core.insights.digest_sql import US, dialect_of, hours, micros, minutes, ranked
+from teambot.core.insights.digest_sql import (
+    US,
+    Ranked,
+    dialect_of,
+    hours,
+    materialized,
+    micros,
+    minutes,
+    ranked,
+)
 from teambot.core.insights.patterns import detect
 from teambot.core.money import format_amount, from_minor
 from teambot.core.policy.models import Policy
@@ -260,8 +269,11 @@ def _latest_answers(team: str, start: datetime, end: datetime) -> Any:
     )  # fmt: skip
 
 
-async def figures(s: AsyncSession, policy: Policy, start: datetime, end: datetime) -> Figures:
-    """The week's numbers, each counted or ranked by the database."""
+async def figures(
+    s: AsyncSession, policy: Policy, start: datetime, end: datetime, *, chart: bool = False
+) -> tuple[Figures, dict[str, Any]]:
+    """The week's numbers, each counted or ranked by the database; and, for the digest's own
+    week, who recovered whom and (`chart`) every time to resolve, for the histogram."""
     team, dialect = policy.team_id, await dialect_of(s)
     f = Figures()
     f.opened = int((await s.exec(select(func.count()).select_from(Case).where(*_opened(team, start, end)))).one())
@@ -279,10 +291,15 @@ async def figures(s: AsyncSession, policy: Policy, start: datetime, end: datetim
 
     last = _last_resolved(team, start, end)
     target = timedelta(hours=policy.resolve_within_hours)
-    resolve = await ranked(
-        s, dialect, select(micros(dialect, last.c.at, _live(last.c.case_id))),
-        None if policy.targets_in_working_hours else target.total_seconds() * US,
-    )  # fmt: skip
+    limit = None if policy.targets_in_working_hours else target.total_seconds() * US
+    took = micros(dialect, last.c.at, _live(last.c.case_id))
+    resolve_us: list[int] = []
+    if chart:  # the histogram needs every value: fetch them once and rank them here
+        rows = await s.exec(select(last.c.at, took).order_by(last.c.at, last.c.case_id))
+        resolve_us = [int(us) for _, us in rows.all() if us is not None]
+        resolve = Ranked.of(resolve_us, limit)
+    else:
+        resolve = await ranked(s, dialect, select(took), limit)
     f.resolved = resolve.n
     f.resolve_median_h, f.resolve_p90_h = resolve.median(hours), resolve.p90_value(hours)
     f.resolved_within_target = resolve.within
@@ -321,7 +338,7 @@ async def figures(s: AsyncSession, policy: Policy, start: datetime, end: datetim
     f.approval_wait_median_min = waits.median(float)
 
     await _compensation(s, policy, f, start, end)
-    await _followups(s, dialect, f, team, start, end)
+    recovered = await _followups(s, dialect, f, team, start, end)
     f.shoutouts = int(
         (
             await s.exec(
@@ -330,7 +347,7 @@ async def figures(s: AsyncSession, policy: Policy, start: datetime, end: datetim
             )
         ).one()
     )  # fmt: skip
-    return f
+    return f, {"recovered": recovered, "resolve_hours": [round(hours(us), 2) for us in resolve_us]}
 
 
 async def _compensation(s: AsyncSession, policy: Policy, f: Figures, start: datetime, end: datetime) -> None:
@@ -378,8 +395,11 @@ async def _compensation(s: AsyncSession, policy: Policy, f: Figures, start: date
         f.escalation_premium_minor = (f.escalated_case_avg_minor or 0) - (f.within_case_avg_minor or 0)
 
 
-async def _followups(s: AsyncSession, dialect: str, f: Figures, team: str, start: datetime, end: datetime) -> None:
-    """Satisfaction, scores, win-back and who gave the verdict, over each case's latest answer."""
+async def _followups(
+    s: AsyncSession, dialect: str, f: Figures, team: str, start: datetime, end: datetime
+) -> dict[str, int]:
+    """Satisfaction, scores, win-back and who gave the verdict, over each case's latest answer;
+    counted per owner in one pass, so the same rows also say who recovered how many."""
     a = _latest_answers(team, start, end)
     data = a.c.data
     satisfied = func.coalesce(data["satisfied"].as_boolean(), False)
@@ -390,15 +410,23 @@ async def _followups(s: AsyncSession, dialect: str, f: Figures, team: str, start
     def count(cond: Any) -> Any:
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
-    row = (
+    latest = (a.c.rn == 1, a.c.opened_at.is_not(None))
+    rows = (
         await s.exec(
             select(
-                func.count(), count(satisfied), count(score.is_not(None)), func.coalesce(func.sum(score), 0),
-                count(won_back.is_not(None)), count(won_back), count(customer), count(and_(customer, satisfied)),
-            ).where(a.c.rn == 1, a.c.opened_at.is_not(None))
+                a.c.owner_id, func.count(), count(satisfied), count(score.is_not(None)),
+                func.coalesce(func.sum(score), 0), count(won_back.is_not(None)), count(won_back), count(customer),
+                count(and_(customer, satisfied)),
+            ).where(*latest).group_by(a.c.owner_id)
         )
-    ).one()  # fmt: skip
-    n, happy, scored, score_sum, known, won, by_customer, customer_happy = (int(x or 0) for x in row)
+    ).all()  # fmt: skip
+    totals = [0] * 8
+    recovered: dict[str, int] = {}
+    for owner, *counts in rows:
+        totals = [t + int(x or 0) for t, x in zip(totals, counts, strict=True)]
+        if owner and counts[1]:
+            recovered[owner] = int(counts[1])
+    n, happy, scored, score_sum, known, won, by_customer, customer_happy = totals
     f.followups, f.satisfied, f.closed = n, happy, happy
     f.satisfaction_share = share(happy, n)
     f.avg_score = round(score_sum / scored, 2) if scored else None
@@ -407,22 +435,10 @@ async def _followups(s: AsyncSession, dialect: str, f: Figures, team: str, start
     f.resolve_target_share = f.resolve_share  # against the team's own target (working hours if it counts them)
     f.customer_verdicts, f.customer_satisfied = by_customer, customer_happy
     f.staff_verdicts = n - by_customer
-    feedback = await ranked(
-        s, dialect, select(micros(dialect, a.c.at, a.c.opened_at)).where(a.c.rn == 1, a.c.opened_at.is_not(None), customer)
-    )
-    f.feedback_median_h = feedback.median(hours)
-
-
-async def _recovered_by_owner(s: AsyncSession, team: str, start: datetime, end: datetime) -> dict[str, int]:
-    """Owner -> cases whose latest answer in the week says the customer was won over."""
-    a = _latest_answers(team, start, end)
-    satisfied = func.coalesce(a.c.data["satisfied"].as_boolean(), False)
-    rows = await s.exec(
-        select(a.c.owner_id, func.count())
-        .where(a.c.rn == 1, a.c.opened_at.is_not(None), satisfied, a.c.owner_id.is_not(None), a.c.owner_id != "")
-        .group_by(a.c.owner_id)
-    )
-    return {owner: int(n) for owner, n in rows.all()}
+    if by_customer:
+        feedback = await ranked(s, dialect, select(micros(dialect, a.c.at, a.c.opened_at)).where(*latest, customer))
+        f.feedback_median_h = feedback.median(hours)
+    return recovered
 
 
 async def _per_day(
@@ -447,19 +463,6 @@ async def _per_day(
     return per_day
 
 
-async def _resolve_hours(s: AsyncSession, team: str, start: datetime, end: datetime) -> list[float]:
-    """Every time to resolve of the week, for the chart's histogram: one integer column."""
-    dialect = await dialect_of(s)
-    last = _last_resolved(team, start, end)
-    opened = _live(last.c.case_id)
-    rows = await s.exec(
-        select(micros(dialect, last.c.at, opened))
-        .where(opened.is_not(None))
-        .order_by(last.c.at, last.c.case_id)
-    )
-    return [round(hours(int(us)), 2) for us in rows.all()]
-
-
 _STATE_KINDS = ("resolved", "followup_answered", "reopened")
 
 
@@ -469,9 +472,9 @@ async def _open_at(s: AsyncSession, team_id: str, at: datetime) -> tuple[int, li
     Open means being worked ("open"/"owned") or resolved and waiting for the follow-up. Each
     case's state then is replayed in SQL from its last state event before `at` (one probe of
     the (case_id, at) index per case ever resolved), so a case closed since still counts for a
-    past week, and one reopened since does not. The candidates come through the (team_id,
-    closed_at) and (team_id, reopened_count) indexes, not a scan of the history. One query:
-    the count rides along the listed rows as a window.
+    past week, and one reopened since does not. The candidates (not closed, closed after `at`,
+    or ever reopened) come through the (team_id, closed_at) and (team_id, reopened_count)
+    indexes, not a scan of the history. One query: the count rides along as a window.
     """
     e = TimelineEvent
     unhappy = func.coalesce(e.data["satisfied"].as_boolean(), False) == False  # noqa: E712
@@ -486,21 +489,25 @@ async def _open_at(s: AsyncSession, team_id: str, at: datetime) -> tuple[int, li
         .scalar_subquery()
     )
     state = case((col(Case.resolved_at).is_(None), "working"), else_=func.coalesce(replayed, "working"))
-    cases = (
+    arms = (col(Case.closed_at).is_(None), col(Case.closed_at) >= at, col(Case.reopened_count) > 0)
+    dialect = await dialect_of(s)
+    if dialect == "postgresql":  # a BitmapOr of the three index ranges
+        candidates: tuple[Any, ...] = (Case.team_id == team_id, or_(*arms))
+    else:  # SQLite would walk (team_id, opened_at) over the whole history for the OR: ids first
+        candidates = (col(Case.id).in_(union(*(select(Case.id).where(Case.team_id == team_id, a) for a in arms))),)
+    cases = materialized(
         select(Case.id, Case.number, Case.problem, Case.owner_id, Case.opened_at, Case.owned_at, state.label("state"))
-        .where(
-            Case.team_id == team_id, col(Case.opened_at) < at, LIVE,
-            or_(col(Case.closed_at).is_(None), col(Case.closed_at) >= at, col(Case.reopened_count) > 0),
-        )
-        .cte("candidates")
-        .prefix_with("MATERIALIZED", dialect="postgresql")  # replay each case once, not per use of `state`
-    )  # fmt: skip
+        .where(*candidates, col(Case.opened_at) < at, LIVE)
+        .cte("candidates"),
+        dialect,
+    )
     c = cases.c
+    rank = case((c.state == "working", 0), (c.state == "waiting", 1), else_=2)
     rows = (
-        await s.exec(
-            select(c.number, c.problem, c.owner_id, c.opened_at, c.owned_at, c.state, func.count().over().label("n"))
-            .where(c.state != "closed")
-            .order_by(case((c.state == "working", 0), else_=1), c.opened_at, c.id)
+        await s.exec(  # no WHERE on `state`: SQLite would push it down and replay every case twice
+            select(c.number, c.problem, c.owner_id, c.opened_at, c.owned_at, c.state,
+                   func.sum(case((c.state == "closed", 0), else_=1)).over().label("n"))
+            .order_by(rank, c.opened_at, c.id)
             .limit(5)
         )
     ).all()  # fmt: skip
@@ -524,8 +531,8 @@ async def compute(
         tz = policy.digest_timezone
         start, end = week_bounds(monday, tz)
         until = min(end, max(now + timedelta(microseconds=1), start)) if preview else end  # now included
-        this = await figures(s, policy, start, until)
-        last = await figures(s, policy, start - WEEK, end - WEEK)
+        this, mine = await figures(s, policy, start, until, chart=True)
+        last, _ = await figures(s, policy, start - WEEK, end - WEEK)
         sched = await read_policy(s, team_id, now)
         patterns = [p.as_data() for p in await detect(s, team_id, until, sched)]
         flags = await _rows(s, ImprovementFlag, ImprovementFlag.flagged_at, team_id, start, end)
@@ -561,7 +568,7 @@ async def compute(
             tally.setdefault(sh.recipient, {"user": sh.recipient, "shoutouts": 0, "recovered": 0})[
                 "shoutouts"
             ] += 1
-        for owner, n in (await _recovered_by_owner(s, team_id, start, until)).items():
+        for owner, n in mine["recovered"].items():
             tally.setdefault(owner, {"user": owner, "shoutouts": 0, "recovered": 0})["recovered"] += n
         recoverers = sorted(tally.values(), key=lambda r: (-(r["shoutouts"] + r["recovered"]), r["user"]))[:3]
         shout_list = [
@@ -569,13 +576,12 @@ async def compute(
              "number": cases[sh.case_id].number if sh.case_id in cases else None}
             for sh in shouts
         ]  # fmt: skip
-        resolve_hours = await _resolve_hours(s, team_id, start, until)
         return Digest(
             team_id=team_id, week=week_label(monday), start=start.isoformat(), end=end.isoformat(), timezone=tz,
             currency=policy.currency, this=this, last=last, still_open=still_open, patterns=patterns,
             flagged=flagged, slowest=slowest, recoverers=recoverers, shoutouts=shout_list, preview=preview,
             resolve_target_h=policy.resolve_within_hours, categories=list(policy.categories),
-            previous_weeks=previous, opened_per_day=per_day, resolve_hours=resolve_hours,
+            previous_weeks=previous, opened_per_day=per_day, resolve_hours=mine["resolve_hours"],
             targets={"own_min": policy.own_within_minutes, "resolve_h": policy.resolve_within_hours},
         )  # fmt: skip
 

@@ -13,6 +13,7 @@ ones the Python definitions (`digest.median`, `digest.p90`) give over the same r
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,14 @@ US = 1_000_000  # microseconds in a second
 
 async def dialect_of(s: AsyncSession) -> str:
     return (await s.connection()).dialect.name
+
+
+def materialized(cte: Any, dialect: str) -> Any:
+    """A CTE computed once: PostgreSQL and SQLite (3.35+) would otherwise inline it, re-running
+    a per-row subquery (a case's opening, its last state event) at every use of its columns."""
+    if dialect == "postgresql" or (dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)):
+        return cte.prefix_with("MATERIALIZED")
+    return cte
 
 
 def micros(dialect: str, later: Any, earlier: Any) -> ColumnElement[int]:
@@ -54,6 +63,16 @@ class Ranked:
     p90: Any = None  # the value at rank ceil(0.9 n)
     within: int = 0  # values <= the limit given
 
+    @classmethod
+    def of(cls, values: list[Any], limit: float | None = None) -> Ranked:
+        """The same from values already fetched (the chart needs every time to resolve anyway)."""
+        v = sorted(values)
+        if not v:
+            return cls()
+        n = len(v)
+        within = sum(1 for x in v if x <= limit) if limit is not None else 0
+        return cls(n, v[(n + 1) // 2 - 1], v[n // 2], v[max(math.ceil(0.9 * n), 1) - 1], within)
+
     def median(self, conv: Callable[[Any], float]) -> float | None:
         """As `statistics.median` over the converted values (the mean of the two middle ones)."""
         if not self.n:
@@ -67,8 +86,7 @@ class Ranked:
 
 async def ranked(s: AsyncSession, dialect: str, values: Select[Any], limit: float | None = None) -> Ranked:
     """Rank the one-column `values` in the database, leaving out NULLs (a cancelled case's)."""
-    # Materialised, so a per-row subquery in the value runs once per row, not once per aggregate.
-    sub = values.cte("vals").prefix_with("MATERIALIZED", dialect="postgresql")
+    sub = materialized(values.cte("vals"), dialect)
     v = next(iter(sub.c))
     live = v.is_not(None)
     under = case((v <= limit, 1), else_=0) if limit is not None else literal(0)
