@@ -19,6 +19,7 @@ from teambot.core.cases.models import Case, CaseStatus, Grant, TimelineEvent
 from teambot.core.db import Database
 from teambot.core.insights.digest import Figures, compute, median, p90, share, week_bounds
 from teambot.core.policy.rules import new_policy
+from teambot.core.scheduling.deadlines import target_time
 
 TZ = "America/New_York"
 MONDAY = date(2026, 10, 26)  # 2026-W44: New York leaves daylight saving on Sunday 1 November
@@ -26,10 +27,11 @@ NOW = datetime(2026, 11, 4, 12, 0, tzinfo=UTC)
 OWN_MIN, RESOLVE_H = 15, 24
 
 
-def _seed(team: str, rng: random.Random, base: int) -> tuple[Any, list[Case], list[TimelineEvent], list[Grant]]:
+def _seed(team: str, rng: random.Random, base: int, working: bool) -> tuple[Any, list[Case], list[TimelineEvent], list[Grant]]:
     """Cases opened over five weeks before the digest week's end, with the timeline their fate implies."""
     policy = new_policy(team, "alice", NOW - timedelta(days=120))
     policy.digest_timezone, policy.own_within_minutes, policy.resolve_within_hours = TZ, OWN_MIN, RESOLVE_H
+    policy.targets_in_working_hours = working  # then Python counts "resolved within target" by the calendar
     end = week_bounds(MONDAY, TZ)[1]
     cases: list[Case] = []
     events: list[TimelineEvent] = []
@@ -106,7 +108,10 @@ def _reference(policy: Any, cases: list[Case], events: list[TimelineEvent], gran
     last = {e.case_id: e for e in week if e.kind == "resolved"}
     resolve = [(e.at - live[e.case_id].opened_at).total_seconds() / 3600 for e in last.values()]
     f.resolved, f.resolve_median_h, f.resolve_p90_h = len(resolve), median(resolve), p90(resolve)
-    f.resolved_within_target = sum(1 for h in resolve if h <= RESOLVE_H)
+    f.resolved_within_target = sum(
+        1 for e in last.values()
+        if e.at <= target_time(live[e.case_id].opened_at, timedelta(hours=RESOLVE_H), policy)
+    )  # fmt: skip
     f.resolve_share = f.resolve_target_share = share(f.resolved_within_target, f.resolved)
     sorry = [(e.at - live[e.case_id].opened_at).total_seconds() / 60
              for e in week if e.kind == "apologised" and e.data.get("first", True)]  # fmt: skip
@@ -167,12 +172,12 @@ def _still_open(cases: list[Case], events: list[TimelineEvent], at: datetime) ->
     return len(working) + waiting, working[:5]
 
 
-async def _digest_on(url: str, team: str, seed: int) -> tuple[Any, Any]:
+async def _digest_on(url: str, team: str, seed: int, working: bool) -> tuple[Any, Any]:
     db = Database(url)
     try:
         async with db.read() as s:  # ids after any earlier run's cases in this database
             base = (await s.exec(select(func.max(Case.id)))).one() or 0
-        policy, cases, events, grants = _seed(team, random.Random(seed), int(base))
+        policy, cases, events, grants = _seed(team, random.Random(seed), int(base), working)
         async with db.session() as s:
             s.add(policy)
             await s.commit()
@@ -191,14 +196,16 @@ async def _digest_on(url: str, team: str, seed: int) -> tuple[Any, Any]:
         await db.dispose()
 
 
-@pytest.mark.parametrize("seed", [15, 47])
-async def test_sqlite_and_postgresql_rank_the_week_as_python_does(migrated_urls: dict[str, str], seed: int) -> None:
+@pytest.mark.parametrize(("seed", "working"), [(15, False), (47, True)])
+async def test_sqlite_and_postgresql_rank_the_week_as_python_does(
+    migrated_urls: dict[str, str], seed: int, working: bool
+) -> None:
     if "postgres" not in migrated_urls:
         pytest.skip(f"PostgreSQL unreachable: {migrated_urls.get('postgres_skip')}")
     team = f"TQ{uuid.uuid4().hex[:8]}"  # a team of its own: other tests' rows stay out
     digests = {}
     for kind in ("sqlite", "postgres"):
-        digests[kind], rows = await _digest_on(migrated_urls[kind], team, seed)
+        digests[kind], rows = await _digest_on(migrated_urls[kind], team, seed, working)
     policy, cases, events, grants = rows
     start, end = week_bounds(MONDAY, TZ)
     this, last = _reference(policy, cases, events, grants, start, end), _reference(

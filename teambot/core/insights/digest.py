@@ -402,22 +402,28 @@ async def _followups(
     counted per owner in one pass, so the same rows also say who recovered how many."""
     a = _latest_answers(team, start, end)
     data = a.c.data
-    satisfied = func.coalesce(data["satisfied"].as_boolean(), False)
-    score = data["score"].as_integer()
-    won_back = data["won_back"].as_boolean()
-    customer = data["source"].as_string() == "customer"
+    # Each answer's fields read out of its JSON once (a materialised CTE), not once per use.
+    fields = materialized(
+        select(
+            a.c.owner_id, a.c.at, a.c.opened_at,
+            func.coalesce(data["satisfied"].as_boolean(), False).label("satisfied"),
+            data["score"].as_integer().label("score"), data["won_back"].as_boolean().label("won_back"),
+            (func.coalesce(data["source"].as_string(), "") == "customer").label("customer"),
+        ).where(a.c.rn == 1, a.c.opened_at.is_not(None)).cte("answers"),
+        dialect,
+    )  # fmt: skip
+    satisfied, score, won_back, customer = fields.c.satisfied, fields.c.score, fields.c.won_back, fields.c.customer
 
     def count(cond: Any) -> Any:
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
-    latest = (a.c.rn == 1, a.c.opened_at.is_not(None))
     rows = (
         await s.exec(
             select(
-                a.c.owner_id, func.count(), count(satisfied), count(score.is_not(None)),
+                fields.c.owner_id, func.count(), count(satisfied), count(score.is_not(None)),
                 func.coalesce(func.sum(score), 0), count(won_back.is_not(None)), count(won_back), count(customer),
                 count(and_(customer, satisfied)),
-            ).where(*latest).group_by(a.c.owner_id)
+            ).group_by(fields.c.owner_id)
         )
     ).all()  # fmt: skip
     totals = [0] * 8
@@ -436,7 +442,7 @@ async def _followups(
     f.customer_verdicts, f.customer_satisfied = by_customer, customer_happy
     f.staff_verdicts = n - by_customer
     if by_customer:
-        feedback = await ranked(s, dialect, select(micros(dialect, a.c.at, a.c.opened_at)).where(*latest, customer))
+        feedback = await ranked(s, dialect, select(micros(dialect, fields.c.at, fields.c.opened_at)).where(customer))
         f.feedback_median_h = feedback.median(hours)
     return recovered
 
