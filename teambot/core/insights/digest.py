@@ -2,9 +2,11 @@
 
 A digest covers one ISO week, Monday 00:00 to Monday 00:00 in the team's digest time zone,
 and goes out at the policy's weekday and time in the week after. It reads only that week's
-rows through indexes (cases by opened_at, timeline events, grants, flags and shout-outs by
-team and time) plus the cases those rows name and the open cases, so its cost follows the
-week, not the history. Each figure comes with the week before beside it.
+rows through indexes (cases by opened_at, timeline events by kind, grants, flags and shout-outs
+by team and time) plus the cases those rows name and the open cases, so its cost follows the
+week, not the history. The database does the counting and ranking (GROUP BY, percentiles:
+see digest_sql), so only figures travel back, not the week's rows. Each figure comes with the
+week before beside it.
 
 Definitions (so the numbers can be checked by hand):
 - time to own: cases opened in the week and owned, owned_at - opened_at; owned within
@@ -17,7 +19,8 @@ Definitions (so the numbers can be checked by hand):
   that moment (replayed from the timeline), so a past week reads the same whenever asked.
 - slowest open: of those, the ones still being worked then (open or owned, not resolved and
   waiting for the follow-up), oldest first, their age at the week's end.
-- percentiles: median as usual; p90 by nearest rank.
+- percentiles: median as usual; p90 by nearest rank. Where two answers or events of a case
+  share a timestamp, the later-recorded one (higher id) is the latest.
 - compensation: grants given in the week; "approved" is above the giver's authority. The
   escalation premium is the average given per case with an approved grant minus the
   average per case with grants only within authority. Every figure is in the team's current
