@@ -57,6 +57,8 @@ class Case(SQLModel, table=True):
         Index("ix_cases_followup_due", "status", "followup_due_at"),
         Index("ix_cases_team_opened", "team_id", "opened_at"),
         Index("ix_cases_team_resolved", "team_id", "resolved_at"),  # root-cause patterns, the digest
+        Index("ix_cases_team_closed", "team_id", "closed_at"),  # the digest: open at a week's end
+        Index("ix_cases_team_reopened", "team_id", "reopened_count"),  # (migration 0012)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -109,6 +111,7 @@ class TimelineEvent(SQLModel, table=True):
     __table_args__ = (
         Index("ix_timeline_case_at", "case_id", "at"),
         Index("ix_timeline_team_at", "team_id", "at"),
+        Index("ix_timeline_team_kind_at", "team_id", "kind", "at"),  # the digest, one kind a figure (0012)
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -9,7 +9,7 @@ five weeks of cases, through the (team_id, opened_at) index.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,7 +60,10 @@ class Pattern:
         )
 
     def as_data(self) -> dict[str, Any]:
-        return {**asdict(self), "trend": self.trend, "text": self.text()}
+        """Field by field, not `asdict`: that deep-copies a busy week's thousands of case numbers
+        one int at a time."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**data, "cases": list(self.cases), "trend": self.trend, "text": self.text()}
 
 
 LIVE = col(Case.status) != CaseStatus.CANCELLED  # a cancelled case is in no pattern
@@ -102,18 +105,20 @@ async def detect(s: AsyncSession, team_id: str, end: datetime, sched: Policy) ->
         )
         .group_by(Case.category)
     )
-    for category, now_n, all_n in sorted(rows.all()):
-        now_n = int(now_n or 0)
-        if now_n and (now_n >= sched.pattern_min_cases or _rising(now_n, (all_n - now_n) / 4, sched)):
-            nums = (
-                await s.exec(
-                    select(Case.number).where(
-                        Case.team_id == team_id, LIVE, Case.category == category,
-                        col(Case.opened_at) >= start, col(Case.opened_at) < end,
-                    )
-                )
-            ).all()  # fmt: skip
-            judge("category", category, category, now_n, int(all_n) - now_n, list(nums))
+    hits = [(category, int(now_n or 0), int(all_n)) for category, now_n, all_n in sorted(rows.all())]
+    hits = [h for h in hits if h[1] and (h[1] >= sched.pattern_min_cases or _rising(h[1], (h[2] - h[1]) / 4, sched))]
+    numbers: dict[str, list[int]] = {}
+    if hits:  # every pattern's case numbers in one pass over the week, not one query each
+        listed = await s.exec(
+            select(Case.category, Case.number).where(
+                Case.team_id == team_id, LIVE, col(Case.category).in_([h[0] for h in hits]),
+                col(Case.opened_at) >= start, col(Case.opened_at) < end,
+            )
+        )  # fmt: skip
+        for category, number in listed.all():
+            numbers.setdefault(category, []).append(number)
+    for category, now_n, all_n in hits:
+        judge("category", category, category, now_n, all_n - now_n, numbers.get(category, []))
 
     # Root causes, by resolution time: SQL groups the lower-cased text, Python merges the few
     # groups that differ only in spacing or trailing punctuation (cause_key).
@@ -133,14 +138,20 @@ async def detect(s: AsyncSession, team_id: str, end: datetime, sched: Policy) ->
             entry[1] += int(now_n or 0)
             entry[2] += int(all_n) - int(now_n or 0)
             entry[3].append(raw)
-    for key, (label, now_n, before_n, raws) in sorted(merged.items()):
-        if now_n and (now_n >= sched.pattern_min_cases or _rising(now_n, before_n / 4, sched)):
-            nums = (
-                await s.exec(
-                    select(Case.number).where(*resolved_in, col(Case.resolved_at) >= start, text.in_(raws))
-                )
-            ).all()
-            judge("root_cause", key, label, now_n, before_n, list(nums))
+    causes = [
+        (key, entry) for key, entry in sorted(merged.items())
+        if entry[1] and (entry[1] >= sched.pattern_min_cases or _rising(entry[1], entry[2] / 4, sched))
+    ]  # fmt: skip
+    by_raw = {raw: key for key, entry in causes for raw in entry[3]}
+    cause_nums: dict[str, list[int]] = {}
+    if causes:
+        listed = await s.exec(
+            select(text, Case.number).where(*resolved_in, col(Case.resolved_at) >= start, text.in_(list(by_raw)))
+        )
+        for raw, number in listed.all():
+            cause_nums.setdefault(by_raw[raw], []).append(number)
+    for key, (label, now_n, before_n, _raws) in causes:
+        judge("root_cause", key, label, now_n, before_n, cause_nums.get(key, []))
 
     # Repeat customers: someone with a case this week and another within the window before it.
     window = timedelta(days=sched.repeat_customer_days)
