@@ -15,7 +15,9 @@ on the same port. Afterwards, every request that got a 200 must have its effect 
   lost            acknowledged commands (Slack or Teams) without a case, claims without their owner, forms
                   without their step
   without card    Slack cases whose card_ref records no posted card, Teams cases no card was sent for
-  duplicate cards cases with more than one top-level message carrying their metadata
+  duplicate cards Slack cases with more than one top-level message carrying their metadata
+  Teams twice     Teams messages whose case card was sent twice: at most 1 per crash is the stated
+                  bound (the Bot Connector offers no history to find a card sent just before a crash)
   twice           steps recorded twice
 
 Exit status 1 when any of those is not 0 in any loop. Prints ack p50/p99/max and the settling time.
@@ -118,6 +120,7 @@ class Loop:
     statuses: Counter[int] = field(default_factory=Counter)
     stop_seconds: float = 0.0
     settle_seconds: float = 0.0
+    teams_twice: int = 0
     problems: dict[str, int] = field(default_factory=dict)
 
 
@@ -326,6 +329,7 @@ async def _check(container: Any, fake: FakeSlack, loop: Loop, warm: list[Case],
     )
     dup_slack = sorted(k for k, v in cards.items() if v > 1)
     dup_teams = sorted(int(k) for k, v in teams_cards.items() if v > 1)
+    loop.teams_twice = len(dup_teams)
     if dup_slack or dup_teams:
         print(f"    duplicate cards: Slack cases {dup_slack[:10]}, Teams messages {dup_teams[:10]}")
     if lost_cmd or lost_claim or lost_form or lost_teams:
@@ -340,7 +344,10 @@ async def _check(container: Any, fake: FakeSlack, loop: Loop, warm: list[Case],
         **loop.problems,
         "lost": len(lost_cmd) + len(lost_claim) + len(lost_form) + len(lost_teams),
         "without card": len(no_card),
-        "duplicate cards": sum(1 for v in cards.values() if v > 1) + sum(1 for v in teams_cards.values() if v > 1),
+        "duplicate cards": sum(1 for v in cards.values() if v > 1),
+        # Teams has no way to find a card sent just before a crash (no history, no idempotency key),
+        # so one case per crash may get its card twice: the stated bound. More than that is a failure.
+        "Teams twice beyond 1": max(sum(1 for v in teams_cards.values() if v > 1) - 1, 0),
         "twice": sum(1 for t, v in texts.items() if t.startswith("burst step") and v > 1)
         + sum(1 for v in refs.values() if v > 1),
         "5xx": sum(v for k, v in loop.statuses.items() if k >= 500),
@@ -374,7 +381,8 @@ async def _one(k: int, db: str, n: int, rate: float, sig: int, webs: int, worker
     print(f"  loop {k + 1}: acked {acked} ({len(r.acked['teams'])} Teams), not acked {sum(r.refused.values())} "
           f"(server down), stop took {r.stop_seconds:.2f} s, settled in {r.settle_seconds:.1f} s, "
           f"lost {r.problems['lost']}, without card {r.problems['without card']}, "
-          f"duplicate cards {r.problems['duplicate cards']}, twice {r.problems['twice']}"
+          f"duplicate cards {r.problems['duplicate cards']}, twice {r.problems['twice']}, "
+          f"Teams cards twice {r.teams_twice}"
           + (f"  FAILED {bad}" if bad else ""))  # fmt: skip
     return int(bool(bad))
 
