@@ -126,13 +126,16 @@ async def one(wd: Path, fake: Proc, workers: int, pending: int, due: int, lead: 
         if time.time() > t0:
             print(f"  note: workers were up {time.time() - t0:.1f}s after T0", flush=True)
         await asyncio.sleep(max(0.0, t0 - time.time() - 0.5))
-        cpu0 = [cpu_seconds(p) for p in procs]  # start-up excluded
+        cpu0, fake0 = [cpu_seconds(p) for p in procs], cpu_seconds(fake)  # start-up excluded
         reached, _ = await wait_count(fake, "cards", due, timeout + max(0.0, t0 - time.time()))
         cpu = sum(cpu_seconds(p) - c for p, c in zip(procs, cpu0, strict=True))
+        fake_cpu = cpu_seconds(fake) - fake0
         await asyncio.sleep(1.0)  # anything sent twice arrives now
         stats = await fake_stats(fake, times=True)
         counts = await db_counts(PG_URL)
         errors = sum(p.errors_logged() for p in procs)
+        sweeps = [line.split(" INFO ", 1)[-1] for p in procs for line in p.log_path.read_text(errors="replace")
+                  .splitlines() if "sweep:" in line]  # fmt: skip
     finally:
         for p in procs:
             p.stop()
@@ -145,8 +148,8 @@ async def one(wd: Path, fake: Proc, workers: int, pending: int, due: int, lead: 
         "sends/s": round(len(arrivals) / span, 1) if span and span == span else float("nan"),
         "late p50 s": round(pct(late, 50), 2), "late p99 s": round(pct(late, 99), 2),
         "duplicates": int(stats.get("channels_over_one", 0)), "reached": reached,
-        "worker cpu s": round(cpu, 1), "sends/cpu s": round(len(arrivals) / cpu, 1) if cpu > 0 else float("nan"),
-        "db": counts, "errors_logged": errors,
+        "worker cpu s": round(cpu, 1), "chat api cpu s": round(fake_cpu, 1), "sends/cpu s": round(len(arrivals) / cpu, 1) if cpu > 0 else float("nan"),
+        "db": counts, "errors_logged": errors, "sweeps": sweeps,
     }  # fmt: skip
 
 
@@ -195,6 +198,8 @@ async def run(worker_counts: list[int], pending: int, due: int, lead: float,
                 print(f"  sent {r['sent']} in {r['all sent s']}s after T0, {r['sends/s']}/s, late p99 "
                       f"{r['late p99 s']}s, duplicates {r['duplicates']}, {r['sends/cpu s']} sends per "
                       f"worker CPU-second, load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+                for line in r["sweeps"]:
+                    print("   ", line, flush=True)
                 result["runs"].append(r)
             if cli_check:
                 result["worker_cli_check"] = await worker_cli_check(wd, fake, min(due, 100))
@@ -211,7 +216,7 @@ async def run(worker_counts: list[int], pending: int, due: int, lead: float,
 
 def report(result: dict[str, Any]) -> str:
     cols = ["workers", "pending", "due", "sent", "all sent s", "sends/s", "sends/s ÷ 1 worker", "late p50 s",
-            "late p99 s", "duplicates", "worker cpu s", "sends/cpu s", "errors_logged"]  # fmt: skip
+            "late p99 s", "duplicates", "worker cpu s", "sends/cpu s", "chat api cpu s", "errors_logged"]  # fmt: skip
     return table(result["runs"], cols) + f"\n\nteambot worker: {result.get('worker_cli_check')}"
 
 

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -433,7 +434,7 @@ class Deadlines:
         """Claim and process until nothing is due (items a handler adds now are due now too).
 
         Items stream through `concurrency` slots: the next batch is claimed (with its cases and
-        policies) as soon as the last item of this one has a slot, and finished items are settled
+        policies) while this one's items wait for slots and run, and finished items are settled
         together (`_Settler`), so the database sees a few statements per batch, not per item.
         `rounds` only guards against a handler that keeps adding due-now work."""
         limit = limit or max(50, 2 * self.concurrency)
@@ -450,17 +451,35 @@ class Deadlines:
             finally:
                 gate.release()
 
-        settler_token = _SETTLER.set(_Settler(self))
+        settler = _Settler(self)
+        settler_token = _SETTLER.set(settler)
+        started, claiming, claimed = monotonic(), [0.0], 0
+
+        async def claim() -> tuple[list[DueItem], _Batch | None]:
+            t = monotonic()
+            try:
+                return await self._claim(limit, preload=True)
+            finally:
+                claiming[0] += monotonic() - t
+
+        # One claim is always under way while the last one's items run: a claim's round trips
+        # then never leave the slots idle.
+        upcoming: asyncio.Task[tuple[list[DueItem], _Batch | None]] | None = asyncio.create_task(claim())
         try:
             for _ in range(rounds):
+                assert upcoming is not None
+                items, batch = await upcoming
+                upcoming = None
+                claimed += len(items)
                 if errors:
                     break
-                items, batch = await self._claim(limit, preload=True)
                 if not items:
                     if not running:
                         break
                     await asyncio.wait(running)  # what they schedule may be due now
+                    upcoming = asyncio.create_task(claim())
                     continue
+                upcoming = asyncio.create_task(claim())
                 batch_token = _BATCH.set(batch)
                 try:
                     for item in items:
@@ -471,9 +490,17 @@ class Deadlines:
                 finally:
                     _BATCH.reset(batch_token)
         finally:
+            if upcoming is not None:  # stopped early: what it claims is retried after its lease
+                upcoming.cancel()
+                await asyncio.wait([upcoming])
             if running:
                 await asyncio.wait(running)
             _SETTLER.reset(settler_token)
+        if claimed:
+            log.info(
+                "sweep: %d items in %.1f s (claiming %.1f s; %d commits settled them in %.1f s)",
+                claimed, monotonic() - started, claiming[0], settler.commits, settler.seconds,
+            )  # fmt: skip
         if errors:
             raise errors[0]
         return report
@@ -684,6 +711,7 @@ class _Batch:
 
 
 async def _preload(s: AsyncSession, items: list[DueItem]) -> _Batch:
+    """Two queries for the whole batch; kinds that are not about a case load what they need."""
     case_ids = sorted({i.case_id for i in items if i.case_id is not None and i.kind in CASE_KINDS})
     teams = sorted({i.team_id for i in items if i.case_id is not None and i.kind in CASE_KINDS})
     cases = (await s.exec(select(Case).where(col(Case.id).in_(case_ids)))).all() if case_ids else []
@@ -693,6 +721,8 @@ async def _preload(s: AsyncSession, items: list[DueItem]) -> _Batch:
 
 @dataclass
 class _Settlement:
+    """One item's outcome, waiting for the group commit: its new column values and follow-ons."""
+
     item: DueItem
     values: dict[str, Any]
     then: list[DueItem]
@@ -707,6 +737,8 @@ class _Settler:
         self.dl = dl
         self.pending: list[tuple[_Settlement, asyncio.Future[bool]]] = []
         self.task: asyncio.Task[None] | None = None
+        self.commits = 0
+        self.seconds = 0.0  # spent committing, for the sweep's log line
 
     async def settle(self, settlement: _Settlement) -> bool:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -719,8 +751,11 @@ class _Settler:
     async def _drain(self) -> None:
         while self.pending:
             group, self.pending = self.pending, []
+            started = monotonic()
             try:
                 held = await self.dl._settle_many([r for r, _ in group])
+                self.commits += 1
+                self.seconds += monotonic() - started
             except DBAPIError:  # e.g. a key inserted meanwhile, a deadlock with a case's change
                 log.warning("settling %d due items together failed; one by one", len(group), exc_info=True)
                 for r, future in group:
