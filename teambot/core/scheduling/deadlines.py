@@ -24,6 +24,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
@@ -394,7 +396,7 @@ class Deadlines:
 
     async def _settle_many(self, batch: list[_Settlement]) -> list[bool]:
         """Settle many items in one transaction: which are still ours (one SELECT), their new values
-        (one executemany per shape of outcome), their follow-on items (one lookup, one INSERT)."""
+        (one executemany per shape of outcome), their follow-on items (one INSERT)."""
         table = DueItem.__table__  # type: ignore[attr-defined]
         ids = sorted({r.item.id for r in batch if r.item.id is not None})
         async with self.db.session() as s:
@@ -682,20 +684,25 @@ async def insert_new(s: AsyncSession, item: DueItem) -> bool:
 
 
 async def _insert_many(s: AsyncSession, items: list[DueItem]) -> None:
-    """`insert_new` for many at once: one lookup of the keys, one INSERT of those not there yet.
-    A key another worker inserts in between fails the whole transaction; the caller then settles
-    item by item."""
-    if not items:
+    """`insert_new` for many at once, in one statement: `INSERT ... ON CONFLICT (key) DO NOTHING`
+    (PostgreSQL and SQLite), so a key that exists, or that another worker is inserting, is skipped."""
+    rows = {item.key: item.model_dump(exclude={"id"}) for item in reversed(items)}  # the first wins
+    if not rows:
         return
-    keys = [item.key for item in items]
-    existing = set((await s.exec(select(DueItem.key).where(col(DueItem.key).in_(keys)))).all())
-    rows: dict[str, dict[str, Any]] = {}
-    for item in items:
-        if item.key not in existing and item.key not in rows:
-            rows[item.key] = item.model_dump(exclude={"id"})
-    if rows:
-        conn = await s.connection()
-        await conn.execute(insert(DueItem.__table__), list(rows.values()))  # type: ignore[attr-defined]
+    table = DueItem.__table__  # type: ignore[attr-defined]
+    dialect = s.bind.dialect.name
+    if dialect == "postgresql":
+        stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=["key"])
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["key"])
+    else:  # pragma: no cover (neither): look the keys up first
+        existing = set((await s.exec(select(DueItem.key).where(col(DueItem.key).in_(list(rows))))).all())
+        rows = {k: v for k, v in rows.items() if k not in existing}
+        if not rows:
+            return
+        stmt = insert(table)
+    conn = await s.connection()
+    await conn.execute(stmt, list(rows.values()))
 
 
 # ----- a sweep's batches ------------------------------------------------------------------
@@ -756,7 +763,7 @@ class _Settler:
                 held = await self.dl._settle_many([r for r, _ in group])
                 self.commits += 1
                 self.seconds += monotonic() - started
-            except DBAPIError:  # e.g. a key inserted meanwhile, a deadlock with a case's change
+            except DBAPIError:  # e.g. a deadlock with a case's change, a connection lost
                 log.warning("settling %d due items together failed; one by one", len(group), exc_info=True)
                 for r, future in group:
                     await self._one(r, future)
