@@ -468,20 +468,21 @@ class Deadlines:
         # then never leave the slots idle.
         upcoming: asyncio.Task[tuple[list[DueItem], _Batch | None]] | None = asyncio.create_task(claim())
         try:
-            for _ in range(rounds):
+            for round_ in range(rounds):
                 assert upcoming is not None
                 items, batch = await upcoming
                 upcoming = None
                 claimed += len(items)
-                if errors:
+                if errors:  # the database is failing: these are retried after their lease
                     break
                 if not items:
                     if not running:
                         break
                     await asyncio.wait(running)  # what they schedule may be due now
+                if round_ + 1 < rounds:
                     upcoming = asyncio.create_task(claim())
+                if not items:
                     continue
-                upcoming = asyncio.create_task(claim())
                 batch_token = _BATCH.set(batch)
                 try:
                     for item in items:
@@ -492,7 +493,7 @@ class Deadlines:
                 finally:
                     _BATCH.reset(batch_token)
         finally:
-            if upcoming is not None:  # stopped early: what it claims is retried after its lease
+            if upcoming is not None:  # cancelled or failed: what it claimed is retried after its lease
                 upcoming.cancel()
                 await asyncio.wait([upcoming])
             if running:
