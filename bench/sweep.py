@@ -8,14 +8,19 @@ Slack pointed at a local chat API, the only way the CLI delivers a nudge today (
 time from T0 until the last nudge arrived, sends/s, lateness p50/p99 (arrival - T0) and
 duplicates (a channel nudged twice); in the database: items sent, failed, left pending.
 
-    .venv/bin/python -m bench.sweep            # ~5 min (the sweep runs every 15 s, 1000 items a sweep)
+    .venv/bin/python -m bench.sweep            # ~3 min: seeding 100,000 rows twice, then the sends
+    .venv/bin/python -m bench.sweep --workers 1 --due 5000 --no-cli-check   # one quick trial
     .venv/bin/python -m bench.sweep --smoke    # tiny numbers, due at start
+
+Also reported: each run's worker CPU-seconds from T0 on, and sends per CPU-second, which
+hold still on a shared machine where sends/s follow the load.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -93,6 +98,17 @@ async def db_counts(url: str) -> dict[str, int]:
         await db.dispose()
 
 
+def cpu_seconds(proc: Proc) -> float:
+    """User + system CPU the process has used so far (Linux /proc), NaN elsewhere: sends per
+    CPU-second do not depend on what else the machine is running, sends/s do."""
+    try:
+        assert proc.popen is not None
+        fields = Path(f"/proc/{proc.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, AssertionError, IndexError, ValueError):
+        return float("nan")
+
+
 async def one(wd: Path, fake: Proc, workers: int, pending: int, due: int, lead: float,
               timeout: float) -> dict[str, Any]:  # noqa: ASYNC109  # fmt: skip
     reset_postgres(PG_URL)
@@ -109,11 +125,17 @@ async def one(wd: Path, fake: Proc, workers: int, pending: int, due: int, lead: 
             await p.start()
         if time.time() > t0:
             print(f"  note: workers were up {time.time() - t0:.1f}s after T0", flush=True)
+        await asyncio.sleep(max(0.0, t0 - time.time() - 0.5))
+        cpu0, fake0 = [cpu_seconds(p) for p in procs], cpu_seconds(fake)  # start-up excluded
         reached, _ = await wait_count(fake, "cards", due, timeout + max(0.0, t0 - time.time()))
+        cpu = sum(cpu_seconds(p) - c for p, c in zip(procs, cpu0, strict=True))
+        fake_cpu = cpu_seconds(fake) - fake0
         await asyncio.sleep(1.0)  # anything sent twice arrives now
         stats = await fake_stats(fake, times=True)
         counts = await db_counts(PG_URL)
         errors = sum(p.errors_logged() for p in procs)
+        sweeps = [line.split(" INFO ", 1)[-1] for p in procs for line in p.log_path.read_text(errors="replace")
+                  .splitlines() if "sweep:" in line]  # fmt: skip
     finally:
         for p in procs:
             p.stop()
@@ -126,7 +148,8 @@ async def one(wd: Path, fake: Proc, workers: int, pending: int, due: int, lead: 
         "sends/s": round(len(arrivals) / span, 1) if span and span == span else float("nan"),
         "late p50 s": round(pct(late, 50), 2), "late p99 s": round(pct(late, 99), 2),
         "duplicates": int(stats.get("channels_over_one", 0)), "reached": reached,
-        "db": counts, "errors_logged": errors,
+        "worker cpu s": round(cpu, 1), "chat api cpu s": round(fake_cpu, 1), "sends/cpu s": round(len(arrivals) / cpu, 1) if cpu > 0 else float("nan"),
+        "db": counts, "errors_logged": errors, "sweeps": sweeps,
     }  # fmt: skip
 
 
@@ -163,7 +186,7 @@ async def worker_cli_check(wd: Path, fake: Proc, due: int) -> dict[str, Any]:
 
 
 async def run(worker_counts: list[int], pending: int, due: int, lead: float,
-              timeout: float) -> dict[str, Any]:  # noqa: ASYNC109  # fmt: skip
+              timeout: float, *, cli_check: bool = True) -> dict[str, Any]:  # noqa: ASYNC109  # fmt: skip
     result: dict[str, Any] = {"machine": machine(), "runs": []}
     with workdir() as wd:
         fake = fakechat_proc(wd)
@@ -173,10 +196,14 @@ async def run(worker_counts: list[int], pending: int, due: int, lead: float,
                 print(f"{n} worker(s): {pending} pending, {due} due at T0", flush=True)
                 r = await one(wd, fake, n, pending, due, lead, timeout)
                 print(f"  sent {r['sent']} in {r['all sent s']}s after T0, {r['sends/s']}/s, late p99 "
-                      f"{r['late p99 s']}s, duplicates {r['duplicates']}", flush=True)  # fmt: skip
+                      f"{r['late p99 s']}s, duplicates {r['duplicates']}, {r['sends/cpu s']} sends per "
+                      f"worker CPU-second, load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+                for line in r["sweeps"]:
+                    print("   ", line, flush=True)
                 result["runs"].append(r)
-            result["worker_cli_check"] = await worker_cli_check(wd, fake, min(due, 100))
-            print("teambot worker check:", result["worker_cli_check"], flush=True)
+            if cli_check:
+                result["worker_cli_check"] = await worker_cli_check(wd, fake, min(due, 100))
+                print("teambot worker check:", result["worker_cli_check"], flush=True)
         finally:
             fake.stop()
     base = result["runs"][0]
@@ -189,7 +216,7 @@ async def run(worker_counts: list[int], pending: int, due: int, lead: float,
 
 def report(result: dict[str, Any]) -> str:
     cols = ["workers", "pending", "due", "sent", "all sent s", "sends/s", "sends/s ÷ 1 worker", "late p50 s",
-            "late p99 s", "duplicates", "errors_logged"]  # fmt: skip
+            "late p99 s", "duplicates", "worker cpu s", "sends/cpu s", "chat api cpu s", "errors_logged"]  # fmt: skip
     return table(result["runs"], cols) + f"\n\nteambot worker: {result.get('worker_cli_check')}"
 
 
@@ -198,14 +225,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--smoke", action="store_true", help="tiny: 200 pending, 50 due, due at start")
     p.add_argument("--workers", default="1,2")
     p.add_argument("--timeout", type=float, default=400.0, help="longest wait for all nudges (seconds)")
+    p.add_argument("--pending", type=int, default=100_000, help="pending items in all")
+    p.add_argument("--due", type=int, default=10_000, help="of which due at T0")
+    p.add_argument("--no-cli-check", action="store_true", help="skip the `teambot worker` check")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     counts = [int(x) for x in args.workers.split(",")]
     if args.smoke:
         pending, due, lead, timeout = 200, 50, -1.0, 30.0
     else:
-        pending, due, lead, timeout = 100_000, 10_000, 8.0, args.timeout
-    result = asyncio.run(run(counts, pending, due, lead, timeout))
+        pending, due, lead, timeout = args.pending, args.due, 8.0, args.timeout
+    result = asyncio.run(run(counts, pending, due, lead, timeout, cli_check=not args.no_cli_check))
     print(report(result))
     print("wrote", save("sweep" + ("-smoke" if args.smoke else ""), result, args.out))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -53,8 +54,11 @@ class Container:
     feedback_store: DbFeedbackStore
     feedback_secret: bytes = field(repr=False)  # signs feedback links; never shown or logged
     intake: Intake
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # adapters' own
 
     async def close(self) -> None:
+        for closer in self.closers:
+            await closer()
         await self.db.dispose()
         await self.intake.db.dispose()
 
@@ -81,8 +85,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     notifier = RoutingNotifier()
     events = CaseEvents()
     service = RecoveryService(db, clk, notifier, events)
-    # SQLite has one writer: a few items at once keep the network busy without a queue at its lock.
-    dl = Deadlines(db, clk, notifier, concurrency=4 if is_sqlite(db.url) else 16)
+    # Items in flight hold no database session (a sweep reads and settles per batch), so sends
+    # overlap freely; SQLite's one writer still takes each batch's commit in turn.
+    dl = Deadlines(db, clk, notifier, concurrency=16 if is_sqlite(db.url) else 64)
     events.subscribe(deadlines.on_case_changed)  # nudges follow the case
     events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
     # On PostgreSQL its own small pool, so recording a request before its ack never waits behind

@@ -89,4 +89,5 @@ def attach(app: web.Application, container: Container) -> SlackRuntime:
             log.warning("shutting down with Slack work unfinished")
 
     app.on_cleanup.append(drain)
+    container.closers.append(rt.close_http)  # closed last, with the database (serve and worker)
     return rt

@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -70,6 +71,8 @@ class SlackRuntime:
     _clients: dict[str, AsyncWebClient] = field(default_factory=dict)
     _locks: dict[tuple[str, int], asyncio.Lock] = field(default_factory=dict)
     _quiet: asyncio.Event | None = None
+    _http: aiohttp.ClientSession | None = None
+    _http_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def settings(self) -> Settings:
@@ -128,7 +131,7 @@ class SlackRuntime:
     async def client_for(self, team_id: str) -> AsyncWebClient | None:
         """A client holding the bot token of a workspace (for notices outside a request)."""
         if self.single_token:
-            return self.client
+            return self._keep_alive(self.client)
         if self.installation_store is None:
             return None
         bot = await self.installation_store.async_find_bot(enterprise_id=None, team_id=team_id)
@@ -140,4 +143,22 @@ class SlackRuntime:
             return None
         if bot.bot_token not in self._clients:
             self._clients[bot.bot_token] = make_client(self.settings, bot.bot_token)
-        return self._clients[bot.bot_token]
+        return self._keep_alive(self._clients[bot.bot_token])
+
+    def _keep_alive(self, client: AsyncWebClient) -> AsyncWebClient:
+        """Give `client` this runtime's HTTP session: without one slack_sdk opens a session, and
+        a connection (a TLS handshake with Slack), for every call and closes it after."""
+        loop = asyncio.get_running_loop()
+        http = self._http
+        if http is None or http.closed or self._http_loop is not loop:  # tests run one loop each
+            http = self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+            self._http_loop = loop
+        if client.session is not http:
+            client.session = http
+        return client
+
+    async def close_http(self) -> None:
+        """Close the shared HTTP session (process shutdown); a later call opens a new one."""
+        http, self._http = self._http, None
+        if http is not None and not http.closed:
+            await http.close()

@@ -10,6 +10,7 @@ to expire and another worker retries; a delivery failure backs off and retries.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import re
@@ -18,11 +19,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -293,6 +297,14 @@ class Deadlines:
         (or is claiming this instant: SKIP LOCKED on PostgreSQL, the write lock on SQLite) are skipped.
 
         `key` claims only that row (a mail someone just asked to send), not the whole queue."""
+        items, _ = await self._claim(limit, key=key)
+        return items
+
+    async def _claim(
+        self, limit: int, *, key: str | None = None, preload: bool = False
+    ) -> tuple[list[DueItem], _Batch | None]:
+        """`claim`, and with `preload` the claimed items' cases and policies read in the same
+        transaction (two queries a batch instead of a session and two lookups per item)."""
         now = self.clock.now()
         due = (
             select(DueItem.id)
@@ -304,6 +316,7 @@ class Deadlines:
             .order_by(col(DueItem.due_at), col(DueItem.id))
             .limit(limit)
         )
+        batch: _Batch | None = None
         async with self.db.session() as s:
             if key is not None:
                 due = due.where(col(DueItem.key) == key)
@@ -322,9 +335,11 @@ class Deadlines:
                 .execution_options(synchronize_session=False)
             )
             claimed = [row for row in rows.scalars().all() if row.lease_owner == self.worker_id]
+            if preload and claimed:
+                batch = await _preload(s, claimed)
             await s.commit()
         claimed.sort(key=lambda item: (item.due_at, item.id or 0))
-        return claimed
+        return claimed, batch
 
     def _held(self, item: DueItem) -> tuple[Any, ...]:
         """Still pending and leased to this worker: the guard on every write after a claim."""
@@ -335,7 +350,16 @@ class Deadlines:
         )
 
     async def _settle(self, item: DueItem, then: list[DueItem] | None = None, **values: Any) -> bool:
-        """Write the outcome only if we still hold the lease; add follow-on items with it."""
+        """Write the outcome only if we still hold the lease; add follow-on items with it.
+
+        Inside a sweep the write joins the next group commit (see `_Settler`): `process` still
+        returns only once its item is settled, so nothing is marked before it was delivered."""
+        settler = _SETTLER.get()
+        if settler is not None:
+            return await settler.settle(_Settlement(item, values, list(then or [])))
+        return await self._settle_one(item, then, **values)
+
+    async def _settle_one(self, item: DueItem, then: list[DueItem] | None = None, **values: Any) -> bool:
         async with self.db.session() as s:
             res = await s.exec(  # type: ignore[call-overload]
                 update(DueItem)
@@ -370,24 +394,118 @@ class Deadlines:
             await s.commit()
             return bool(res.rowcount == 1)
 
-    async def sweep(self, limit: int = 50, rounds: int = 2000) -> SweepReport:
+    async def _settle_many(self, batch: list[_Settlement]) -> list[bool]:
+        """Settle many items in one transaction: which are still ours (one SELECT), their new values
+        (one executemany per shape of outcome), their follow-on items (one INSERT)."""
+        table = DueItem.__table__  # type: ignore[attr-defined]
+        ids = sorted({r.item.id for r in batch if r.item.id is not None})
+        async with self.db.session() as s:
+            mine = (
+                select(DueItem.id)
+                .where(col(DueItem.id).in_(ids), col(DueItem.lease_owner) == self.worker_id,
+                       col(DueItem.status) == PENDING)
+                .order_by(col(DueItem.id))
+            )  # fmt: skip
+            if s.bind.dialect.name == "postgresql":
+                mine = mine.with_for_update()  # nobody cancels them between this and the UPDATE
+            held = set((await s.exec(mine)).all())
+            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            then: list[DueItem] = []
+            for r in batch:
+                if r.item.id not in held:
+                    log.warning("due item %s: lease lost before settling", r.item.id)
+                    continue
+                shape = tuple(sorted(r.values))
+                shapes.setdefault(shape, []).append({"_id": r.item.id, **{f"v_{k}": v for k, v in r.values.items()}})
+                then.extend(r.then)
+            conn = await s.connection()
+            for shape, params in shapes.items():
+                stmt = (
+                    update(table)
+                    .where(table.c.id == bindparam("_id"), table.c.lease_owner == self.worker_id,
+                           table.c.status == PENDING)
+                    .values(lease_owner=None, lease_until=None, version=table.c.version + 1,
+                            **{k: bindparam(f"v_{k}", type_=table.c[k].type) for k in shape})
+                )  # fmt: skip
+                await conn.execute(stmt, params)
+            await _insert_many(s, then)
+            await s.commit()
+        return [r.item.id in held for r in batch]
+
+    async def sweep(self, limit: int | None = None, rounds: int = 2000) -> SweepReport:
         """Claim and process until nothing is due (items a handler adds now are due now too).
 
-        `rounds` only guards against a handler that keeps adding due-now work: a backlog of
-        10,000 is drained in one sweep instead of 1,000 per sweep interval."""
+        Items stream through `concurrency` slots: the next batch is claimed (with its cases and
+        policies) while this one's items wait for slots and run, and finished items are settled
+        together (`_Settler`), so the database sees a few statements per batch, not per item.
+        `rounds` only guards against a handler that keeps adding due-now work."""
+        limit = limit or max(50, 2 * self.concurrency)
         report = SweepReport()
         gate = asyncio.Semaphore(self.concurrency)
+        running: set[asyncio.Task[None]] = set()
+        errors: list[BaseException] = []
 
         async def one(item: DueItem) -> None:
-            async with gate:
+            try:
                 await self.process(item, report)
+            except Exception as exc:  # the database failed us: stop claiming, report it after
+                errors.append(exc)
+            finally:
+                gate.release()
 
-        for _ in range(rounds):
-            items = await self.claim(limit)
-            if not items:
-                break
-            # Items of one claim go out side by side; the notifier paces each channel itself.
-            await asyncio.gather(*(one(item) for item in items))
+        settler = _Settler(self)
+        settler_token = _SETTLER.set(settler)
+        started, claiming, claimed = monotonic(), [0.0], 0
+
+        async def claim() -> tuple[list[DueItem], _Batch | None]:
+            t = monotonic()
+            try:
+                return await self._claim(limit, preload=True)
+            finally:
+                claiming[0] += monotonic() - t
+
+        # One claim is always under way while the last one's items run: a claim's round trips
+        # then never leave the slots idle.
+        upcoming: asyncio.Task[tuple[list[DueItem], _Batch | None]] | None = asyncio.create_task(claim())
+        try:
+            for round_ in range(rounds):
+                assert upcoming is not None
+                items, batch = await upcoming
+                upcoming = None
+                claimed += len(items)
+                if errors:  # the database is failing: these are retried after their lease
+                    break
+                if not items:
+                    if not running:
+                        break
+                    await asyncio.wait(running)  # what they schedule may be due now
+                if round_ + 1 < rounds:
+                    upcoming = asyncio.create_task(claim())
+                if not items:
+                    continue
+                batch_token = _BATCH.set(batch)
+                try:
+                    for item in items:
+                        await gate.acquire()  # one notifier paces each channel itself
+                        task = asyncio.create_task(one(item))
+                        running.add(task)
+                        task.add_done_callback(running.discard)
+                finally:
+                    _BATCH.reset(batch_token)
+        finally:
+            if upcoming is not None:  # cancelled or failed: what it claimed is retried after its lease
+                upcoming.cancel()
+                await asyncio.wait([upcoming])
+            if running:
+                await asyncio.wait(running)
+            _SETTLER.reset(settler_token)
+        if claimed:
+            log.info(
+                "sweep: %d items in %.1f s (claiming %.1f s; %d commits settled them in %.1f s)",
+                claimed, monotonic() - started, claiming[0], settler.commits, settler.seconds,
+            )  # fmt: skip
+        if errors:
+            raise errors[0]
         return report
 
     async def run_now(self, key: str) -> SweepReport:
@@ -566,10 +684,126 @@ async def insert_new(s: AsyncSession, item: DueItem) -> bool:
     return True
 
 
+async def _insert_many(s: AsyncSession, items: list[DueItem]) -> None:
+    """`insert_new` for many at once, in one statement: `INSERT ... ON CONFLICT (key) DO NOTHING`
+    (PostgreSQL and SQLite), so a key that exists, or that another worker is inserting, is skipped."""
+    rows = {item.key: item.model_dump(exclude={"id"}) for item in reversed(items)}  # the first wins
+    if not rows:
+        return
+    table = DueItem.__table__  # type: ignore[attr-defined]
+    dialect = s.bind.dialect.name
+    if dialect == "postgresql":
+        stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=["key"])
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["key"])
+    else:  # pragma: no cover (neither): look the keys up first
+        existing = set((await s.exec(select(DueItem.key).where(col(DueItem.key).in_(list(rows))))).all())
+        rows = {k: v for k, v in rows.items() if k not in existing}
+        if not rows:
+            return
+        stmt = insert(table)
+    conn = await s.connection()
+    await conn.execute(stmt, list(rows.values()))
+
+
+# ----- a sweep's batches ------------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    """What the handlers of one claimed batch need, read with the claim (snapshot at claim time;
+    a case that changes meanwhile cancels its items, and the settle then finds the lease lost)."""
+
+    cases: dict[int, Case]
+    policies: dict[str, Policy]
+
+
+async def _preload(s: AsyncSession, items: list[DueItem]) -> _Batch:
+    """Two queries for the whole batch; kinds that are not about a case load what they need."""
+    case_ids = sorted({i.case_id for i in items if i.case_id is not None and i.kind in CASE_KINDS})
+    teams = sorted({i.team_id for i in items if i.case_id is not None and i.kind in CASE_KINDS})
+    cases = (await s.exec(select(Case).where(col(Case.id).in_(case_ids)))).all() if case_ids else []
+    policies = (await s.exec(select(Policy).where(col(Policy.team_id).in_(teams)))).all() if teams else []
+    return _Batch({c.id: c for c in cases if c.id is not None}, {p.team_id: p for p in policies})
+
+
+@dataclass
+class _Settlement:
+    """One item's outcome, waiting for the group commit: its new column values and follow-ons."""
+
+    item: DueItem
+    values: dict[str, Any]
+    then: list[DueItem]
+
+
+class _Settler:
+    """Group commit for one sweep: settlements that arrive while a commit is under way go
+    together in the next one. Each caller still waits for its own, so the at-least-once window
+    stays the sends in flight plus those that finished during one commit's round trips."""
+
+    def __init__(self, dl: Deadlines) -> None:
+        self.dl = dl
+        self.pending: list[tuple[_Settlement, asyncio.Future[bool]]] = []
+        self.task: asyncio.Task[None] | None = None
+        self.commits = 0
+        self.seconds = 0.0  # spent committing, for the sweep's log line
+
+    async def settle(self, settlement: _Settlement) -> bool:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.pending.append((settlement, future))
+        if self.task is None or self.task.done():
+            # A fresh context: the commits must not inherit a caller's SQLite write turn.
+            self.task = asyncio.create_task(self._drain(), context=contextvars.Context())
+        return await future
+
+    async def _drain(self) -> None:
+        while self.pending:
+            group, self.pending = self.pending, []
+            started = monotonic()
+            try:
+                held = await self.dl._settle_many([r for r, _ in group])
+                self.commits += 1
+                self.seconds += monotonic() - started
+            except DBAPIError:  # e.g. a deadlock with a case's change, a connection lost
+                log.warning("settling %d due items together failed; one by one", len(group), exc_info=True)
+                for r, future in group:
+                    await self._one(r, future)
+                continue
+            except Exception as exc:  # each waiting `process` raises it, as a lone settle would
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            except BaseException:
+                for _, future in group + self.pending:
+                    future.cancel()
+                raise
+            for (_, future), ok in zip(group, held, strict=True):
+                if not future.done():
+                    future.set_result(ok)
+
+    async def _one(self, r: _Settlement, future: asyncio.Future[bool]) -> None:
+        try:
+            ok = await self.dl._settle_one(r.item, r.then, **r.values)
+        except Exception as exc:
+            if not future.done():
+                future.set_exception(exc)
+            return
+        if not future.done():
+            future.set_result(ok)
+
+
+_SETTLER: contextvars.ContextVar[_Settler | None] = contextvars.ContextVar("teambot_due_settler", default=None)
+_BATCH: contextvars.ContextVar[_Batch | None] = contextvars.ContextVar("teambot_due_batch", default=None)
+
+
 # ----- the case handlers ------------------------------------------------------------------
 
 
 async def _load(dl: Deadlines, item: DueItem) -> tuple[Case, Policy]:
+    batch = _BATCH.get()
+    if batch is not None and item.case_id in batch.cases and item.team_id in batch.policies:
+        return batch.cases[item.case_id], batch.policies[item.team_id]
     async with dl.db.session() as s:
         case = await s.get(Case, item.case_id)
         policy = await s.get(Policy, item.team_id)
