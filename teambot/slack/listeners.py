@@ -126,10 +126,7 @@ def register(rt: SlackRuntime) -> None:
         have it retried; `fresh` says the step that just ran armed the row for us (its detail is
         current); what it puts in `done` is merged into the card's bookkeeping with the row's finish."""
         key = card_key("slack", case_id)
-        row = intake.adopt(key)
-        fresh = row is not None
-        if row is None:
-            row = await intake.take(key)
+        row, fresh = await intake.take_card_row(key)
         if row is None and await intake.held_elsewhere(key):
             return
         ok, done = False, {}
@@ -207,10 +204,7 @@ def register(rt: SlackRuntime) -> None:
                                message=blocks.text_message(f"That is already case #{opened.case.number}."))  # fmt: skip
                 return
             key = card_key("slack", opened.case.id)
-            row = intake.adopt(key)  # armed for us by the opening transaction: the case is brand new
-            fresh = row is not None
-            if row is None:
-                row = await intake.take(key)
+            row, fresh = await intake.take_card_row(key)  # fresh: the case is brand new
             if row is None and await intake.held_elsewhere(key):
                 return  # another process is posting it
             try:

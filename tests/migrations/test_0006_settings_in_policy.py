@@ -30,15 +30,22 @@ async def _fresh_pg(url: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def old_url(request: pytest.FixtureRequest, migrated_urls: dict[str, str]) -> str:
+def old_database(request: pytest.FixtureRequest, migrated_urls: dict[str, str], name: str) -> str:
+    """An empty database for one migration test, on the fixture's parameter: a new SQLite file, or a
+    PostgreSQL database of its own (`<test database>_<name>`, dropped and created), so the shared test
+    database stays at head."""
     if request.param == "sqlite":
-        return f"sqlite:///{tempfile.mkdtemp(prefix='teambot-0006-')}/old.db"
+        return f"sqlite:///{tempfile.mkdtemp(prefix=f'teambot-{name}-')}/old.db"
     if "postgres" not in migrated_urls:
         pytest.skip(migrated_urls.get("postgres_skip", "PostgreSQL unreachable"))
-    url = make_url(PG).set(database=f"{make_url(PG).database}_migration").render_as_string(False)
+    url = make_url(PG).set(database=f"{make_url(PG).database}_{name}").render_as_string(False)
     asyncio.run(_fresh_pg(url))
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def old_url(request: pytest.FixtureRequest, migrated_urls: dict[str, str]) -> str:
+    return old_database(request, migrated_urls, "migration")
 
 
 POLICY = (

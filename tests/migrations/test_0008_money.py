@@ -6,15 +6,13 @@ records euros). SQLite and PostgreSQL (a database of its own)."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
 
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import make_url
 
 from teambot.core.migrate import alembic_config, upgrade
-from tests.migrations.test_0006_settings_in_policy import PG, POLICY, _fresh_pg
+from tests.migrations.test_0006_settings_in_policy import POLICY, old_database
 
 CASE = (
     "INSERT INTO cases (id, team_id, number, platform, channel_id, opened_by, opened_at, problem, category, "
@@ -33,13 +31,7 @@ APPROVAL = (
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def old_url(request: pytest.FixtureRequest, migrated_urls: dict[str, str]) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tempfile.mkdtemp(prefix='teambot-0008-')}/old.db"
-    if "postgres" not in migrated_urls:
-        pytest.skip(migrated_urls.get("postgres_skip", "PostgreSQL unreachable"))
-    url = make_url(PG).set(database=f"{make_url(PG).database}_migration_money").render_as_string(False)
-    asyncio.run(_fresh_pg(url))
-    return url
+    return old_database(request, migrated_urls, "migration_money")
 
 
 def test_every_amount_names_its_currency(old_url: str) -> None:

@@ -5,15 +5,13 @@ SQLite and PostgreSQL (a database of its own, so the shared test database stays 
 from __future__ import annotations
 
 import asyncio
-import tempfile
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy.engine import make_url
 
 from teambot.core.migrate import alembic_config, upgrade
-from tests.migrations.test_0006_settings_in_policy import PG, _fresh_pg
+from tests.migrations.test_0006_settings_in_policy import old_database
 
 NEW = {"ix_timeline_team_kind_at", "ix_cases_team_closed", "ix_cases_team_reopened"}
 CASE = (
@@ -29,13 +27,7 @@ EVENT = (
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def old_url(request: pytest.FixtureRequest, migrated_urls: dict[str, str]) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tempfile.mkdtemp(prefix='teambot-0012-')}/old.db"
-    if "postgres" not in migrated_urls:
-        pytest.skip(migrated_urls.get("postgres_skip", "PostgreSQL unreachable"))
-    url = make_url(PG).set(database=f"{make_url(PG).database}_migration_digest").render_as_string(False)
-    asyncio.run(_fresh_pg(url))
-    return url
+    return old_database(request, migrated_urls, "migration_digest")
 
 
 def test_the_digest_indexes_come_and_go(old_url: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import JSON, String, bindparam, case, cast, func
+from sqlalchemy import JSON, String, Update, bindparam, case, cast, func, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,3 +29,11 @@ def merged_card_ref(dialect: str, patch: dict[str, Any]) -> ColumnElement[Any]:
         base = case((func.jsonb_typeof(stored) == "object", stored), else_=cast(empty, JSONB))
         return cast(base.op("||")(cast(value, JSONB)), JSON)
     return func.json_patch(func.coalesce(column, empty), value)
+
+
+def merge_card_ref(dialect: str, which: ColumnElement[bool], patch: dict[str, Any]) -> Update:
+    """The UPDATE merging `patch` into the bookkeeping of the case(s) `which` selects."""
+    return (
+        update(Case).where(which).values(card_ref=merged_card_ref(dialect, patch))
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip

@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from teambot.core.cases.card_ref import merged_card_ref
+from teambot.core.cases.card_ref import merge_card_ref
 from teambot.core.cases.events import CaseChanged, CaseEvents
 from teambot.core.cases.models import (
     ApprovalRequest,
@@ -1123,10 +1123,7 @@ class RecoveryService:
 
     async def _merge_card_ref(self, which: Any, patch: dict[str, Any]) -> None:
         async with self.db.session() as s:
-            await s.exec(  # type: ignore[call-overload]
-                update(Case).where(which).values(card_ref=merged_card_ref(s.bind.dialect.name, patch))
-                .execution_options(synchronize_session=False)
-            )  # fmt: skip
+            await s.exec(merge_card_ref(s.bind.dialect.name, which, patch))
             await s.commit()
 
     async def set_card_ref(self, team_id: str, number: int, ref: dict[str, Any]) -> None:

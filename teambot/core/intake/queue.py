@@ -34,7 +34,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
-from teambot.core.cases.card_ref import merged_card_ref
+from teambot.core.cases.card_ref import merge_card_ref
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case
 from teambot.core.db import Database, insert_or_skip
@@ -261,9 +261,7 @@ class Intake:
         for key, (rid, generation, _) in left:
             self._armed.pop(key, None)
             if key not in self._holding:
-                stub = IntakeItem(id=rid, key=key, kind="", team_id="", payload={}, generation=generation,
-                                  created_at=self.now())  # fmt: skip
-                await self.release(stub)
+                await self.release(self._held_row(key, rid, generation))
 
     def adopt(self, key: str) -> IntakeItem | None:
         """The card row the step of the request running in this task armed held for it (committed):
@@ -278,8 +276,20 @@ class Intake:
             return None
         self._holding.add(key)
         rid, generation, _ = got
+        return self._held_row(key, rid, generation)
+
+    def _held_row(self, key: str, rid: int, generation: int) -> IntakeItem:
+        """A card row this process holds, known from memory: what finish and release need of it."""
         return IntakeItem(id=rid, key=key, kind=key.rsplit(":", 1)[0], team_id="", payload={}, generation=generation,
                           lease_owner=self.worker_id, created_at=self.now())  # fmt: skip
+
+    async def take_card_row(self, key: str) -> tuple[IntakeItem | None, bool]:
+        """The card row for a request's reply, and whether it is *fresh*: armed for this very request
+        by its step's transaction, so the detail that step read is current and nobody posted before."""
+        row = self.adopt(key)
+        if row is not None:
+            return row, True
+        return await self.take(key), False
 
     # ----- leases ---------------------------------------------------------------------------
 
@@ -383,11 +393,7 @@ class Intake:
             return True
         async with self.db.session() as s:
             if card_ref is not None:
-                await s.exec(  # type: ignore[call-overload]
-                    update(Case).where(col(Case.id) == card_ref[0])
-                    .values(card_ref=merged_card_ref(s.bind.dialect.name, card_ref[1]))
-                    .execution_options(synchronize_session=False)
-                )  # fmt: skip
+                await s.exec(merge_card_ref(s.bind.dialect.name, col(Case.id) == card_ref[0], card_ref[1]))
             res = await s.exec(  # type: ignore[call-overload]
                 update(IntakeItem)
                 .where(col(IntakeItem.id) == item.id, col(IntakeItem.lease_owner) == self.worker_id,
