@@ -135,7 +135,7 @@ async def _stop_within(container: Any, *steps: Callable[[], Awaitable[Any]]) -> 
 
     try:
         await asyncio.wait_for(clean(), STOP_DEADLINE - 1.5)
-    except (TimeoutError, Exception) as exc:
+    except Exception as exc:  # TimeoutError included
         reason = "took too long" if isinstance(exc, TimeoutError) else f"failed ({type(exc).__name__})"
         print(f"Teambot: clean stop {reason}; handing held work back and exiting.", file=sys.stderr)
         with contextlib.suppress(Exception):
