@@ -93,7 +93,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     # On PostgreSQL its own small pool, so recording a request before its ack never waits behind
     # the work's sessions; SQLite has one writer, so intake takes its turn on the same queue.
     intake_db = db if db.sqlite else Database(url, pool_size=4)
-    intake = Intake(intake_db, lease=timedelta(seconds=settings.intake_lease_seconds))
+    intake = Intake(
+        intake_db, lease=timedelta(seconds=settings.intake_lease_seconds), defer=settings.work == "worker"
+    )
     events.subscribe(intake.on_case_changed)  # marks the request applied, arms the card outbox
     for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS}.items():
         dl.register(kind, handler)

@@ -157,7 +157,10 @@ async def _worker(settings: Settings) -> None:
     create_app(container)
     scheduler = container.scheduler
     scheduler.start()
-    container.intake.start()  # takes over requests and cards a dead or stopped web process left
+    # Runs what web processes deferred (TEAMBOT_WORK=worker) and takes over requests and cards a
+    # dead or stopped web process left.
+    container.intake.run_as_worker(slots=container.settings.worker_slots)
+    container.intake.start()
     print(f"Teambot worker {scheduler.deadlines.worker_id}: sending nudges and digests.", file=sys.stderr)
     try:
         await _until_stopped()

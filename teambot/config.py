@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,6 +46,10 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(default=True, alias="TEAMBOT_SCHEDULER")
     sweep_seconds: float = Field(default=15, gt=0, le=3600, alias="TEAMBOT_SWEEP_SECONDS")
     intake_lease_seconds: float = Field(default=30, ge=1, le=3600, alias="TEAMBOT_INTAKE_LEASE_SECONDS")
+    # Where the work behind an ack runs: `web` (the process that acked, the default) or `worker` (web
+    # processes only record and ack; `teambot worker` processes run it, woken by PostgreSQL NOTIFY).
+    work: Literal["web", "worker"] = Field(default="web", alias="TEAMBOT_WORK")
+    worker_slots: int = Field(default=16, ge=1, le=256, alias="TEAMBOT_WORKER_SLOTS")
 
     # The customer loop: the written follow-up by email and the one-click feedback page.
     smtp_url: SecretStr | None = None  # smtp://user:pass@host:587 or smtps://...; unset: the outbox folder

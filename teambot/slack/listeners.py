@@ -90,9 +90,12 @@ def register(rt: SlackRuntime) -> None:
     after_ack = asyncio.Semaphore(2 if is_sqlite(c.db.url) else AFTER_ACK_SLOTS)
     intake = c.intake
 
-    async def record(key: str, team: str, payload: dict[str, Any]) -> IntakeItem | None:
-        """The request, committed before its ack; None for a redelivery of one recorded already."""
-        return await intake.record(key, "slack", team, payload)
+    async def record(
+        key: str, team: str, payload: dict[str, Any], *, here: bool = False
+    ) -> IntakeItem | None:
+        """The request, committed before its ack; None for a redelivery of one recorded already.
+        `here`: it opens a form, whose trigger lives 3 s, so it never waits for a worker."""
+        return await intake.record(key, "slack", team, payload, here=here)
 
     def request_key(prefix: str, body: dict[str, Any]) -> str:
         trigger = body.get("trigger_id")
@@ -100,7 +103,10 @@ def register(rt: SlackRuntime) -> None:
 
     async def run_row(item: IntakeItem, work: Callable[[], Awaitable[None]], client: AsyncWebClient, user: str,
                       channel: str | None, response_url: str | None, *, queue: bool = True) -> None:  # fmt: skip
-        """The work behind a recorded request; its row is finished after, or handed back if cut."""
+        """The work behind a recorded request; its row is finished after, or handed back if cut.
+        A row deferred to the workers (TEAMBOT_WORK=worker) is theirs: nothing runs here."""
+        if not intake.runs_here(item):
+            return
         token, done = APPLYING.set(item.id), DONE_WITH_STEP.set(True)  # the card has its own row
         try:
             await guarded(work, client, user, channel, response_url, queue=queue, retry=True)
@@ -247,7 +253,7 @@ def register(rt: SlackRuntime) -> None:
             kind = "form" if not text and trigger else "command"
             p = {"type": kind, "team": team, "user": user, "channel": channel, "text": text, "url": url,
                  "trigger": trigger, "form": {"channel": channel, "response_url": url}}  # fmt: skip
-            item = await record(request_key("cmd", body), team, p)
+            item = await record(request_key("cmd", body), team, p, here=kind == "form")
             await ack()
             if item is None:
                 return  # a redelivery: the first delivery's row carries the work
@@ -289,7 +295,7 @@ def register(rt: SlackRuntime) -> None:
             p = {"type": "form", "team": team, "user": user, "channel": channel, "url": meta["response_url"],
                  "trigger": shortcut.get("trigger_id"), "form": meta,
                  "prefill": {"problem": text, "quote_note": note}}  # fmt: skip
-            item = await record(request_key("shortcut", shortcut), team, p)
+            item = await record(request_key("shortcut", shortcut), team, p, here=True)
             await ack()
             if item is None:
                 return
@@ -309,7 +315,7 @@ def register(rt: SlackRuntime) -> None:
             p = {"type": "action", "team": team, "user": user, "channel": channel, "url": url, "step": step,
                  "raw": raw, "clicked": clicked, "trigger": body.get("trigger_id"),
                  "from_card": (body.get("container") or {}).get("type") == "message"}  # fmt: skip
-            item = await record(request_key("act", body), team, p)
+            item = await record(request_key("act", body), team, p, here=step in MODAL_STEPS or step == "view")
             await ack()
             if item is None:
                 return
@@ -425,7 +431,7 @@ def register(rt: SlackRuntime) -> None:
             p = {"type": "approval", "team": team, "user": user, "channel": channel, "url": url,
                  "approval_id": number_of(action.get("value")), "deny": action["action_id"].endswith("deny"),
                  "trigger": body.get("trigger_id")}  # fmt: skip
-            item = await record(request_key("act", body), team, p)
+            item = await record(request_key("act", body), team, p, here=p["deny"])  # deny opens a form
             await ack()
             if item is None:
                 return
@@ -476,7 +482,7 @@ def register(rt: SlackRuntime) -> None:
             channel = vals.get("channel") or meta.get("channel")
             p = {"type": "view", "team": team, "user": user, "channel": channel, "url": meta.get("response_url"),
                  "name": name, "meta": meta, "vals": vals, "view_id": view.get("id")}  # fmt: skip
-            item = await record(request_key("view", body), team, p)
+            item = await record(request_key("view", body), team, p, here=True)  # its step runs before the ack
             if item is None:
                 await ack()
                 return
@@ -556,9 +562,15 @@ def register(rt: SlackRuntime) -> None:
             await do_lost_form(p, client)
             return
         async with rt.busy():
-            # A database fault goes back to the intake, which retries the row with back-off.
-            await guarded(lambda: takeover[p["type"]](p, client), client, p["user"], p.get("channel"), p.get("url"),
-                          retry=item.attempts < MAX_ATTEMPTS)  # fmt: skip
+            # A database fault goes back to the intake, which retries the row with back-off. The
+            # card has its own row, so the step's transaction finishes this one (as in run_row).
+            done = DONE_WITH_STEP.set(True)
+            try:
+                await guarded(lambda: takeover[p["type"]](p, client), client, p["user"], p.get("channel"), p.get("url"),
+                              retry=item.attempts < MAX_ATTEMPTS)  # fmt: skip
+            finally:
+                DONE_WITH_STEP.reset(done)
+        await intake.let_go_unadopted(item.id)
 
     async def recover_card(item: IntakeItem) -> None:
         async with rt.busy():
@@ -655,7 +667,7 @@ def register(rt: SlackRuntime) -> None:
             team, user = team_of(context, body), user_of(body)
             p = {"type": "form", "team": team, "user": user, "channel": None, "url": None,
                  "trigger": body.get("trigger_id"), "form": {"src": "home"}, "ask_channel": True}  # fmt: skip
-            item = await record(request_key("act", body), team, p)
+            item = await record(request_key("act", body), team, p, here=True)
             await ack()
             if item is None:
                 return

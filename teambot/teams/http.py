@@ -143,9 +143,12 @@ def attach(app: web.Application, container: Container, *, pacer: Pacer | None = 
         activity.caller_id = auth.caller_id
         payload = {"activity": body, "caller_id": auth.caller_id, "audience": auth.audience}
         tenant = TeambotActivityHandler.tenant_of(activity)
-        item = await intake.record(activity_key(activity), PLATFORM, tenant, payload)
-        if activity.type != ActivityTypes.invoke:
-            if item is not None:  # None: a redelivery, whose row carries the work already
+        invoke = activity.type == ActivityTypes.invoke  # its answer is the HTTP response: run here
+        item = await intake.record(activity_key(activity), PLATFORM, tenant, payload, here=invoke)
+        if not invoke:
+            # None: a redelivery, whose row carries the work already; a row deferred to the workers
+            # (TEAMBOT_WORK=worker) runs there.
+            if item is not None and intake.runs_here(item):
                 intake.run_soon(item)
             return web.Response(status=201)
         # An invoke's answer is its body (a card, a dialog): run it now, the row held while it runs.

@@ -51,3 +51,13 @@ def test_intake_deploy_smoke() -> None:
     assert "lost 0, without card 0, duplicate cards 0, twice 0" in out and "OK" in out, out
     took = float(re.search(r"stop took ([\d.]+) s", out).group(1))  # type: ignore[union-attr]
     assert took < 10, out
+
+
+def test_deferred_work_survives_a_killed_worker(migrated_urls: dict[str, str]) -> None:
+    """TEAMBOT_WORK=worker: the web process only records and acks; the worker that runs the work is
+    SIGKILLed mid-burst and started again; nothing acknowledged is lost, no card is posted twice."""
+    if "postgres" not in migrated_urls:
+        pytest.skip("PostgreSQL unreachable")
+    out = _run("tests.stress.intake_crash", "--smoke", "--db", "postgres", "--defer", "--target", "worker",
+               timeout=180)  # fmt: skip
+    assert "lost 0, without card 0, duplicate cards 0, twice 0" in out and "OK" in out, out

@@ -197,7 +197,7 @@ async def _post(http: aiohttp.ClientSession, url: str, body: str, loop: Loop, ta
 
 
 async def run_loop(db: str, n: int, rate: float, sig: int, webs: int, worker: bool, seed: int,
-                   workdir: Path, idp: IdentityProvider) -> Loop:  # fmt: skip
+                   workdir: Path, idp: IdentityProvider, defer: bool = False, target: str = "web") -> Loop:  # fmt: skip
     rnd = random.Random(seed)
     url = await database_url(db)
     fake = FakeSlack()
@@ -212,6 +212,8 @@ async def run_loop(db: str, n: int, rate: float, sig: int, webs: int, worker: bo
            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": f"{fake.url}/api/", "TEAMBOT_SCHEDULER": "off",
            "TEAMBOT_INTAKE_LEASE_SECONDS": "3", "LOG_LEVEL": "WARNING", **teams_env,
            "REQUESTS_CA_BUNDLE": str(idp.cert_path)}  # fmt: skip
+    if defer:  # web processes only record and ack; the worker runs the work
+        env["TEAMBOT_WORK"], worker = "worker", True
     procs = []
     for w in range(webs):
         port = _free_port()
@@ -258,9 +260,11 @@ async def run_loop(db: str, n: int, rate: float, sig: int, webs: int, worker: bo
                 else:
                     loop.refused[kind] += 1
 
+            victim = procs[-1] if target == "worker" else procs[0]
+
             async def crash() -> None:
-                loop.stop_seconds = await procs[0].stop(sig)
-                await procs[0].start()
+                loop.stop_seconds = await victim.stop(sig)
+                await victim.start()
 
             restart = None
             for j, (kind, i, body) in enumerate(plan):
@@ -364,17 +368,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--signal", choices=["KILL", "TERM"], default="KILL")
     p.add_argument("--webs", type=int, default=1)
     p.add_argument("--worker", action="store_true", help="also run `teambot worker`")
+    p.add_argument("--defer", action="store_true", help="TEAMBOT_WORK=worker: webs ack, the worker runs the work")
+    p.add_argument("--target", choices=["web", "worker"], default="web", help="the process stopped mid-burst")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--smoke", action="store_true", help="1 loop of 60 requests at 20/s")
     a = p.parse_args(argv)
     if a.smoke:
         a.loops, a.requests, a.rate = 1, 60, 20
-    return asyncio.run(run(a.db, a.loops, a.requests, a.rate, getattr(signal, f"SIG{a.signal}"), a.webs, a.worker, a.seed))
+    sig = getattr(signal, f"SIG{a.signal}")
+    worker = a.worker or a.defer or a.target == "worker"
+    return asyncio.run(run(a.db, a.loops, a.requests, a.rate, sig, a.webs, worker, a.seed, a.defer, a.target))
 
 
 async def _one(k: int, db: str, n: int, rate: float, sig: int, webs: int, worker: bool, seed: int,
-               workdir: Path, idp: IdentityProvider, lat: list[float]) -> int:  # fmt: skip
-    r = await run_loop(db, n, rate, sig, webs, worker, seed + k, workdir, idp)
+               workdir: Path, idp: IdentityProvider, lat: list[float], defer: bool, target: str) -> int:  # fmt: skip
+    r = await run_loop(db, n, rate, sig, webs, worker, seed + k, workdir, idp, defer, target)
     lat += r.latencies
     acked = sum(len(v) for v in r.acked.values())
     bad = {k2: v for k2, v in r.problems.items() if v}
@@ -387,15 +395,17 @@ async def _one(k: int, db: str, n: int, rate: float, sig: int, webs: int, worker
     return int(bool(bad))
 
 
-async def run(db: str, loops: int, n: int, rate: float, sig: int, webs: int, worker: bool, seed: int) -> int:
+async def run(db: str, loops: int, n: int, rate: float, sig: int, webs: int, worker: bool, seed: int,
+              defer: bool = False, target: str = "web") -> int:  # fmt: skip
     workdir = Path(tempfile.mkdtemp(prefix="teambot-crash-"))
     failed = 0
     lat: list[float] = []
     print(f"intake_crash on {db}: {loops} loops of {n} requests at {rate:g}/s, SIG{signal.Signals(sig).name[3:]}"
-          f" to web0 of {webs} web(s){' + 1 worker' if worker else ''}; logs in {workdir}")  # fmt: skip
+          f" to {'the worker' if target == 'worker' else 'web0'} of {webs} web(s){' + 1 worker' if worker else ''}"
+          f"{' (TEAMBOT_WORK=worker)' if defer else ''}; logs in {workdir}")  # fmt: skip
     with IdentityProvider(workdir, APP_ID, APP_PASSWORD) as idp:
         for k in range(loops):
-            failed += await _one(k, db, n, rate, sig, webs, worker, seed, workdir, idp, lat)
+            failed += await _one(k, db, n, rate, sig, webs, worker, seed, workdir, idp, lat, defer, target)
     print(f"  ack latency p50 {percentile(lat, 50) * 1000:.0f} ms, p99 {percentile(lat, 99) * 1000:.0f} ms, "
           f"max {max(lat) * 1000:.0f} ms over {len(lat)} answered requests")
     print("  OK" if not failed else f"  FAILED in {failed} loop(s)")

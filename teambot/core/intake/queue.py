@@ -53,6 +53,7 @@ APPLYING: ContextVar[int | None] = ContextVar("teambot_intake_applying", default
 # Set by an adapter whose request needs nothing more once its step is committed but the card (which
 # has its own row): the step's transaction then finishes the request row too (no second transaction).
 DONE_WITH_STEP: ContextVar[bool] = ContextVar("teambot_intake_done_with_step", default=False)
+DEFER_GRACE = timedelta(seconds=10)  # a deferred row no worker took by then is run by the web process
 ARMED_KEPT = 2000  # card rows armed for this process and not yet picked up, remembered at most
 
 Handler = Callable[[IntakeItem], Awaitable[None]]
@@ -70,8 +71,12 @@ class Intake:
     """One per process: records, claims, renews, finishes and hands back intake rows."""
 
     def __init__(self, db: Database, *, worker_id: str | None = None, lease: timedelta = LEASE,
-                 card_grace: timedelta = CARD_GRACE, poll_seconds: float = 1.0, slots: int = 4) -> None:  # fmt: skip
+                 card_grace: timedelta = CARD_GRACE, poll_seconds: float = 1.0, slots: int = 4,
+                 defer: bool = False) -> None:  # fmt: skip
         self.db = db
+        # `defer` (TEAMBOT_WORK=worker): this web process records and acks; `teambot worker` processes
+        # run the rows, woken at once (PostgreSQL NOTIFY) instead of by their poll.
+        self.defer = defer
         self.worker_id = worker_id or new_worker_id()
         self.lease = lease
         self.card_grace = card_grace
@@ -89,6 +94,10 @@ class Intake:
         self._armed: dict[str, tuple[int, int, int | None]] = {}  # key -> id, generation, request row
         self._finished_with_step: set[int] = set()
         self._flusher: asyncio.Task[None] | None = None
+        # A row to claim may be waiting (a NOTIFY came, a slot freed after a claim that filled them all).
+        self._wake = asyncio.Event()
+        self._full = False  # the last claim filled every free slot: more may be waiting
+        self._listener: Any = None  # the PostgreSQL connection that LISTENs for new rows
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -102,15 +111,20 @@ class Intake:
 
     # ----- writing rows ---------------------------------------------------------------------
 
-    async def record(self, key: str, kind: str, team_id: str, payload: dict[str, Any]) -> IntakeItem | None:
-        """Commit a request before its ack, held by this process; None when the key was recorded
-        already (a redelivery: its work is done or under way somewhere).
+    async def record(self, key: str, kind: str, team_id: str, payload: dict[str, Any], *,
+                     here: bool = False) -> IntakeItem | None:  # fmt: skip
+        """Commit a request before its ack; None when the key was recorded already (a redelivery:
+        its work is done or under way somewhere). Held by this process unless it defers its work to
+        the workers; `here` holds it anyway (work that must run within seconds of the request, such
+        as opening a form while its trigger lives, or that answers in the HTTP response).
 
         Group commit: requests that arrive while a commit is under way share the next one, so in a
         burst an ack waits for one commit instead of one per ack ahead of it in the writer queue."""
         now = self.now()
+        held = here or not self.defer
         item = IntakeItem(key=key[:255], kind=kind, team_id=team_id[:128], payload=payload, created_at=now,
-                          lease_owner=self.worker_id, lease_until=now + self.lease)  # fmt: skip
+                          lease_owner=self.worker_id if held else None,
+                          lease_until=now + self.lease if held else None)  # fmt: skip
         done: asyncio.Future[IntakeItem | None] = asyncio.get_running_loop().create_future()
         self._batch.append((item, done))
         if self._flusher is None or self._flusher.done():
@@ -144,7 +158,8 @@ class Intake:
                     done.set_result(None)
                     continue
                 item.id = rid[0]
-                self._holding.add(item.key)
+                if item.lease_owner is not None:
+                    self._holding.add(item.key)
                 done.set_result(item)
 
     async def _insert_batch(self, items: list[IntakeItem]) -> dict[str, tuple[int, IntakeItem]]:
@@ -176,16 +191,15 @@ class Intake:
                 stmt = insert(table).values(values).on_conflict_do_nothing(index_elements=["key"])
                 res = await s.exec(stmt.returning(table.c.id, table.c.key))  # type: ignore[call-overload]
                 rows = {str(key): int(rid) for rid, key in res.all()}
+            if s.bind.dialect.name == "postgresql" and any(item.lease_owner is None for item in items):
+                await s.exec(_NOTIFY)  # type: ignore[call-overload]  # delivered to the workers at commit
             if retry and len(rows) < len(items):
-                # The connection died at our commit: some rows may be ours after all (same holder,
-                # same moment), in which case those requests are recorded and still ours to run.
+                # The connection died at our commit: some rows may be ours after all (same key, same
+                # moment), in which case those requests are recorded (and, if held, still ours to run;
+                # a deferred one may be with a worker already).
                 missing = [k for k in by_key if k not in rows]
-                mine = await s.exec(
-                    select(IntakeItem.id, IntakeItem.key, IntakeItem.created_at).where(
-                        col(IntakeItem.key).in_(missing), IntakeItem.lease_owner == self.worker_id,
-                        IntakeItem.status == PENDING,
-                    )
-                )  # fmt: skip
+                q = select(IntakeItem.id, IntakeItem.key, IntakeItem.created_at).where(col(IntakeItem.key).in_(missing))
+                mine = await s.exec(q)
                 for rid, key, created in mine.all():
                     if created == by_key[key].created_at:
                         rows[str(key)] = int(rid)
@@ -293,38 +307,46 @@ class Intake:
 
     # ----- leases ---------------------------------------------------------------------------
 
-    async def claim(self, limit: int = 20) -> list[IntakeItem]:
-        """Rows nobody holds (or whose holder's lease ran out), now held by this process."""
+    async def claim(self, limit: int = 20, *, min_age: timedelta | None = None) -> list[IntakeItem]:
+        """Rows nobody holds (or whose holder's lease ran out), now held by this process: one SELECT
+        (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never wait on each other's rows; SQLite's
+        writer holds the lock) and one UPDATE for the batch. `min_age` leaves younger rows to others."""
         now = self.now()
+        t = IntakeItem.__table__  # type: ignore[attr-defined]
+        free = or_(t.c.lease_until.is_(None), t.c.lease_until < now)
+        q = select(IntakeItem).where(col(IntakeItem.status) == PENDING, free)
+        if min_age is not None:
+            q = q.where(col(IntakeItem.created_at) < now - min_age)
+        q = q.order_by(col(IntakeItem.id)).limit(limit)
         async with self.db.session() as s:
-            q = (
-                select(IntakeItem)
-                .where(col(IntakeItem.status) == PENDING,
-                       or_(col(IntakeItem.lease_until).is_(None), col(IntakeItem.lease_until) < now))
-                .order_by(col(IntakeItem.id))
-                .limit(limit)
-            )  # fmt: skip
             if s.bind.dialect.name == "postgresql":
                 q = q.with_for_update(skip_locked=True)
-            candidates = list((await s.exec(q)).all())
-            claimed: list[IntakeItem] = []
-            for item in candidates:
-                res = await s.exec(  # type: ignore[call-overload]
-                    update(IntakeItem)
-                    .where(col(IntakeItem.id) == item.id, col(IntakeItem.status) == PENDING,
-                           col(IntakeItem.generation) == item.generation,
-                           or_(col(IntakeItem.lease_until).is_(None), col(IntakeItem.lease_until) < now))
-                    .values(lease_owner=self.worker_id, lease_until=now + self.lease, attempts=IntakeItem.attempts + 1)
-                    .execution_options(synchronize_session=False)
-                )  # fmt: skip
-                if res.rowcount == 1 and item.key not in self._holding:
-                    if item.lease_owner not in (None, self.worker_id):
-                        self.taken_over += 1
-                    item.lease_owner, item.attempts = self.worker_id, item.attempts + 1
-                    self._holding.add(item.key)
-                    claimed.append(item)
+            candidates = [item for item in (await s.exec(q)).all() if item.key not in self._holding]
+            if not candidates:
+                await s.commit()
+                return []
+            ids = [item.id for item in candidates]
+            res = await s.exec(  # type: ignore[call-overload]
+                update(t).where(t.c.id.in_(ids), t.c.status == PENDING, free)
+                .values(lease_owner=self.worker_id, lease_until=now + self.lease, attempts=t.c.attempts + 1)
+                .returning(t.c.id)
+            )  # fmt: skip
+            got = {int(rid) for (rid,) in res.all()}
             await s.commit()
-            return claimed
+        claimed: list[IntakeItem] = []
+        for item in candidates:
+            if item.id not in got or item.key in self._holding:
+                continue
+            if item.lease_owner not in (None, self.worker_id):
+                self.taken_over += 1
+            item.lease_owner, item.lease_until, item.attempts = self.worker_id, now + self.lease, item.attempts + 1
+            self._holding.add(item.key)
+            claimed.append(item)
+        return claimed
+
+    def runs_here(self, item: IntakeItem) -> bool:
+        """This process holds the row, so it runs it (a deferred row waits for a worker)."""
+        return item.lease_owner == self.worker_id
 
     async def take(self, key: str) -> IntakeItem | None:
         """Hold one row now (the request's own process, not waiting out the card grace); None when
@@ -484,8 +506,12 @@ class Intake:
         return task
 
     async def _guarded(self, item: IntakeItem) -> None:
-        async with self._slots:
-            await self.process(item)
+        try:
+            async with self._slots:
+                await self.process(item)
+        finally:
+            if self._full:  # the last claim took all it could: look again now a slot is free
+                self._wake.set()
 
     def run_soon(self, item: IntakeItem) -> asyncio.Task[Any]:
         """Run a row this process just recorded (and holds), after the ack, in one of the slots."""
@@ -493,18 +519,56 @@ class Intake:
 
     async def poll_once(self) -> int:
         free = self._slots._value
-        if free <= 0 or self._stopping:
+        if self._stopping:
             return 0
-        items = await self.claim(limit=free)
+        if free <= 0:
+            self._full = True
+            return 0
+        # A web process that defers its work leaves fresh rows to the workers, and runs only what no
+        # worker took in time (none running, all down): deferred work is late, never lost.
+        items = await self.claim(limit=free, min_age=DEFER_GRACE if self.defer else None)
+        self._full = len(items) == free
+        if items and self.defer:
+            log.warning("%d deferred request(s) waited %.0f s for a worker; running them here (is `teambot "
+                        "worker` running?)", len(items), DEFER_GRACE.total_seconds())  # fmt: skip
         for item in items:
             self.spawn(self._guarded(item))
         return len(items)
+
+    async def _listen(self) -> None:
+        """On PostgreSQL a process that runs deferred rows LISTENs for them, so a request waits for
+        no poll; the poll stays as the fallback (a dropped listener is opened again at the next beat)."""
+        if self.db.sqlite or self.defer:
+            return
+        if self._listener is not None:
+            if not self._listener[1].is_closed():
+                return
+            await self._unlisten()
+        conn = await self.db.engine.connect()
+        try:
+            raw = (await conn.get_raw_connection()).driver_connection
+            await raw.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+        except BaseException:
+            await conn.close()
+            raise
+        self._listener = (conn, raw)
+        self._wake.set()  # rows recorded while nobody listened
+
+    async def _unlisten(self) -> None:
+        if self._listener is not None:
+            conn = self._listener[0]
+            self._listener = None
+            with contextlib.suppress(Exception):
+                await conn.invalidate()  # closed: its LISTEN must not go back to the pool
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def _run(self) -> None:
         beat = self.lease.total_seconds() / 3
         last_beat = 0.0
         loop = asyncio.get_running_loop()
         while not self._stopping:
+            self._wake.clear()  # a wake arriving during the poll below is kept for the next round
             try:
                 if loop.time() - last_beat >= beat:
                     await self.renew()
@@ -515,10 +579,21 @@ class Intake:
                         log.warning("intake heartbeat %.1f s apart, longer than the %.0f s lease",
                                     gap, self.lease.total_seconds())  # fmt: skip
                     last_beat = loop.time()
+                    try:
+                        await self._listen()
+                    except Exception as exc:
+                        log.warning("intake LISTEN failed (%s); polling every %.1f s", type(exc).__name__,
+                                    self.poll_seconds)  # fmt: skip
                 await self.poll_once()
             except Exception:
                 log.exception("intake poll failed; it runs again")
-            await asyncio.sleep(self.poll_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    def run_as_worker(self, slots: int) -> None:
+        """A `teambot worker` process: it runs rows (deferred or left behind), `slots` at a time."""
+        self.defer = False
+        self._slots = asyncio.Semaphore(slots)
 
     def start(self) -> None:
         if self._loop is None:
@@ -541,6 +616,7 @@ class Intake:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._loop
             self._loop = None
+        await self._unlisten()
         if self._tasks:
             _, late = await asyncio.wait(list(self._tasks), timeout=grace)
             for task in late:
@@ -548,6 +624,10 @@ class Intake:
             if late:
                 await asyncio.wait(late, timeout=1)
         return await self.release_all()
+
+
+NOTIFY_CHANNEL = "teambot_intake"
+_NOTIFY = text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
 
 
 def card_key_kind(platform: str) -> str:
