@@ -211,6 +211,35 @@ def teambot_proc(name: str, wd: Path, database_url: str, **env: str) -> Proc:
     return Proc(name, [PY, "-m", "teambot.cli", "serve"], e, port, wd)
 
 
+class WorkerProc(Proc):
+    """A `teambot worker` (no HTTP): started once it says so on stderr."""
+
+    async def start(self, timeout: float = 60.0) -> float:  # noqa: ASYNC109 (a plain deadline, polled)
+        log = self.log_path.open("ab")
+        t0 = time.perf_counter()
+        self.popen = subprocess.Popen(self.argv, env=self.env, cwd=self.workdir, stdout=log, stderr=log)  # noqa: ASYNC220
+        log.close()
+        while time.perf_counter() - t0 < timeout:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.popen.returncode}; see {self.log_path}")
+            if "Teambot worker" in self.log_path.read_text(errors="replace"):
+                self.startup_s = time.perf_counter() - t0
+                return self.startup_s
+            await asyncio.sleep(0.02)
+        raise RuntimeError(f"{self.name} did not start within {timeout}s; see {self.log_path}")
+
+
+async def start_workers(n: int, wd: Path, database_url: str, name: str, **env: str) -> list[Proc]:
+    """`n` worker processes beside a web process started with TEAMBOT_WORK=worker (it migrated)."""
+    procs: list[Proc] = []
+    for i in range(n):
+        e = base_env(DATABASE_URL=database_url, TEAMBOT_WORK="worker", **env)
+        procs.append(WorkerProc(f"{name}-worker{i}", [PY, "-m", "teambot.cli", "worker"], e, 0, wd))
+    for w in procs:
+        await w.start()
+    return procs
+
+
 def baseline_proc(kind: str, wd: Path, **env: str) -> Proc:
     port = free_port()
     return Proc(kind, [PY, "-m", "bench.baselines", kind], base_env(PORT=str(port), **env), port, wd)

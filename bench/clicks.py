@@ -33,6 +33,7 @@ from bench._common import (
     reset_postgres,
     save,
     slack_env,
+    start_workers,
     teambot_proc,
     wait_count,
     workdir,
@@ -90,9 +91,9 @@ async def open_cases(url: str, n: int) -> list[tuple[int, str, str]]:
 
 
 async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, cases: int, scheduler: str,
-              drain: float) -> dict[str, Any]:  # fmt: skip
+              drain: float, workers: int = 0) -> dict[str, Any]:  # fmt: skip
     result: dict[str, Any] = {"machine": machine(), "levels": levels, "seconds": seconds, "scheduler": scheduler,
-                              "cases": cases, "runs": {}}  # fmt: skip
+                              "cases": cases, "workers": workers, "runs": {}}  # fmt: skip
     with workdir() as wd:
         fake = fakechat_proc(wd)
         await fake.start()
@@ -105,8 +106,10 @@ async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, 
                 url = f"sqlite:///{wd}/clicks.db" if db == "sqlite" else PG_URL
                 if db == "postgres":
                     reset_postgres(PG_URL)
-                tb = teambot_proc(f"teambot-{db}", wd, url, TEAMBOT_SCHEDULER=scheduler, **env)
+                split = {"TEAMBOT_WORK": "worker"} if workers else {}
+                tb = teambot_proc(f"teambot-{db}", wd, url, TEAMBOT_SCHEDULER=scheduler, **split, **env)
                 await tb.start()
+                helpers = await start_workers(workers, wd, url, tb.name, TEAMBOT_SCHEDULER=scheduler, **env)
                 # One real /recover: the team's policy and first case exist as Teambot makes them.
                 from bench._common import hammer
 
@@ -137,12 +140,13 @@ async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, 
                 claimed = await _claimed(url, pool)
                 result["runs"][db] = {
                     "startup_s": round(tb.startup_s, 3), "rss_after_mb": tb.rss_mb(),
-                    "errors_logged": tb.errors_logged(), "wall_s": round(time.perf_counter() - t0, 1),
-                    "clicks_sent": starts.get(tb.name, 0), "cases_claimed": claimed,
+                    "errors_logged": tb.errors_logged() + sum(w.errors_logged() for w in helpers),
+                    "wall_s": round(time.perf_counter() - t0, 1), "clicks_sent": starts.get(tb.name, 0), "cases_claimed": claimed,
                     "pool_exhausted": starts.get(tb.name, 0) >= len(pool),
                     "levels": [lv.row() for lv in measured], "compare": _slack.compare_rows(measured, "bolt"),
                 }  # fmt: skip
-                tb.stop()
+                for proc in (tb, *helpers):
+                    proc.stop()
         finally:
             for p in (a, b, fake):
                 p.stop()
@@ -180,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cases", type=int, default=6000, help="open cases to click on (default 6000)")
     p.add_argument("--scheduler", choices=["on", "off"], default="on")
     p.add_argument("--drain", type=float, default=120.0)
+    p.add_argument("--workers", type=int, default=0, help="N > 0: TEAMBOT_WORK=worker with N `teambot worker`s")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     if args.smoke:
@@ -198,9 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             1.0,
             args.cases,
         )
-    result = asyncio.run(run(dbs, levels, seconds, warmup, cases, args.scheduler, args.drain))
+    result = asyncio.run(run(dbs, levels, seconds, warmup, cases, args.scheduler, args.drain, args.workers))
     print(report(result))
     name = "clicks" + ("-smoke" if args.smoke else "") + ("-scheduler-off" if args.scheduler == "off" else "")
+    name += f"-workers{args.workers}" if args.workers else ""
     print("wrote", save(name, result, args.out))
     return 0
 

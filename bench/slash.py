@@ -29,6 +29,7 @@ from bench._common import (
     save,
     slack_env,
     table,
+    start_workers,
     teambot_proc,
     workdir,
 )
@@ -38,9 +39,9 @@ TARGET_SHARE = 0.5
 
 
 async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, scheduler: str = "on",
-              drain: float = 120.0) -> dict[str, Any]:  # fmt: skip
+              drain: float = 120.0, workers: int = 0) -> dict[str, Any]:  # fmt: skip
     result: dict[str, Any] = {"machine": machine(), "levels": levels, "seconds": seconds, "scheduler": scheduler,
-                              "runs": {}}  # fmt: skip
+                              "workers": workers, "runs": {}}  # fmt: skip
     with workdir() as wd:
         fake = fakechat_proc(wd)
         await fake.start()
@@ -54,8 +55,10 @@ async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, 
                 url = f"sqlite:///{wd}/slash.db" if db == "sqlite" else PG_URL
                 if db == "postgres":
                     reset_postgres(PG_URL)
-                tb = teambot_proc(f"teambot-{db}", wd, url, TEAMBOT_SCHEDULER=scheduler, **env)
+                split = {"TEAMBOT_WORK": "worker"} if workers else {}
+                tb = teambot_proc(f"teambot-{db}", wd, url, TEAMBOT_SCHEDULER=scheduler, **split, **env)
                 startup = await tb.start()
+                helpers = await start_workers(workers, wd, url, tb.name, TEAMBOT_SCHEDULER=scheduler, **env)
                 await asyncio.sleep(1.0)
                 rss_idle = tb.rss_mb()
                 targets = [_slack.Target("aiohttp", a, False), _slack.Target("bolt", b, False),
@@ -76,11 +79,14 @@ async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, 
                 result["runs"][db] = {
                     "startup_s": round(startup, 3), "rss_idle_mb": rss_idle, "rss_after_mb": tb.rss_mb(),
                     "baseline_rss_mb": {"aiohttp": a.rss_mb(), "bolt": b.rss_mb()},
-                    "errors_logged": tb.errors_logged(), "wall_s": round(time.perf_counter() - t0, 1),
+                    "errors_logged": tb.errors_logged() + sum(w.errors_logged() for w in helpers),
+                    "workers_rss_after_mb": [w.rss_mb() for w in helpers],
+                    "wall_s": round(time.perf_counter() - t0, 1),
                     "levels": [lv.row() for lv in measured],
                     "compare": _slack.compare_rows(measured, "bolt"),
                 }  # fmt: skip
-                tb.stop()
+                for proc in (tb, *helpers):
+                    proc.stop()
         finally:
             for p in (a, b, fake):
                 p.stop()
@@ -136,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         help="TEAMBOT_SCHEDULER for Teambot (default on, as deployed: the sweep runs in the web process)",
     )
     p.add_argument("--drain", type=float, default=120.0, help="longest wait for Teambot's work after a level")
+    p.add_argument("--workers", type=int, default=0,
+                   help="N > 0: TEAMBOT_WORK=worker, the web process only acks and N `teambot worker`s run the work")  # fmt: skip
     p.add_argument(
         "--out", type=Path, help="where to write the JSON result (default bench/results/slash.json)"
     )
@@ -145,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
         levels, seconds, warmup = [int(x) for x in args.levels.split(",")], args.seconds, 1.0
-    result = asyncio.run(run(dbs, levels, seconds, warmup, args.scheduler, args.drain))
+    result = asyncio.run(run(dbs, levels, seconds, warmup, args.scheduler, args.drain, args.workers))
     print(report(result))
     name = "slash" + ("-smoke" if args.smoke else "") + ("-scheduler-off" if args.scheduler == "off" else "")
+    name += f"-workers{args.workers}" if args.workers else ""
     print("wrote", save(name, result, args.out))
     return 0
 
