@@ -199,7 +199,7 @@ async def test_records_arriving_together_share_commits_and_each_is_durable(slack
     inserts: list[str] = []
 
     def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("INSERT INTO INTAKE"):
+        if statement.lstrip().upper().replace('"', "").startswith("INSERT INTO INTAKE"):
             inserts.append(statement)
 
     engine = slack.container.db.engine.sync_engine

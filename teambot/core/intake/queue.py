@@ -29,15 +29,13 @@ from typing import Any
 
 from sqlalchemy import bindparam, or_, text, update
 from sqlalchemy import event as sa_event
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from teambot.core.cases.card_ref import merge_card_ref
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case
-from teambot.core.db import Database, insert_or_skip
+from teambot.core.db import Database, insert_or_skip, insert_rows_or_skip
 from teambot.core.errors import Conflict
 from teambot.core.intake.models import DONE, FAILED, PENDING, IntakeItem
 from teambot.core.scheduling.deadlines import new_worker_id
@@ -48,6 +46,7 @@ LEASE = timedelta(seconds=30)  # renewed every LEASE/3 while the holder lives
 CARD_GRACE = timedelta(seconds=10)  # an armed card row waits this long for the request's own process
 MAX_ATTEMPTS = 8
 BATCH = 200  # records committed together at most (group commit)
+CHUNKS = (50, 10, 2, 1)  # a batch's INSERTs: statements of these row counts only (each compiled once)
 # The intake row whose work is running in this task: the core's transaction marks it applied.
 APPLYING: ContextVar[int | None] = ContextVar("teambot_intake_applying", default=None)
 # Set by an adapter whose request needs nothing more once its step is committed but the card (which
@@ -185,12 +184,17 @@ class Intake:
                 res = await s.exec(stmt, params=items[0].model_dump(exclude={"id"}))  # type: ignore[call-overload]
                 got = res.first()
                 rows = {items[0].key: int(got[0])} if got is not None else {}
-            else:
-                insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
-                values = [item.model_dump(exclude={"id"}) for item in items]
-                stmt = insert(table).values(values).on_conflict_do_nothing(index_elements=["key"])
-                res = await s.exec(stmt.returning(table.c.id, table.c.key))  # type: ignore[call-overload]
-                rows = {str(key): int(rid) for rid, key in res.all()}
+            else:  # a burst: a few statements of fixed sizes, each compiled once
+                rows = {}
+                at = 0
+                while at < len(items):
+                    size = next(n for n in CHUNKS if n <= len(items) - at)
+                    params = {f"{name}_{i}": value for i, item in enumerate(items[at : at + size])
+                              for name, value in item.model_dump(exclude={"id"}).items()}  # fmt: skip
+                    stmt = insert_rows_or_skip(table, ("key",), size, ("id", "key"))
+                    res = await s.exec(stmt, params=params)  # type: ignore[call-overload]
+                    rows.update({str(key): int(rid) for rid, key in res.all()})
+                    at += size
             if s.bind.dialect.name == "postgresql" and any(item.lease_owner is None for item in items):
                 await s.exec(_NOTIFY)  # type: ignore[call-overload]  # delivered to the workers at commit
             if retry and len(rows) < len(items):
