@@ -28,8 +28,8 @@ from bench._common import (
     reset_postgres,
     save,
     slack_env,
-    table,
     start_workers,
+    table,
     teambot_proc,
     workdir,
 )

@@ -40,6 +40,7 @@ from bench._common import (
     machine,
     reset_postgres,
     save,
+    start_workers,
     table,
     workdir,
 )
@@ -92,8 +93,8 @@ async def level(name: str, proc: Proc, fake: Proc, c: int, seconds: float, start
     return lvl
 
 
-async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float) -> dict[str, Any]:
-    result: dict[str, Any] = {"machine": machine(), "levels": levels, "seconds": seconds, "runs": {},
+async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, workers: int = 0) -> dict[str, Any]:
+    result: dict[str, Any] = {"machine": machine(), "levels": levels, "seconds": seconds, "runs": {}, "workers": workers,
                               "auth": "MICROSOFT_APP_ID set and empty (local mode) for both"}  # fmt: skip
     with workdir() as wd:
         fake = fakechat_proc(wd)
@@ -108,9 +109,10 @@ async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float) 
                     reset_postgres(PG_URL)
                 port = free_port()
                 env = base_env(PORT=str(port), HOST="127.0.0.1", DATABASE_URL=url, MICROSOFT_APP_ID="",
-                               TEAMBOT_SCHEDULER="off")  # fmt: skip
+                               TEAMBOT_SCHEDULER="off", **({"TEAMBOT_WORK": "worker"} if workers else {}))  # fmt: skip
                 tb = Proc(f"teambot-{db}", [PY, "-m", "teambot.cli", "serve"], env, port, wd)
                 await tb.start()
+                helpers = await start_workers(workers, wd, url, tb.name, MICROSOFT_APP_ID="", TEAMBOT_SCHEDULER="off")
                 starts[tb.name] = 0
                 rows: list[Level] = []
                 for c in [10, *levels]:
@@ -138,9 +140,11 @@ async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float) 
                         "drain s": lv.extra["drain_s"],
                     })  # fmt: skip
                 result["runs"][db] = {"startup_s": round(tb.startup_s, 3), "rss_after_mb": tb.rss_mb(),
-                                      "echo_rss_mb": echo.rss_mb(), "errors_logged": tb.errors_logged(),
+                                      "echo_rss_mb": echo.rss_mb(),
+                                      "errors_logged": tb.errors_logged() + sum(w.errors_logged() for w in helpers),
                                       "levels": [lv.row() for lv in measured], "compare": compare}  # fmt: skip
-                tb.stop()
+                for proc in (tb, *helpers):
+                    proc.stop()
         finally:
             echo.stop()
             fake.stop()
@@ -166,15 +170,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--levels", default="1,10,100")
     p.add_argument("--out", type=Path)
+    p.add_argument("--workers", type=int, default=0, help="N > 0: TEAMBOT_WORK=worker with N `teambot worker`s")
     args = p.parse_args(argv)
     if args.smoke:
         dbs, levels, seconds, warmup = ["sqlite"] if args.db == "both" else [args.db], [1, 4], 0.3, 0.2
     else:
         dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
         levels, seconds, warmup = [int(x) for x in args.levels.split(",")], args.seconds, 1.0
-    result = asyncio.run(run(dbs, levels, seconds, warmup))
+    result = asyncio.run(run(dbs, levels, seconds, warmup, args.workers))
     print(report(result))
-    print("wrote", save("teams" + ("-smoke" if args.smoke else ""), result, args.out))
+    name = "teams" + ("-smoke" if args.smoke else "") + (f"-workers{args.workers}" if args.workers else "")
+    print("wrote", save(name, result, args.out))
     return 0
 
 
