@@ -532,9 +532,10 @@ class Intake:
         # worker took in time (none running, all down): deferred work is late, never lost.
         items = await self.claim(limit=free, min_age=DEFER_GRACE if self.defer else None)
         self._full = len(items) == free
-        if items and self.defer:
+        late = [item for item in items if not item.kind.startswith("card:")]
+        if late and self.defer:
             log.warning("%d deferred request(s) waited %.0f s for a worker; running them here (is `teambot "
-                        "worker` running?)", len(items), DEFER_GRACE.total_seconds())  # fmt: skip
+                        "worker` running?)", len(late), DEFER_GRACE.total_seconds())  # fmt: skip
         for item in items:
             self.spawn(self._guarded(item))
         return len(items)
