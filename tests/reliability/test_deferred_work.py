@@ -127,3 +127,4 @@ async def test_a_worker_is_woken_by_notify_not_by_its_poll(slack: Slack, db_url:
     async with slack.container.db.session() as s:
         row = (await s.exec(select(IntakeItem).where(IntakeItem.key == "probe:1"))).one()
     assert row.status == DONE and row.lease_owner is None
+

@@ -169,3 +169,21 @@ async def test_a_row_applied_before_the_crash_gets_its_reply_and_no_second_case(
     assert len(await list_cases(teams.container.db, TENANT)) == 1
     [done] = await _rows(teams)
     assert done.status == DONE and done.applied
+
+
+async def test_with_work_deferred_a_message_is_answered_201_and_a_worker_replies_once(teams: Teams) -> None:
+    """TEAMBOT_WORK=worker: the web process records and answers; a worker runs the turn from the row."""
+    intake = teams.container.intake
+    intake.defer = True
+    assert await _raw_post(teams, _message(teams, "recover Mrs Patel: no hot water in 412")) == 201
+    await teams.settled()
+    assert _cards_for(teams, "no hot water") == []  # no turn ran in the web process
+    [row] = await _rows(teams)
+    assert row.status == PENDING and row.lease_owner is None
+    intake.run_as_worker(slots=4)
+    assert await intake.poll_once() == 1
+    await teams.settled()
+    assert await intake.poll_once() == 0
+    assert len(_cards_for(teams, "no hot water")) == 1
+    [row] = await _rows(teams)
+    assert row.status == DONE
