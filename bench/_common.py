@@ -229,12 +229,14 @@ class WorkerProc(Proc):
         raise RuntimeError(f"{self.name} did not start within {timeout}s; see {self.log_path}")
 
 
-async def start_workers(n: int, wd: Path, database_url: str, name: str, **env: str) -> list[Proc]:
-    """`n` worker processes beside a web process started with TEAMBOT_WORK=worker (it migrated)."""
+async def start_workers(n: int, wd: Path, database_url: str, name: str, nice: int = 0, **env: str) -> list[Proc]:
+    """`n` worker processes beside a web process started with TEAMBOT_WORK=worker (it migrated);
+    `nice` > 0 runs them at a lower CPU priority, so on a shared host the acks come first."""
     procs: list[Proc] = []
     for i in range(n):
         e = base_env(DATABASE_URL=database_url, TEAMBOT_WORK="worker", **env)
-        procs.append(WorkerProc(f"{name}-worker{i}", [PY, "-m", "teambot.cli", "worker"], e, 0, wd))
+        niced = ["nice", "-n", str(nice)] if nice else []
+        procs.append(WorkerProc(f"{name}-worker{i}", [*niced, PY, "-m", "teambot.cli", "worker"], e, 0, wd))
     for w in procs:
         await w.start()
     return procs

@@ -91,9 +91,9 @@ async def open_cases(url: str, n: int) -> list[tuple[int, str, str]]:
 
 
 async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, cases: int, scheduler: str,
-              drain: float, workers: int = 0) -> dict[str, Any]:  # fmt: skip
+              drain: float, workers: int = 0, nice: int = 0) -> dict[str, Any]:  # fmt: skip
     result: dict[str, Any] = {"machine": machine(), "levels": levels, "seconds": seconds, "scheduler": scheduler,
-                              "cases": cases, "workers": workers, "runs": {}}  # fmt: skip
+                              "cases": cases, "workers": workers, "worker_nice": nice, "runs": {}}  # fmt: skip
     with workdir() as wd:
         fake = fakechat_proc(wd)
         await fake.start()
@@ -109,7 +109,7 @@ async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, 
                 split = {"TEAMBOT_WORK": "worker"} if workers else {}
                 tb = teambot_proc(f"teambot-{db}", wd, url, TEAMBOT_SCHEDULER=scheduler, **split, **env)
                 await tb.start()
-                helpers = await start_workers(workers, wd, url, tb.name, TEAMBOT_SCHEDULER=scheduler, **env)
+                helpers = await start_workers(workers, wd, url, tb.name, nice, TEAMBOT_SCHEDULER=scheduler, **env)
                 # One real /recover: the team's policy and first case exist as Teambot makes them.
                 from bench._common import hammer
 
@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scheduler", choices=["on", "off"], default="on")
     p.add_argument("--drain", type=float, default=120.0)
     p.add_argument("--workers", type=int, default=0, help="N > 0: TEAMBOT_WORK=worker with N `teambot worker`s")
+    p.add_argument("--worker-nice", type=int, default=0, help="run the workers under `nice -n N`")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     if args.smoke:
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             1.0,
             args.cases,
         )
-    result = asyncio.run(run(dbs, levels, seconds, warmup, cases, args.scheduler, args.drain, args.workers))
+    result = asyncio.run(run(dbs, levels, seconds, warmup, cases, args.scheduler, args.drain, args.workers, args.worker_nice))
     print(report(result))
     name = "clicks" + ("-smoke" if args.smoke else "") + ("-scheduler-off" if args.scheduler == "off" else "")
     name += f"-workers{args.workers}" if args.workers else ""

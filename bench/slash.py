@@ -39,9 +39,9 @@ TARGET_SHARE = 0.5
 
 
 async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, scheduler: str = "on",
-              drain: float = 120.0, workers: int = 0) -> dict[str, Any]:  # fmt: skip
+              drain: float = 120.0, workers: int = 0, nice: int = 0) -> dict[str, Any]:  # fmt: skip
     result: dict[str, Any] = {"machine": machine(), "levels": levels, "seconds": seconds, "scheduler": scheduler,
-                              "workers": workers, "runs": {}}  # fmt: skip
+                              "workers": workers, "worker_nice": nice, "runs": {}}  # fmt: skip
     with workdir() as wd:
         fake = fakechat_proc(wd)
         await fake.start()
@@ -58,7 +58,7 @@ async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, 
                 split = {"TEAMBOT_WORK": "worker"} if workers else {}
                 tb = teambot_proc(f"teambot-{db}", wd, url, TEAMBOT_SCHEDULER=scheduler, **split, **env)
                 startup = await tb.start()
-                helpers = await start_workers(workers, wd, url, tb.name, TEAMBOT_SCHEDULER=scheduler, **env)
+                helpers = await start_workers(workers, wd, url, tb.name, nice, TEAMBOT_SCHEDULER=scheduler, **env)
                 await asyncio.sleep(1.0)
                 rss_idle = tb.rss_mb()
                 targets = [_slack.Target("aiohttp", a, False), _slack.Target("bolt", b, False),
@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--drain", type=float, default=120.0, help="longest wait for Teambot's work after a level")
     p.add_argument("--workers", type=int, default=0,
                    help="N > 0: TEAMBOT_WORK=worker, the web process only acks and N `teambot worker`s run the work")  # fmt: skip
+    p.add_argument("--worker-nice", type=int, default=0, help="run the workers under `nice -n N`")
     p.add_argument(
         "--out", type=Path, help="where to write the JSON result (default bench/results/slash.json)"
     )
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
         levels, seconds, warmup = [int(x) for x in args.levels.split(",")], args.seconds, 1.0
-    result = asyncio.run(run(dbs, levels, seconds, warmup, args.scheduler, args.drain, args.workers))
+    result = asyncio.run(run(dbs, levels, seconds, warmup, args.scheduler, args.drain, args.workers, args.worker_nice))
     print(report(result))
     name = "slash" + ("-smoke" if args.smoke else "") + ("-scheduler-off" if args.scheduler == "off" else "")
     name += f"-workers{args.workers}" if args.workers else ""

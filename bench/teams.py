@@ -93,8 +93,8 @@ async def level(name: str, proc: Proc, fake: Proc, c: int, seconds: float, start
     return lvl
 
 
-async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, workers: int = 0) -> dict[str, Any]:
-    result: dict[str, Any] = {"machine": machine(), "levels": levels, "seconds": seconds, "runs": {}, "workers": workers,
+async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, workers: int = 0, nice: int = 0) -> dict[str, Any]:
+    result: dict[str, Any] = {"machine": machine(), "levels": levels, "seconds": seconds, "runs": {}, "workers": workers, "worker_nice": nice,
                               "auth": "MICROSOFT_APP_ID set and empty (local mode) for both"}  # fmt: skip
     with workdir() as wd:
         fake = fakechat_proc(wd)
@@ -112,7 +112,7 @@ async def run(dbs: list[str], levels: list[int], seconds: float, warmup: float, 
                                TEAMBOT_SCHEDULER="off", **({"TEAMBOT_WORK": "worker"} if workers else {}))  # fmt: skip
                 tb = Proc(f"teambot-{db}", [PY, "-m", "teambot.cli", "serve"], env, port, wd)
                 await tb.start()
-                helpers = await start_workers(workers, wd, url, tb.name, MICROSOFT_APP_ID="", TEAMBOT_SCHEDULER="off")
+                helpers = await start_workers(workers, wd, url, tb.name, nice, MICROSOFT_APP_ID="", TEAMBOT_SCHEDULER="off")
                 starts[tb.name] = 0
                 rows: list[Level] = []
                 for c in [10, *levels]:
@@ -171,13 +171,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--levels", default="1,10,100")
     p.add_argument("--out", type=Path)
     p.add_argument("--workers", type=int, default=0, help="N > 0: TEAMBOT_WORK=worker with N `teambot worker`s")
+    p.add_argument("--worker-nice", type=int, default=0, help="run the workers under `nice -n N`")
     args = p.parse_args(argv)
     if args.smoke:
         dbs, levels, seconds, warmup = ["sqlite"] if args.db == "both" else [args.db], [1, 4], 0.3, 0.2
     else:
         dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
         levels, seconds, warmup = [int(x) for x in args.levels.split(",")], args.seconds, 1.0
-    result = asyncio.run(run(dbs, levels, seconds, warmup, args.workers))
+    result = asyncio.run(run(dbs, levels, seconds, warmup, args.workers, args.worker_nice))
     print(report(result))
     name = "teams" + ("-smoke" if args.smoke else "") + (f"-workers{args.workers}" if args.workers else "")
     print("wrote", save(name, result, args.out))
