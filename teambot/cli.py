@@ -161,7 +161,8 @@ async def _worker(settings: Settings) -> None:
     # dead or stopped web process left.
     container.intake.run_as_worker(slots=container.settings.worker_slots)
     container.intake.start()
-    print(f"Teambot worker {scheduler.deadlines.worker_id}: sending nudges and digests.", file=sys.stderr)
+    print(f"Teambot worker {scheduler.deadlines.worker_id}: running deferred and left requests, nudges and digests.",
+          file=sys.stderr)  # fmt: skip
     try:
         await _until_stopped()
     finally:
