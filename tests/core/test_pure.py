@@ -136,3 +136,12 @@ def test_wrong_setting_names_the_variable() -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(database_url="mongodb://x", port=99999)
     assert "DATABASE_URL" in str(err.value) and "PORT" in str(err.value)
+
+
+def test_a_wrong_work_mode_names_the_variable_and_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEAMBOT_WORK", "workers")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "TEAMBOT_WORK" in str(err.value) and "'web' or 'worker'" in str(err.value)
+    monkeypatch.setenv("TEAMBOT_WORK", "worker")
+    assert load_settings().work == "worker"
