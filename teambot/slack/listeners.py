@@ -51,6 +51,13 @@ log = logging.getLogger(__name__)
 
 MODAL_STEPS = {"apologise", "grant", "step", "resolve", "followup", "followup_yes", "followup_no", "handover",
                "flag", "shoutout", "reopen", "send"}  # fmt: skip
+
+
+def opens_form(step: str) -> bool:
+    """A card button whose answer is a modal (its trigger_id lives about 3 s)."""
+    return step in MODAL_STEPS or step == "view"
+
+
 AFTER_ACK_SLOTS = 8  # below the database pool's 15 connections (SQLAlchemy's 5 + 10 overflow)
 OOPS = "Something went wrong on Teambot's side and the step was not done. Try again in a moment."
 SUBMITTED = re.compile(r"^(open|apologise|grant|step|resolve|followup|handover|flag|shoutout|reopen|deny|send)$")
@@ -315,7 +322,7 @@ def register(rt: SlackRuntime) -> None:
             p = {"type": "action", "team": team, "user": user, "channel": channel, "url": url, "step": step,
                  "raw": raw, "clicked": clicked, "trigger": body.get("trigger_id"),
                  "from_card": (body.get("container") or {}).get("type") == "message"}  # fmt: skip
-            item = await record(request_key("act", body), team, p, here=step in MODAL_STEPS or step == "view")
+            item = await record(request_key("act", body), team, p, here=opens_form(step))
             await ack()
             if item is None:
                 return
@@ -330,7 +337,7 @@ def register(rt: SlackRuntime) -> None:
             return
         meta = {"n": number, "channel": channel, "response_url": url, "clicked": p["clicked"],
                 "from_card": p["from_card"]}  # fmt: skip
-        if step in MODAL_STEPS or step == "view":
+        if opens_form(step):
             await open_step_modal(client, p["trigger"], team, user, step, number, meta)
             return
         intent = step_intent(step, number, raw)
@@ -558,7 +565,7 @@ def register(rt: SlackRuntime) -> None:
         client = await rt.client_for(p["team"])
         if client is None:
             raise RuntimeError(f"no Slack token for workspace {p['team']}")
-        if p["type"] == "action" and (p["step"] in MODAL_STEPS or p["step"] == "view"):
+        if p["type"] == "action" and opens_form(p["step"]):
             await do_lost_form(p, client)
             return
         async with rt.busy():

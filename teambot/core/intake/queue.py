@@ -35,7 +35,7 @@ from sqlmodel import col, select
 from teambot.core.cases.card_ref import merge_card_ref
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case
-from teambot.core.db import Database, insert_or_skip, insert_rows_or_skip
+from teambot.core.db import Database, insert_rows_or_skip
 from teambot.core.errors import Conflict
 from teambot.core.intake.models import DONE, FAILED, PENDING, IntakeItem
 from teambot.core.scheduling.deadlines import new_worker_id
@@ -179,22 +179,17 @@ class Intake:
         by_key = {item.key: item for item in items}
         async with self.db.session() as s:
             table = IntakeItem.__table__  # type: ignore[attr-defined]
-            if len(items) == 1:  # the common case when not in a burst: a statement compiled once
-                stmt = insert_or_skip(table, ("key",))
-                res = await s.exec(stmt, params=items[0].model_dump(exclude={"id"}))  # type: ignore[call-overload]
-                got = res.first()
-                rows = {items[0].key: int(got[0])} if got is not None else {}
-            else:  # a burst: a few statements of fixed sizes, each compiled once
-                rows = {}
-                at = 0
-                while at < len(items):
-                    size = next(n for n in CHUNKS if n <= len(items) - at)
-                    params = {f"{name}_{i}": value for i, item in enumerate(items[at : at + size])
-                              for name, value in item.model_dump(exclude={"id"}).items()}  # fmt: skip
-                    stmt = insert_rows_or_skip(table, ("key",), size, ("id", "key"))
-                    res = await s.exec(stmt, params=params)  # type: ignore[call-overload]
-                    rows.update({str(key): int(rid) for rid, key in res.all()})
-                    at += size
+            # One row, or a burst split into a few fixed sizes: every statement compiled once.
+            rows: dict[str, int] = {}
+            at = 0
+            while at < len(items):
+                size = next(n for n in CHUNKS if n <= len(items) - at)
+                params = {f"{name}_{i}": value for i, item in enumerate(items[at : at + size])
+                          for name, value in item.model_dump(exclude={"id"}).items()}  # fmt: skip
+                stmt = insert_rows_or_skip(table, ("key",), size, ("id", "key"))
+                res = await s.exec(stmt, params=params)  # type: ignore[call-overload]
+                rows.update({str(key): int(rid) for rid, key in res.all()})
+                at += size
             if s.bind.dialect.name == "postgresql" and any(item.lease_owner is None for item in items):
                 await s.exec(_NOTIFY)  # type: ignore[call-overload]  # delivered to the workers at commit
             if retry and len(rows) < len(items):
