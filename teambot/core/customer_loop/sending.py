@@ -24,6 +24,7 @@ from teambot.core.customer_loop.mail import compose_followup
 from teambot.core.customer_loop.ports import MailSender
 from teambot.core.customer_loop.store import first_name, issue_link
 from teambot.core.errors import InvalidStep, NotAllowed
+from teambot.core.observability import MAILS
 from teambot.core.policy.models import Policy
 from teambot.core.ports import Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines, Handler, Outcome
@@ -141,10 +142,13 @@ class FollowupMailer:
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"[:300]
             if item.attempts < SEND_ATTEMPTS:
+                MAILS.labels("retried").inc()
                 log.warning("follow-up mail for case %s not sent (attempt %s): %s", item.case_id, item.attempts,
                             type(exc).__name__)  # fmt: skip
                 raise
+            MAILS.labels("failed").inc()
             return await self._gave_up(case, owner, reason)
+        MAILS.labels("sent").inc()
         await self._record(case, str(data.get("actor") or owner), mail.subject, mail.text.replace(url, LINK), ref)
         return Outcome(result={"via": self.via, "ref": ref, "sent": True})
 
