@@ -118,8 +118,11 @@ class Backlog:
     workers_seen: int  # `teambot worker` processes seen in the last minute
 
 
-async def read_backlog(db: Database, now: datetime) -> Backlog:
-    """A handful of indexed aggregate reads (intake by status, due items by status and due time)."""
+async def read_backlog(db: Database, now: datetime, wall: datetime | None = None) -> Backlog:
+    """A handful of indexed aggregate reads (intake by status, due items by status and due time).
+    `now` is the scheduler's clock (due times); `wall` the machine's, which intake rows and worker
+    heartbeats are stamped with (the same in production; a test moves only the first)."""
+    wall = wall or now
     async with db.read() as s:
         rows = (await s.exec(
             select(IntakeItem.kind, func.count(), func.min(IntakeItem.created_at))
@@ -131,7 +134,7 @@ async def read_backlog(db: Database, now: datetime) -> Backlog:
         )).one()  # fmt: skip
         seen = (await s.exec(
             select(func.count()).select_from(WorkerBeat)
-            .where(col(WorkerBeat.seen_at) >= now - WORKER_SEEN, col(WorkerBeat.role) == "worker")
+            .where(col(WorkerBeat.seen_at) >= wall - WORKER_SEEN, col(WorkerBeat.role) == "worker")
         )).one()  # fmt: skip
     pending: dict[str, int] = dict.fromkeys(PLATFORMS, 0)
     cards, oldest = 0, None
@@ -144,7 +147,7 @@ async def read_backlog(db: Database, now: datetime) -> Backlog:
     due_count, due_first = due
     return Backlog(
         intake_pending=pending,
-        intake_oldest_seconds=max((now - oldest).total_seconds(), 0.0) if oldest else 0.0,
+        intake_oldest_seconds=max((wall - oldest).total_seconds(), 0.0) if oldest else 0.0,
         card_backlog=cards, due_now=int(due_count or 0),
         sweep_lag_seconds=max((now - due_first).total_seconds(), 0.0) if due_first else 0.0,
         workers_seen=int(seen or 0),

@@ -107,7 +107,7 @@ class SmtpSender:
         async with smtp:
             if self.username:
                 await smtp.login(self.username, self._password or "")
-            secured = smtp.get_transport_info("sslobject") is not None
+            secured = smtp.get_transport_info("sslcontext") is not None
         if self.implicit_tls:
             return "TLS"
         return "STARTTLS" if secured else "plain"

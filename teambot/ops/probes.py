@@ -220,4 +220,4 @@ async def worker(settings: Settings, db: Database, now: datetime | None = None) 
         return Check("worker", SKIP, "TEAMBOT_WORK=web with the scheduler on: no worker needed")
     why = "TEAMBOT_WORK=worker" if settings.work == "worker" else "TEAMBOT_SCHEDULER=off"
     return Check("worker", FAIL, f"{why} but no `teambot worker` seen in the last minute",
-                 "start one (the Procfile's worker: process) and check its log")  # fmt: skip
+                 "start `teambot worker` (the Procfile's worker: process) and check its log")  # fmt: skip

@@ -116,7 +116,7 @@ async def exposition(container: Container) -> bytes:
     if container.intake.db is not container.db:
         pools["intake"] = obs.pool_usage(container.intake.db)
     try:
-        backlog = await obs.read_backlog(container.db, datetime.now(UTC))
+        backlog = await obs.read_backlog(container.db, container.clock.now(), datetime.now(UTC))
         shared = list(obs.backlog_metrics(backlog, pools))
     except Exception as exc:  # the database is away: the process's own figures still go out
         log.warning("metrics: database figures unavailable (%s)", type(exc).__name__)
