@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from teambot.bootstrap import Container
 from teambot.core import observability as obs
@@ -31,6 +31,8 @@ from teambot.ops import probes
 
 log = logging.getLogger(__name__)
 READY_CACHE_SECONDS = 60.0
+# The classic text format every Prometheus 2.x and 3.x scrapes (the names are all plain ASCII).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SLACK_KINDS = {
@@ -132,7 +134,7 @@ def metrics_handler(container: Container, token: str | None) -> Handler:
             if not hmac.compare_digest(given.encode(), token.encode()):
                 return web.Response(status=401, text="send Authorization: Bearer $METRICS_TOKEN\n")
         body = await exposition(container)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
     return metrics
 
