@@ -29,6 +29,8 @@ from tests.helpers import FakeClock, RecordingNotifier
 from tests.mail.test_senders import _free_port
 from tests.slack.conftest import Slack, _harness
 from tests.slack.fake_slack import FakeSlack
+from tests.teams.conftest import ALICE, Teams, start_teams
+from tests.teams.fakes import IdentityProvider
 
 TOKEN = "metrics-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -109,6 +111,30 @@ async def test_opening_a_case_from_slack_counts_the_request_and_its_ack(slack: S
     assert value(after, "teambot_request_ack_seconds_bucket", le="+Inf", **acks) == value(
         after, "teambot_request_ack_seconds_count", **acks)  # fmt: skip
     assert value(after, "teambot_request_ack_seconds_sum", **acks) > value(before, "teambot_request_ack_seconds_sum", **acks)
+
+
+async def scrape_teams(teams: Teams) -> str:
+    async with teams.session.get(f"{teams.url}/metrics", headers=AUTH) as resp:
+        assert resp.status == 200
+        return await resp.text()
+
+
+async def test_a_teams_message_and_a_refused_one_are_counted(container: Container, identity: IdentityProvider) -> None:
+    container.settings = container.settings.model_copy(update={"metrics_token": load_settings(
+        metrics_token=TOKEN).metrics_token})  # fmt: skip
+    async for teams in start_teams(container, identity):
+
+        before = await scrape_teams(teams)
+        assert await teams.say(ALICE, "the soup was cold") == 201
+        refused = await teams.post(teams.activity(ALICE, text="hi"), token="Bearer not-a-jwt")
+        assert refused.status == 401
+        after = await scrape_teams(teams)
+    for outcome, moved in (("ok", 1), ("unauthorized", 1), ("error", 0)):
+        labels = {"platform": "teams", "kind": "message", "outcome": outcome}
+        assert value(after, "teambot_requests_total", **labels) == value(before, "teambot_requests_total", **labels) + moved
+    acks = {"platform": "teams", "kind": "message"}
+    assert value(after, "teambot_request_ack_seconds_count", **acks) == value(
+        before, "teambot_request_ack_seconds_count", **acks) + 2  # fmt: skip
 
 
 async def test_a_nudge_sent_counts_as_a_send(slack: Slack, clock: FakeClock) -> None:
