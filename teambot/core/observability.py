@@ -142,7 +142,8 @@ async def read_backlog(db: Database, now: datetime, wall: datetime | None = None
         if str(kind).startswith("card:"):
             cards += int(count)
             continue
-        pending[str(kind) if kind in PLATFORMS else "other"] = pending.get(str(kind), 0) + int(count)
+        platform = str(kind) if kind in PLATFORMS else "other"
+        pending[platform] = pending.get(platform, 0) + int(count)
         oldest = first if oldest is None or (first is not None and first < oldest) else oldest
     due_count, due_first = due
     return Backlog(

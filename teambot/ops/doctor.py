@@ -32,16 +32,17 @@ class Trust:
 async def run_checks(settings: Settings, trust: Trust | None = None) -> list[Check]:
     """Every check, in the order an operator fixes things: the database first."""
     trust = trust or Trust()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url)  # its own: the doctor neither upgrades nor builds the app
     try:
-        checks = [await probes.database(db), probes.secret(settings), probes.slack_signing(settings)]
+        database = await probes.database(db, self_upgrading=db.sqlite)
+        checks = [database, probes.secret(settings), probes.slack_signing(settings)]
         outside = await asyncio.gather(
             probes.slack_token(settings, scopes=probes.manifest_scopes()),
             probes.teams_token(settings),
             probes.smtp(settings, tls_context=trust.smtp),
             probes.public_url(settings, ssl_context=trust.public),
         )
-        checks += [*outside, await probes.worker(settings, db)]
+        checks += [*outside, await probes.worker(settings, db if database.status == probes.OK else None)]
     finally:
         await db.dispose()
     return checks

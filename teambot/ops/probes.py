@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import yaml
+from sqlalchemy.engine import make_url
 
 from teambot.config import Settings
 from teambot.core.db import Database
@@ -50,14 +51,21 @@ def _why(exc: BaseException) -> str:
 # ----- database ---------------------------------------------------------------------------------
 
 
-async def database(db: Database) -> Check:
+async def database(db: Database, *, self_upgrading: bool = False) -> Check:
+    """Reachable and at head. `self_upgrading` (the doctor on SQLite, which upgrades itself at start):
+    a missing or older schema is a WARN, not a FAIL."""
+    if db.sqlite and self_upgrading:
+        path = make_url(db.url).database
+        if path and path != ":memory:" and not await asyncio.to_thread(Path(path).exists):
+            return Check("database", WARN, f"no SQLite file at {path} yet: it is made and upgraded at first start",
+                         "run `teambot db upgrade` now, or check DATABASE_URL if a file should be there")  # fmt: skip
     try:
         revision = await asyncio.wait_for(current_revision(db), TIMEOUT)
     except Exception as exc:
         return Check("database", FAIL, f"unreachable ({_why(exc)})",
                      "check DATABASE_URL, that the server runs and that this host may connect")  # fmt: skip
     if revision != HEAD:
-        return Check("database", FAIL, f"schema at {revision or 'nothing'}, the code needs {HEAD}",
+        return Check("database", WARN if db.sqlite and self_upgrading else FAIL, f"schema at {revision or 'nothing'}, the code needs {HEAD}",
                      "run `teambot db upgrade` (the Procfile's release step)")  # fmt: skip
     return Check("database", OK, f"reachable, schema at {HEAD}")
 
@@ -206,8 +214,14 @@ async def public_url(settings: Settings, *, ssl_context: ssl.SSLContext | None =
     return Check("public url", OK, f"{url}/healthz answers 200")
 
 
-async def worker(settings: Settings, db: Database, now: datetime | None = None) -> Check:
+async def worker(settings: Settings, db: Database | None, now: datetime | None = None) -> Check:
+    """A `teambot worker` seen in the last minute, when the settings need one. `db` None: the
+    database is not usable yet, so nobody can tell."""
     needed = settings.work == "worker" or not settings.scheduler_enabled
+    if db is None:
+        if not needed:
+            return Check("worker", SKIP, "TEAMBOT_WORK=web: the web processes do the work")
+        return Check("worker", FAIL, "cannot tell: the database is not ready", "fix the database first")
     try:
         seen = await asyncio.wait_for(workers_seen(db, now or datetime.now(UTC)), TIMEOUT)
     except Exception as exc:

@@ -233,7 +233,7 @@ async def test_a_healthy_set_up_is_all_ok_and_exits_0(
 
 def test_teambot_doctor_exits_1_on_a_broken_set_up(tmp_path: Path) -> None:
     teambot = Path(sys.executable).parent / "teambot"
-    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/empty.db", "TEAMBOT_WORK": "worker",
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/teambot", "TEAMBOT_WORK": "worker",
            "TEAMBOT_PUBLIC_URL": "http://teambot.example.com", "SLACK_BOT_TOKEN": "xoxb-1",
            "SLACK_API_URL": f"http://127.0.0.1:{_free_port()}/api/"}  # fmt: skip
     done = subprocess.run([str(teambot), "doctor"], capture_output=True, text=True, env=env, timeout=120,
@@ -245,4 +245,16 @@ def test_teambot_doctor_exits_1_on_a_broken_set_up(tmp_path: Path) -> None:
                 for line in lines if line.split()[0] in (OK, WARN, FAIL, SKIP)}  # fmt: skip
     assert statuses["database"] == FAIL and statuses["slack signing"] == FAIL and statuses["slack token"] == FAIL
     assert statuses["public"] == FAIL and statuses["worker"] == FAIL and statuses["TEAMBOT_SECRET"] == WARN
-    assert "fix: run `teambot db upgrade`" in done.stdout and "Traceback" not in done.stdout + done.stderr
+    assert "fix: check DATABASE_URL" in done.stdout and "Traceback" not in done.stdout + done.stderr
+
+
+async def test_the_doctor_on_sqlite_warns_of_a_schema_it_upgrades_itself(tmp_path: Path) -> None:
+    missing = settings(f"sqlite:///{tmp_path}/none.db", work="worker")
+    checks = await doctor.run_checks(missing)
+    assert checks[0].status == WARN and "first start" in checks[0].detail
+    assert checks[-1].status == FAIL and "database" in checks[-1].detail
+    assert not (tmp_path / "none.db").exists()  # the doctor creates nothing
+    old = f"sqlite:///{tmp_path}/old.db"
+    await upgrade_async(old, "0012_digest_indexes")
+    [database, *_] = await doctor.run_checks(settings(old))
+    assert database.status == WARN and "0012_digest_indexes" in database.detail
