@@ -44,14 +44,18 @@ def _capture(fmt: str) -> Iterator[io.StringIO]:
     handler = handler_for(fmt, out)
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
-    level = root.level
+    # INFO for the loggers these tests read, whatever an earlier test's `configure()` left them at.
+    loggers = [root, *(logging.getLogger(name) for name in ("teambot", "slack_sdk", "slack_sdk.web.async_base_client"))]
+    levels = [logger.level for logger in loggers]
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    for logger in loggers:
+        logger.setLevel(logging.INFO)
     try:
         yield out
     finally:
         root.removeHandler(handler)
-        root.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def lines(out: io.StringIO) -> list[dict[str, Any]]:
