@@ -202,6 +202,23 @@ async def test_a_digest_build_is_timed(container: Container, clock: FakeClock) -
     assert value(after, "teambot_sends_total", **sent) == value(before, "teambot_sends_total", **sent) + 1
 
 
+async def test_a_lease_taken_over_is_counted(container: Container) -> None:
+    container.settings = container.settings.model_copy(update={"metrics_token": load_settings(
+        metrics_token=TOKEN).metrics_token})  # fmt: skip
+    async with TestClient(TestServer(create_app(container))) as http:
+        before = await scrape(http)
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    async with container.db.session() as s:  # a row whose holder died: its lease ran out
+        s.add(IntakeItem(key="slack:cmd:orphan", kind="slack", team_id="T1", lease_owner="dead:1:x",
+                         lease_until=past, created_at=past))  # fmt: skip
+        s.add(IntakeItem(key="slack:cmd:free", kind="slack", team_id="T1", created_at=past))  # nobody held it
+        await s.commit()
+    assert len(await container.intake.claim()) == 2  # (no server runs: its own poll would race this one)
+    async with TestClient(TestServer(create_app(container))) as http:
+        after = await scrape(http)
+    assert value(after, "teambot_intake_takeovers_total") == value(before, "teambot_intake_takeovers_total") + 1
+
+
 # ----- figures read from the database at scrape time ------------------------------------------------
 
 
