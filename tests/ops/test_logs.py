@@ -21,7 +21,8 @@ from teambot.core.intake.models import IntakeItem
 from teambot.core.logcontext import bind_request
 from teambot.logs import handler_for
 from teambot.mail.senders import SmtpSender
-from tests.mail.test_senders import _free_port
+from tests.helpers import FakeClock
+from tests.mail.test_senders import _free_port, _serve
 from tests.slack.conftest import _harness
 from tests.slack.fake_slack import FakeSlack
 
@@ -124,19 +125,31 @@ def test_text_lines_end_with_the_request_context(text_log: io.StringIO) -> None:
     assert second.endswith("card not updated [request=42 platform=teams team=tenant-1]")
 
 
+class Refuser:
+    """aiosmtpd handler: refuses every recipient the way real servers do, naming the address."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
 async def test_no_customer_name_email_or_words_at_info_or_above(
-    container: Container, fake_slack: FakeSlack, text_log: io.StringIO
+    container: Container, fake_slack: FakeSlack, text_log: io.StringIO, clock: FakeClock
 ) -> None:
     fake_slack.failures.update({"users.info": [400], "chat.postMessage": [500]})
-    container.mailer.sender = SmtpSender(f"smtp://127.0.0.1:{_free_port()}")
     async for slack in _harness(container, fake_slack, slack_bot_token="xoxb-single"):
         await slack.command("Jane Doe <jane@example.com>: the soup was cold wants: a hot one !high")
         await slack.command("claim 1")
         await slack.command("resolve 1 A fresh bowl | the lamp was off")
-        sent = await container.mailer.send_now("T1", 1, "U1", None)  # what the send form's submit runs
-        assert not sent.ok  # nothing listens on that port
+        for port in _serve(Refuser()):  # a server that refuses the customer's address, quoting it
+            container.mailer.sender = SmtpSender(f"smtp://127.0.0.1:{port}")
+            sent = await container.mailer.send_now("T1", 1, "U1", None)  # what the send form's submit runs
+        assert not sent.ok and "SMTPRecipientsRefused" in sent.error and "<address>" in sent.error
+        container.mailer.sender = SmtpSender(f"smtp://127.0.0.1:{_free_port()}")  # then nothing listens
+        clock.advance(minutes=5)
+        await container.deadlines.sweep()
         await slack.command("frobnicate Jane's soup")  # not a command
-    text = text_log.getvalue()
-    assert "not sent" in text  # the failure was logged, without the address
+    # Every line but the SMTP stand-in's own (aiosmtpd logs each envelope at INFO, as a server would).
+    text = "\n".join(line for line in text_log.getvalue().splitlines() if " mail.log: " not in line)
+    assert "not sent" in text and "SMTPRecipientsRefused" in text  # the failure was logged, without the address
     for word in CUSTOMER:
         assert word not in text, [line for line in text.splitlines() if word in line]
