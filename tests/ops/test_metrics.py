@@ -9,6 +9,7 @@ import asyncio
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from teambot.bootstrap import Container, build
 from teambot.config import load_settings
+from teambot.core.db import Database
 from teambot.core.heartbeat import beat
 from teambot.core.intake.models import IntakeItem
 from teambot.core.scheduling.models import DueItem
@@ -247,6 +249,18 @@ async def test_backlog_lag_and_workers_come_from_the_database(container: Contain
     assert value(text, "teambot_workers_seen") == 1
     assert ("teambot_db_pool_in_use", (("pool", "main"),)) in samples(text)
     assert "T1" not in text and "T2" not in text and "slack:cmd" not in text  # no team ids, no keys
+
+
+async def test_with_the_database_away_the_process_still_reports_its_own(container: Container) -> None:
+    dead = replace(container, db=Database("postgresql://postgres@127.0.0.1:1/nothing"))
+    dead.settings = dead.settings.model_copy(update={"metrics_token": load_settings(metrics_token=TOKEN).metrics_token})
+    try:
+        async with TestClient(TestServer(create_app(dead))) as http:
+            text = await scrape(http)
+    finally:
+        await dead.db.dispose()
+    assert "teambot_requests_total" in text and ("teambot_db_pool_in_use", (("pool", "main"),)) in samples(text)
+    assert "teambot_intake_pending" not in text  # not reported as 0: absent, so an alert on it does not fire falsely
 
 
 # ----- names and labels ---------------------------------------------------------------------------
