@@ -225,6 +225,12 @@ def choice_message(reply: ChoiceReply) -> Message:
     return msg
 
 
+def step_message(message: str, choices: list[tuple[str, str]]) -> Message:
+    """What a step on a case says to the person who took it, with its one-click follow-ups."""
+    text = f":white_check_mark: {safe(message)}"
+    return choice_message(ChoiceReply(text=text, choices=choices)) if choices else text_message(text)
+
+
 def case_card(
     detail: CaseDetail,
     now: datetime,

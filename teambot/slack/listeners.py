@@ -236,9 +236,9 @@ def register(rt: SlackRuntime) -> None:
                                           detail=reply.detail if fresh else None, done=done)  # fmt: skip
 
             await with_card_row(reply.detail.case.id, refresh)
-            if not from_card or reply.approval is not None:
+            if not from_card or reply.approval is not None or reply.choices:  # "Filed under ... [Change cause]"
                 await tell(rt, client, user=user, channel=channel, response_url=response_url,
-                           message=blocks.text_message(f":white_check_mark: {blocks.safe(reply.message)}"))  # fmt: skip
+                           message=blocks.step_message(reply.message, reply.choices))  # fmt: skip
             return
         person = await rt.people.get(client, team, user)
         await tell(rt, client, user=user, channel=channel, response_url=response_url,

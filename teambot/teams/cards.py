@@ -481,6 +481,8 @@ def _case_card(
     body.append({"type": "FactSet", "facts": facts})
     body.append(text_block(f"Times in {tz}.", isSubtle=True, size="Small", spacing="Small"))
     actions = case_actions(d, viewer)
+    if reply.choices:  # the step's one-click follow-ups ("Change cause": anyone in the team may), first
+        actions = [*(execute(label, "run", command=command) for label, command in reply.choices), *actions]
     if form is not None and error is not None:
         actions = [*(form.get("actions") or [])[:1], *actions]
     out = card(body, actions, entities)

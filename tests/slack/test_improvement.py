@@ -1,0 +1,35 @@
+"""The improvement loop over signed Slack requests: the resolve says where the root cause was filed
+with a [Change cause] button, which offers the team's causes; /recover causes, actions and
+action done answer in Slack's blocks."""
+
+from __future__ import annotations
+
+from tests.slack.conftest import Slack, action_ids, all_text
+
+
+async def test_slack_files_ranks_and_follows_actions(slack: Slack) -> None:
+    fake = slack.fake
+    await slack.command("policy cause add Heat lamp", user="U1")  # the first user is the admin
+    await slack.command("policy cause add Housekeeping", user="U1")
+    await slack.command("Mr Lee: plates arrived cold", user="U1")
+    await slack.command("claim 1", user="U1")
+    await slack.command("apologise 1 in_person so sorry", user="U1")
+    _, _, key = await slack.command("resolve 1 replated | the heat lamp on the pass was dead", user="U1")
+    said = fake.to(key)[-1]
+    assert "filed under *Heat lamp*" in all_text(said) and "run:0" in action_ids(said)
+    _, _, key = await slack.click("run:0", "cause 1", user="U1")
+    choices = fake.to(key)[-1]
+    assert "File under which cause?" in all_text(choices)
+    assert action_ids(choices) == ["run:0", "run:1"]  # Heat lamp, Housekeeping
+    await slack.click("run:1", "cause 1 Housekeeping", user="U1")
+    assert (await slack.case(1)).cause_by == "person"
+    await slack.command("cause 1 Heat lamp", user="U1")
+
+    _, _, key = await slack.command("causes", user="U1")
+    assert "1. *Heat lamp*: 1 case" in all_text(fake.to(key)[-1]) and "#1" in all_text(fake.to(key)[-1])
+    await slack.command("action 1 Replace the pass lamp due in 3 days", user="U1")
+    _, _, key = await slack.command("actions", user="U1")
+    assert "1. Replace the pass lamp [Heat lamp] · <@U1>" in all_text(fake.to(key)[-1])
+    await slack.command("action done 1 new lamp fitted", user="U1")
+    _, _, key = await slack.command("actions done", user="U1")
+    assert "done" in all_text(fake.to(key)[-1]) and "new lamp fitted" in all_text(fake.to(key)[-1])

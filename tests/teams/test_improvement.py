@@ -1,0 +1,42 @@
+"""The improvement loop over Teams activities: the resolve's card says where the root cause was
+filed, with a Change cause button that offers the team's causes; /recover causes and the actions
+answer as cards."""
+
+from __future__ import annotations
+
+import json
+
+from teambot.core.cases.queries import case_detail
+from tests.teams.cardtools import button
+from tests.teams.conftest import ALICE, CHANNEL, TENANT, Teams
+
+
+def texts(teams: Teams) -> list[str]:
+    return [json.dumps(s.card) if s.card else s.text for s in teams.connector.sends(CHANNEL)]
+
+
+async def test_teams_files_ranks_and_follows_actions(teams: Teams) -> None:
+    c = teams.connector
+    for line in ("recover policy cause add Heat lamp", "recover policy cause add Housekeeping",
+                 "recover Mr Lee: plates arrived cold", "recover claim 1", "recover apologise 1 in_person sorry"):  # fmt: skip
+        assert await teams.say(ALICE, line) == 201
+    assert await teams.say(ALICE, "recover resolve 1 replated | the heat lamp on the pass was dead") == 201
+    filed = [s for s in c.sends(CHANNEL) + [u for s in c.sends(CHANNEL) for u in c.updates(s.activity_id)]
+             if s.card and "filed under" in json.dumps(s.card)]  # fmt: skip
+    assert filed, texts(teams)
+    change = button(filed[-1].card, "run")
+    assert change["command"] == "cause 1"
+    assert await teams.press(ALICE, filed[-1].activity_id, change) == 201
+    offer = c.sends(CHANNEL)[-1]
+    assert offer.card is not None and "File under which cause?" in json.dumps(offer.card)
+    housekeeping = next(a for a in offer.card["actions"] if a["title"] == "Housekeeping")
+    assert await teams.press(ALICE, offer.activity_id, housekeeping["data"]) == 201
+    assert (await case_detail(teams.container.db, TENANT, 1)).case.cause_by == "person"
+
+    assert await teams.say(ALICE, "recover causes") == 201
+    assert "Housekeeping" in json.dumps(c.sends(CHANNEL)[-1].card) and "#1" in json.dumps(c.sends(CHANNEL)[-1].card)
+    assert await teams.say(ALICE, "recover action 1 Tidy the pass lamp rota due in 3 days") == 201
+    assert await teams.say(ALICE, "recover actions") == 201
+    assert "Tidy the pass lamp rota [Housekeeping]" in json.dumps(c.sends(CHANNEL)[-1].card)
+    assert await teams.say(ALICE, "recover action done 1 rota fixed") == 201
+    assert "marked action 1 (Tidy the pass lamp rota) done: rota fixed" in json.dumps(c.sends(CHANNEL)[-1].card)
