@@ -114,7 +114,7 @@ def digest_lines(section: dict[str, Any]) -> list[str]:
     for g in section.get("groups", [])[:3]:
         lines.append(f"  • {g}")
     acts = section.get("actions") or {}
-    if acts:
+    if acts and (acts["opened"] or acts["done"] or acts["overdue"] or acts.get("worked")):
         lines.append(
             f"Improvement actions: {acts['opened']} opened, {acts['done']} done, {acts['overdue']} overdue"
             + (f" ({', '.join(acts['overdue_lines'])})" if acts.get("overdue_lines") else "")
