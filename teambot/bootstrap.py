@@ -132,7 +132,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
             **InsightHandlers(service).handlers(),
             **RecognitionHandlers(shoutouts).handlers(),
             **LoopHandlers(mailer).handlers(),
-            **ImprovementHandlers(service, dl, case_handlers.resolve).handlers(),  # wraps resolve
+            **ImprovementHandlers(service, dl, case_handlers.resolve, case_handlers.home).handlers(),  # wraps resolve, home
         }
     )
     return Container(

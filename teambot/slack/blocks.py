@@ -459,6 +459,7 @@ def home_view(
     leaderboard: list[LeaderRow],
     now: datetime,
     tz: str,
+    sections_: list[tuple[str, list[str]]] | None = None,
 ) -> dict[str, Any]:
     blocks: list[Block] = [
         {"type": "header", "text": plain_text("Service recovery", HEADER_TEXT)},
@@ -499,6 +500,8 @@ def home_view(
                 "accessory": button("Record follow-up", "case:followup", str(c.number)),
             }
         )
+    for heading, lines in sections_ or []:  # the causes to fix, the improvement actions you own
+        blocks += [{"type": "divider"}, section(f"*{safe(heading)}*"), *sections([safe(line) for line in lines])]
     score = f"{stats['avg_score']:.1f}/5" if stats.get("avg_score") is not None else "no scores yet"
     blocks += [
         {"type": "divider"},

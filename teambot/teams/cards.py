@@ -694,6 +694,9 @@ def home_card(
                 execute("Approve", "approve", approval_id=a.id, home=True),
                 show_card("Deny", form_fields("deny", {}), execute("Deny", "deny", approval_id=a.id, home=True)),
             ]})  # fmt: skip
+    for heading, lines in reply.sections:  # the causes to fix, the improvement actions you own
+        body.append(text_block(heading, weight="Bolder", separator=True))
+        body += [text_block(teams_text(plain_names(clip(line, 300), names)), spacing="Small") for line in lines]
     f = reply.figures
     score = f"{f.avg_score:.1f}/5" if f.avg_score is not None else "no scores yet"
     body += [

@@ -115,6 +115,8 @@ async def test_the_improvement_loop(container: Container, clock: FakeClock) -> N
     done = said(await run(c, "action done 1 new lamp fitted, spare in the store", ANA))
     assert "marked action 1 (Replace the heat lamp and keep a spare) done: new lamp fitted" in done
     assert "None." in said(await run(c, "actions", BOSS))
+    home = str(await run(c, "home", BOSS))
+    assert "Causes to fix first (this month, by cost):\n  1. *Heat lamp*: 4 cases" in home
 
     # This week's digest opens with what to fix first.
     week = digests.current_monday(clock.now(), "UTC")

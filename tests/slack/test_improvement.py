@@ -33,3 +33,10 @@ async def test_slack_files_ranks_and_follows_actions(slack: Slack) -> None:
     await slack.command("action done 1 new lamp fitted", user="U1")
     _, _, key = await slack.command("actions done", user="U1")
     assert "done" in all_text(fake.to(key)[-1]) and "new lamp fitted" in all_text(fake.to(key)[-1])
+    # The App Home shows the admin the causes to fix and the actions they own.
+    await slack.command("action 1 Check the pass lamp weekly", user="U1")
+    await slack.idle()
+    await slack.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home", "event_ts": "1.2"})
+    home = all_text(fake.of("views.publish")[-1]["view"])
+    assert "Causes to fix first (this month, by cost)" in home and "1. *Heat lamp*: 1 case" in home
+    assert "Your improvement actions (1)" in home and "2. Check the pass lamp weekly [Heat lamp]" in home

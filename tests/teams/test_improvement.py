@@ -40,3 +40,9 @@ async def test_teams_files_ranks_and_follows_actions(teams: Teams) -> None:
     assert "Tidy the pass lamp rota [Housekeeping]" in json.dumps(c.sends(CHANNEL)[-1].card)
     assert await teams.say(ALICE, "recover action done 1 rota fixed") == 201
     assert "marked action 1 (Tidy the pass lamp rota) done: rota fixed" in json.dumps(c.sends(CHANNEL)[-1].card)
+    # The home card shows the causes to fix and the actions Alice owns.
+    assert await teams.say(ALICE, "recover action 1 Check the pass lamp weekly") == 201
+    assert await teams.say(ALICE, "recover home", ALICE.personal) == 201
+    home = c.sends(ALICE.personal)[-1].text
+    assert "Causes to fix first (this month, by cost)" in home and "Your improvement actions (1)" in home
+    assert "2. Check the pass lamp weekly [Housekeeping]" in home

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from teambot.core.cases.home import HomeReply
 from teambot.core.cases.models import Case
 from teambot.core.cases.replies import CaseReply
 from teambot.core.cases.service import RecoveryService
@@ -17,6 +18,7 @@ from teambot.core.commands.replies import ChoiceReply, Reply, TextReply
 from teambot.core.improvement import actions as act
 from teambot.core.improvement import costs, render
 from teambot.core.improvement import vocabulary as vocab
+from teambot.core.improvement.home import home_sections
 from teambot.core.insights import spend as spending
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import load_policy
@@ -27,11 +29,19 @@ MAX_CHOICES = 10
 
 
 class ImprovementHandlers:
-    def __init__(self, service: RecoveryService, deadlines: Deadlines, case_resolve: Handler) -> None:
+    def __init__(self, service: RecoveryService, deadlines: Deadlines, case_resolve: Handler, case_home: Handler) -> None:
         self.s = service
         self.db = service.db
         self.dl = deadlines
         self.case_resolve = case_resolve
+        self.case_home = case_home
+
+    async def home(self, intent: i.Home, ctx: Context) -> Reply:
+        """The person's home, with the causes to fix (leads, managers, admins) and the actions they own."""
+        reply = await self.case_home(intent, ctx)
+        if isinstance(reply, HomeReply):
+            reply.sections += await home_sections(self.db, ctx.team_id, ctx.user_id, self.s.clock.now(), ctx.tz)
+        return reply
 
     # ----- causes --------------------------------------------------------------------------
 
@@ -148,7 +158,7 @@ class ImprovementHandlers:
 
     def handlers(self) -> HandlerTable:
         return {
-            i.Resolve: self.resolve, i.FileCause: self.file_cause, i.Causes: self.causes,
+            i.Resolve: self.resolve, i.Home: self.home, i.FileCause: self.file_cause, i.Causes: self.causes,
             i.ChangeCauses: self.change_causes, i.CreateAction: self.create_action, i.Actions: self.actions,
             i.CloseAction: self.close_action, i.DropAction: self.close_action, i.SnoozeAction: self.snooze_action,
         }  # fmt: skip
