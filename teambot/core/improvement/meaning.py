@@ -1,7 +1,7 @@
 """How close two root causes are in meaning, offline: a small static embedding model shipped
 inside a PyPI wheel (WordLlama, 256 dimensions, loaded from the package's own folder with
-downloads disabled) combined with a lexical measure (character trigrams) that forgives the
-misspellings an embedding of word pieces does not.
+downloads disabled), with a lexical repair for misspellings an embedding of word pieces does
+not forgive ("houskeeping" is read as the "housekeeping" the other texts use).
 
 A text's vector is its words' vectors weighted by how rare each word is among the texts compared
 (a word every cause uses, "room", counts for little). The model loads once per process, on first
@@ -10,24 +10,22 @@ use (about half a second); word vectors are kept. Texts in, similarities out.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import threading
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-# Measured on tests/improvement/labelled_causes.py (see docs/benchmarks.md): the combined
+# Measured on tests/improvement/labelled_causes.py (see docs/benchmarks.md): the cosine
 # similarity at which two phrasings are taken to name the same cause. Set high: a wrong merge
 # costs more than a missed one, so below it Teambot asks rather than guesses.
 SAME_CAUSE = 0.3
 # A member may sit this far below SAME_CAUSE with one other member if it is close to the group
 # on average (average linkage with a floor): one loose pair never chains two causes together.
 SLACK = 0.1
-TRIGRAM_DIMS = 512
-_SPELLING_WEIGHT = 0.6  # trigram overlap counts for less than meaning: "room" is in many causes
 _STOP = frozenset(
     ("the", "a", "an", "on", "in", "at", "of", "to", "for", "by", "was", "were", "is", "be", "not", "no",
      "and", "or", "so", "from", "after", "our", "we", "they", "it", "its")
@@ -65,11 +63,42 @@ def _content_words(text: str) -> list[str]:
     return [w for w in words if w not in _STOP] or words
 
 
+def spelling(words: list[str]) -> dict[str, str]:
+    """Misspelt words mapped to the spelling the texts use most ("houskeeping" → "housekeeping").
+
+    Two words are taken for one when deleting one letter from each (or from one) makes them equal
+    (a slip, a missing or doubled letter, two letters swapped), both have five letters or more and
+    difflib finds them at least 0.85 alike. Found through deletion keys (SymSpell's idea), so the
+    cost follows the number of distinct words, not its square."""
+    counts: dict[str, int] = {}
+    for w in words:
+        counts[w] = counts.get(w, 0) + 1
+    keyed: dict[str, list[str]] = {}
+    for w in counts:
+        if len(w) >= 5 and not w.isdigit():
+            for key in {w, *(w[:i] + w[i + 1 :] for i in range(len(w)))}:
+                keyed.setdefault(key, []).append(w)
+    fix: dict[str, str] = {}
+    for group in keyed.values():
+        if len(group) < 2:
+            continue
+        best = max(group, key=lambda w: (counts[w], w))
+        for w in group:
+            if w != best and difflib.SequenceMatcher(None, w, best).ratio() >= 0.85:
+                current = fix.get(w)
+                if current is None or (counts[best], best) > (counts[current], current):
+                    fix[w] = best
+    return fix
+
+
 def embed(texts: list[str]) -> np.ndarray:
-    """Unit vectors, one row per text: its words' vectors weighted by how rare each word is among
-    `texts` (inverse document frequency), so a word every cause of the team uses ("room", "guest")
-    does not make "AC broken in the room" read like "housekeeping missed the room"."""
-    tokens = [_content_words(t) for t in texts]
+    """Unit vectors, one row per text: its words' vectors (misspellings repaired against the other
+    texts) weighted by how rare each word is among `texts` (inverse document frequency), so a word
+    every cause of the team uses ("room", "guest") does not make "AC broken in the room" read like
+    "housekeeping missed the room"."""
+    raw = [_content_words(t) for t in texts]
+    fix = spelling([w for ws in raw for w in ws])
+    tokens = [[fix.get(w, w) for w in ws] for ws in raw]
     missing = sorted({w for ws in tokens for w in ws} - _words.keys())
     if missing:
         if len(_words) + len(missing) > _CACHE_MAX:
@@ -90,29 +119,9 @@ def embed(texts: list[str]) -> np.ndarray:
     return out / np.where(norms == 0, 1.0, norms)
 
 
-def trigrams(texts: list[str]) -> np.ndarray:
-    """Hashed character-trigram counts (words padded with spaces), L2-normalised per row."""
-    out = np.zeros((len(texts), TRIGRAM_DIMS), dtype=np.float32)
-    for row, text in enumerate(texts):
-        for word in _content_words(text):
-            padded = f" {word} "
-            for i in range(len(padded) - 2):
-                out[row, zlib.crc32(padded[i : i + 3].encode()) % TRIGRAM_DIMS] += 1.0
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.where(norms == 0, 1.0, norms)
-
-
-def vectors(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    return embed(texts), trigrams(texts)
-
-
-def similarity(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Pairwise similarity of two sets of texts (rows of a × rows of b): the closer of meaning and
-    (weighted down) spelling, so "houskeeping" still meets "housekeeping"."""
-    meaning = a[0] @ b[0].T
-    spelling = a[1] @ b[1].T
-    spelling *= _SPELLING_WEIGHT  # in place: at 5,000 causes each temporary is 100 MB
-    return np.maximum(meaning, spelling, out=meaning)
+def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise cosine similarity of two sets of text vectors (rows of a × rows of b)."""
+    return a @ b.T
 
 
 def group(texts: list[str], threshold: float = SAME_CAUSE, slack: float = SLACK) -> list[list[int]]:
@@ -120,36 +129,41 @@ def group(texts: list[str], threshold: float = SAME_CAUSE, slack: float = SLACK)
 
     Greedy average linkage with a floor: a group starts from the text with the most close
     neighbours and takes, one at a time, the text closest to it on average, while that average
-    reaches `threshold` and no member is further than `threshold - slack`. Identical texts
-    (after `normalise`) are always together."""
+    reaches `threshold` and no member is further than `threshold - slack`. So only the seed's
+    neighbours within `threshold - slack` are ever candidates, which keeps each group's work small.
+    Identical texts (after `normalise`) are always together."""
     if len(texts) < 2:
         return []
     keys = [normalise(t) for t in texts]
     distinct = list(dict.fromkeys(keys))
     index = {k: i for i, k in enumerate(distinct)}
-    vec = vectors(distinct)
-    sim = similarity(vec, vec)
-    close = sim >= threshold
-    np.fill_diagonal(close, True)
+    sim = similarity(vec := embed(distinct), vec)
+    del vec
+    floor = threshold - slack
+    degree = np.count_nonzero(sim >= threshold, axis=1)
     taken = np.zeros(len(distinct), dtype=bool)
     groups: list[list[int]] = []
-    for seed in np.argsort(-close.sum(axis=1), kind="stable"):
+    for seed in np.argsort(-degree, kind="stable"):
         if taken[seed]:
             continue
         taken[seed] = True
         members = [int(seed)]
-        total = sim[:, seed].copy()  # each text's summed similarity to the members
-        low = sim[:, seed].copy()  # and its lowest
-        while True:
-            mean = total / len(members)
-            ok = ~taken & (mean >= threshold) & (low >= threshold - slack)
-            if not ok.any():
-                break
-            pick = int(np.flatnonzero(ok)[np.argmax(mean[ok])])
-            taken[pick] = True
-            members.append(pick)
-            total += sim[:, pick]
-            low = np.minimum(low, sim[:, pick])
+        cand = np.flatnonzero((sim[seed] >= floor) & ~taken)
+        if len(cand):
+            total, low = sim[cand, seed].copy(), sim[cand, seed].copy()
+            free = np.ones(len(cand), dtype=bool)
+            while True:
+                mean = total / len(members)
+                ok = free & (mean >= threshold) & (low >= floor)
+                if not ok.any():
+                    break
+                pick = int(np.flatnonzero(ok)[np.argmax(mean[ok])])
+                free[pick] = False
+                members.append(int(cand[pick]))
+                column = sim[cand, cand[pick]]  # a column of the matrix, gathered: no submatrix copy
+                total += column
+                np.minimum(low, column, out=low)
+            taken[members] = True
         groups.append(members)
     by_distinct: dict[int, list[int]] = {}
     for i, k in enumerate(keys):
@@ -166,8 +180,8 @@ def nearest(
     flat = [(i, t) for i, texts in enumerate(candidates) for t in texts if normalise(t)]
     if not flat or not normalise(text):
         return None
-    vec = vectors([text, *(t for _, t in flat)])  # one corpus, so word rarity is counted over both
-    sims = similarity((vec[0][:1], vec[1][:1]), (vec[0][1:], vec[1][1:]))[0]
+    vec = embed([text, *(t for _, t in flat)])  # one corpus: rarity and spelling counted over both
+    sims = similarity(vec[:1], vec[1:])[0]
     best: dict[int, float] = {}
     for (i, _), s in zip(flat, sims, strict=True):
         best[i] = max(best.get(i, -1.0), float(s))
@@ -179,6 +193,6 @@ def medoid(texts: list[str]) -> str:
     """The phrasing closest to all the others: the suggested name of a group."""
     if len(texts) <= 2:
         return min(texts, key=len)
-    vec = vectors(texts)
+    vec = embed(texts)
     sims = similarity(vec, vec).sum(axis=1)
     return texts[int(np.argmax(sims))]
