@@ -82,13 +82,18 @@ def spelling(words: list[str]) -> dict[str, str]:
     for group in keyed.values():
         if len(group) < 2:
             continue
-        best = max(group, key=lambda w: (counts[w], w))
+        best = max(group, key=lambda w: (counts[w], -_pieces(w), len(w), w))  # a slip drops letters more often
         for w in group:
             if w != best and difflib.SequenceMatcher(None, w, best).ratio() >= 0.85:
                 current = fix.get(w)
-                if current is None or (counts[best], best) > (counts[current], current):
+                if current is None or counts[best] > counts[current]:
                     fix[w] = best
     return fix
+
+
+def _pieces(word: str) -> int:
+    """How many word pieces the model's tokenizer cuts a word into: a real word is usually fewer."""
+    return len(model().tokenizer.encode(word, add_special_tokens=False).ids)
 
 
 def embed(texts: list[str]) -> np.ndarray:
@@ -191,8 +196,13 @@ def nearest(
 
 def medoid(texts: list[str]) -> str:
     """The phrasing closest to all the others: the suggested name of a group."""
+    fix = spelling([w for t in texts for w in _content_words(t)])
+
+    def slips(text: str) -> int:
+        return sum(w in fix for w in _content_words(text))
+
     if len(texts) <= 2:
-        return min(texts, key=len)
+        return min(texts, key=lambda t: (slips(t), len(t)))
     vec = embed(texts)
     sims = similarity(vec, vec).sum(axis=1)
-    return texts[int(np.argmax(sims))]
+    return texts[min(range(len(texts)), key=lambda i: (slips(texts[i]), -sims[i]))]
