@@ -25,6 +25,7 @@ from teambot.core.cases.models import Case, CaseStatus, Grant
 from teambot.core.db import Database
 from teambot.core.improvement import meaning
 from teambot.core.improvement.models import Cause
+from teambot.core.improvement.vocabulary import CauseInfo
 from teambot.core.insights.spend import Period
 from teambot.core.policy.models import Policy
 
@@ -173,6 +174,20 @@ def suggest_name(words: str) -> str:
     if len(name) > 40:
         name = name[:40].rsplit(" ", 1)[0]
     return (name[:1].upper() + name[1:]).rstrip(".,;:") or "Unnamed cause"
+
+
+async def causes_with_cost(db: Database, team_id: str, start: datetime, end: datetime) -> list[CauseCost]:
+    """A team's causes with what they cost over [start, end), costliest first (for the HTTP API)."""
+    async with db.read() as s:
+        policy = await s.get(Policy, team_id)
+        return [] if policy is None else await cause_costs(s, policy, start, end)
+
+
+async def list_causes(db: Database, team_id: str) -> list[CauseInfo]:
+    """The team's causes by name."""
+    async with db.read() as s:
+        rows = (await s.exec(select(Cause).where(Cause.team_id == team_id).order_by(col(Cause.name)))).all()
+    return [CauseInfo(c.id or 0, c.name) for c in rows]
 
 
 async def report(db: Database, policy: Policy, period: Period) -> CauseReport:
