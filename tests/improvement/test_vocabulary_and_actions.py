@@ -128,3 +128,29 @@ async def test_csv_and_forgetting_a_customer(container: Container) -> None:
     assert "Patel" not in action.text and "heat lamp is replaced" in action.text
     assert not any("Patel" in str(e.data) for e in events)
     assert case.cause_id is not None  # the figures stay
+
+
+async def test_actions_are_published_on_case_events_for_an_outbox(container: Container) -> None:
+    """A webhook outbox subscribes to CaseEvents: it sees action_created and action_done, with the ids."""
+    from teambot.core.cases.events import CaseChanged
+    from teambot.core.improvement.costs import causes_with_cost, list_causes
+
+    seen: list[tuple[str, dict]] = []
+
+    async def outbox(event: CaseChanged) -> None:
+        if event.kind.startswith("action_"):
+            seen.append((event.kind, event.data))
+
+    container.events.subscribe(outbox)
+    c = container
+    ok(await run(c, "policy"))
+    ok(await run(c, "policy cause add Heat lamp"))
+    n = await resolved(c, "Mr Lee: cold plates", "heat lamp broken")
+    made = await act.create_action(c.service, T, n, "boss", "Replace the lamp", owner="ana")
+    await act.close_action(c.service, T, made.number, "ana", done=True, note="fitted")
+    assert [k for k, _ in seen] == ["action_created", "action_done"]
+    assert seen[0][1]["action"] == 1 and seen[0][1]["owner"] == "ana" and seen[1][1]["outcome"] == "fitted"
+    assert [x.name for x in await list_causes(c.db, T)] == ["Heat lamp"]
+    now = c.clock.now()
+    [cost] = await causes_with_cost(c.db, T, now.replace(hour=0), now.replace(hour=23))
+    assert (cost.name, cost.cases) == ("Heat lamp", [n])
