@@ -40,3 +40,46 @@ async def test_slack_files_ranks_and_follows_actions(slack: Slack) -> None:
     home = all_text(fake.of("views.publish")[-1]["view"])
     assert "Causes to fix first (this month, by cost)" in home and "1. *Heat lamp*: 1 case" in home
     assert "Your improvement actions (1)" in home and "2. Check the pass lamp weekly [Heat lamp]" in home
+
+
+async def test_the_resolve_modal_offers_the_causes(slack: Slack) -> None:
+    fake = slack.fake
+    await slack.command("policy cause add Heat lamp", user="U1")
+    await slack.command("policy cause add Housekeeping", user="U1")
+    await slack.command("Ms Ito: room not made up", user="U1")
+    await slack.command("claim 1", user="U1")
+    await slack.command("apologise 1 in_person sorry", user="U1")
+    case = await slack.case(1)
+    await slack.click("case:resolve", "1", user="U1", message_ts=case.card_ref["ts"])  # type: ignore[index]
+    view = fake.last_view("resolve")
+    cause = next(b for b in view["blocks"] if b.get("block_id") == "cause")
+    assert [o["value"] for o in cause["element"]["options"]] == ["Heat lamp", "Housekeeping"] and cause["optional"]
+    status, ack = await slack.submit(view, {"summary": "Cleaned it", "root_cause": "the rota had a gap",
+                                            "cause": "Housekeeping"}, user="U1")  # fmt: skip
+    assert status == 200 and ack is None
+    await slack.idle()
+    case = await slack.case(1)
+    assert case.cause_by == "person" and case.cause_id is not None
+    _, _, key = await slack.command("causes", user="U1")
+    assert "1. *Housekeeping*: 1 case" in all_text(fake.to(key)[-1])
+
+
+async def test_naming_a_group_files_every_case_in_one_request(slack: Slack) -> None:
+    """The group button files several cases: one request, one transaction (the intake's exactly-once)."""
+    fake = slack.fake
+    for n, words in enumerate(["heat lamp on the pass was broken", "food waited under a dead heat lamp",
+                               "pass heat lamp not working"], 1):  # fmt: skip
+        await slack.command(f"Guest {n}: cold plates", user="U1")
+        await slack.command(f"claim {n}", user="U1")
+        await slack.command(f"apologise {n} in_person sorry", user="U1")
+        await slack.command(f"resolve {n} replated | {words}", user="U1")
+    _, _, key = await slack.command("causes", user="U1")
+    offer = fake.to(key)[-1]
+    command = next(e["value"] for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"])
+    grouped = [int(x) for x in command.split()[1].split(",")]
+    assert command.startswith("cause ") and " new " in command and len(grouped) >= 2
+    await slack.click("run:0", command, user="U1")
+    await slack.idle()
+    assert [c.number for c in await slack.cases() if c.cause_by == "person"] == grouped
+    _, _, key = await slack.command("causes", user="U1")
+    assert f"{len(grouped)} cases" in all_text(fake.to(key)[-1])

@@ -219,6 +219,7 @@ class Resolve(CaseIntent):
     name = "resolve"
     summary: str
     root_cause: str = ""
+    cause: str | None = None  # one of the team's causes, chosen in a form; None: filed by meaning
 
 
 @dataclass(kw_only=True)

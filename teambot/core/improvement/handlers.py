@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from teambot.core.cases.home import HomeReply
-from teambot.core.cases.models import Case
 from teambot.core.cases.replies import CaseReply
 from teambot.core.cases.service import RecoveryService
 from teambot.core.commands import intents as i
@@ -20,7 +14,6 @@ from teambot.core.improvement import costs, render
 from teambot.core.improvement import vocabulary as vocab
 from teambot.core.improvement.home import home_sections
 from teambot.core.insights import spend as spending
-from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import load_policy
 from teambot.core.scheduling.deadlines import Deadlines, snooze_until, zone_of
 from teambot.core.when import parse_due
@@ -46,8 +39,18 @@ class ImprovementHandlers:
     # ----- causes --------------------------------------------------------------------------
 
     async def resolve(self, intent: i.Resolve, ctx: Context) -> Reply:
-        """The case's resolve, then where its root cause was filed, with a one-click change."""
-        reply = await self.case_resolve(intent, ctx)
+        """The case's resolve, then where its root cause was filed, with a one-click change. A cause
+        chosen in the form is filed in the resolve's own transaction (one request, one step)."""
+        chosen = None
+        if intent.cause:  # checked before anything changes
+            async with self.db.read() as s:
+                found = vocab.require(await vocab.causes_of(s, ctx.team_id), intent.cause)
+                chosen = vocab.CauseInfo(found.id or 0, found.name)
+        token = vocab.CHOSEN.set(chosen)
+        try:
+            reply = await self.case_resolve(intent, ctx)
+        finally:
+            vocab.CHOSEN.reset(token)
         if not isinstance(reply, CaseReply) or reply.detail is None:
             return reply
         case, n = reply.detail.case, intent.number
@@ -69,23 +72,20 @@ class ImprovementHandlers:
         now = self.s.clock.now()
         async with self.db.session() as s:
             policy = await load_policy(s, ctx.team_id, ctx.user_id, now)
-            cases = await vocab.case_numbers(s, ctx.team_id, nums)
+            numbers = [c.number for c in await vocab.case_numbers(s, ctx.team_id, nums)]
+            created = False
             if intent.new:
                 vocab.require_cause_keeper(policy, ctx.user_id)
-                existing = vocab.find(await vocab.causes_of(s, ctx.team_id), intent.cause)
-                cause = existing or await vocab.add(s, ctx.team_id, ctx.user_id, intent.cause, now)
+                found = vocab.find(await vocab.causes_of(s, ctx.team_id), intent.cause)
+                created = found is None
+                found = found or await vocab.add(s, ctx.team_id, ctx.user_id, intent.cause, now)
             else:
-                cause = vocab.require(await vocab.causes_of(s, ctx.team_id), intent.cause)
+                found = vocab.require(await vocab.causes_of(s, ctx.team_id), intent.cause)
+            cause = vocab.CauseInfo(found.id or 0, found.name)  # plain values, kept past the session
             await s.commit()
-        for case in cases:
-            target = cause
-
-            async def apply(s: AsyncSession, c: Case, p: Policy, at: datetime, target: Any = target) -> tuple[str, dict[str, Any]]:
-                return "cause_filed", vocab.file_case(c, target)
-
-            await self.s.change_case(ctx.team_id, case.number, ctx.user_id, apply)
-        which = render.numbers([c.number for c in cases])
-        made = " (a new cause)" if intent.new and cause.created_by == ctx.user_id and cause.created_at == now else ""
+        await vocab.file_cases(self.s, ctx.team_id, numbers, ctx.user_id, cause)
+        which = render.numbers(numbers)
+        made = " (a new cause)" if created else ""
         return TextReply(text=f"✓ {which} filed under *{cause.name}*{made}.")
 
     async def _which_cause(self, ctx: Context, nums: list[int]) -> Reply:

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import difflib
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case, CaseStatus, TimelineEvent
-from teambot.core.errors import BadInput, NotAllowed, NotFound
+from teambot.core.cases.service import RecoveryService, touch
+from teambot.core.errors import BadInput, Conflict, NotAllowed, NotFound
 from teambot.core.improvement import meaning
 from teambot.core.improvement.models import Cause, ImprovementAction
 from teambot.core.policy.models import Policy
-from teambot.core.policy.rules import is_admin, role_of
+from teambot.core.policy.rules import is_admin, load_policy, role_of
 
 FILE_UNDER = 0.35  # closer than grouping asks: filing is done without asking (labelled set: 0 wrong)
 EXEMPLARS = 20  # the latest words filed under each cause that a new root cause is compared with
@@ -171,12 +174,24 @@ async def suggest(s: AsyncSession, team_id: str, words: str) -> tuple[Cause, flo
     return (causes[hit[0]], hit[1]) if hit else None
 
 
+# A cause a person chose in the resolve form, for the resolve's own transaction to file.
+CHOSEN: ContextVar[CauseInfo | None] = ContextVar("chosen_cause", default=None)
+
+
 async def on_case_changed(event: CaseChanged) -> None:
-    """At resolve, file the root cause under the nearest cause by meaning (a person's choice stays)."""
+    """At resolve, file the root cause under the cause chosen in the form, else the nearest cause by
+    meaning (a person's earlier choice stays)."""
     case = event.case
-    if event.kind != "resolved" or not case.root_cause or case.cause_by == "person":
+    if event.kind != "resolved" or not case.root_cause:
         return
     s = event.session
+    chosen = CHOSEN.get()
+    if chosen is not None:
+        s.add(TimelineEvent(team_id=case.team_id, case_id=case.id, kind="cause_filed",  # the resolver: the owner
+                            actor=case.owner_id or "teambot", at=event.at, data=file_case(case, chosen)))  # fmt: skip
+        return
+    if case.cause_by == "person":
+        return
     with s.no_autoflush:
         hit = await suggest(s, case.team_id, case.root_cause)
     if hit is None:
@@ -190,7 +205,7 @@ async def on_case_changed(event: CaseChanged) -> None:
     ))  # fmt: skip
 
 
-def file_case(case: Case, cause: Cause) -> dict[str, Any]:
+def file_case(case: Case, cause: Cause | CauseInfo) -> dict[str, Any]:
     """Put a case under a cause by a person's choice; the timeline data for it."""
     if case.status == CaseStatus.CANCELLED:
         raise BadInput(f"Case #{case.number} was cancelled; it counts under no cause.", "Nothing changed.")
@@ -201,6 +216,28 @@ def file_case(case: Case, cause: Cause) -> dict[str, Any]:
         )
     case.cause_id, case.cause_by = cause.id, "person"
     return {"cause": cause.name, "by": "person"}
+
+
+async def file_cases(service: RecoveryService, team_id: str, numbers: list[int], actor: str, cause: CauseInfo) -> None:
+    """File cases under a cause in one transaction: each case locked, changed, recorded in its
+    timeline and published, so one request is one step however many cases it files."""
+    async with service.db.session() as s:
+        now = service.clock.now()
+        policy = await load_policy(s, team_id, actor, now)
+        rows = (await s.exec(
+            select(Case).where(Case.team_id == team_id, col(Case.number).in_(numbers))
+            .order_by(col(Case.number)).with_for_update()
+        )).all()  # fmt: skip
+        for case in rows:
+            data = file_case(case, cause)
+            touch(case, now)
+            s.add(case)
+            s.add(TimelineEvent(team_id=team_id, case_id=case.id, kind="cause_filed", actor=actor, at=now, data=data))
+            await service.events.publish(CaseChanged(s, case, policy, "cause_filed", data, now))
+        try:
+            await s.commit()
+        except StaleDataError:
+            raise Conflict("A case changed at the same moment.", "Send it again.") from None
 
 
 async def cause_of(s: AsyncSession, case: Case) -> Cause | None:
