@@ -132,7 +132,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
             **InsightHandlers(service).handlers(),
             **RecognitionHandlers(shoutouts).handlers(),
             **LoopHandlers(mailer).handlers(),
-            **ImprovementHandlers(service, dl, case_handlers.resolve, case_handlers.home).handlers(),  # wraps resolve, home
+            **ImprovementHandlers(
+                service, dl, case_handlers.resolve, case_handlers.home, case_handlers.flag
+            ).handlers(),  # wraps resolve, home and flag
         }
     )
     return Container(

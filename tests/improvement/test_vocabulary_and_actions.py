@@ -154,3 +154,15 @@ async def test_actions_are_published_on_case_events_for_an_outbox(container: Con
     now = c.clock.now()
     [cost] = await causes_with_cost(c.db, T, now.replace(hour=0), now.replace(hour=23))
     assert (cost.name, cost.cases) == ("Heat lamp", [n])
+
+
+async def test_a_flag_offers_to_become_an_action(container: Container) -> None:
+    c = container
+    ok(await run(c, "policy"))
+    ok(await run(c, "policy cause add Heat lamp"))
+    n = await resolved(c, "Mr Lee: cold plates", "heat lamp broken")
+    flagged = await run(c, f"flag {n} Check the pass lamps every morning", "ana")
+    label, command = flagged.choices[0]  # type: ignore[attr-defined]
+    assert (label, command) == ("Make it an action", f"action {n} Check the pass lamps every morning")
+    made = ok(await run(c, command, "ana"))
+    assert "Improvement action 1 for <@ana>: Check the pass lamps every morning" in made and "cause *Heat lamp*" in made

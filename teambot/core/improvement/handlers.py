@@ -22,12 +22,23 @@ MAX_CHOICES = 10
 
 
 class ImprovementHandlers:
-    def __init__(self, service: RecoveryService, deadlines: Deadlines, case_resolve: Handler, case_home: Handler) -> None:
+    def __init__(
+        self, service: RecoveryService, deadlines: Deadlines, case_resolve: Handler, case_home: Handler,
+        case_flag: Handler,
+    ) -> None:  # fmt: skip
         self.s = service
         self.db = service.db
         self.dl = deadlines
         self.case_resolve = case_resolve
         self.case_home = case_home
+        self.case_flag = case_flag
+
+    async def flag(self, intent: i.Flag, ctx: Context) -> Reply:
+        """A flag, with the button that makes it an action (owned by whoever presses it; no due date)."""
+        reply = await self.case_flag(intent, ctx)
+        if isinstance(reply, CaseReply) and intent.note:
+            reply.choices = [("Make it an action", f"action {intent.number} {intent.note[:200]}")]
+        return reply
 
     async def home(self, intent: i.Home, ctx: Context) -> Reply:
         """The person's home, with the causes to fix (leads, managers, admins) and the actions they own."""
@@ -158,7 +169,7 @@ class ImprovementHandlers:
 
     def handlers(self) -> HandlerTable:
         return {
-            i.Resolve: self.resolve, i.Home: self.home, i.FileCause: self.file_cause, i.Causes: self.causes,
+            i.Resolve: self.resolve, i.Home: self.home, i.Flag: self.flag, i.FileCause: self.file_cause, i.Causes: self.causes,
             i.ChangeCauses: self.change_causes, i.CreateAction: self.create_action, i.Actions: self.actions,
             i.CloseAction: self.close_action, i.DropAction: self.close_action, i.SnoozeAction: self.snooze_action,
         }  # fmt: skip
