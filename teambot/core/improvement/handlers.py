@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from teambot.core.cases.home import HomeReply
 from teambot.core.cases.replies import CaseReply
 from teambot.core.cases.service import RecoveryService
@@ -10,7 +12,7 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import Handler, HandlerTable
 from teambot.core.commands.replies import ChoiceReply, Reply, TextReply
 from teambot.core.improvement import actions as act
-from teambot.core.improvement import costs, render
+from teambot.core.improvement import costs, meaning, render
 from teambot.core.improvement import vocabulary as vocab
 from teambot.core.improvement.home import home_sections
 from teambot.core.insights import spend as spending
@@ -57,6 +59,10 @@ class ImprovementHandlers:
             async with self.db.read() as s:
                 found = vocab.require(await vocab.causes_of(s, ctx.team_id), intent.cause)
                 chosen = vocab.CauseInfo(found.id or 0, found.name)
+        elif not meaning.loaded():
+            async with self.db.read() as s:
+                if await vocab.causes_of(s, ctx.team_id):  # the resolve will compare by meaning:
+                    await asyncio.to_thread(meaning.model)  # load the model off the event loop, once
         token = vocab.CHOSEN.set(chosen)
         try:
             reply = await self.case_resolve(intent, ctx)

@@ -35,6 +35,10 @@ _lock = threading.Lock()
 _model: Any = None
 
 
+def loaded() -> bool:
+    return _model is not None
+
+
 def model() -> Any:
     """The WordLlama model from the wheel's own files; never reaches the network."""
     global _model

@@ -111,8 +111,10 @@ def digest_lines(section: dict[str, Any]) -> list[str]:
     if top:
         lines.append("*What to fix first* (causes by cost this week):")
         lines += [f"  {line}" for line in section.get("fix_first_lines", [])]
-    for g in section.get("groups", [])[:3]:
-        lines.append(f"  • {g}")
+    groups = section.get("groups") or []
+    if groups:
+        lines.append("Unfiled root causes that look alike (name them from /recover causes):")
+        lines += [f"  • {g}" for g in groups[:3]]
     acts = section.get("actions") or {}
     if acts and (acts["opened"] or acts["done"] or acts["overdue"] or acts.get("worked")):
         lines.append(
