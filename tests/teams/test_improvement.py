@@ -46,3 +46,24 @@ async def test_teams_files_ranks_and_follows_actions(teams: Teams) -> None:
     home = c.sends(ALICE.personal)[-1].text
     assert "Causes to fix first (this month, by cost)" in home and "Your improvement actions (1)" in home
     assert "2. Check the pass lamp weekly [Housekeeping]" in home
+
+
+async def test_the_teams_resolve_form_offers_the_causes(teams: Teams) -> None:
+    from tests.teams.cardtools import inputs
+    from tests.teams.conftest import BOB
+    from tests.teams.test_universal import view
+
+    assert await teams.say(ALICE, "recover policy cause add Heat lamp") == 201  # Alice is the admin
+    assert await teams.say(ALICE, "recover policy cause add Housekeeping") == 201
+    assert await teams.say(ALICE, "recover Ms Ito: room not made up") == 201
+    card_id = teams.connector.sends(CHANNEL)[-1].activity_id
+    mine = view((await teams.execute(BOB, card_id, {"teambot": "claim", "number": 1}))[1])
+    assert "cause" not in inputs(mine)  # no resolve before the apology: the causes are not read
+    await teams.execute(BOB, card_id, button(mine, "apologise") | {"method": "phone"})
+    mine = view((await teams.execute(BOB, card_id, {"teambot": "refresh", "number": 1}))[1])
+    cause = inputs(mine)["cause"]
+    assert [c["value"] for c in cause["choices"]] == ["Heat lamp", "Housekeeping"] and "isRequired" not in cause
+    typed = {"summary": "Cleaned it", "root_cause": "the rota had a gap", "cause": "Housekeeping"}
+    await teams.execute(BOB, card_id, button(mine, "resolve") | typed)
+    detail = await case_detail(teams.container.db, TENANT, 1)
+    assert detail.case.cause_by == "person" and any(e.kind == "cause_filed" for e in detail.events)
