@@ -433,6 +433,9 @@ def notice_message(notice: Notice) -> Message:
             buttons.append(button(label, action_id, value, style))
     if number is not None:
         buttons.append(button(f"Open case #{number}", "case:show", str(number)))
+    # One-click commands the notice offers (the digest: a flag made an action), run as whoever presses.
+    for i, (label, command) in enumerate((data.get("choices") or [])[:5]):
+        buttons.append(button(label, f"run:{i}", clip(command, BUTTON_VALUE)))
     body = cap(blocks, MESSAGE_BLOCKS - (1 if buttons else 0))
     if buttons:
         body.append(actions(buttons, block_id=f"notice-{notice.kind}"[:255]))

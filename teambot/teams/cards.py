@@ -757,6 +757,8 @@ def notice_card(notice: Notice, names: dict[str, str], *, note: str | None = Non
         actions.append(execute("Show case", "show", number=number))
         if notice.kind in ("nudge_unowned", "nudge_resolve", "step_due"):
             actions.append(execute("Snooze a day", "snooze", number=number, **{"for": "1d"}))
+    # One-click commands the notice offers (the digest: a flag made an action), run as whoever presses.
+    actions += [execute(label, "run", command=command) for label, command in (d.get("choices") or [])[:5]]
     return card(body, actions, entities)
 
 

@@ -730,6 +730,7 @@ def digest_text(d: Digest) -> str:
     if d.flagged:
         lines.append("Flagged for improvement:")
         lines += [f"  • #{f['number']} ({f['category']}): {f['note']} (<@{f['by']}>)" for f in d.flagged]
+        lines.append("  Make one an action: /recover action <case> <what will change> [@owner] [due <when>].")
     if d.slowest:
         lines.append("Slowest open cases:")
         lines += [
