@@ -119,11 +119,17 @@ def embed(texts: list[str]) -> np.ndarray:
         for w in set(ws):
             df[w] = df.get(w, 0) + 1
     n = len(texts)
-    idf = {w: math.log((n + 1) / (k + 1)) + 1 for w, k in df.items()}
+    vocab = list(df)
+    column = {w: j for j, w in enumerate(vocab)}
+    idf = np.array([math.log((n + 1) / (df[w] + 1)) + 1 for w in vocab], dtype=np.float32)
+    vectors = np.stack([_words[w] for w in vocab]) if vocab else np.zeros((0, 256), dtype=np.float32)
+    cols = np.fromiter((column[w] for ws in tokens for w in ws), dtype=np.int64)
+    sizes = np.fromiter((len(ws) for ws in tokens), dtype=np.int64, count=n)
     out = np.zeros((n, 256), dtype=np.float32)
-    for row, ws in enumerate(tokens):
-        for w in ws:
-            out[row] += idf[w] * _words[w]
+    if len(cols):  # each text: the sum of its words' vectors, weighted (texts' words are consecutive)
+        has = sizes > 0
+        starts = (np.cumsum(sizes) - sizes)[has]
+        out[has] = np.add.reduceat(vectors[cols] * idf[cols, None], starts, axis=0)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.where(norms == 0, 1.0, norms)
 
