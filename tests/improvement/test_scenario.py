@@ -15,7 +15,7 @@ from teambot.core.insights import digest as digests
 from teambot.core.insights.digest import digest_text
 from tests.helpers import FakeClock
 
-T, CH = "T1", "C1"
+T, CH = "T24", "C1"  # a team of its own: nothing another test leaves behind for T1 can be in it
 BOSS, ANA = "boss", "ana"
 
 # (root cause as the owner wrote it, the cause a manager would file it under)
@@ -58,7 +58,8 @@ async def resolved_case(c: Container, clock: FakeClock, problem: str, cause: str
 
 async def test_the_improvement_loop(container: Container, clock: FakeClock) -> None:
     c = container
-    said(await run(c, "policy", BOSS))  # the first user is the team's admin
+    policy = await run(c, "policy", BOSS)  # the first user is the team's admin
+    assert policy.policy.admins == [BOSS], policy.policy  # type: ignore[attr-defined]
     said(await run(c, f"policy role @{ANA} lead", BOSS))
     numbers: dict[str, list[int]] = {}
     for i, (words, truth) in enumerate(CAUSES):

@@ -17,7 +17,7 @@ from teambot.core.improvement.models import ImprovementAction
 from teambot.core.insights.export import export_csv
 from tests.helpers import FakeClock, RecordingNotifier
 
-T, CH = "T1", "C1"
+T, CH = "T24", "C1"  # a team of its own: nothing another test leaves behind for T1 can be in it
 
 
 async def run(c: Container, text: str, user: str = "boss") -> Reply:

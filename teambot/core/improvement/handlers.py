@@ -61,8 +61,9 @@ class ImprovementHandlers:
                 chosen = vocab.CauseInfo(found.id or 0, found.name)
         elif not meaning.loaded():
             async with self.db.read() as s:
-                if await vocab.causes_of(s, ctx.team_id):  # the resolve will compare by meaning:
-                    await asyncio.to_thread(meaning.model)  # load the model off the event loop, once
+                compares = bool(await vocab.causes_of(s, ctx.team_id))
+            if compares:  # the resolve will compare by meaning: load the model off the event loop, once
+                await asyncio.to_thread(meaning.model)
         token = vocab.CHOSEN.set(chosen)
         try:
             reply = await self.case_resolve(intent, ctx)
