@@ -17,6 +17,9 @@ from teambot.core.customer_loop.handlers import LoopHandlers
 from teambot.core.customer_loop.sending import FollowupMailer
 from teambot.core.customer_loop.store import DbFeedbackStore, site_secret
 from teambot.core.db import Database, is_sqlite
+from teambot.core.improvement import actions as improvement_actions
+from teambot.core.improvement import vocabulary as causes
+from teambot.core.improvement.handlers import ImprovementHandlers
 from teambot.core.insights import delivery as digests
 from teambot.core.insights import patterns
 from teambot.core.insights.handlers import InsightHandlers
@@ -88,6 +91,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     # Items in flight hold no database session (a sweep reads and settles per batch), so sends
     # overlap freely; SQLite's one writer still takes each batch's commit in turn.
     dl = Deadlines(db, clk, notifier, concurrency=16 if is_sqlite(db.url) else 64)
+    events.subscribe(causes.on_case_changed)  # a resolved case's root cause is filed under a cause
+    events.subscribe(improvement_actions.on_case_changed)  # an action's due date becomes a reminder
     events.subscribe(deadlines.on_case_changed)  # nudges follow the case
     events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
     # On PostgreSQL its own small pool, so recording a request before its ack never waits behind
@@ -97,7 +102,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
         intake_db, lease=timedelta(seconds=settings.intake_lease_seconds), defer=settings.work == "worker"
     )
     events.subscribe(intake.on_case_changed)  # marks the request applied, arms the card outbox
-    for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS}.items():
+    for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS, **improvement_actions.DUE_HANDLERS}.items():
         dl.register(kind, handler)
     shoutouts = Shoutouts(db, clk, notifier)
     secret_value = settings.secret.get_secret_value() if settings.secret else None
@@ -117,15 +122,19 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
 
     # Planning digests is cheap and idempotent; the sweep does the sending.
     scheduler = Scheduler(dl, [plan_digests], sweep_seconds=settings.sweep_seconds, plan_seconds=300)
+    case_handlers = CaseHandlers(service)
     commands = Commands(
         {
-            **CaseHandlers(service).handlers(),
+            **case_handlers.handlers(),
             **PolicyHandlers(service).handlers(),
             **PrivacyHandlers(service).handlers(),
             **SchedulingHandlers(dl).handlers(),
             **InsightHandlers(service).handlers(),
             **RecognitionHandlers(shoutouts).handlers(),
             **LoopHandlers(mailer).handlers(),
+            **ImprovementHandlers(
+                service, dl, case_handlers.resolve, case_handlers.home, case_handlers.flag
+            ).handlers(),  # wraps resolve, home and flag
         }
     )
     return Container(

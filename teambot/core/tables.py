@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 import teambot.core.cases.models
 import teambot.core.customer_loop.models
 import teambot.core.heartbeat
+import teambot.core.improvement.models
 import teambot.core.intake.models
 import teambot.core.policy.models
 import teambot.core.recognition.models
