@@ -126,7 +126,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     commands = Commands(
         {
             **case_handlers.handlers(),
-            **PolicyHandlers(service).handlers(),
+            **PolicyHandlers(service.policies).handlers(),
             **PrivacyHandlers(service).handlers(),
             **SchedulingHandlers(dl).handlers(),
             **InsightHandlers(service).handlers(),

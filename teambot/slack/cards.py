@@ -18,8 +18,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from teambot.core.cases.opening import OpenedCase
 from teambot.core.cases.queries import CaseDetail, case_detail
-from teambot.core.cases.service import OpenedCase
 from teambot.core.errors import DomainError
 from teambot.core.intake.models import IntakeItem
 from teambot.core.intake.queue import backoff

@@ -6,10 +6,12 @@ import re
 from datetime import datetime
 
 from teambot.core.cases import replies as r
+from teambot.core.cases.common import Card
 from teambot.core.cases.followup import draft_followup
 from teambot.core.cases.home import home
+from teambot.core.cases.opening import NearMissCategory
 from teambot.core.cases.queries import case_detail, list_cases
-from teambot.core.cases.service import Card, NearMissCategory, RecoveryService
+from teambot.core.cases.service import RecoveryService
 from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from teambot.core.cases.models import ApprovalRequest, Case
+from teambot.core.cases.opening import OpenedCase
 from teambot.core.cases.queries import CaseDetail
-from teambot.core.cases.service import OpenedCase
 from teambot.core.commands.replies import Reply
 
 

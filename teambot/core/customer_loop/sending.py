@@ -16,10 +16,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from teambot.core.cases.common import touch
 from teambot.core.cases.followup import draft_body
 from teambot.core.cases.models import Case, Customer, TimelineEvent
 from teambot.core.cases.queries import case_detail
-from teambot.core.cases.service import RecoveryService, touch
+from teambot.core.cases.service import RecoveryService
 from teambot.core.customer_loop.mail import compose_followup
 from teambot.core.customer_loop.ports import MailSender
 from teambot.core.customer_loop.store import first_name, issue_link

@@ -20,9 +20,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from teambot.core.cases.common import touch
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case, CaseStatus, TimelineEvent
-from teambot.core.cases.service import RecoveryService, touch
+from teambot.core.cases.service import RecoveryService
 from teambot.core.errors import BadInput, Conflict, NotAllowed, NotFound
 from teambot.core.improvement import meaning
 from teambot.core.improvement.models import Cause, ImprovementAction

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from teambot.core.cases.service import RecoveryService
 from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
 from teambot.core.commands.replies import Reply
 from teambot.core.policy.replies import PolicyReply
+from teambot.core.policy.service import PolicyService
 from teambot.core.policy.settings import PolicyChange
 
 
 class PolicyHandlers:
-    def __init__(self, service: RecoveryService) -> None:
+    def __init__(self, service: PolicyService) -> None:
         self.s = service
 
     async def show(self, intent: i.ShowPolicy, ctx: Context) -> Reply:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from teambot.core.cases.common import customer_key
 from teambot.core.cases.models import (
     ApprovalRequest,
     Case,
@@ -24,7 +25,7 @@ from teambot.core.cases.models import (
     NextStep,
     TimelineEvent,
 )
-from teambot.core.cases.service import RecoveryService, customer_key
+from teambot.core.cases.service import RecoveryService
 from teambot.core.errors import NotFound
 from teambot.core.improvement.models import ImprovementAction
 from teambot.core.money import from_minor

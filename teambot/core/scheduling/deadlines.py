@@ -31,6 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from teambot.core.cases.common import touch
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import (
     ApprovalRequest,
@@ -40,7 +41,6 @@ from teambot.core.cases.models import (
     NextStep,
     TimelineEvent,
 )
-from teambot.core.cases.service import touch
 from teambot.core.cases.summary import duration, when
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotAllowed, NotFound

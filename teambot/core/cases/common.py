@@ -1,0 +1,231 @@
+"""What every case step shares: the texts it checks, the case it reads and locks, and the
+load-check-change-record-commit loop.
+
+Concurrency: `Case.version` is SQLAlchemy's version counter, so two people acting on
+the same case at once cannot both win; the loser re-reads and is refused (or succeeds)
+against the fresh state, which is how "two claims, one owner" holds on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from teambot.core.cases.events import CaseChanged, CaseEvents
+from teambot.core.cases.models import Case, CaseStatus, Customer, TimelineEvent
+from teambot.core.cases.queries import CaseDetail, child_counts, detail_in
+from teambot.core.db import Database
+from teambot.core.errors import BadInput, Conflict, InvalidStep, NotFound
+from teambot.core.policy.models import Policy
+from teambot.core.policy.rules import load_policy
+from teambot.core.ports import Clock, Notice, Notifier, Recipient
+from teambot.core.text import clean_text
+
+APOLOGY_METHODS = ("in_person", "phone", "email", "chat")
+SEVERITIES = ("low", "medium", "high", "critical")
+MAX_TEXT = 3000
+MAX_SHORT = 200
+RETRIES = 5  # a step that lost a race on the case's version starts over at most this often
+
+
+@dataclass
+class Card:
+    """Handed to a step by a caller that shows the case next: filled with the case's detail as the
+    step leaves it, read in the step's own transaction (no second BEGIN, the case and policy reused)."""
+
+    detail: CaseDetail | None = None
+
+
+def checked_text(value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
+    cleaned = clean_text(value or "").strip()
+    if not cleaned:
+        if required:
+            raise BadInput(f"The {name} is empty.", f"Write a few words for the {name}.", field=name)
+        return None
+    if len(cleaned) > limit:
+        raise BadInput(
+            f"The {name} is {len(cleaned)} characters; the most is {limit}.",
+            "Shorten it and send it again; your text is shown below so nothing is lost.",
+            field=name,
+        )
+    return cleaned
+
+
+def user_ref(value: str) -> str:
+    return value.strip().strip("<>").lstrip("@").strip()
+
+
+def touch(case: Case, now: datetime) -> None:
+    """Always write the row, even when nothing else changed (a grant only adds rows elsewhere),
+    so the version check runs and concurrent steps on one case serialise."""
+    case.updated_at = now
+    flag_modified(case, "updated_at")
+
+
+def customer_key(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def mention(user: str | None) -> str:
+    return f"<@{user}>" if user else "nobody"
+
+
+class CaseSteps:
+    """What every step shares: the ports, the read of the case it acts on, the load-check-change-
+    record-commit loop (`_change`), the guards and the notices. Each step module adds its steps."""
+
+    def __init__(self, db: Database, clock: Clock, notifier: Notifier, events: CaseEvents | None = None) -> None:
+        self.db = db
+        self.clock = clock
+        self.notifier = notifier
+        self.events = events or CaseEvents()
+
+    async def _after(
+        self, s: AsyncSession, case: Case, policy: Policy, kind: str, data: dict[str, Any], now: datetime
+    ) -> None:
+        await self.events.publish(CaseChanged(s, case, policy, kind, data, now))
+
+    # ----- reading -------------------------------------------------------------------------
+
+    async def get_case(self, session: AsyncSession, team_id: str, number: int, *, lock: bool = False) -> Case:
+        """`lock` takes the row lock (PostgreSQL) so concurrent steps queue instead of retrying;
+        SQLite's BEGIN IMMEDIATE already serialises writers."""
+        query = select(Case).where(Case.team_id == team_id, Case.number == number)
+        case = (await session.exec(query.with_for_update() if lock else query)).first()
+        if case is None:
+            raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
+        return case
+
+    async def case(self, team_id: str, number: int) -> Case:
+        async with self.db.session() as s:
+            return await self.get_case(s, team_id, number)
+
+
+    # ----- the steps -----------------------------------------------------------------------
+
+    @staticmethod
+    def _event(case: Case, kind: str, actor: str, at: datetime, **data: Any) -> TimelineEvent:
+        clean = {k: (str(v) if isinstance(v, Decimal | datetime) else v) for k, v in data.items()}
+        return TimelineEvent(team_id=case.team_id, case_id=case.id, kind=kind, actor=actor, at=at, data=clean)
+
+    async def _change(
+        self,
+        team_id: str,
+        number: int,
+        actor: str,
+        apply: Callable[[AsyncSession, Case, Policy, datetime], Awaitable[tuple[str, dict[str, Any]]]],
+        card: Card | None = None,
+    ) -> Case:
+        """Load, check, change, record, commit; on a concurrent change, start over. With `card`, the
+        case's detail is read after the change in the same transaction, reusing the case and policy."""
+        for _ in range(RETRIES):
+            async with self.db.session() as s:
+                now = self.clock.now()
+                case, policy, customer = await self._step_case(s, team_id, number, actor, now)
+                self._not_cancelled(case)
+                kind, data = await apply(s, case, policy, now)
+                touch(case, now)
+                s.add(case)
+                s.add(self._event(case, kind, actor, now, **data))
+                await self._after(s, case, policy, kind, data, now)
+                try:
+                    await s.flush()
+                    if card is not None:
+                        card.detail = await detail_in(s, case, policy, customer, await child_counts(s, case.id or 0))
+                    await s.commit()
+                except StaleDataError:
+                    await s.rollback()
+                    continue
+                return case
+        raise Conflict(
+            f"Case #{number} was changed by someone else at the same moment.",
+            f"Look at it again with /recover show {number}.",
+        )
+
+    async def change_case(
+        self,
+        team_id: str,
+        number: int,
+        actor: str,
+        apply: Callable[[AsyncSession, Case, Policy, datetime], Awaitable[tuple[str, dict[str, Any]]]],
+        card: Card | None = None,
+    ) -> Case:
+        """A step another feature defines (filing a cause, an improvement action) taken like the case's
+        own: locked, recorded in the timeline, published on CaseEvents, committed in one transaction."""
+        return await self._change(team_id, number, actor, apply, card)
+
+    async def _step_case(
+        self, s: AsyncSession, team_id: str, number: int, actor: str, now: datetime
+    ) -> tuple[Case, Policy, Customer | None]:
+        """The case (row-locked on PostgreSQL, so concurrent steps queue instead of retrying), its
+        team's policy and its customer, in one statement."""
+        query = (
+            select(Case, Policy, Customer)
+            .outerjoin(Policy, col(Policy.team_id) == col(Case.team_id))
+            .outerjoin(Customer, col(Customer.id) == col(Case.customer_id))
+            .where(Case.team_id == team_id, Case.number == number)
+            .with_for_update(of=Case)  # type: ignore[arg-type]
+        )
+        row = (await s.exec(query)).first()  # type: ignore[call-overload]
+        if row is not None and row[1] is not None:
+            return row[0], row[1], row[2]
+        # A team's first command makes its policy (and its first user admin), as it always did.
+        policy = await load_policy(s, team_id, actor, now)
+        if row is None:
+            raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
+        return row[0], policy, row[2]
+
+    @staticmethod
+    def _not_cancelled(case: Case) -> None:
+        if case.status == CaseStatus.CANCELLED:
+            dup = f" as a duplicate of #{case.duplicate_of}" if case.duplicate_of else ""
+            see = f"Carry on in case #{case.duplicate_of}." if case.duplicate_of else "Open a new case if needed."
+            raise InvalidStep(f"Case #{case.number} was cancelled{dup}; nothing more happens on it.", see)
+
+    @staticmethod
+    def _not_closed(case: Case, doing: str) -> None:
+        if case.status == CaseStatus.CLOSED:
+            raise InvalidStep(
+                f"Case #{case.number} is closed, so you can't {doing}.",
+                f"Reopen it first with /recover reopen {case.number}.",
+            )
+
+    @staticmethod
+    def _needs_owner(case: Case, doing: str) -> None:
+        if case.owner_id is None:
+            raise InvalidStep(
+                f"Nobody owns case #{case.number} yet, so you can't {doing}.",
+                f"Claim it first with /recover claim {case.number}.",
+            )
+
+
+    @staticmethod
+    async def _card_in(s: AsyncSession, case: Case, policy: Policy, card: Card | None) -> None:
+        """Fill `card` (when asked) with the case's detail as this transaction leaves it."""
+        if card is None:
+            return
+        customer = await s.get(Customer, case.customer_id) if case.customer_id else None
+        card.detail = await detail_in(s, case, policy, customer, await child_counts(s, case.id or 0))
+
+
+    # ----- telling people ------------------------------------------------------------------
+
+    async def _tell_user(self, case: Case, user: str, kind: str, text: str, **data: Any) -> None:
+        await self.notifier.notify(
+            Recipient("user", user, case.platform),
+            Notice(
+                kind=kind,
+                text=text,
+                team_id=case.team_id,
+                case_id=case.id,
+                data={"number": case.number, **data},
+            ),
+        )

@@ -1,0 +1,257 @@
+"""Opening a case: the texts checked, the customer remembered, the number counted, one INSERT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from teambot.core.cases.common import MAX_SHORT, RETRIES, SEVERITIES, CaseSteps, checked_text, customer_key
+from teambot.core.cases.models import Case, CaseStatus, Customer, TimelineEvent
+from teambot.core.cases.queries import CaseDetail
+from teambot.core.customer_loop.email_address import validate_email
+from teambot.core.db import insert_or_skip
+from teambot.core.errors import BadInput, Conflict, NotFound
+from teambot.core.policy.models import Policy
+from teambot.core.policy.rules import load_policy, require_category, tag_category
+
+
+@dataclass
+class OpenedCase:
+    case: Case
+    customer: Customer | None
+    earlier_cases: list[Case] = field(default_factory=list)
+    duplicate: bool = False  # a redelivery of an open we already did
+    # The new case's card, built from what opening held (nothing is read again); None on a duplicate.
+    detail: CaseDetail | None = None
+
+
+class NearMissCategory(Exception):
+    """`#delivry` in a quick-open text: close to one of the team's categories; nothing was opened."""
+
+    def __init__(self, typed: str, meant: str) -> None:
+        super().__init__(typed)
+        self.typed, self.meant = typed, meant
+
+
+def tag_open_text(policy: Policy, problem: str, wants: str | None) -> tuple[str, str | None, str | None]:
+    """The quick-open text's `#category` (problem first, then the wish) taken out against the team's
+    vocabulary: (problem, wants, category). A near miss in the problem raises NearMissCategory."""
+    tagged = tag_category(policy, problem)
+    category = None
+    if tagged.category is None and wants:
+        in_wants = tag_category(policy, wants)
+        if in_wants.category is not None:
+            wants, category = in_wants.text, in_wants.category
+    if tagged.category is not None:
+        problem, category = tagged.text, tagged.category
+    elif category is None and tagged.near_miss is not None:
+        raise NearMissCategory(tagged.near_miss, tagged.meant or "")
+    return problem, wants, category
+
+
+class OpeningSteps(CaseSteps):
+    """Opening a case, and the customers it names."""
+
+    # ----- opening -------------------------------------------------------------------------
+
+    async def open_case(
+        self,
+        team_id: str,
+        channel_id: str,
+        actor: str,
+        problem: str,
+        *,
+        platform: str = "shell",
+        customer: str | None = None,
+        wants: str | None = None,
+        category: str | None = None,
+        severity: str | None = None,
+        own: bool = False,
+        source_ref: str | None = None,
+        email: str | None = None,
+        direct: bool = False,
+        tag: bool = False,
+    ) -> OpenedCase:
+        """`tag`: read a `#category` in the problem or wish against the team's vocabulary (the quick-open
+        text), in this transaction; a near miss raises NearMissCategory and opens nothing."""
+        # Tagging needs the policy, so the texts are checked after it; otherwise before any query.
+        tagging = tag and category is None and "#" in f"{problem} {wants or ''}"
+        if not tagging:
+            problem_text = checked_text(problem, "problem", required=True)
+            wants_text = checked_text(wants, "wish")
+        customer_name = checked_text(customer, "customer", limit=MAX_SHORT)
+        email_address = validate_email(email) if email and email.strip() else None
+        if email_address and not customer_name:
+            customer_name = email_address  # the address is how the team knows this customer
+        severity_value = (severity or "medium").strip().lower()
+        if severity_value not in SEVERITIES:
+            raise BadInput(
+                f"{severity!r} is not a severity.", f"Use one of: {', '.join(SEVERITIES)}.", field="severity"
+            )
+        category_text = checked_text(category, "category", limit=64)
+
+        # A redelivery is found by its source_ref; the unique (team_id, source_ref) refuses the second
+        # INSERT anyway, so the first attempt does not look and a clash is looked up on the retry.
+        look_up_source = False
+        for _ in range(RETRIES):
+            async with self.db.session() as s:
+                now = self.clock.now()
+                policy = await load_policy(s, team_id, actor, now, platform)
+                if tagging:
+                    tagged_problem, tagged_wants, tagged_category = tag_open_text(policy, problem, wants)
+                    problem_text = checked_text(tagged_problem, "problem", required=True)
+                    wants_text = checked_text(tagged_wants, "wish")
+                    category_text = checked_text(tagged_category, "category", limit=64)
+                category_value = require_category(policy, category_text)
+                if source_ref and look_up_source:
+                    existing = (
+                        await s.exec(
+                            select(Case).where(Case.team_id == team_id, Case.source_ref == source_ref)
+                        )
+                    ).first()
+                    if existing is not None:
+                        return OpenedCase(existing, None, [], duplicate=True)
+                cust, earlier = await self._remember_customer(s, team_id, customer_name, now, email_address)
+                number = await self._next_number(s, team_id)
+                case = Case(
+                    team_id=team_id, number=number, platform=platform, channel_id=channel_id,
+                    source_ref=source_ref, opened_by=actor, opened_at=now,
+                    customer_id=cust.id if cust else None,
+                    customer_name=cust.name if cust else customer_name,
+                    problem=problem_text, wants=wants_text, category=category_value,
+                    severity=severity_value, updated_at=now,
+                )  # fmt: skip
+                if own:
+                    case.status, case.owner_id, case.owned_at = CaseStatus.OWNED, actor, now
+                s.add(case)
+                try:
+                    await s.flush()
+                except IntegrityError:  # a redelivery (or the same one racing us): the retry finds it
+                    await s.rollback()
+                    look_up_source = True
+                    continue
+                events = [self._event(case, "opened", actor, now, problem=problem_text, customer=customer_name)]
+                if own:
+                    events.append(self._event(case, "claimed", actor, now))
+                s.add_all(events)
+                await self._after(s, case, policy, "opened", {"own": own}, now)
+                # The policy row as this transaction leaves it, without marking the object dirty.
+                set_committed_value(policy, "case_counter", number)
+                first = not direct and policy.digest_channel is None
+                if first and await self._first_channel(s, team_id, channel_id):
+                    set_committed_value(policy, "digest_channel", channel_id)
+                await s.commit()
+                # The card: a new case has no grants, approvals, steps or flags yet.
+                detail = CaseDetail(case=case, policy=policy, customer=cust, events=events)
+                return OpenedCase(case, cust, earlier, detail=detail)
+        raise Conflict("Many cases were opened at the same moment.", "Send the command again.")
+
+    @staticmethod
+    async def _first_channel(s: AsyncSession, team_id: str, channel_id: str) -> bool:
+        """A team's digest goes to the channel where it first opened a case, until an admin
+        names another (`policy digest ... #channel`); one conditional UPDATE, so concurrent
+        opens neither conflict on the policy's version nor overwrite an admin's choice."""
+        table = Policy.__table__  # type: ignore[attr-defined]
+        first = (
+            update(table)
+            .where(table.c.team_id == team_id, table.c.digest_channel.is_(None))
+            .values(digest_channel=channel_id)
+        )
+        return bool((await s.exec(first)).rowcount)  # type: ignore[call-overload]
+
+    @staticmethod
+    async def _next_number(s: AsyncSession, team_id: str) -> int:
+        """An atomic counter: the row lock serialises concurrent opens instead of retrying them."""
+        table = Policy.__table__  # type: ignore[attr-defined]
+        bump = (
+            update(table)
+            .where(table.c.team_id == team_id)
+            .values(case_counter=table.c.case_counter + 1)
+            .returning(table.c.case_counter)
+        )
+        return int((await s.exec(bump)).scalar_one())  # type: ignore[call-overload]
+
+    async def _remember_customer(
+        self, s: AsyncSession, team_id: str, name: str | None, now: datetime, email: str | None = None
+    ) -> tuple[Customer | None, list[Case]]:
+        if not name:
+            return None, []
+        key = customer_key(name)
+        find = select(Customer).where(Customer.team_id == team_id, Customer.key == key)
+        cust = (await s.exec(find)).first()
+        if cust is not None and email and cust.email != email:
+            cust.email = email  # the newest address the team was given wins
+            s.add(cust)
+        if cust is None:
+            new = Customer(team_id=team_id, key=key, name=name, email=email, created_at=now)
+            # Another transaction may add the same customer at the same moment: the insert then
+            # does nothing (no savepoint needed) and theirs is read.
+            return (await self._insert_customer(s, new) or (await s.exec(find)).one()), []
+        earlier = list(
+            (
+                await s.exec(
+                    select(Case).where(Case.customer_id == cust.id).order_by(col(Case.opened_at).desc())
+                )
+            ).all()
+        )
+        return cust, earlier
+
+    @staticmethod
+    async def _insert_customer(s: AsyncSession, cust: Customer) -> Customer | None:
+        """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new customer, persistent in `s`
+        as if loaded, or None when the (team, key) exists already."""
+        stmt = insert_or_skip(Customer.__table__, ("team_id", "key"))  # type: ignore[attr-defined]
+        with s.no_autoflush:
+            row = (await s.exec(stmt, params=cust.model_dump(exclude={"id"}))).first()  # type: ignore[call-overload]
+        if row is None:
+            return None
+        cust.id = int(row[0])
+        make_transient_to_detached(cust)
+        s.add(cust)  # a detached object with its key: persistent, no SQL
+        return cust
+
+    async def customer(self, team_id: str, name: str) -> tuple[Customer, list[Case]]:
+        async with self.db.session() as s:
+            cust = (
+                await s.exec(
+                    select(Customer).where(Customer.team_id == team_id, Customer.key == customer_key(name))
+                )
+            ).first()
+            if cust is None:
+                raise NotFound(
+                    f"No customer called {name!r} yet.",
+                    "Customers are remembered when a case names them: /recover <customer>: <what went wrong>.",
+                )
+            cases = (
+                await s.exec(
+                    select(Case).where(Case.customer_id == cust.id).order_by(col(Case.opened_at).desc())
+                )
+            ).all()
+            return cust, list(cases)
+
+    async def note_customer(self, team_id: str, actor: str, name: str, text: str) -> Customer:
+        """Preferences and history worth knowing next time ("prefers a call, not email")."""
+        note = checked_text(text, "note", required=True, limit=1000)
+        customer_name = checked_text(name, "customer", required=True, limit=MAX_SHORT)
+        assert customer_name is not None
+        async with self.db.session() as s:
+            now = self.clock.now()
+            cust, _ = await self._remember_customer(s, team_id, customer_name, now)
+            assert cust is not None
+            cust.notes = [*cust.notes, {"text": note, "by": actor, "at": now.isoformat()}]
+            s.add(cust)
+            s.add(
+                TimelineEvent(
+                    team_id=team_id, kind="customer_noted", actor=actor, at=now,
+                    data={"customer": cust.name, "note": note},
+                )
+            )  # fmt: skip
+            await s.commit()
+            return cust
