@@ -30,7 +30,7 @@ from teambot.core.ports import Clock, RoutingNotifier, SystemClock
 from teambot.core.privacy.handlers import PrivacyHandlers
 from teambot.core.recognition.handlers import RecognitionHandlers
 from teambot.core.recognition.shoutouts import Shoutouts
-from teambot.core.scheduling import deadlines
+from teambot.core.scheduling import subscriber as due_subscriber
 from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.handlers import SchedulingHandlers
 from teambot.core.scheduling.scheduler import Scheduler
@@ -93,7 +93,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     dl = Deadlines(db, clk, notifier, concurrency=16 if is_sqlite(db.url) else 64)
     events.subscribe(causes.on_case_changed)  # a resolved case's root cause is filed under a cause
     events.subscribe(improvement_actions.on_case_changed)  # an action's due date becomes a reminder
-    events.subscribe(deadlines.on_case_changed)  # nudges follow the case
+    events.subscribe(due_subscriber.on_case_changed)  # nudges follow the case
     events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
     # On PostgreSQL its own small pool, so recording a request before its ack never waits behind
     # the work's sessions; SQLite has one writer, so intake takes its turn on the same queue.

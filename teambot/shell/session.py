@@ -201,7 +201,7 @@ class ShellSession:
 
     async def later(self, text: str) -> None:
         """`/later 2h`: time passes in the shell; whatever falls due is delivered now."""
-        from teambot.core.scheduling.deadlines import parse_span
+        from teambot.core.scheduling.working_hours import parse_span
 
         advance = getattr(self.c.clock, "advance", None)
         scheduler = self.c.scheduler

@@ -22,7 +22,7 @@ from teambot.core.cases.opening import OpenedCase
 from teambot.core.cases.queries import CaseDetail, case_detail
 from teambot.core.errors import DomainError
 from teambot.core.intake.models import IntakeItem
-from teambot.core.intake.queue import backoff
+from teambot.core.leases import intake_backoff as backoff
 from teambot.slack import blocks
 from teambot.slack.runtime import SlackRuntime
 

@@ -42,7 +42,9 @@ from teambot.core.db import Database, is_sqlite, is_transient
 from teambot.core.errors import DomainError
 from teambot.core.improvement.costs import list_causes
 from teambot.core.intake.models import IntakeItem
-from teambot.core.intake.queue import APPLYING, DONE_WITH_STEP, MAX_ATTEMPTS, backoff, card_key
+from teambot.core.intake.queue import APPLYING, DONE_WITH_STEP, card_key
+from teambot.core.leases import MAX_ATTEMPTS
+from teambot.core.leases import intake_backoff as backoff
 from teambot.slack import blocks, modals
 from teambot.slack.cards import card_job, error_code, post_card, refresh_card, send_response, tell
 from teambot.slack.home import publish_home

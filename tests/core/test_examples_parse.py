@@ -17,7 +17,7 @@ from teambot.core.commands.help import HELP
 from teambot.core.errors import BadInput
 from teambot.core.money import amount_input_hint, parse_amount
 from teambot.core.policy.rules import new_policy
-from teambot.core.scheduling.deadlines import parse_span
+from teambot.core.scheduling.working_hours import parse_span
 from teambot.core.when import DUE_EXAMPLES, HINT, parse_due
 from teambot.shell.session import SHELL_DUE_EXAMPLES
 from teambot.slack import modals

@@ -19,7 +19,7 @@ from teambot.core.cases.models import Case, CaseStatus, Grant, TimelineEvent
 from teambot.core.db import Database
 from teambot.core.insights.digest import Figures, compute, median, p90, share, week_bounds
 from teambot.core.policy.rules import new_policy
-from teambot.core.scheduling.deadlines import target_time
+from teambot.core.scheduling.working_hours import target_time
 
 TZ = "America/New_York"
 MONDAY = date(2026, 10, 26)  # 2026-W44: New York leaves daylight saving on Sunday 1 November

@@ -17,7 +17,8 @@ from aiohttp import web
 from sqlmodel import select
 
 from teambot.bootstrap import Container
-from teambot.core.scheduling.deadlines import LEASE, Deadlines
+from teambot.core.leases import DUE
+from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import DueItem
 from tests.helpers import FakeClock
 from tests.slack.conftest import Slack, _harness
@@ -91,7 +92,7 @@ async def test_sigkilled_worker_loses_nothing(slow: Slack, clock: FakeClock, db_
     assert 3 <= sum(before.values()) < CASES, before  # killed mid-sweep, with work left
 
     # Another worker (this process), after the dead one's leases ran out.
-    clock.current = datetime.now(UTC) + LEASE + timedelta(minutes=1)
+    clock.current = datetime.now(UTC) + DUE.hold + timedelta(minutes=1)
     dl = slow.container.deadlines
     assert isinstance(dl, Deadlines)
     await dl.sweep()

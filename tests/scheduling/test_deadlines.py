@@ -11,8 +11,8 @@ from teambot.bootstrap import Container
 from teambot.core.cases.replies import CaseReply
 from teambot.core.commands.context import Context
 from teambot.core.commands.replies import ErrorReply
+from teambot.core.leases import DUE
 from teambot.core.ports import Recipient
-from teambot.core.scheduling.deadlines import backoff
 from teambot.core.scheduling.models import CANCELLED, SENT, DueItem
 from tests.helpers import FakeClock, RecordingNotifier
 from tests.scheduling.helpers import (
@@ -279,7 +279,7 @@ async def test_a_failed_delivery_is_retried_with_backoff_and_partial_sends_are_n
     assert flaky.sent == [] and report.deferred
     [item] = await _items(container, "nudge_unowned")
     assert item.last_error and "unreachable" in item.last_error
-    assert item.due_at == clock.now() + backoff(1)
+    assert item.due_at == clock.now() + DUE.backoff(1)
     await dl.sweep()
     assert flaky.sent == []
     clock.advance(minutes=1)

@@ -12,7 +12,7 @@ from teambot.core.commands.replies import ErrorReply
 from teambot.core.policy.models import Policy
 from teambot.core.policy.replies import PolicyReply
 from teambot.core.policy.rules import new_policy
-from teambot.core.scheduling.deadlines import add_working_time, next_working_moment
+from teambot.core.scheduling.working_hours import add_working_time, next_working_moment
 from tests.helpers import FakeClock
 from tests.scheduling.helpers import CH, T
 

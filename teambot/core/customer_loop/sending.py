@@ -28,8 +28,9 @@ from teambot.core.errors import InvalidStep, NotAllowed
 from teambot.core.observability import MAILS
 from teambot.core.policy.models import Policy
 from teambot.core.ports import Notice, Recipient
-from teambot.core.scheduling.deadlines import Deadlines, Handler, Outcome
+from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import DueItem
+from teambot.core.scheduling.queue import Handler, Outcome
 
 log = logging.getLogger(__name__)
 

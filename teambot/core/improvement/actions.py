@@ -27,8 +27,10 @@ from teambot.core.improvement.models import ActionStatus, Cause, ImprovementActi
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import is_admin, role_of
 from teambot.core.ports import Notice, Recipient
-from teambot.core.scheduling.deadlines import Deadlines, Handler, Outcome, next_working_moment, zone_of
+from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import PENDING, DueItem
+from teambot.core.scheduling.queue import Handler, Outcome
+from teambot.core.scheduling.working_hours import next_working_moment, zone_of
 from teambot.core.text import clean_text
 
 USAGE = "/recover action <case> <what will change> [@owner] [due <when>]"

@@ -17,7 +17,8 @@ from teambot.core.improvement import vocabulary as vocab
 from teambot.core.improvement.home import home_sections
 from teambot.core.insights import spend as spending
 from teambot.core.policy.rules import load_policy
-from teambot.core.scheduling.deadlines import Deadlines, snooze_until, zone_of
+from teambot.core.scheduling.deadlines import Deadlines
+from teambot.core.scheduling.working_hours import snooze_until, zone_of
 from teambot.core.when import parse_due
 
 MAX_CHOICES = 10

@@ -19,8 +19,9 @@ from teambot.core.insights.digest import (
 from teambot.core.observability import DIGEST_BUILD_SECONDS
 from teambot.core.policy.models import Policy
 from teambot.core.ports import Attachment, Notice, Recipient
-from teambot.core.scheduling.deadlines import Deadlines, Handler, Outcome, insert_new
+from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import PENDING, DueItem
+from teambot.core.scheduling.queue import Handler, Outcome, insert_new
 
 
 async def plan_digests(dl: Deadlines, now: datetime) -> list[str]:

@@ -67,7 +67,7 @@ from teambot.core.money import format_amount, from_minor
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import read_policy
 from teambot.core.recognition.models import Shoutout
-from teambot.core.scheduling.deadlines import target_time
+from teambot.core.scheduling.working_hours import target_time
 from teambot.core.types import UTCDateTime
 
 WEEK = timedelta(days=7)

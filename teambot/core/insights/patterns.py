@@ -26,8 +26,10 @@ from teambot.core.improvement.models import Cause
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import read_policy
 from teambot.core.ports import Notice, Recipient
-from teambot.core.scheduling.deadlines import Deadlines, Handler, Outcome, due_item, insert_new
+from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import PENDING, DueItem
+from teambot.core.scheduling.queue import Handler, Outcome, insert_new
+from teambot.core.scheduling.subscriber import due_item
 
 WEEK = timedelta(days=7)
 IGNORED_CATEGORIES = {"uncategorised", "other"}

@@ -38,15 +38,13 @@ from teambot.core.cases.models import Case
 from teambot.core.db import Database, insert_rows_or_skip
 from teambot.core.errors import Conflict
 from teambot.core.intake.models import DONE, FAILED, PENDING, IntakeItem
+from teambot.core.leases import INTAKE, MAX_ATTEMPTS, new_worker_id
 from teambot.core.logcontext import bind_request
 from teambot.core.observability import INTAKE_TAKEOVERS
-from teambot.core.scheduling.deadlines import new_worker_id
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=30)  # renewed every LEASE/3 while the holder lives
 CARD_GRACE = timedelta(seconds=10)  # an armed card row waits this long for the request's own process
-MAX_ATTEMPTS = 8
 BATCH = 200  # records committed together at most (group commit)
 CHUNKS = (50, 10, 2, 1)  # a batch's INSERTs: statements of these row counts only (each compiled once)
 # The intake row whose work is running in this task: the core's transaction marks it applied.
@@ -64,14 +62,10 @@ def card_key(platform: str, case_id: int | None) -> str:
     return f"card:{platform}:{case_id}"
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(2 ** max(attempts, 0), 120))
-
-
 class Intake:
     """One per process: records, claims, renews, finishes and hands back intake rows."""
 
-    def __init__(self, db: Database, *, worker_id: str | None = None, lease: timedelta = LEASE,
+    def __init__(self, db: Database, *, worker_id: str | None = None, lease: timedelta = INTAKE.hold,
                  card_grace: timedelta = CARD_GRACE, poll_seconds: float = 1.0, slots: int = 4,
                  defer: bool = False) -> None:  # fmt: skip
         self.db = db
@@ -474,7 +468,7 @@ class Intake:
             yield item
         except BaseException as exc:
             with contextlib.suppress(Exception):
-                await asyncio.shield(self.release(item, delay=backoff(item.attempts), error=repr(exc)))
+                await asyncio.shield(self.release(item, delay=INTAKE.backoff(item.attempts), error=repr(exc)))
             raise
         await self.finish(item)
 
@@ -499,7 +493,7 @@ class Intake:
             if item.attempts >= MAX_ATTEMPTS:
                 await self.finish(item, failed=f"{type(exc).__name__}: {exc}")
             else:
-                await self.release(item, delay=backoff(item.attempts), error=f"{type(exc).__name__}: {exc}")
+                await self.release(item, delay=INTAKE.backoff(item.attempts), error=f"{type(exc).__name__}: {exc}")
             return
         finally:
             APPLYING.reset(token)

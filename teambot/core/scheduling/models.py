@@ -15,6 +15,9 @@ from sqlmodel import Field, SQLModel
 from teambot.core.types import UTCDateTime, json_column
 
 PENDING, SENT, CANCELLED, FAILED = "pending", "sent", "cancelled", "failed"
+# The kinds a case's own changes schedule (nudges), and those an approval's answer cancels.
+CASE_KINDS = ("nudge_unowned", "nudge_resolve", "followup_due", "step_due", "approval_waiting", "approval_escalation")
+APPROVAL_KINDS = ("approval_waiting", "approval_escalation")
 
 
 

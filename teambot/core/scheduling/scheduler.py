@@ -15,7 +15,8 @@ from datetime import datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from teambot.core.scheduling.deadlines import Deadlines, SweepReport
+from teambot.core.scheduling.deadlines import Deadlines
+from teambot.core.scheduling.queue import SweepReport
 
 log = logging.getLogger(__name__)
 

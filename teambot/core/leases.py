@@ -1,0 +1,43 @@
+"""Leases and retries, shared by the two durable queues: the intake (`core/intake/`) and what is due
+(`core/scheduling/`). A worker holds a row for a while; when it fails, the row waits twice as long
+each time, up to a ceiling; after `MAX_ATTEMPTS` it is given up on.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+MAX_ATTEMPTS = 8
+
+
+def new_worker_id() -> str:
+    """Who holds a lease: host, process and a random part (two workers in one process differ)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Leases:
+    """How long a claim holds a row, and how long a failed row waits before it is tried again."""
+
+    hold: timedelta
+    unit: timedelta  # the first wait
+    longest: timedelta  # the wait doubles up to this
+    free: int = 0  # attempts that still wait one unit (the count starts at the first try, or at none)
+
+    def backoff(self, attempts: int) -> timedelta:
+        return min(self.unit * 2 ** max(attempts - self.free, 0), self.longest)
+
+
+# A request's work: seconds, renewed every hold/3 while the holder lives (1, 2, 4 ... s, at most 2 min).
+INTAKE = Leases(hold=timedelta(seconds=30), unit=timedelta(seconds=1), longest=timedelta(seconds=120))
+# A nudge or a mail: a chat API that is down gets room to recover (1, 2, 4 ... min, at most an hour).
+DUE = Leases(hold=timedelta(minutes=5), unit=timedelta(minutes=1), longest=timedelta(hours=1), free=1)
+
+
+def intake_backoff(attempts: int) -> timedelta:
+    """The intake's wait after `attempts` tries (the adapters release their rows with it too)."""
+    return INTAKE.backoff(attempts)
