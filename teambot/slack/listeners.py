@@ -340,9 +340,13 @@ def register(rt: SlackRuntime) -> None:
         if opens_form(step):
             await open_step_modal(client, p["trigger"], team, user, step, number, meta)
             return
-        intent = step_intent(step, number, raw)
-        ctx = await context_for(client, team, channel or "", user, None)
-        reply = await c.commands.run(intent, ctx)
+        try:
+            intent = step_intent(step, number, raw)
+        except DomainError as err:  # a button no card of ours has (an old app version, a forged one)
+            log.warning("refused the card action %r: %s", step[:40], err)
+            reply: Reply = ErrorReply(error=err, echo=f"{step} {number}")
+        else:
+            reply = await c.commands.run(intent, await context_for(client, team, channel or "", user, None))
         await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
                       clicked_ts=p["clicked"], from_card=p["from_card"])  # fmt: skip
 
