@@ -46,6 +46,7 @@ from teambot.slack import blocks, modals
 from teambot.slack.cards import card_job, error_code, post_card, refresh_card, send_response, tell
 from teambot.slack.home import publish_home
 from teambot.slack.runtime import SlackRuntime
+from teambot.slack.text import from_slack
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +254,7 @@ def register(rt: SlackRuntime) -> None:
         async with rt.busy():
             team, user, channel = team_of(context, body), user_of(body), channel_of(body) or ""
             text, url, trigger = (
-                (body.get("text") or "").strip(),
+                from_slack(body.get("text")).strip(),
                 body.get("response_url"),
                 body.get("trigger_id"),
             )
@@ -289,7 +290,7 @@ def register(rt: SlackRuntime) -> None:
         async with rt.busy():
             team, user, channel = team_of(context, shortcut), user_of(shortcut), channel_of(shortcut) or ""
             message = shortcut.get("message") or {}
-            text = message.get("text") or ""
+            text = from_slack(message.get("text"))
             meta = {
                 "channel": channel, "response_url": shortcut.get("response_url"), "src": "msg",
                 "msg": message.get("ts"), "author": message.get("user"), "quote": blocks.clip(text, 280),
