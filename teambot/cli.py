@@ -124,7 +124,8 @@ async def _until_stopped(work: Awaitable[None] | None = None) -> bool:
     if work is not None and not stop.is_set():
         waiting[1].result()  # the session's own failure, if any, is raised here
         return False
-    print("Teambot: stopping (signal received).", file=sys.stderr)
+    after_ctrl_c = "\n" if sys.stderr.isatty() else ""  # the terminal echoed ^C on the prompt's line
+    print(f"{after_ctrl_c}Teambot: stopping (signal received).", file=sys.stderr)
     return True
 
 

@@ -254,6 +254,8 @@ class ShellSession:
         while True:
             line = await self.read(f"@{self.user} in #{self.channel}> ")
             if line is None:
+                if self.interactive:  # Ctrl-D left the cursor after the prompt
+                    self.stdout.write("\n")
                 break
             try:
                 if not await self.handle(line):
