@@ -120,7 +120,7 @@ async def _until_stopped(work: Awaitable[None] | None = None) -> bool:
     finally:
         for task in waiting:
             task.cancel()
-        await asyncio.wait(waiting)
+        await asyncio.wait(waiting, timeout=1.0)  # a command cut mid-statement unwinds; the stop is bounded
     if work is not None and not stop.is_set():
         waiting[1].result()  # the session's own failure, if any, is raised here
         return False
@@ -248,7 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return 2
     # The shell is a chat in the terminal: Teambot's INFO lines would interleave with it (LOG_LEVEL still wins).
-    shell = args.command == "shell" or (args.command == "run" and not (settings.slack_configured or settings.teams_configured))
+    platforms = settings.slack_configured or settings.teams_configured
+    shell = args.command == "shell" or (args.command == "run" and not platforms)
     configure(settings.log_level if not shell or "log_level" in settings.model_fields_set else "WARNING")
     try:
         if args.command == "db":
