@@ -101,6 +101,7 @@ class Intake:
         self._full = False  # the last claim filled every free slot: more may be waiting
         self._listener: Any = None  # the PostgreSQL connection that LISTENs for new rows
         self._dead_looked: float | None = None  # event-loop time of the last look for dead local holders
+        self._busy = False  # the poll loop is in the middle of its statements (not waiting for the next round)
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -603,6 +604,7 @@ class Intake:
         loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wake.clear()  # a wake arriving during the poll below is kept for the next round
+            self._busy = True
             try:
                 if loop.time() - last_beat >= beat:
                     await self.renew()
@@ -621,6 +623,10 @@ class Intake:
                 await self.poll_once()
             except Exception:
                 log.exception("intake poll failed; it runs again")
+            finally:
+                self._busy = False
+            if self._stopping:
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
@@ -646,6 +652,8 @@ class Intake:
         """Stop claiming, give running rows `grace` seconds, cancel the rest and hand them back."""
         self._stopping = True
         if self._loop is not None:
+            if self._busy:  # mid-statement: a cancel there leaves its connection half reset (an ERROR)
+                await asyncio.wait([self._loop], timeout=1.0)
             self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._loop
