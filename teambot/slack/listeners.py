@@ -49,6 +49,7 @@ from teambot.slack import blocks, modals
 from teambot.slack.cards import card_job, error_code, post_card, refresh_card, send_response, tell
 from teambot.slack.home import publish_home
 from teambot.slack.runtime import SlackRuntime
+from teambot.slack.text import from_slack
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +263,7 @@ def register(rt: SlackRuntime) -> None:
         async with rt.busy():
             team, user, channel = team_of(context, body), user_of(body), channel_of(body) or ""
             text, url, trigger = (
-                (body.get("text") or "").strip(),
+                from_slack(body.get("text")).strip(),
                 body.get("response_url"),
                 body.get("trigger_id"),
             )
@@ -298,7 +299,7 @@ def register(rt: SlackRuntime) -> None:
         async with rt.busy():
             team, user, channel = team_of(context, shortcut), user_of(shortcut), channel_of(shortcut) or ""
             message = shortcut.get("message") or {}
-            text = message.get("text") or ""
+            text = from_slack(message.get("text"))
             meta = {
                 "channel": channel, "response_url": shortcut.get("response_url"), "src": "msg",
                 "msg": message.get("ts"), "author": message.get("user"), "quote": blocks.clip(text, 280),
@@ -349,9 +350,13 @@ def register(rt: SlackRuntime) -> None:
         if opens_form(step):
             await open_step_modal(client, p["trigger"], team, user, step, number, meta)
             return
-        intent = step_intent(step, number, raw)
-        ctx = await context_for(client, team, channel or "", user, None)
-        reply = await c.commands.run(intent, ctx)
+        try:
+            intent = step_intent(step, number, raw)
+        except DomainError as err:  # a button no card of ours has (an old app version, a forged one)
+            log.warning("refused the card action %r: %s", step[:40], err)
+            reply: Reply = ErrorReply(error=err, echo=f"{step} {number}")
+        else:
+            reply = await c.commands.run(intent, await context_for(client, team, channel or "", user, None))
         await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
                       clicked_ts=p["clicked"], from_card=p["from_card"])  # fmt: skip
 
