@@ -108,8 +108,7 @@ class CaseSteps:
         async with self.db.session() as s:
             return await self.get_case(s, team_id, number)
 
-
-    # ----- the steps -----------------------------------------------------------------------
+    # ----- the change loop and its guards ----------------------------------------------------
 
     @staticmethod
     def _event(case: Case, kind: str, actor: str, at: datetime, **data: Any) -> TimelineEvent:
