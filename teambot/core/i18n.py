@@ -61,6 +61,21 @@ def normalise(code: str | None) -> str | None:
     return lang if lang in LANGUAGES else None
 
 
+def require_language(code: str, *, field: str | None = "language") -> str:
+    """A language Teambot can write in, from what someone typed ("de", "DE", "pt-BR"), or a refusal
+    that lists the ones it can."""
+    from teambot.core.errors import BadInput
+
+    lang = normalise(code)
+    if lang is None:
+        raise BadInput(
+            gettext("Teambot cannot write in %(code)r yet.") % {"code": code},
+            gettext("Languages: %(list)s.") % {"list": ", ".join(f"{c} ({language_name(c)})" for c in LANGUAGES)},
+            field=field,
+        )
+    return lang
+
+
 def first_supported(*codes: str | None) -> str:
     """The first of `codes` Teambot speaks (most specific first), else English."""
     for code in codes:

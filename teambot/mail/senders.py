@@ -42,9 +42,10 @@ def build_message(mail: FollowupMail, mail_from: str, now: datetime | None = Non
     msg["Message-ID"] = f"<{secrets.token_hex(16)}@{_domain_of(mail_from)}>"
     if mail.reply_to:
         msg["Reply-To"] = mail.reply_to
-    msg["Content-Language"] = mail.language  # RFC 3282: screen readers and translators read it
     msg.set_content(mail.text)
     msg.add_alternative(mail.html, subtype="html")
+    # RFC 3282, after the parts (setting content clears Content-* headers): mail clients read it.
+    msg["Content-Language"] = mail.language
     return msg
 
 

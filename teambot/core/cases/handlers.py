@@ -61,7 +61,7 @@ class CaseHandlers:
                 ctx.team_id, ctx.channel_id, me, intent.problem, platform=ctx.platform,
                 customer=intent.customer, wants=intent.wants, category=intent.category,
                 severity=intent.severity, own=intent.own, source_ref=ctx.source_ref, email=intent.email,
-                direct=ctx.direct, tag=True,
+                direct=ctx.direct, tag=True, language=intent.language,
             )  # fmt: skip
         except NearMissCategory as miss:
             return near_miss_reply(intent.text, miss.typed, miss.meant)

@@ -24,6 +24,7 @@ from teambot.core.customer_loop.mail import compose_followup
 from teambot.core.customer_loop.ports import MailSender
 from teambot.core.customer_loop.store import first_name, issue_link
 from teambot.core.errors import InvalidStep, NotAllowed
+from teambot.core.i18n import first_supported, use_locale
 from teambot.core.policy.models import Policy
 from teambot.core.ports import Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines, Handler, Outcome
@@ -93,7 +94,10 @@ class FollowupMailer:
             return case, customer
 
     async def draft(self, team_id: str, number: int, tz: str = "UTC") -> str:
-        return draft_body(await case_detail(self.service.db, team_id, number), tz)
+        """The body the customer will read, in their language (the case's, else the team's)."""
+        detail = await case_detail(self.service.db, team_id, number)
+        with use_locale(customer_language(detail.case, detail.policy)):
+            return draft_body(detail, tz)
 
     async def send_now(
         self, team_id: str, number: int, actor: str, body: str | None, *, signer: str | None = None,
@@ -130,12 +134,14 @@ class FollowupMailer:
                 return Outcome(cancel=True, result={"why": "no customer address"})
             owner = case.owner_id or data.get("actor") or ""
             signer = str(data.get("signer") or owner)
+            lang = customer_language(case, await s.get(Policy, case.team_id))
             now = dl.clock.now()
             token = await issue_link(s, case, self.secret, now)
             await s.commit()
             to, name = customer.email, customer.name
         url = f"{self.public_url}/feedback/{token}"
-        mail = compose_followup(first_name(name), self.team_name, signer, str(data.get("body", "")), url, to=to)
+        with use_locale(lang):
+            mail = compose_followup(first_name(name), self.team_name, signer, str(data.get("body", "")), url, to=to)
         try:
             ref = await self.sender.send(mail, self.mail_from)
         except Exception as exc:
@@ -178,6 +184,11 @@ class FollowupMailer:
         )
         notice = Notice("followup_mail_failed", text, case.team_id, case.id, {"number": case.number})
         return Outcome(messages=[(Recipient("user", owner, case.platform), notice)], result={"failed": reason})
+
+
+def customer_language(case: Case, policy: Policy | None) -> str:
+    """What the customer reads: the case's language, else the team's, else English."""
+    return first_supported(case.customer_language, policy.language if policy else None)
 
 
 def _safe_ref(ref: str) -> str:

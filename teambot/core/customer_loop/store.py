@@ -26,6 +26,7 @@ from teambot.core.customer_loop.ports import FeedbackAnswer, FeedbackView
 from teambot.core.customer_loop.tokens import DEFAULT_LIFETIME, issue_token, new_token_id
 from teambot.core.db import Database
 from teambot.core.errors import DomainError
+from teambot.core.policy.models import Policy
 from teambot.core.ports import Notice, Recipient
 
 log = logging.getLogger(__name__)
@@ -95,9 +96,13 @@ class DbFeedbackStore:
                 return None
             customer = await s.get(Customer, case.customer_id) if case.customer_id else None
             name = customer.name if customer else case.customer_name
+            policy = await s.get(Policy, case.team_id)
             now = self.service.clock.now()
             state = "used" if token.used_at else "expired" if token.expires_at <= now else "open"
-            return FeedbackView(first_name(name), self.team_name, state)  # type: ignore[arg-type]
+            return FeedbackView(
+                first_name(name), self.team_name, state,  # type: ignore[arg-type]
+                language=case.customer_language, team_language=policy.language if policy else None,
+            )  # fmt: skip
 
     async def answer(self, token_id: str, answer: FeedbackAnswer, now: datetime) -> bool:
         async with self.db.session() as s:
