@@ -29,10 +29,10 @@ lint: $(STAMP)
 # Re-extract every marked string and merge it into each language's .po (then translate the new
 # entries: a test fails while any is empty or fuzzy). A new language: see docs/languages.md.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -q -F babel.cfg -k lazy_gettext -k N_ --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k N_ --no-location --sort-output \
 		-o teambot/locale/teambot.pot teambot
-	$(BIN)/pybabel update -q -i teambot/locale/teambot.pot -d teambot/locale -D teambot --no-fuzzy-matching \
-		--ignore-obsolete --no-location
+	$(BIN)/pybabel update -i teambot/locale/teambot.pot -d teambot/locale -D teambot --no-fuzzy-matching \
+		--ignore-obsolete --ignore-pot-creation-date
 
 # The .mo files (built by `pip install` too; Teambot compiles a missing or stale one itself).
 catalogues: $(STAMP)

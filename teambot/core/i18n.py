@@ -69,7 +69,7 @@ def require_language(code: str, *, field: str | None = "language") -> str:
     lang = normalise(code)
     if lang is None:
         raise BadInput(
-            gettext("Teambot cannot write in %(code)r yet.") % {"code": code},
+            gettext("Teambot cannot write in '%(code)s' yet.") % {"code": code},
             gettext("Languages: %(list)s.") % {"list": ", ".join(f"{c} ({language_name(c)})" for c in LANGUAGES)},
             field=field,
         )

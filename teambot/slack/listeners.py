@@ -592,7 +592,7 @@ def register(rt: SlackRuntime) -> None:
         if name == "open":
             args = {"problem": v.get("problem") or "", "customer": v.get("customer"), "wants": v.get("wants"),
                     "category": v.get("category"), "severity": v.get("severity"), "own": "own" in (v.get("own") or []),
-                    "email": v.get("email")}  # fmt: skip
+                    "email": v.get("email"), "language": v.get("language")}  # fmt: skip
             return intent_for("open", args, text=v.get("problem") or "")
         if name == "deny":
             return intent_for(

@@ -40,7 +40,7 @@ CONVERTED_TEMPLATES = sorted(
 )
 # Names whose strings are for machines, not people (headers, patterns).
 NOT_PROSE_NAMES = {"_HEADERS", "_GREETING", "_CLOSING"}
-PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%[sdif]|\{\w*\}")
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]|%[sdifr]|\{\w*\}")
 
 
 def _extracted() -> dict[str | tuple[str, ...], set[str]]:

@@ -164,3 +164,10 @@ async def test_every_language_writes_the_whole_mail_and_page(
         page = await (await client.get(f"/feedback/{token}")).text()
     for phrase in ("how did we do?", "Send my answer", "Will you come back to us?", "1 is very poor"):
         assert (phrase in page) == (lang == "en"), (lang, phrase)
+
+
+async def test_the_chat_draft_is_the_customers_letter(loop: Container) -> None:
+    await _german_case(loop, "nl")
+    reply = await run(loop, "draft 1")
+    assert reply.text.startswith("Beste Jane Doe,\n") and "Met vriendelijke groet," in reply.text
+    assert "Bedankt voor uw geduld. Zoals we u op 23 november telefonisch zeiden" in reply.text

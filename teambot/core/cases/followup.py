@@ -7,10 +7,17 @@ staff typed (the problem, the steps, the gestures) stays in their words.
 
 from __future__ import annotations
 
+from teambot.core.cases.models import Case
 from teambot.core.cases.queries import CaseDetail
-from teambot.core.i18n import format_day, format_money, format_when
+from teambot.core.i18n import first_supported, format_day, format_money, format_when
 from teambot.core.i18n import gettext as _
 from teambot.core.money import from_minor
+from teambot.core.policy.models import Policy
+
+
+def customer_language(case: Case, policy: Policy | None) -> str:
+    """What the customer reads: the case's language, else the team's, else English."""
+    return first_supported(case.customer_language, policy.language if policy else None)
 
 
 def _sorry(method: str | None, day: str | None, problem: str) -> str:

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from teambot.core.cases import replies as r
-from teambot.core.cases.followup import draft_followup
+from teambot.core.cases.followup import customer_language, draft_followup
 from teambot.core.cases.home import home
 from teambot.core.cases.queries import case_detail, list_cases
 from teambot.core.cases.service import Card, NearMissCategory, RecoveryService
@@ -15,6 +15,7 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
 from teambot.core.commands.replies import ChoiceReply, FormReply, Reply, TextReply
 from teambot.core.db import Database
+from teambot.core.i18n import use_locale
 from teambot.core.when import parse_due
 
 
@@ -88,7 +89,9 @@ class CaseHandlers:
 
     async def draft(self, intent: i.Draft, ctx: Context) -> Reply:
         detail = await case_detail(self.db, ctx.team_id, intent.number)
-        return r.DraftReply(detail=detail, text=draft_followup(detail, tz=ctx.tz))
+        with use_locale(customer_language(detail.case, detail.policy)):  # the letter is the customer's
+            text = draft_followup(detail, tz=ctx.tz)
+        return r.DraftReply(detail=detail, text=text)
 
     async def approvals(self, intent: i.Approvals, ctx: Context) -> Reply:
         return r.ApprovalsReply(approvals=await self.s.pending_approvals(ctx.team_id))

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from teambot.core.cases.followup import draft_body
+from teambot.core.cases.followup import customer_language, draft_body
 from teambot.core.cases.models import Case, Customer, TimelineEvent
 from teambot.core.cases.queries import case_detail
 from teambot.core.cases.service import RecoveryService, touch
@@ -24,7 +24,7 @@ from teambot.core.customer_loop.mail import compose_followup
 from teambot.core.customer_loop.ports import MailSender
 from teambot.core.customer_loop.store import first_name, issue_link
 from teambot.core.errors import InvalidStep, NotAllowed
-from teambot.core.i18n import first_supported, use_locale
+from teambot.core.i18n import use_locale
 from teambot.core.policy.models import Policy
 from teambot.core.ports import Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines, Handler, Outcome
@@ -184,11 +184,6 @@ class FollowupMailer:
         )
         notice = Notice("followup_mail_failed", text, case.team_id, case.id, {"number": case.number})
         return Outcome(messages=[(Recipient("user", owner, case.platform), notice)], result={"failed": reason})
-
-
-def customer_language(case: Case, policy: Policy | None) -> str:
-    """What the customer reads: the case's language, else the team's, else English."""
-    return first_supported(case.customer_language, policy.language if policy else None)
 
 
 def _safe_ref(ref: str) -> str:
