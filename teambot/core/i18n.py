@@ -214,6 +214,11 @@ def language_name(lang: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+def language_in_words(lang: str) -> str:
+    """`lang` named in the current language, as a sentence uses it ("Französisch", "français")."""
+    return Locale.parse(lang).get_display_name(babel_locale()) or lang
+
+
 def babel_locale(lang: str | None = None) -> Locale:
     return Locale.parse(_FORMAT_LOCALE.get(lang or current(), lang or current()))
 

@@ -159,7 +159,8 @@ def register(rt: SlackRuntime) -> None:
     ) -> Context:
         person = await rt.people.get(client, team, user)
         return Context(team, channel, user, platform="slack", tz=person.tz, source_ref=ref,
-                       direct=channel.startswith("D"), user_name=person.name if person.name != user else None)  # fmt: skip
+                       direct=channel.startswith("D"), user_name=person.name if person.name != user else None,
+                       locale=person.locale)  # fmt: skip
 
     async def guarded(work: Callable[[], Awaitable[None]], client: AsyncWebClient, user: str,
                       channel: str | None, response_url: str | None, *, queue: bool = True,

@@ -28,3 +28,11 @@ async def _cases(teams: Teams):  # type: ignore[no-untyped-def]
     async with teams.container.db.session() as s:
         for case in (await s.exec(select(Case))).all():
             yield case
+
+
+async def test_help_speaks_the_language_of_the_activity(teams: Teams) -> None:
+    conv = ALICE.personal
+    resp = await teams.post(teams.activity(ALICE, conv, text="recover help", locale="nl-NL"))
+    assert resp.status == 201
+    said = [sent.text for sent in teams.connector.sends(conv)]  # (the first 1:1 message also gets a welcome)
+    assert any("klachten goedmaken" in t and "recover claim <case>" in t for t in said), said
