@@ -34,6 +34,7 @@ CONVERTED_MODULES = [
     "teambot/core/commands/dispatch.py",
     "teambot/core/policy/language.py",
     "teambot/core/cases/followup.py",
+    "teambot/core/cases/handlers.py",
     "teambot/core/customer_loop/mail.py",
     "teambot/core/customer_loop/ports.py",
     "teambot/web/feedback.py",

@@ -83,3 +83,16 @@ async def test_the_shell_speaks_its_lang(container: Container) -> None:
     await session.run()
     assert "Teambot: recuperar cada cliente" in out.getvalue()
     assert "`/recover claim <case>`" in out.getvalue() or "/recover claim <case>" in out.getvalue()
+
+
+async def test_the_channel_reads_the_teams_language_and_the_asker_their_own(container: Container) -> None:
+    c = container
+    await text(c, "policy language de", ctx("ana"))
+    opened = await c.commands.run_text("Mr Lee: cold soup", ctx("bob", "fr-FR"))
+    assert opened.public and opened.message == "<@bob> hat Fall #1 eröffnet."  # type: ignore[attr-defined]
+    claimed = await c.commands.run_text("claim 1", ctx("bob", "fr-FR"))
+    assert claimed.message == "<@bob> kümmert sich jetzt um Fall #1."  # type: ignore[attr-defined]
+    listed = await c.commands.run_text("list", ctx("bob", "fr-FR"))
+    assert not listed.public and listed.title == "Dossiers ouverts"  # type: ignore[attr-defined]
+    mine = await c.commands.run_text("mine", ctx("carl", "es"))
+    assert mine.empty == "No tienes casos abiertos."  # type: ignore[attr-defined]

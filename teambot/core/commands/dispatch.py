@@ -48,16 +48,16 @@ async def suggest_reply(intent: Suggest, ctx: Context) -> Reply:
     )
 
 
-LanguageOf = Callable[[Context], Awaitable[str]]
+LanguageOf = Callable[[Context], Awaitable[tuple[str, str]]]
 
 
-async def _platform_language(ctx: Context) -> str:
-    return first_supported(ctx.locale)
+async def _platform_language(ctx: Context) -> tuple[str, str]:
+    return first_supported(ctx.locale), "en"
 
 
 class Commands:
-    """Every command runs in its person's language (`language_of`, from the composition root);
-    `ctx.language` tells the adapter which language to render the reply in."""
+    """Every command runs in its person's language (`language_of`, from the composition root, gives
+    theirs and their team's); `ctx.language` tells the adapter which language to render the reply in."""
 
     def __init__(self, table: HandlerTable, language_of: LanguageOf | None = None,
                  forget: Callable[[str], None] | None = None) -> None:  # fmt: skip
@@ -65,8 +65,11 @@ class Commands:
         self.language_of = language_of or _platform_language
         self.forget = forget
 
+    async def _languages(self, ctx: Context) -> None:
+        ctx.language, ctx.team_language = await self.language_of(ctx)
+
     async def run_text(self, text: str, ctx: Context) -> Reply:
-        ctx.language = await self.language_of(ctx)
+        await self._languages(ctx)
         try:
             with use_locale(ctx.language):
                 intent = parse(text)
@@ -76,12 +79,12 @@ class Commands:
 
     async def run(self, intent: Intent, ctx: Context, *, resolved: bool = False) -> Reply:
         if not resolved:
-            ctx.language = await self.language_of(ctx)
+            await self._languages(ctx)
         with use_locale(ctx.language):
             reply = await self._run(intent, ctx)
         if isinstance(intent, ChangePolicy) and self.forget is not None:
             self.forget(ctx.team_id)  # the team's or this person's language may have changed
-            ctx.language = await self.language_of(ctx)
+            await self._languages(ctx)
         return reply
 
     async def _run(self, intent: Intent, ctx: Context) -> Reply:

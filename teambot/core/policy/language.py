@@ -78,9 +78,10 @@ class Languages:
         self._teams[team_id] = (self.clock() + self.ttl, language, people)
         return language, people
 
-    async def of(self, ctx: Context) -> str:
+    async def of(self, ctx: Context) -> tuple[str, str]:
+        """(the person's language, the team's)."""
         language, people = await self._team(ctx.team_id)
-        return first_supported(people.get(ctx.user_id), ctx.locale, language)
+        return first_supported(people.get(ctx.user_id), ctx.locale, language), first_supported(language)
 
     async def team(self, team_id: str) -> str:
         return first_supported((await self._team(team_id))[0])
