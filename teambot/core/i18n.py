@@ -32,6 +32,7 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import LazyProxy
 
 DOMAIN = "teambot"
@@ -235,6 +236,11 @@ def format_when(at: datetime, tz: str = "UTC", lang: str | None = None) -> str:
     # CLDR's "weekday, day month" with the weekday written out (Babel's skeleton match abbreviates it).
     pattern = re.sub(r"(?<!E)E(?!E)", "EEEE", str(loc.datetime_skeletons["MMMMEd"]))
     return f"{format_date(local, pattern, locale=loc)}, {format_skeleton('Hm', local, locale=loc)}"
+
+
+def format_number(value: float | Decimal, lang: str | None = None) -> str:
+    """A number as the reader writes it ("20,000", "20.000", "20 000")."""
+    return format_decimal(value, locale=babel_locale(lang))
 
 
 def format_money(amount: Decimal, currency: str, lang: str | None = None) -> str:

@@ -36,6 +36,11 @@ CONVERTED_MODULES = [
     "teambot/core/cases/followup.py",
     "teambot/core/cases/handlers.py",
     "teambot/core/customer_loop/mail.py",
+    "teambot/core/customer_loop/handlers.py",
+    "teambot/core/customer_loop/sending.py",
+    "teambot/core/customer_loop/store.py",
+    "teambot/core/customer_loop/email_address.py",
+    "teambot/core/customer_loop/tokens.py",
     "teambot/core/customer_loop/ports.py",
     "teambot/web/feedback.py",
 ]
@@ -44,7 +49,8 @@ CONVERTED_TEMPLATES = sorted(
     for p in [*PACKAGE.glob("web/templates/*.html"), *PACKAGE.glob("core/customer_loop/templates/*")]
 )
 # Names whose strings are for machines, not people (headers, patterns).
-NOT_PROSE_NAMES = {"_HEADERS", "_GREETING", "_CLOSING", "TEAM_USAGE", "MY_USAGE", "LANGUAGES"}
+# (LINK: the marker the timeline keeps in place of a customer's feedback link.)
+NOT_PROSE_NAMES = {"_HEADERS", "_GREETING", "_CLOSING", "TEAM_USAGE", "MY_USAGE", "LANGUAGES", "LINK"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]|%[sdifr]|\{\w*\}")
 
 
@@ -165,7 +171,8 @@ def _looks_like_prose(text: str) -> bool:
 
 def unmarked_strings(source: str) -> list[tuple[int, str]]:
     """String literals that read like prose and reach no gettext call (docstrings, logging, a developer's
-    print, regular expressions and names in NOT_PROSE_NAMES excepted)."""
+    print, a programming error's exception, regular expressions, what is recorded (`result=`, `data=`)
+    and names in NOT_PROSE_NAMES excepted)."""
     tree = ast.parse(source)
     skip: set[int] = set()
     for node in ast.walk(tree):
@@ -175,8 +182,11 @@ def unmarked_strings(source: str) -> list[tuple[int, str]]:
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
-            if name in KEYWORDS or name == "print" or owner in ("log", "logging", "logger", "re"):
+            developer = name in ("print", "ValueError", "TypeError", "RuntimeError", "AssertionError")
+            if name in KEYWORDS or developer or owner in ("log", "logging", "logger", "re"):
                 skip.update(id(n) for arg in node.args for n in ast.walk(arg))
+        if isinstance(node, ast.keyword) and node.arg in ("result", "data"):  # what is recorded, not said
+            skip.update(id(n) for n in ast.walk(node.value))
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if any(isinstance(t, ast.Name) and t.id in NOT_PROSE_NAMES for t in targets):
