@@ -33,6 +33,8 @@ CONVERTED_MODULES = [
     "teambot/core/commands/help.py",
     "teambot/core/commands/dispatch.py",
     "teambot/core/policy/language.py",
+    "teambot/core/policy/facts.py",
+    "teambot/core/policy/replies.py",
     "teambot/core/cases/followup.py",
     "teambot/core/cases/handlers.py",
     "teambot/core/customer_loop/mail.py",

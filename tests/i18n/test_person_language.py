@@ -96,3 +96,19 @@ async def test_the_channel_reads_the_teams_language_and_the_asker_their_own(cont
     assert not listed.public and listed.title == "Dossiers ouverts"  # type: ignore[attr-defined]
     mine = await c.commands.run_text("mine", ctx("carl", "es"))
     assert mine.empty == "No tienes casos abiertos."  # type: ignore[attr-defined]
+
+
+async def test_the_policy_reads_in_the_readers_language(container: Container) -> None:
+    c = container
+    await text(c, "policy language fr", ctx("ana"))
+    await text(c, "policy my language de", ctx("ana"))
+    shown = dict((await c.commands.run_text("policy", ctx("ana"))).facts)  # type: ignore[attr-defined]
+    assert shown["Währung"] == "USD" and shown["Sprache"] == "Französisch; <@ana> Deutsch"
+    assert shown["Arbeitszeiten"].startswith("09:00–18:00 am Mo.")
+    assert "übernehmen in 15 Min." in shown["Ziele"]
+    english = dict((await c.commands.run_text("policy", ctx("bo", "en-GB"))).facts)  # type: ignore[attr-defined]
+    assert english["Language"] == "French; <@ana> German" and english["Approvers"] == "<@ana>"
+    out = io.StringIO()
+    await ShellSession(container, stdin=io.StringIO("/recover policy\n/quit\n"), stdout=out, user="zoe", lang="es").run()
+    shell = out.getvalue()  # the shell's own team: English by default, read in Spanish
+    assert "  Moneda: USD" in shell and "  Idioma: inglés" in shell, shell
