@@ -45,6 +45,7 @@ CONVERTED_MODULES = [
     "teambot/core/customer_loop/tokens.py",
     "teambot/core/customer_loop/ports.py",
     "teambot/web/feedback.py",
+    "teambot/shell/render.py",
 ]
 CONVERTED_TEMPLATES = sorted(
     str(p.relative_to(ROOT))

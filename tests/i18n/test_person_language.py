@@ -79,9 +79,11 @@ async def test_bad_language_commands_are_explained_in_the_askers_language(contai
 
 async def test_the_shell_speaks_its_lang(container: Container) -> None:
     out = io.StringIO()
-    session = ShellSession(container, stdin=io.StringIO("/recover help\n/quit\n"), stdout=out, user="you", lang="pt")
+    script = "/recover help\n/recover approvals\n/recover lnag\n/quit\n"
+    session = ShellSession(container, stdin=io.StringIO(script), stdout=out, user="you", lang="pt")
     await session.run()
     assert "Teambot: recuperar cada cliente" in out.getvalue()
+    assert "Não há pedidos à espera de aprovação." in out.getvalue()  # the shell's own words too
     assert "`/recover claim <case>`" in out.getvalue() or "/recover claim <case>" in out.getvalue()
 
 
