@@ -114,3 +114,18 @@ async def test_the_policy_reads_in_the_readers_language(container: Container) ->
     await ShellSession(container, stdin=io.StringIO("/recover policy\n/quit\n"), stdout=out, user="zoe", lang="es").run()
     shell = out.getvalue()  # the shell's own team: English by default, read in Spanish
     assert "  Moneda: USD" in shell and "  Idioma: inglés" in shell, shell
+
+
+async def test_counts_take_each_languages_plural(container: Container) -> None:
+    c = container
+    german = ctx("ana", "de")
+    before = dict((await c.commands.run_text("policy", german)).facts)  # type: ignore[attr-defined]
+    assert before["Muster"].startswith("3 Fälle in 7 Tagen") and "innerhalb von 30 Tagen" in before["Muster"]
+    await text(c, "policy patterns 2 200 1", german)  # (a pattern needs two cases at least)
+    await text(c, "policy escalation 1", german)
+    after = dict((await c.commands.run_text("policy", german)).facts)  # type: ignore[attr-defined]
+    assert after["Muster"].startswith("2 Fälle in 7 Tagen") and after["Muster"].endswith("innerhalb von 1 Tag")
+    assert after["Vertretung für Freigaben"].endswith("sobald eine Anfrage 1 Arbeitsstunde wartet")
+    english = dict((await c.commands.run_text("policy", ctx("ana"))).facts)  # type: ignore[attr-defined]
+    assert english["Patterns"] == "2 cases in 7 days, or 200% of the previous 4 weeks' average; repeat customer within 1 day"
+    assert english["Backup approvers"] == "every admin, asked once a request waits 1 working hour"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from babel.dates import get_day_names
 
-from teambot.core.i18n import N_, babel_locale, format_money, language_in_words, normalise
+from teambot.core.i18n import N_, babel_locale, format_money, language_in_words, ngettext, normalise
 from teambot.core.i18n import gettext as _
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import approvers_of, stored_amount
@@ -63,16 +63,20 @@ def policy_facts(policy: Policy) -> list[tuple[str, str]]:
         (_("Working hours"), _("%(start)s–%(end)s on %(days)s") % {
             "start": p.work_start, "end": p.work_end, "days": ", ".join(short[d] for d in p.work_days)}),
         (_("Time targets count"), _("working hours") if p.targets_in_working_hours else _("wall-clock hours")),
-        (_("Patterns"), _("%(cases)s cases in 7 days, or %(rise)s%% of the previous 4 weeks' average; repeat "
-                          "customer within %(days)s days") % {"cases": p.pattern_min_cases,
-                                                            "rise": p.pattern_rise_percent,
-                                                            "days": p.repeat_customer_days}),
+        (_("Patterns"), _("%(cases)s, or %(rise)s%% of the previous 4 weeks' average; %(repeat)s") % {
+            "cases": ngettext("%(count)s case in 7 days", "%(count)s cases in 7 days", p.pattern_min_cases)
+            % {"count": p.pattern_min_cases},
+            "rise": p.pattern_rise_percent,
+            "repeat": ngettext("repeat customer within %(count)s day", "repeat customer within %(count)s days",
+                               p.repeat_customer_days) % {"count": p.repeat_customer_days}}),
         (_("Shout-outs"), _("%(count)s per person per day") % {"count": p.shoutouts_per_day}),
         (_("Time zones"), ", ".join(f"<@{u}> {z}" for u, z in sorted(p.timezones.items()))
                           or _("the digest's time zone for everyone")),
         (_("Language"), f"{language}; {own}" if own else language),
         (_("Approvers"), ", ".join(f"<@{a}>" for a in approvers_of(p)) or _("nobody")),
-        (_("Backup approvers"), _("%(who)s, asked once a request waits %(hours)s working hours") % {
+        (_("Backup approvers"), ngettext("%(who)s, asked once a request waits %(hours)s working hour",
+                                         "%(who)s, asked once a request waits %(hours)s working hours",
+                                         p.escalation_hours) % {
             "who": ", ".join(f"<@{a}>" for a in p.backup_approvers) or _("every admin"),
             "hours": p.escalation_hours}),
         (_("Admins"), ", ".join(f"<@{a}>" for a in p.admins) or _("nobody")),
