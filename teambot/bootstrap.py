@@ -26,6 +26,7 @@ from teambot.core.insights.handlers import InsightHandlers
 from teambot.core.intake.queue import Intake
 from teambot.core.migrate import HEAD, current_revision, upgrade_async
 from teambot.core.policy.handlers import PolicyHandlers
+from teambot.core.policy.language import Languages
 from teambot.core.ports import Clock, RoutingNotifier, SystemClock
 from teambot.core.privacy.handlers import PrivacyHandlers
 from teambot.core.recognition.handlers import RecognitionHandlers
@@ -135,7 +136,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
             **ImprovementHandlers(
                 service, dl, case_handlers.resolve, case_handlers.home, case_handlers.flag
             ).handlers(),  # wraps resolve, home and flag
-        }
+        },
+        language_of=(languages := Languages(db)).of,
+        forget=languages.forget,
     )
     return Container(
         settings, db, clk, notifier, events, service, dl, shoutouts, scheduler, commands,

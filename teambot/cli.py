@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     shell = sub.add_parser("shell", help="the local shell chat only, no chat workspace needed")
     shell.add_argument("--user", default="you", help="who you are at the start (default: you)")
     shell.add_argument("--channel", default="general", help="the channel you are in (default: general)")
+    shell.add_argument("--lang", help="your language, as a chat app would say it: de, fr, es, nl, pt, en")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply Alembic migrations up to the latest schema")
@@ -66,12 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _shell(settings: Settings, user: str = "you", channel: str = "general") -> None:
+async def _shell(settings: Settings, user: str = "you", channel: str = "general", lang: str | None = None) -> None:
     from teambot.bootstrap import build
     from teambot.shell.session import ShellClock, ShellSession
 
     container = await build(settings, clock=ShellClock())
-    session = ShellSession(container, user=user, channel=channel)
+    session = ShellSession(container, user=user, channel=channel, lang=lang)
     scheduler = _start_scheduler(container)
     runner = await _serve_beside_shell(container)
     try:
@@ -277,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             upgrade(settings.database_url)
             print("Database is at the latest schema.")
         elif args.command == "shell":
-            asyncio.run(_shell(settings, args.user, args.channel))
+            asyncio.run(_shell(settings, args.user, args.channel, args.lang))
         elif args.command == "serve":
             asyncio.run(_serve(settings))
         elif args.command == "run":

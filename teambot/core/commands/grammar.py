@@ -1,6 +1,7 @@
 """The one /recover grammar every adapter shares: text in, an Intent out.
 
-Quick open: `/recover [customer:] what went wrong [wants: what they want] [#category] [!severity]`.
+Quick open: `/recover [customer:] what went wrong [wants: what they want] [#category] [!severity]
+[lang:de]` (the customer's language).
 A lone word that is not a subcommand gets help rather than opening a one-word case; a first word
 that is a typo of a subcommand (`clam 1`) gets "did you mean" and opens nothing.
 """
@@ -221,6 +222,10 @@ def parse_open(text: str) -> dict[str, Any]:
     if sev:
         out["severity"] = sev.group(1).lower()
         body = (body[: sev.start()] + body[sev.end() :]).strip()
+    lang = re.search(r"(?:^|\s)lang(?:uage)?:([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)(?=\s|$)", body, re.I)
+    if lang:
+        out["language"] = lang.group(1)
+        body = (body[: lang.start()] + " " + body[lang.end() :]).strip()
     # `#words` stay in the text: only the team's vocabulary can say which one is a category.
     wants = re.split(r"\s*\b(?:wants?|would like)\s*:\s*", body, maxsplit=1, flags=re.I)
     if len(wants) == 2:

@@ -56,6 +56,7 @@ class Open(Intent):
     severity: str | None = None
     own: bool = False
     email: str | None = None  # the customer's, for the written follow-up
+    language: str | None = None  # the customer's (`lang:de`), for the follow-up mail and page
 
 
 @dataclass(kw_only=True)
