@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from teambot.api.transport import AiohttpTransport
 from teambot.config import ConfigError, Settings
+from teambot.core.api_tokens.handlers import ApiTokenHandlers
+from teambot.core.api_tokens.store import ApiTokens
 from teambot.core.cases.events import CaseEvents
 from teambot.core.cases.handlers import CaseHandlers
 from teambot.core.cases.service import RecoveryService
@@ -31,6 +34,11 @@ from teambot.core.scheduling import deadlines
 from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.handlers import SchedulingHandlers
 from teambot.core.scheduling.scheduler import Scheduler
+from teambot.core.secretbox import SecretBox
+from teambot.core.webhooks.admin import Webhooks
+from teambot.core.webhooks.delivery import WebhookSender
+from teambot.core.webhooks.handlers import WebhookHandlers
+from teambot.core.webhooks.outbox import Outbox
 from teambot.mail.senders import sender_from_env
 
 log = logging.getLogger(__name__)
@@ -54,6 +62,10 @@ class Container:
     feedback_store: DbFeedbackStore
     feedback_secret: bytes = field(repr=False)  # signs feedback links; never shown or logged
     intake: Intake
+    tokens: ApiTokens
+    webhooks: Webhooks
+    webhook_sender: WebhookSender
+    box: SecretBox = field(repr=False)  # seals secrets kept for later use (webhook, Jira)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # adapters' own
 
     async def close(self) -> None:
@@ -97,6 +109,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
         intake_db, lease=timedelta(seconds=settings.intake_lease_seconds), defer=settings.work == "worker"
     )
     events.subscribe(intake.on_case_changed)  # marks the request applied, arms the card outbox
+    outbox = Outbox()
+    events.subscribe(outbox.on_case_changed)  # webhook deliveries, in the change's transaction
     for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS}.items():
         dl.register(kind, handler)
     shoutouts = Shoutouts(db, clk, notifier)
@@ -111,6 +125,13 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     for kind, handler in mailer.due_handlers().items():
         dl.register(kind, handler)
     feedback_store = DbFeedbackStore(service, team_name)
+    box = SecretBox(secret)
+    transport = AiohttpTransport()
+    sender = WebhookSender(db, clk, transport, box)
+    for kind, handler in sender.due_handlers().items():
+        dl.register(kind, handler)
+    webhooks = Webhooks(db, clk, dl, outbox, box)
+    tokens = ApiTokens(db, clk)
 
     async def plan_digests(now: datetime) -> None:
         await digests.plan_digests(dl, now)
@@ -126,12 +147,16 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
             **InsightHandlers(service).handlers(),
             **RecognitionHandlers(shoutouts).handlers(),
             **LoopHandlers(mailer).handlers(),
+            **ApiTokenHandlers(tokens).handlers(),
+            **WebhookHandlers(webhooks).handlers(),
         }
     )
-    return Container(
+    container = Container(
         settings, db, clk, notifier, events, service, dl, shoutouts, scheduler, commands,
-        mailer, feedback_store, secret, intake,
+        mailer, feedback_store, secret, intake, tokens, webhooks, sender, box,
     )  # fmt: skip
+    container.closers.append(transport.close)
+    return container
 
 
 def team_display_name(mail_from: str) -> str:

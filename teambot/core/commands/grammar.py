@@ -22,7 +22,8 @@ SUBCOMMANDS = (
     "help", "list", "mine", "home", "show", "policy", "claim", "handover", "apologise", "apologize", "grant",
     "approve", "deny", "approvals", "step", "done", "flag", "resolve", "followup", "reopen", "draft",
     "timeline", "customer", "note", "shoutout", "digest", "leaderboard", "export", "snooze",
-    "forget-customer", "export-customer", "send", "cancel", "category", "withdraw", "spend",
+    "forget-customer", "export-customer", "send", "cancel", "category", "withdraw", "spend", "api-token",
+    "webhook",
 )  # fmt: skip
 # Subcommands that are also everyday first words of a complaint ("Cancel button broken"): they
 # are commands only when a case number follows; otherwise the text opens a case as usual.
@@ -55,6 +56,8 @@ USAGE = {
     "category": "/recover category <case> <category>",
     "withdraw": "/recover withdraw <request>",
     "spend": "/recover spend [week|month|YYYY-MM|YYYY-MM-DD..YYYY-MM-DD]",
+    "api-token": "/recover api-token create <name> [read|write] | list | revoke <name>",
+    "webhook": "/recover webhook add <https URL> [event,...] | list | remove <url> | test <url> | log <url>",
 }
 
 # ----- typos -------------------------------------------------------------------------------
@@ -295,6 +298,8 @@ def parse(text: str) -> Intent:
             a["number"], more = int(num.group(1)), num.group(2)
         a["to"], a["message"] = person, more.strip()
         return intent_for(name, a, raw)
+    if verb in ("api-token", "webhook"):
+        return _integration(verb, tokens, usage, raw)
     if verb == "spend":
         a["period"] = rest.strip() or "month"
         return intent_for(name, a, raw)
@@ -381,3 +386,21 @@ def parse(text: str) -> Intent:
         if len(rest_t) > 1:
             a["won_back"] = {"won": True, "won-back": True, "lost": False}.get(rest_t[1])
     return intent_for(name, a, raw)
+
+
+_ACTIONS = {"api-token": ("create", "list", "revoke"), "webhook": ("add", "list", "remove", "test", "log")}
+
+
+def _integration(verb: str, tokens: list[str], usage: str, raw: str) -> Intent:
+    """`api-token create <name> [scope]`, `webhook add <url> [events]`...: an action, then its target."""
+    action = (tokens[0] if tokens else "list").lower()
+    if action not in _ACTIONS[verb]:
+        raise BadInput(f"`{action}` is not something /recover {verb} does.", f"Usage: {usage}")
+    target = tokens[1] if len(tokens) > 1 else None
+    if action != "list" and not target:
+        raise BadInput(f"Which {'token' if verb == 'api-token' else 'URL'}?", f"Usage: {usage}")
+    if verb == "api-token":
+        scope = tokens[2].lower() if len(tokens) > 2 else "read"
+        return intent_for("api-token", {"action": action, "token_name": target, "scope": scope}, raw)
+    events = ",".join(tokens[2:]) or None
+    return intent_for("webhook", {"action": action, "url": target, "events": events}, raw)

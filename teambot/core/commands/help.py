@@ -18,4 +18,6 @@ HELP = """*Teambot: service recovery*
 `/recover shoutout @person [case] <why>` · `/recover leaderboard` · `/recover digest`
 `/recover spend [week|month|YYYY-MM|<from>..<to>]` what compensation cost (leads, managers, admins)
 `/recover policy` read the recovery policy; admins: `/recover policy <setting> ...`
+Admins: `/recover api-token create <name> [read|write]` · `list` · `revoke <name>` (the HTTP API at /api/v1)
+Admins: `/recover webhook add <https URL> [event,...]` · `list` · `remove <url>` · `test <url>` · `log <url>`
 Admins: `/recover export` (the CSV) · `/recover export-customer <name>` · `/recover forget-customer <name>` (erases name and words, keeps figures)"""

@@ -285,13 +285,34 @@ class Spend(Intent):
     period: str = "month"
 
 
+@dataclass(kw_only=True)
+class ApiTokenCommand(Intent):
+    """`/recover api-token create <name> [read|write] | list | revoke <name>` (admins)."""
+
+    name = "api-token"
+    action: str = "list"
+    token_name: str | None = None
+    scope: str = "read"
+
+
+@dataclass(kw_only=True)
+class WebhookCommand(Intent):
+    """`/recover webhook add <url> [event,...] | list | remove <url> | test <url> | log <url>` (admins)."""
+
+    name = "webhook"
+    action: str = "list"
+    url: str | None = None
+    events: str | None = None
+
+
 INTENTS: dict[str, type[Intent]] = {
     cls.name: cls
     for cls in (
         Help, Suggest, OpenForm, Open, ListOpen, Mine, Home, Approvals, Leaderboard, Export, ShowPolicy,
         ChangePolicy, Digest, CustomerHistory, ExportCustomer, ForgetCustomer, NoteCustomer, Shoutout, Approve,
         Deny, Show, Timeline, Draft, Claim, Handover, Apologise, Grant, AddStep, CompleteStep, Flag, Resolve,
-        Followup, Reopen, Snooze, SendFollowup, SendForm, Cancel, Recategorise, Withdraw, Spend,
+        Followup, Reopen, Snooze, SendFollowup, SendForm, Cancel, Recategorise, Withdraw, Spend, ApiTokenCommand,
+        WebhookCommand,
     )
 }  # fmt: skip
 

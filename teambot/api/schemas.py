@@ -1,0 +1,100 @@
+"""The API's request and answer shapes. The OpenAPI document is generated from these models (and
+the route table in `routes.py`); the handlers validate with the same models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from teambot.core.cases.public import CaseOut, CaseWithTimeline
+
+Status = Literal["open", "owned", "resolved", "closed", "cancelled"]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: `detail` is the sentence to act on."""
+
+    model_config = ConfigDict(title="Problem")
+
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    field: str | None = Field(default=None, description="The input at fault, when one is.")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="Each invalid input, for bodies and queries.")
+
+
+class CustomerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="CustomerIn")
+
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+
+
+class OpenCaseIn(BaseModel):
+    """A case to open. `category` must be one of the team's (see `/recover policy`)."""
+
+    model_config = ConfigDict(extra="forbid", title="OpenCase")
+
+    problem: str = Field(min_length=1, max_length=4000, description="What went wrong, in a sentence.")
+    customer: CustomerIn | None = None
+    wants: str | None = Field(default=None, max_length=4000, description="What the customer wants.")
+    category: str | None = Field(default=None, max_length=64)
+    severity: Literal["low", "medium", "high", "critical"] | None = None
+    channel: str | None = Field(default=None, max_length=128,
+                                description="The chat channel id for the case card (default: the team's digest channel).")
+
+
+class CaseListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    category: str | None = Field(default=None, max_length=64)
+    cause: str | None = Field(default=None, max_length=500, description="The root cause, as written at resolve.")
+    owner: str | None = Field(default=None, max_length=128, description="The owner's chat user id.")
+    opened_after: datetime | None = None
+    opened_before: datetime | None = None
+    resolved_after: datetime | None = None
+    resolved_before: datetime | None = None
+    cursor: str | None = Field(default=None, max_length=200, description="next_cursor of the previous page.")
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class DigestQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    week: str | None = Field(default=None, pattern=r"^\d{4}-[Ww]\d{1,2}$",
+                             description="An ISO week such as 2026-W47 (default: this week so far).")
+
+
+class CaseList(BaseModel):
+    model_config = ConfigDict(title="CaseList")
+
+    items: list[CaseOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+class Digest(BaseModel):
+    """The weekly digest's figures, as `teambot digest --json` prints them."""
+
+    model_config = ConfigDict(title="Digest", extra="allow")
+
+    team_id: str
+    week: str
+    start: str
+    end: str
+    timezone: str
+    currency: str
+    this: dict[str, Any] = Field(description="This week's figures.")
+    last: dict[str, Any] = Field(description="Last week's figures, to compare.")
+    still_open: int
+    preview: bool
+    empty: bool
+    text: str = Field(description="The digest as the chat shows it.")
+
+
+__all__ = ["CaseList", "CaseListQuery", "CaseOut", "CaseWithTimeline", "Digest", "DigestQuery", "OpenCaseIn",
+           "Problem"]
