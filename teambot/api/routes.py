@@ -111,7 +111,8 @@ def _number(request: web.Request) -> int:
 
 ROUTES: list[Route] = [
     Route("GET", "/cases", "listCases", "List the team's cases, newest first, a page at a time.", list_cases_handler,
-          query=CaseListQuery, responses={200: ("A page of cases.", CaseList), 400: ("A query parameter is invalid.", Problem)}),
+          query=CaseListQuery, responses={200: ("A page of cases.", CaseList), 400: ("A query parameter is invalid.", Problem),
+                                     422: ("The cursor is not one this API gave out.", Problem)}),
     Route("GET", "/cases/{number}", "getCase", "One case with its timeline.", get_case_handler,
           path_params={"number": "The case number."},
           responses={200: ("The case.", CaseWithTimeline), 404: ("No such case in this team.", Problem)}),
