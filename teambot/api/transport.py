@@ -28,6 +28,8 @@ class AiohttpTransport:
         async with self._client().post(url, data=body, headers=headers, allow_redirects=False) as resp:
             # The answer matters only for its status; a huge or endless body is not read past the limit.
             head = await resp.content.read(self.read_limit)
+            if not resp.content.at_eof():
+                resp.close()  # the rest is never read: the connection is dropped, not reused mid-body
             return Answer(resp.status, head)
 
     async def close(self) -> None:

@@ -131,7 +131,9 @@ class WebhookSender:
             return Outcome(messages=self._tell_admins(hook, policy, error), result={"failed": error, "disabled": True})
         if now - item.created_at >= RETRY_FOR:
             return Outcome(cancel=True, result={"failed": error, "gave_up": True})
-        return Outcome(defer_until=now + retry_delay(int(failures)), result={"failed": error})
+        # The last try falls on the 24-hour mark, so a dead endpoint is disabled then, not hours later.
+        until = min(now + retry_delay(int(failures)), max(failing_since + RETRY_FOR, now + SCHEDULE[0]))
+        return Outcome(defer_until=until, result={"failed": error})
 
     @staticmethod
     def _tell_admins(hook: Webhook, policy: Policy | None, error: str) -> list[tuple[Recipient, Notice]]:
