@@ -99,7 +99,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     service = RecoveryService(db, clk, notifier, events)
     # Items in flight hold no database session (a sweep reads and settles per batch), so sends
     # overlap freely; SQLite's one writer still takes each batch's commit in turn.
-    dl = Deadlines(db, clk, notifier, concurrency=16 if is_sqlite(db.url) else 64)
+    dl = Deadlines(db, clk, notifier, concurrency=16 if is_sqlite(db.url) else 64,
+                   lease=timedelta(seconds=settings.due_lease_seconds))  # fmt: skip
     events.subscribe(deadlines.on_case_changed)  # nudges follow the case
     events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
     # On PostgreSQL its own small pool, so recording a request before its ack never waits behind
