@@ -80,7 +80,7 @@ async def get_case_handler(request: web.Request, caller: Caller, _: None) -> web
 
 
 async def open_case_handler(request: web.Request, caller: Caller, body: OpenCaseIn) -> web.StreamResponse:
-    key = opening.check_key(request.headers.get("Idempotency-Key"))
+    key = opening.check_key(request.headers.get("Idempotency-Key")) or body.external_ref
     data = body.model_dump(mode="json", exclude_none=True)
     opened, replayed = await opening.open_through_intake(_container(request), caller.team_id, caller.actor, data, key)
     headers = {"Location": f"{PREFIX}/cases/{opened.case.number}"}

@@ -46,6 +46,11 @@ class OpenCaseIn(BaseModel):
     severity: Literal["low", "medium", "high", "critical"] | None = None
     channel: str | None = Field(default=None, max_length=128,
                                 description="The chat channel id for the case card (default: the team's digest channel).")
+    external_ref: str | None = Field(
+        default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9\-_.:~+/=]+$",
+        description="Your system's id for this case (a helpdesk ticket id). Used as the Idempotency-Key when "
+        "that header is absent, for senders that cannot set headers (a Zendesk trigger).",
+    )
 
 
 class CaseListQuery(BaseModel):
