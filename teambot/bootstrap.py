@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from teambot.api.jira_client import AiohttpJira
 from teambot.api.transport import AiohttpTransport
 from teambot.config import ConfigError, Settings
 from teambot.core.api_tokens.handlers import ApiTokenHandlers
@@ -24,6 +25,7 @@ from teambot.core.insights import delivery as digests
 from teambot.core.insights import patterns
 from teambot.core.insights.handlers import InsightHandlers
 from teambot.core.intake.queue import Intake
+from teambot.core.jira.service import JiraLinks
 from teambot.core.migrate import HEAD, current_revision, upgrade_async
 from teambot.core.policy.handlers import PolicyHandlers
 from teambot.core.ports import Clock, RoutingNotifier, SystemClock
@@ -65,6 +67,7 @@ class Container:
     tokens: ApiTokens
     webhooks: Webhooks
     webhook_sender: WebhookSender
+    jira: JiraLinks
     box: SecretBox = field(repr=False)  # seals secrets kept for later use (webhook, Jira)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # adapters' own
 
@@ -133,16 +136,28 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
         dl.register(kind, handler)
     webhooks = Webhooks(db, clk, dl, outbox, box)
     tokens = ApiTokens(db, clk)
+    # The Jira API token is sealed with a key from TEAMBOT_SECRET itself (never the made-up site secret,
+    # which lives in the same database): without it, linking Jira is refused with a sentence.
+    jira_box = SecretBox(secret_value.encode(), "teambot jira") if secret_value else None
+    jira_api = AiohttpJira()
+    jira = JiraLinks(db, clk, jira_api, jira_box)
+
+    async def jira_linked(team_id: str) -> list[tuple[str, str]]:
+        link = await jira.linked(team_id)
+        return [("Jira", f"{link.site.removeprefix('https://')} · project {link.project}")] if link else []
 
     async def plan_digests(now: datetime) -> None:
         await digests.plan_digests(dl, now)
 
     # Planning digests is cheap and idempotent; the sweep does the sending.
-    scheduler = Scheduler(dl, [plan_digests], sweep_seconds=settings.sweep_seconds, plan_seconds=300)
+    async def poll_jira(now: datetime) -> None:
+        await jira.poll(now)  # each open issue at most every 15 minutes: the Jira webhook's safety net
+
+    scheduler = Scheduler(dl, [plan_digests, poll_jira], sweep_seconds=settings.sweep_seconds, plan_seconds=300)
     commands = Commands(
         {
             **CaseHandlers(service).handlers(),
-            **PolicyHandlers(service).handlers(),
+            **PolicyHandlers(service, jira_linked).handlers(),
             **PrivacyHandlers(service).handlers(),
             **SchedulingHandlers(dl).handlers(),
             **InsightHandlers(service).handlers(),
@@ -154,9 +169,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     )
     container = Container(
         settings, db, clk, notifier, events, service, dl, shoutouts, scheduler, commands,
-        mailer, feedback_store, secret, intake, tokens, webhooks, sender, box,
+        mailer, feedback_store, secret, intake, tokens, webhooks, sender, jira, box,
     )  # fmt: skip
-    container.closers.append(transport.close)
+    container.closers += [transport.close, jira_api.close]
     return container
 
 

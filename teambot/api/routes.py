@@ -231,3 +231,6 @@ def attach(app: web.Application, container: Container, *, per_minute: int = RATE
 
     app.router.add_get(PREFIX + "/openapi.json", openapi)
     opening.register(container)
+    from teambot.api import jira_hook
+
+    jira_hook.attach(app, container)

@@ -18,7 +18,6 @@ from teambot.core.cases.summary import (
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply, TextReply
 from teambot.core.insights.replies import DigestReply
 from teambot.core.money import format_amount, from_minor
-from teambot.core.policy.facts import policy_facts
 from teambot.core.policy.replies import PolicyReply
 from teambot.core.recognition.replies import LeaderboardReply
 
@@ -101,5 +100,5 @@ def _policy(reply: PolicyReply) -> str:
     assert reply.policy is not None
     rows = [f"✓ {reply.message}"] if reply.message else []
     rows.append("Recovery policy")
-    rows += [f"  {label}: {value}" for label, value in policy_facts(reply.policy)]
+    rows += [f"  {label}: {value}" for label, value in reply.facts]
     return "\n".join(rows)

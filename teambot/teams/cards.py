@@ -33,7 +33,6 @@ from teambot.core.cases.summary import (
 from teambot.core.commands.replies import ChoiceReply, ErrorReply, FormReply, Reply, TextReply
 from teambot.core.errors import DomainError
 from teambot.core.money import MAX_AMOUNT, amount_input_hint, format_amount, from_minor, step_for
-from teambot.core.policy.facts import policy_facts
 from teambot.core.policy.models import Policy
 from teambot.core.policy.replies import PolicyReply
 from teambot.core.policy.rules import gesture_value
@@ -560,7 +559,7 @@ def draft_card(reply: DraftReply) -> Card:
 
 def policy_card(reply: PolicyReply, names: dict[str, str]) -> Card:
     assert reply.policy is not None
-    facts = [(label, plain_names(value, names)) for label, value in policy_facts(reply.policy)]
+    facts = [(label, plain_names(value, names)) for label, value in reply.facts]
     body: list[Card] = []
     if reply.message:
         body.append(banner("✓ " + teams_text(plain_names(reply.message, names)), "good"))

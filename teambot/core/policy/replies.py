@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from teambot.core.commands.replies import Reply
 from teambot.core.policy.facts import policy_facts
@@ -14,10 +14,16 @@ class PolicyReply(Reply):
     policy: Policy | None = None
     viewer: str = ""
     message: str = ""
+    linked: list[tuple[str, str]] = field(default_factory=list)  # outside systems: ("Jira", "acme... · OPS")
+
+    @property
+    def facts(self) -> list[tuple[str, str]]:
+        """The policy's facts and what the team is linked to: what every adapter shows."""
+        assert self.policy is not None
+        return [*policy_facts(self.policy), *self.linked]
 
     @property
     def text(self) -> str:
         """Plain lines for logs and tests; adapters render the facts their own way."""
-        assert self.policy is not None
-        lines = [f"{label}: {value}" for label, value in policy_facts(self.policy)]
+        lines = [f"{label}: {value}" for label, value in self.facts]
         return "\n".join([self.message, *lines] if self.message else lines)
