@@ -21,7 +21,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check teambot tests migrations
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadfile  # each worker has its own PostgreSQL database (tests/conftest.py)
 
 lint: $(STAMP)
 	$(BIN)/ruff check teambot tests migrations

@@ -20,7 +20,40 @@ from teambot.config import load_settings
 from teambot.core.migrate import upgrade
 from tests.helpers import FakeClock, RecordingNotifier
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+def _per_worker_pg_url() -> str:
+    """Under pytest-xdist each worker gets its own database (`<name>_gw0`, ...), created when missing,
+    and TEST_DATABASE_URL is set to it before any test module reads it (the migration, bench and
+    stress tests derive their own databases from it), so workers never drop each other's schema."""
+    base = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return base
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    mine = url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+    async def ensure() -> None:
+        import asyncpg
+
+        admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+        conn = await asyncpg.connect(admin, timeout=3)
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", f"{url.database}_{worker}"):
+                await conn.execute(f'CREATE DATABASE "{url.database}_{worker}"')
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(ensure())
+    except Exception:
+        return base  # unreachable: the session fixture reports it (or skips) as without xdist
+    os.environ["TEST_DATABASE_URL"] = mine
+    return mine
+
+
+PG_URL = _per_worker_pg_url()
 
 
 def _pg_reachable() -> str | None:
