@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from teambot.api.problems import MEDIA
-from teambot.api.schemas import Problem
+from teambot.api.schemas import Problem, WebhookEvent
+from teambot.core.webhooks.outbox import EVENT_TYPES
 
 REF = "#/components/schemas/{model}"
 COMMON = {
@@ -21,7 +22,7 @@ COMMON = {
 
 
 def document(routes: list[Any], prefix: str) -> dict[str, Any]:
-    models: list[type[BaseModel]] = [Problem]
+    models: list[type[BaseModel]] = [Problem, WebhookEvent]
     for r in routes:
         models += [m for _, m in r.responses.values() if m is not None]
         if r.body is not None:
@@ -48,6 +49,14 @@ def document(routes: list[Any], prefix: str) -> dict[str, Any]:
         },
         "servers": [{"url": "/"}],
         "paths": paths,
+        "webhooks": {
+            event: {"post": {
+                "summary": f"{event}, signed as Standard Webhooks (`/recover webhook add <url>`).",
+                "requestBody": {"content": {"application/json": {"schema": _ref(keys, WebhookEvent)}}},
+                "responses": {"2XX": {"description": "Received; any other answer is retried for 24 hours."}},
+            }}
+            for event in EVENT_TYPES
+        },
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A Teambot API token."}},

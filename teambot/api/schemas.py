@@ -82,6 +82,25 @@ class CaseList(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
 
 
+class WebhookData(BaseModel):
+    model_config = ConfigDict(title="WebhookData", extra="allow")
+
+    case: CaseOut | None = Field(default=None, description="The case as it stands after the change.")
+    approval: dict[str, Any] | None = Field(default=None, description="approval.requested: id, gesture, amount, currency.")
+    feedback: dict[str, Any] | None = Field(default=None, description="feedback.received: satisfied, score, won_back, comment.")
+
+
+class WebhookEvent(BaseModel):
+    """The body of every webhook (Standard Webhooks: webhook-id, webhook-timestamp and
+    webhook-signature headers; the same webhook-id on every retry)."""
+
+    model_config = ConfigDict(title="WebhookEvent")
+
+    type: str = Field(description="case.opened, case.claimed, ... or webhook.test for a ping.")
+    timestamp: str = Field(description="When the change happened (ISO 8601, UTC).")
+    data: WebhookData
+
+
 class Digest(BaseModel):
     """The weekly digest's figures, as `teambot digest --json` prints them."""
 
@@ -102,4 +121,4 @@ class Digest(BaseModel):
 
 
 __all__ = ["CaseList", "CaseListQuery", "CaseOut", "CaseWithTimeline", "Digest", "DigestQuery", "OpenCaseIn",
-           "Problem"]
+           "Problem", "WebhookEvent"]

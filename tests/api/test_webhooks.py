@@ -5,19 +5,31 @@ its admins told. A real local receiver over HTTP; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 from sqlmodel import col, select
 from standardwebhooks.webhooks import Webhook as Verifier
 
+from teambot.api.openapi import document
+from teambot.api.routes import PREFIX, ROUTES
 from teambot.api.transport import AiohttpTransport
 from teambot.bootstrap import Container
 from teambot.core.errors import BadInput
 from teambot.core.scheduling.models import PENDING, DueItem
 from teambot.core.webhooks.models import DISABLED, Webhook, WebhookAttempt
+from teambot.core.webhooks.outbox import EVENT_TYPES
 from teambot.core.webhooks.signing import check_url
 from tests.api.conftest import ADMIN, ctx
 from tests.api.receiver import receiver
 from tests.helpers import FakeClock, RecordingNotifier
+
+
+async def check_against_document(c: Container, body: dict[str, object]) -> None:
+    """A delivered body matches the WebhookEvent schema the OpenAPI document publishes."""
+    doc = document(ROUTES, PREFIX)
+    assert set(doc["webhooks"]) == set(EVENT_TYPES)
+    ref = doc["webhooks"]["case.opened"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    jsonschema.validate(body, {**ref, "components": doc["components"]})
 
 
 async def add(c: Container, url: str, events: str = "") -> str:
@@ -45,6 +57,7 @@ async def test_a_case_change_is_delivered_signed_and_verifiable(container: Conta
         assert r.types() == ["case.opened"]
         got = r.got[0]
         payload = Verifier(secret).verify(got.body, got.headers)  # the reference algorithm
+        await check_against_document(c, got.data)
         assert payload["data"]["case"]["number"] == 1 and payload["data"]["case"]["customer"] == {"name": "Ann"}
         assert got.headers["webhook-id"].startswith("msg_") and got.headers["Content-Type"] == "application/json"
         with pytest.raises(Exception, match="signature"):
