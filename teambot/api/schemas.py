@@ -88,6 +88,7 @@ class WebhookData(BaseModel):
     case: CaseOut | None = Field(default=None, description="The case as it stands after the change.")
     approval: dict[str, Any] | None = Field(default=None, description="approval.requested: id, gesture, amount, currency.")
     feedback: dict[str, Any] | None = Field(default=None, description="feedback.received: satisfied, score, won_back, comment.")
+    action: dict[str, Any] | None = Field(default=None, description="action.created, action.done: number, text, owner, due_at, outcome.")
 
 
 class WebhookEvent(BaseModel):

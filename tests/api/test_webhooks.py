@@ -203,3 +203,30 @@ async def test_a_failed_attempt_is_logged_and_retried_not_lost(container: Contai
     assert not attempt.ok and attempt.error and len(pending) == 1
     log = await c.commands.run_text(f"webhook log {url}", ctx())
     assert "✗" in log.text
+
+
+def test_which_changes_are_which_events() -> None:
+    """The mapping from case changes (CaseEvents kinds) to webhook event types, the improvement
+    loop's action events included, with their payload parts JSON-ready."""
+    from dataclasses import dataclass as dc
+    from datetime import UTC, datetime
+
+    from teambot.core.cases.models import CaseStatus
+    from teambot.core.webhooks.outbox import _extra, event_types
+
+    @dc
+    class Case:
+        status: CaseStatus = CaseStatus.OWNED
+
+    def kinds(kind: str, data: dict[str, object], status: CaseStatus = CaseStatus.OWNED) -> list[str]:
+        return event_types(type("E", (), {"kind": kind, "data": data, "case": Case(status)})())  # type: ignore[arg-type]
+
+    assert kinds("opened", {"own": True}) == ["case.opened", "case.claimed"]
+    assert kinds("followup_answered", {"source": "customer"}, CaseStatus.CLOSED) == ["feedback.received", "case.closed"]
+    assert kinds("followup_answered", {"source": "customer", "status_before": "closed"}) == ["feedback.received", "case.reopened"]
+    assert kinds("followup_answered", {"source": "staff"}) == []
+    assert kinds("action_created", {}) == ["action.created"] and kinds("action_done", {}) == ["action.done"]
+    assert kinds("apologised", {}) == [] and kinds("granted", {}) == []
+    due = datetime(2026, 12, 9, tzinfo=UTC)
+    part = _extra("action.created", {"action": 3, "text": "Check the lamp", "owner": "U1", "due_at": due})
+    assert part["action"]["due_at"] == "2026-12-09T00:00:00+00:00" and part["action"]["number"] == 3

@@ -49,7 +49,8 @@ def event_types(event: CaseChanged) -> list[str]:
             types.append("case.reopened")
         return types
     simple = {"claimed": "case.claimed", "resolved": "case.resolved", "reopened": "case.reopened",
-              "cancelled": "case.cancelled", "approval_requested": "approval.requested"}  # fmt: skip
+              "cancelled": "case.cancelled", "approval_requested": "approval.requested",
+              "action_created": "action.created", "action_done": "action.done"}  # the improvement loop's  # fmt: skip
     return [simple[kind]] if kind in simple else []
 
 
@@ -127,6 +128,11 @@ def _extra(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         amount = data.get("amount")
         return {"approval": {"id": data.get("approval_id"), "gesture": data.get("gesture"),
                              "amount": None if amount is None else str(amount), "currency": data.get("currency")}}
+    if event_type in ("action.created", "action.done"):
+        due = data.get("due_at")
+        return {"action": {"number": data.get("action"), "text": data.get("text"), "owner": data.get("owner"),
+                           "due_at": due.isoformat() if hasattr(due, "isoformat") else due,
+                           "outcome": data.get("outcome")}}  # fmt: skip
     if event_type == "feedback.received":
         return {"feedback": {k: data.get(k) for k in ("satisfied", "score", "won_back", "comment")}}
     return {}
