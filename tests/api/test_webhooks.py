@@ -5,6 +5,8 @@ its admins told. A real local receiver over HTTP; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import jsonschema
 import pytest
 from sqlmodel import col, select
@@ -230,3 +232,44 @@ def test_which_changes_are_which_events() -> None:
     due = datetime(2026, 12, 9, tzinfo=UTC)
     part = _extra("action.created", {"action": 3, "text": "Check the lamp", "owner": "U1", "due_at": due})
     assert part["action"]["due_at"] == "2026-12-09T00:00:00+00:00" and part["action"]["number"] == 3
+
+
+async def test_the_delivery_commits_or_rolls_back_with_its_change(container: Container) -> None:
+    """The outbox row is written in the change's own transaction: a change that fails after it
+    leaves no delivery behind, and one that commits always has its delivery."""
+    c = container
+    async with receiver() as r:
+        await add(c, r.url)
+
+        async def fail_after(event: object) -> None:
+            raise RuntimeError("a subscriber after the outbox fails: the whole change rolls back")
+
+        c.events.subscribe(fail_after)
+        with pytest.raises(RuntimeError):
+            await c.service.open_case("T1", "C1", ADMIN, "Cold soup")
+        c.events.subscribers.remove(fail_after)
+        async with c.db.session() as s:
+            assert (await s.exec(select(DueItem).where(DueItem.kind == "webhook"))).first() is None
+        await c.service.open_case("T1", "C1", ADMIN, "Cold soup")
+        async with c.db.session() as s:
+            assert len(list((await s.exec(select(DueItem).where(DueItem.kind == "webhook"))).all())) == 1
+
+
+async def test_a_process_that_dies_mid_send_leaves_the_event_to_another(container: Container) -> None:
+    """Claimed under a lease by a process that dies before settling it: once the lease runs out,
+    another process's sweep sends it, with the same webhook-id."""
+    from teambot.core.scheduling.deadlines import Deadlines
+
+    c, clock = container, container.clock
+    assert isinstance(clock, FakeClock)
+    async with receiver() as r:
+        await add(c, r.url)
+        await c.service.open_case("T1", "C1", ADMIN, "Cold soup")
+        dead = Deadlines(c.db, clock, c.notifier, lease=timedelta(minutes=5))
+        claimed = [i for i in await dead.claim() if i.kind == "webhook"]  # ... and it is gone before sending
+        assert len(claimed) == 1
+        await sweep(c)
+        assert r.got == []  # still leased to the dead process
+        clock.advance(minutes=6)
+        await sweep(c)
+        assert r.types() == ["case.opened"] and r.got[0].headers["webhook-id"] == claimed[0].data["event_id"]
