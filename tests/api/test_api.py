@@ -210,3 +210,17 @@ async def test_every_operation_and_its_answers_were_checked(api: Api) -> None:
     assert {c.rsplit(" ", 1)[0] for c in api.checked} >= {"POST /api/v1/cases", "GET /api/v1/cases",
                                                           "GET /api/v1/cases/1", "GET /api/v1/digest"}  # fmt: skip
     assert ADMIN
+
+
+async def test_a_token_is_never_shown_in_a_teams_channel(api: Api) -> None:
+    """Teams shows a channel's answers to everyone: the token is given in a 1:1 chat only."""
+    from teambot.core.commands.context import Context
+
+    await api.token("first")  # the admin
+    in_channel = Context(team_id="T1", channel_id="19:abc", user_id=ADMIN, platform="teams")
+    refused = await api.container.commands.run_text("api-token create bi read", in_channel)
+    assert "only in a 1:1 chat" in refused.text and "tb_" not in refused.text
+    hook = await api.container.commands.run_text("webhook add https://example.com/h", in_channel)
+    assert "only in a 1:1 chat" in hook.text and "whsec_" not in hook.text
+    direct = Context(team_id="T1", channel_id="a:1", user_id=ADMIN, platform="teams", direct=True)
+    assert "tb_" in (await api.container.commands.run_text("api-token create bi read", direct)).text

@@ -7,6 +7,7 @@ from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
 from teambot.core.commands.replies import Reply, TextReply
+from teambot.core.commands.secrets_shown import require_private
 
 
 class ApiTokenHandlers:
@@ -16,6 +17,7 @@ class ApiTokenHandlers:
     async def run(self, intent: i.ApiTokenCommand, ctx: Context) -> Reply:
         team, actor, name = ctx.team_id, ctx.user_id, intent.token_name or ""
         if intent.action == "create":
+            require_private(ctx, "token")
             row, plain = await self.t.create(team, actor, name, intent.scope)
             return TextReply(
                 title="API token created",

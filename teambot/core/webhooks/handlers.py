@@ -6,6 +6,7 @@ from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
 from teambot.core.commands.replies import Reply, TextReply
+from teambot.core.commands.secrets_shown import require_private
 from teambot.core.webhooks.admin import Webhooks, describe_hooks, describe_log
 
 
@@ -16,6 +17,7 @@ class WebhookHandlers:
     async def run(self, intent: i.WebhookCommand, ctx: Context) -> Reply:
         team, actor, url = ctx.team_id, ctx.user_id, intent.url or ""
         if intent.action == "add":
+            require_private(ctx, "signing secret")
             hook, secret = await self.w.add(team, actor, url, intent.events)
             return TextReply(
                 title="Webhook added",
