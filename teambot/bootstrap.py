@@ -154,6 +154,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
         await jira.poll(now)  # each open issue at most every 15 minutes: the Jira webhook's safety net
 
     scheduler = Scheduler(dl, [plan_digests, poll_jira], sweep_seconds=settings.sweep_seconds, plan_seconds=300)
+    outbox.committed = scheduler.soon  # a webhook goes out at once, not at the next sweep
     commands = Commands(
         {
             **CaseHandlers(service).handlers(),

@@ -273,3 +273,24 @@ async def test_a_process_that_dies_mid_send_leaves_the_event_to_another(containe
         clock.advance(minutes=6)
         await sweep(c)
         assert r.types() == ["case.opened"] and r.got[0].headers["webhook-id"] == claimed[0].data["event_id"]
+
+
+async def test_a_committed_delivery_goes_out_at_once_not_at_the_next_sweep(container: Container) -> None:
+    """With the scheduler running, committed deliveries start a sweep at once (the next tick is 15 s
+    away), after the change's own transaction: the chat answer never waits for it."""
+    import asyncio
+
+    c = container
+    async with receiver() as r:
+        await add(c, r.url)
+        c.scheduler.start()
+        try:
+            await asyncio.wait_for(c.scheduler.ticked.wait(), 10)  # the start-up tick is over
+            await c.service.open_case("T1", "C1", ADMIN, "Cold soup")
+            for _ in range(100):
+                if r.got:
+                    break
+                await asyncio.sleep(0.05)
+            assert r.types() == ["case.opened"]
+        finally:
+            await c.scheduler.stop()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as sa_event
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -78,6 +79,7 @@ class Outbox:
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.monotonic = monotonic
+        self.committed: Callable[[], None] | None = None  # told once deliveries are committed (send them soon)
         self._hooks: dict[str, list[tuple[int, frozenset[str]]]] = {}
         self._loaded = float("-inf")
 
@@ -120,6 +122,16 @@ class Outbox:
             payload, eid = envelope(event_type, at, data_of(event_type)), new_event_id()
             rows.extend(delivery(hid, team_id, case_id, event_type, payload, at, eid) for hid in wanting)
         s.add_all(rows)
+        if rows and self.committed is not None and not s.info.get("webhooks_armed"):
+            s.info["webhooks_armed"] = True
+            sync, told = s.sync_session, self.committed
+
+            def after_commit(_: Any) -> None:
+                sync.info.pop("webhooks_armed", None)
+                told()
+
+            sa_event.listen(sync, "after_commit", after_commit, once=True)
+            sa_event.listen(sync, "after_soft_rollback", lambda *_: sync.info.pop("webhooks_armed", None), once=True)
         return len(rows)
 
 
