@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
         "from the database and sends them. Run one or more beside web processes started with "
         "TEAMBOT_SCHEDULER=off.",
     )
+    sub.add_parser(
+        "doctor", help="check this deployment's settings end to end: one line per check, exit 1 on any FAIL",
+        description="Checks the database, TEAMBOT_SECRET, Slack, Teams, SMTP, TEAMBOT_PUBLIC_URL and the "
+        "worker mode with the settings this process would run with; prints OK, WARN, FAIL (or SKIP) and "
+        "the fix.",
+    )
     dg = sub.add_parser("digest", help="print a team's weekly digest")
     dg.add_argument(
         "--team", required=True, help="the team (Slack workspace or Teams tenant id; shell: 'shell')"
@@ -172,12 +178,16 @@ async def _worker(settings: Settings) -> None:
     # dead or stopped web process left.
     container.intake.run_as_worker(slots=container.settings.worker_slots)
     container.intake.start()
+    from teambot.web.ops import start_worker_ops
+
+    stop_ops = await start_worker_ops(container)  # heartbeat (doctor, /metrics) and METRICS_PORT
     print(f"Teambot worker {scheduler.deadlines.worker_id}: running deferred and left requests, nudges and digests.",
           file=sys.stderr)  # fmt: skip
     try:
         await _until_stopped()
     finally:
-        await _stop_within(container, scheduler.stop, lambda: container.intake.stop(grace=5.0), container.close)
+        await _stop_within(container, scheduler.stop, lambda: container.intake.stop(grace=5.0), stop_ops,
+                           container.close)  # fmt: skip
 
 
 async def _digest(settings: Settings, team: str, week: str | None, as_json: bool) -> str:
@@ -265,12 +275,18 @@ async def _export(settings: Settings, team: str | None) -> tuple[int, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # reports settings that do not load as its own FAIL lines
+        from teambot.ops.doctor import main as doctor
+
+        status, report = doctor()
+        print(report)
+        return status
     try:
         settings = load_settings()
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     try:
         if args.command == "db":
             from teambot.core.migrate import upgrade

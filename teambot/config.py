@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     host: str = "0.0.0.0"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object a line (structlog), for log shippers
+    # /metrics: on its own port (never public), or on the main port for whoever sends the token.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_token: SecretStr | None = None
     default_timezone: str = Field(default="UTC", alias="TEAMBOT_TIMEZONE")
 
     slack_bot_token: SecretStr | None = None
@@ -60,6 +64,25 @@ class Settings(BaseSettings):
     outbox_dir: str = Field(default="./outbox", alias="TEAMBOT_OUTBOX")
     secret: SecretStr | None = Field(default=None, alias="TEAMBOT_SECRET")  # unset: made once, kept in the DB
     public_url_setting: str | None = Field(default=None, alias="TEAMBOT_PUBLIC_URL")
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _metrics_port(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value().strip()) < 16:
+            raise ValueError("use at least 16 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+        return value
 
     @field_validator("smtp_url")
     @classmethod

@@ -31,6 +31,9 @@ def create_app(container: Container) -> web.Application:
     app = web.Application(client_max_size=1024**2)
     app[CONTAINER] = container
     app.router.add_get("/healthz", healthz)
+    from teambot.web.ops import attach as attach_ops
+
+    attach_ops(app, container)  # /readyz, /metrics (METRICS_PORT or METRICS_TOKEN), request counts
     # The customer's one-click feedback page: always served, the shell included.
     from teambot.web.feedback import add_feedback_routes
 

@@ -100,7 +100,9 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None)
         db_path = make_url(async_url).database
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(async_url, echo=echo, connect_args={"timeout": 30})
+        # hide_parameters: a database error's message never carries a row's values (customer words)
+        # into a log line or a traceback.
+        engine = create_async_engine(async_url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -122,7 +124,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None)
 
         return engine
     sizing = {"pool_size": pool_size, "max_overflow": pool_size} if pool_size else {}
-    return create_async_engine(async_url, echo=echo, pool_pre_ping=True, **sizing)
+    return create_async_engine(async_url, echo=echo, pool_pre_ping=True, hide_parameters=True, **sizing)
 
 
 class Database:

@@ -99,6 +99,19 @@ class SmtpSender:
         log.info("follow-up mail sent via %s:%s as %s", self.host, self.port, message_id)
         return message_id
 
+    async def check(self) -> str:
+        """Connect, secure and log in as a send would, then quit without sending (`teambot doctor`).
+        Returns how the session was secured: "TLS", "STARTTLS" or "plain"; raises what a send would."""
+        smtp = aiosmtplib.SMTP(hostname=self.host, port=self.port, use_tls=self.implicit_tls,
+                               start_tls=self._start_tls, tls_context=self._tls_context, timeout=self.timeout)  # fmt: skip
+        async with smtp:
+            if self.username:
+                await smtp.login(self.username, self._password or "")
+            secured = smtp.get_transport_info("sslcontext") is not None
+        if self.implicit_tls:
+            return "TLS"
+        return "STARTTLS" if secured else "plain"
+
 
 class OutboxSender:
     """Writes each mail as one .eml file (openable in any mail client) and returns its path."""

@@ -1,4 +1,4 @@
-"""Migration 0014_integrations on a database at 0012_digest_indexes holding a case, its timeline and a
+"""Migration 0014_integrations on a database at its previous head (PREVIOUS) holding a case, its timeline and a
 pending due item: the five new tables appear, the old rows stay, the app writes and reads the new
 tables, and a downgrade takes them away again. SQLite and PostgreSQL (a database of its own)."""
 
@@ -14,6 +14,7 @@ from teambot.core.migrate import alembic_config, upgrade
 from tests.migrations.test_0006_settings_in_policy import old_database
 from tests.migrations.test_0012_digest_indexes import CASE, EVENT
 
+PREVIOUS = "0016_ops"  # 0014's down_revision (main's head when this branch merged it)
 NEW = {"api_tokens", "webhooks", "webhook_attempts", "jira_links", "jira_issues"}
 DUE = (
     "INSERT INTO due_items (key, team_id, kind, case_id, stage, due_at, status, attempts, data, created_at, version) "
@@ -27,14 +28,14 @@ def old_url(request: pytest.FixtureRequest, migrated_urls: dict[str, str]) -> st
 
 
 def test_the_integration_tables_come_and_go(old_url: str) -> None:
-    upgrade(old_url, "0012_digest_indexes")
+    upgrade(old_url, PREVIOUS)
     asyncio.run(_run(old_url, [CASE, EVENT, DUE]))
     assert not NEW & asyncio.run(_tables(old_url))
     upgrade(old_url, "0014_integrations")
     assert asyncio.run(_tables(old_url)) >= NEW
     assert asyncio.run(_count(old_url, "cases", "timeline_events", "due_items")) == [1, 1, 1]  # nothing lost
     asyncio.run(_use(old_url))
-    command.downgrade(alembic_config(old_url), "0012_digest_indexes")
+    command.downgrade(alembic_config(old_url), PREVIOUS)
     assert not NEW & asyncio.run(_tables(old_url))
     assert asyncio.run(_count(old_url, "cases", "timeline_events", "due_items")) == [1, 1, 1]
 

@@ -36,6 +36,9 @@ class FakeSlack:
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes sent to the upload URL
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> messages posted
+    # auth.test: the scopes Slack lists in its x-oauth-scopes header (None: no header), tokens it refuses
+    scopes: str | None = "commands,chat:write,chat:write.public,users:read,im:write,files:write"
+    bad_tokens: set[str] = field(default_factory=set)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _views: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
 
@@ -128,7 +131,10 @@ class FakeSlack:
             status = pending.pop(0)
             return web.json_response({"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"},
                                      status=status, headers={"Retry-After": "0"} if status == 429 else {})  # fmt: skip
-        return web.json_response(self.answer(method, args))
+        if method == "auth.test" and token in self.bad_tokens:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        headers = {"X-OAuth-Scopes": self.scopes} if method == "auth.test" and self.scopes is not None else {}
+        return web.json_response(self.answer(method, args), headers=headers)
 
     def answer(self, method: str, a: dict[str, Any]) -> dict[str, Any]:
         channel = str(a.get("channel") or "")

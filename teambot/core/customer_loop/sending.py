@@ -24,6 +24,7 @@ from teambot.core.customer_loop.mail import compose_followup
 from teambot.core.customer_loop.ports import MailSender
 from teambot.core.customer_loop.store import first_name, issue_link
 from teambot.core.errors import InvalidStep, NotAllowed
+from teambot.core.observability import MAILS
 from teambot.core.policy.models import Policy
 from teambot.core.ports import Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines, Handler, Outcome
@@ -117,7 +118,7 @@ class FollowupMailer:
             row = (await s.exec(select(DueItem).where(DueItem.key == item.key))).one()
         if row.status == "sent" and not row.data.get("failed"):
             return Sent(True, str(row.data.get("via", "")), str(row.data.get("ref", "")))
-        return Sent(False, error=row.last_error or str(row.data.get("failed", "")))
+        return Sent(False, error=(row.last_error or str(row.data.get("failed", ""))).removeprefix("MailNotSent: "))
 
     # ----- the due item ---------------------------------------------------------------------
 
@@ -139,12 +140,17 @@ class FollowupMailer:
         try:
             ref = await self.sender.send(mail, self.mail_from)
         except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"[:300]
+            reason = without_addresses(f"{type(exc).__name__}: {exc}")[:300]
             if item.attempts < SEND_ATTEMPTS:
+                MAILS.labels("retried").inc()
                 log.warning("follow-up mail for case %s not sent (attempt %s): %s", item.case_id, item.attempts,
                             type(exc).__name__)  # fmt: skip
-                raise
+                # Retried by the sweep, which logs what it raises: the server's refusal of a recipient
+                # names the customer's address, so it goes on without it (and without the original).
+                raise MailNotSent(reason) from None
+            MAILS.labels("failed").inc()
             return await self._gave_up(case, owner, reason)
+        MAILS.labels("sent").inc()
         await self._record(case, str(data.get("actor") or owner), mail.subject, mail.text.replace(url, LINK), ref)
         return Outcome(result={"via": self.via, "ref": ref, "sent": True})
 
@@ -178,6 +184,18 @@ class FollowupMailer:
         )
         notice = Notice("followup_mail_failed", text, case.team_id, case.id, {"number": case.number})
         return Outcome(messages=[(Recipient("user", owner, case.platform), notice)], result={"failed": reason})
+
+
+class MailNotSent(Exception):
+    """A send that failed and will be retried; its message names no address."""
+
+
+_ADDRESS = re.compile(r"[^\s'\"<>(),;:\[\]]+@[^\s'\"<>(),;:\[\]]+")
+
+
+def without_addresses(text: str) -> str:
+    """An SMTP error as text, every email address in it replaced (a refusal quotes the recipient)."""
+    return _ADDRESS.sub("<address>", text)
 
 
 def _safe_ref(ref: str) -> str:

@@ -16,6 +16,7 @@ from teambot.core.insights.digest import (
     week_bounds,
     week_label,
 )
+from teambot.core.observability import DIGEST_BUILD_SECONDS
 from teambot.core.policy.models import Policy
 from teambot.core.ports import Attachment, Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines, Handler, Outcome, insert_new
@@ -54,7 +55,8 @@ async def _send_digest(dl: Deadlines, item: DueItem) -> Outcome:
     recipients = digest_recipients(policy)
     if not recipients:
         return Outcome(cancel=True, result={"why": "no digest channel and no admin"})
-    digest = await compute(dl.db, item.team_id, parse_week(item.ref or ""), dl.clock.now())
+    with DIGEST_BUILD_SECONDS.time():
+        digest = await compute(dl.db, item.team_id, parse_week(item.ref or ""), dl.clock.now())
     data = digest.as_data()
     chart = chart_attachment(digest)
     notice = Notice(

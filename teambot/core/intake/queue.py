@@ -38,6 +38,8 @@ from teambot.core.cases.models import Case
 from teambot.core.db import Database, insert_rows_or_skip
 from teambot.core.errors import Conflict
 from teambot.core.intake.models import DONE, FAILED, PENDING, IntakeItem
+from teambot.core.logcontext import bind_request
+from teambot.core.observability import INTAKE_TAKEOVERS
 from teambot.core.scheduling.deadlines import new_worker_id
 
 log = logging.getLogger(__name__)
@@ -131,12 +133,15 @@ class Intake:
         # The flush commits whether or not this request still waits; shielded so a cancelled
         # request cannot cancel the commit its neighbours wait for.
         try:
-            return await asyncio.shield(done)
+            recorded = await asyncio.shield(done)
         except asyncio.CancelledError:
             # Never acknowledged and never to be run here: not renewed, so it is taken over when
             # its lease runs out (a redelivery finds the row and must not be left without a runner).
             done.add_done_callback(lambda f: f.cancelled() or f.exception() or self._holding.discard(item.key))
             raise
+        if recorded is not None:  # every later line of this request's work says which request it is
+            bind_request(recorded.id, kind, team_id)
+        return recorded
 
     async def _flush(self) -> None:
         """Commit every waiting record, batch after batch, until none waits."""
@@ -338,6 +343,7 @@ class Intake:
                 continue
             if item.lease_owner not in (None, self.worker_id):
                 self.taken_over += 1
+                INTAKE_TAKEOVERS.inc()
             item.lease_owner, item.lease_until, item.attempts = self.worker_id, now + self.lease, item.attempts + 1
             self._holding.add(item.key)
             claimed.append(item)
@@ -481,6 +487,7 @@ class Intake:
             await self.release(item, delay=timedelta(minutes=5), error=f"no handler for {item.kind} here")
             return
         token = APPLYING.set(item.id)
+        bind_request(item.id, item.kind, item.team_id)  # this task runs this row only
         try:
             await handler(item)
         except asyncio.CancelledError:

@@ -45,6 +45,7 @@ from teambot.core.cases.summary import duration, when
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotAllowed, NotFound
 from teambot.core.money import format_amount, from_minor
+from teambot.core.observability import count_send
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import approvers_of, backups_of
 from teambot.core.ports import Clock, Notice, Notifier, Recipient
@@ -522,6 +523,7 @@ class Deadlines:
         if handler is None:
             await self._settle(item, status=FAILED, last_error=f"no handler for {item.kind}")
             report.failed.append(item.id or 0)
+            count_send(item.kind, "failed")
             return
         try:
             outcome = await handler(self, item)
@@ -532,10 +534,12 @@ class Deadlines:
         if outcome.cancel:
             await self._settle(item, status=CANCELLED, data={**item.data, **outcome.result})
             report.cancelled.append(item.id or 0)
+            count_send(item.kind, "cancelled")
             return
         if outcome.defer_until is not None and outcome.defer_until > now:
             await self._settle(item, due_at=outcome.defer_until, attempts=max(item.attempts - 1, 0))
             report.deferred.append(item.id or 0)
+            count_send(item.kind, "deferred")
             return
         if outcome.messages and not await self._still_mine(item):
             log.warning("due item %s: lease expired before sending; another worker has it", item.id)
@@ -555,6 +559,7 @@ class Deadlines:
         data = {**item.data, **outcome.result, "delivered": delivered}
         if await self._settle(item, outcome.then, status=SENT, sent_at=self.clock.now(), data=data):
             report.sent.append(item.id or 0)
+            count_send(item.kind, "sent")
 
     async def _retry(self, item: DueItem, exc: Exception, delivered: list[str], report: SweepReport) -> None:
         error = f"{type(exc).__name__}: {exc}"[:500]
@@ -562,10 +567,12 @@ class Deadlines:
         if item.attempts >= MAX_ATTEMPTS:
             await self._settle(item, status=FAILED, last_error=error, data=data)
             report.failed.append(item.id or 0)
+            count_send(item.kind, "failed")
             return
         due = self.clock.now() + backoff(item.attempts)
         await self._settle(item, due_at=due, last_error=error, data=data)
         report.deferred.append(item.id or 0)
+        count_send(item.kind, "retried")
 
     # ----- reading and snoozing -----------------------------------------------------------
 
