@@ -21,6 +21,9 @@ from teambot.core.customer_loop.handlers import LoopHandlers
 from teambot.core.customer_loop.sending import FollowupMailer
 from teambot.core.customer_loop.store import DbFeedbackStore, site_secret
 from teambot.core.db import Database, is_sqlite
+from teambot.core.improvement import actions as improvement_actions
+from teambot.core.improvement import vocabulary as causes
+from teambot.core.improvement.handlers import ImprovementHandlers
 from teambot.core.insights import delivery as digests
 from teambot.core.insights import patterns
 from teambot.core.insights.handlers import InsightHandlers
@@ -104,6 +107,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     # overlap freely; SQLite's one writer still takes each batch's commit in turn.
     dl = Deadlines(db, clk, notifier, concurrency=16 if is_sqlite(db.url) else 64,
                    lease=timedelta(seconds=settings.due_lease_seconds))  # fmt: skip
+    events.subscribe(causes.on_case_changed)  # a resolved case's root cause is filed under a cause
+    events.subscribe(improvement_actions.on_case_changed)  # an action's due date becomes a reminder
     events.subscribe(deadlines.on_case_changed)  # nudges follow the case
     events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
     # On PostgreSQL its own small pool, so recording a request before its ack never waits behind
@@ -115,7 +120,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     events.subscribe(intake.on_case_changed)  # marks the request applied, arms the card outbox
     outbox = Outbox()
     events.subscribe(outbox.on_case_changed)  # webhook deliveries, in the change's transaction
-    for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS}.items():
+    for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS, **improvement_actions.DUE_HANDLERS}.items():
         dl.register(kind, handler)
     shoutouts = Shoutouts(db, clk, notifier)
     secret_value = settings.secret.get_secret_value() if settings.secret else None
@@ -155,15 +160,19 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
 
     scheduler = Scheduler(dl, [plan_digests, poll_jira], sweep_seconds=settings.sweep_seconds, plan_seconds=300)
     outbox.committed = scheduler.soon  # a webhook goes out at once, not at the next sweep
+    case_handlers = CaseHandlers(service)
     commands = Commands(
         {
-            **CaseHandlers(service).handlers(),
+            **case_handlers.handlers(),
             **PolicyHandlers(service, jira_linked).handlers(),
             **PrivacyHandlers(service).handlers(),
             **SchedulingHandlers(dl).handlers(),
             **InsightHandlers(service).handlers(),
             **RecognitionHandlers(shoutouts).handlers(),
             **LoopHandlers(mailer).handlers(),
+            **ImprovementHandlers(
+                service, dl, case_handlers.resolve, case_handlers.home, case_handlers.flag
+            ).handlers(),  # wraps resolve, home and flag
             **ApiTokenHandlers(tokens).handlers(),
             **WebhookHandlers(webhooks).handlers(),
         }

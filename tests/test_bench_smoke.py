@@ -84,3 +84,11 @@ def test_every_benchmark_runs_tiny_and_does_the_work(tmp_path: Path) -> None:
         for run in result("sweep")["runs"]:
             assert run["sent"] == run["due"] == 50 and run["duplicates"] == 0, run
             assert run["db"].get("nudge_unowned:sent") == 50, run["db"]
+
+
+def test_the_causes_benchmark_runs_tiny(tmp_path: Path) -> None:
+    """bench/causes.py in its smoke mode: it groups, files and measures the labelled set."""
+    subprocess.run([sys.executable, "-m", "bench.causes", "--smoke", "--out-dir", str(tmp_path)], cwd=ROOT,
+                   check=True, capture_output=True, timeout=300)  # fmt: skip
+    result = json.loads((tmp_path / "causes-smoke.json").read_text())
+    assert result["causes"] == 300 and result["groups"] > 0 and result["precision"] == 1.0

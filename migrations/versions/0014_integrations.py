@@ -2,7 +2,7 @@
 Jira link and the issues made from improvement actions.
 
 Revision ID: 0014_integrations
-Revises: 0016_ops (0012_digest_indexes when written; rewired onto main's head when merging it)
+Revises: 0013_improvement (0012_digest_indexes when written; rewired onto main's head when merging it)
 Create Date: 2026-12-07
 
 New tables only: nothing existing changes, so an upgrade keeps every row and a downgrade
@@ -18,7 +18,7 @@ from alembic import op
 from teambot.core.types import UTCDateTime
 
 revision: str = "0014_integrations"
-down_revision: str | None = "0016_ops"
+down_revision: str | None = "0013_improvement"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,6 +6,7 @@ import teambot.core.api_tokens.models
 import teambot.core.cases.models
 import teambot.core.customer_loop.models
 import teambot.core.heartbeat
+import teambot.core.improvement.models
 import teambot.core.intake.models
 import teambot.core.jira.models
 import teambot.core.policy.models

@@ -312,6 +312,9 @@ class ShellSession:
             if any(a.requested_by == self.user for a in reply.detail.pending):
                 self.buttons.append(Button(ACTION_LABELS["withdraw"], self._action("withdraw", number)))
                 self.say(f"  [{len(self.buttons)}] {ACTION_LABELS['withdraw']}")
+            for label, command in reply.choices:  # "Change cause" after a resolve
+                self.buttons.append(Button(label, self._run(command)))
+                self.say(f"  [{len(self.buttons)}] {plain(label)}")
 
     def _run(self, command: str) -> Callable[[], Awaitable[None]]:
         async def run() -> None:

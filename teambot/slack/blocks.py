@@ -224,6 +224,12 @@ def choice_message(reply: ChoiceReply) -> Message:
     return msg
 
 
+def step_message(message: str, choices: list[tuple[str, str]]) -> Message:
+    """What a step on a case says to the person who took it, with its one-click follow-ups."""
+    text = f":white_check_mark: {safe(message)}"
+    return choice_message(ChoiceReply(text=text, choices=choices)) if choices else text_message(text)
+
+
 def case_card(
     detail: CaseDetail,
     now: datetime,
@@ -426,6 +432,9 @@ def notice_message(notice: Notice) -> Message:
             buttons.append(button(label, action_id, value, style))
     if number is not None:
         buttons.append(button(f"Open case #{number}", "case:show", str(number)))
+    # One-click commands the notice offers (the digest: a flag made an action), run as whoever presses.
+    for i, (label, command) in enumerate((data.get("choices") or [])[:5]):
+        buttons.append(button(label, f"run:{i}", clip(command, BUTTON_VALUE)))
     body = cap(blocks, MESSAGE_BLOCKS - (1 if buttons else 0))
     if buttons:
         body.append(actions(buttons, block_id=f"notice-{notice.kind}"[:255]))
@@ -452,6 +461,7 @@ def home_view(
     leaderboard: list[LeaderRow],
     now: datetime,
     tz: str,
+    sections_: list[tuple[str, list[str]]] | None = None,
 ) -> dict[str, Any]:
     blocks: list[Block] = [
         {"type": "header", "text": plain_text("Service recovery", HEADER_TEXT)},
@@ -492,6 +502,8 @@ def home_view(
                 "accessory": button("Record follow-up", "case:followup", str(c.number)),
             }
         )
+    for heading, lines in sections_ or []:  # the causes to fix, the improvement actions you own
+        blocks += [{"type": "divider"}, section(f"*{safe(heading)}*"), *sections([safe(line) for line in lines])]
     score = f"{stats['avg_score']:.1f}/5" if stats.get("avg_score") is not None else "no scores yet"
     blocks += [
         {"type": "divider"},

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from teambot.core.cases.models import Case, CaseStatus
 from teambot.core.cases.queries import list_cases
 from teambot.core.db import Database
+from teambot.core.improvement.home import home_sections
 from teambot.slack import blocks
 from teambot.slack.runtime import SlackRuntime
 
@@ -59,6 +60,7 @@ async def home_for(rt: SlackRuntime, client: AsyncWebClient, team_id: str, user:
         leaderboard=await rt.container.shoutouts.leaderboard(team_id),
         now=rt.container.clock.now(),
         tz=person.tz,
+        sections_=await home_sections(db, team_id, user, rt.container.clock.now(), person.tz),
     )
 
 

@@ -38,8 +38,9 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.grammar import parse
 from teambot.core.commands.intents import Intent, intent_for
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply
-from teambot.core.db import is_sqlite, is_transient
+from teambot.core.db import Database, is_sqlite, is_transient
 from teambot.core.errors import DomainError
+from teambot.core.improvement.costs import list_causes
 from teambot.core.intake.models import IntakeItem
 from teambot.core.intake.queue import APPLYING, DONE_WITH_STEP, MAX_ATTEMPTS, backoff, card_key
 from teambot.slack import blocks, modals
@@ -61,6 +62,12 @@ def opens_form(step: str) -> bool:
 AFTER_ACK_SLOTS = 8  # below the database pool's 15 connections (SQLAlchemy's 5 + 10 overflow)
 OOPS = "Something went wrong on Teambot's side and the step was not done. Try again in a moment."
 SUBMITTED = re.compile(r"^(open|apologise|grant|step|resolve|followup|handover|flag|shoutout|reopen|deny|send)$")
+
+
+async def team_causes(db: Database, team: str, cause_id: int | None) -> tuple[list[str], str | None]:
+    """The team's causes for the resolve modal, and the one the case is filed under (preselected)."""
+    found = await list_causes(db, team)
+    return [x.name for x in found], next((x.name for x in found if x.id == cause_id), None)
 
 
 def team_of(context: AsyncBoltContext, body: dict[str, Any]) -> str:
@@ -236,9 +243,9 @@ def register(rt: SlackRuntime) -> None:
                                           detail=reply.detail if fresh else None, done=done)  # fmt: skip
 
             await with_card_row(reply.detail.case.id, refresh)
-            if not from_card or reply.approval is not None:
+            if not from_card or reply.approval is not None or reply.choices:  # "Filed under ... [Change cause]"
                 await tell(rt, client, user=user, channel=channel, response_url=response_url,
-                           message=blocks.text_message(f":white_check_mark: {blocks.safe(reply.message)}"))  # fmt: skip
+                           message=blocks.step_message(reply.message, reply.choices))  # fmt: skip
             return
         person = await rt.people.get(client, team, user)
         await tell(rt, client, user=user, channel=channel, response_url=response_url,
@@ -392,11 +399,12 @@ def register(rt: SlackRuntime) -> None:
             view = modals.send(detail, meta, str(form.prefill.get("body", "")))
             await open_view(client, trigger, view, user, meta["channel"], meta["response_url"])
             return
+        causes, current = ([], None) if step != "resolve" else await team_causes(c.db, team, detail.case.cause_id)
         builders: dict[str, Callable[[], dict[str, Any]]] = {
             "apologise": lambda: modals.apologise(detail, meta),
             "grant": lambda: modals.grant(detail, meta, user),
             "step": lambda: modals.step(detail, meta, user),
-            "resolve": lambda: modals.resolve(detail, meta),
+            "resolve": lambda: modals.resolve(detail, meta, causes, current),
             "followup": lambda: modals.followup(detail, meta),
             "followup_yes": lambda: modals.followup(detail, meta, satisfied=True),
             "followup_no": lambda: modals.followup(detail, meta, satisfied=False),
@@ -617,7 +625,8 @@ def register(rt: SlackRuntime) -> None:
         if name == "resolve":
             return intent_for(
                 "resolve",
-                {"number": n, "summary": v.get("summary") or "", "root_cause": v.get("root_cause") or ""},
+                {"number": n, "summary": v.get("summary") or "", "root_cause": v.get("root_cause") or "",
+                 "cause": v.get("cause") or None},
             )
         if name == "followup":
             won = {"won": True, "lost": False}.get(v.get("won_back") or "")

@@ -313,7 +313,10 @@ def step(detail: CaseDetail, meta: dict[str, Any], actor: str) -> dict[str, Any]
     return modal("step", f"Next step · #{c.number}", blocks, meta, submit="Add step")
 
 
-def resolve(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
+def resolve(detail: CaseDetail, meta: dict[str, Any], causes: list[str] | None = None,
+            current: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """`causes`: the team's, offered with the case's current one preselected (a case resolved again);
+    left empty, Teambot files the root cause under the nearest cause by meaning and says so."""
     c = detail.case
     blocks = [
         section(f"*Case #{c.number}:* {inert(clip(c.problem, 2800))}"),
@@ -321,6 +324,9 @@ def resolve(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
         text_input("root_cause", "Root cause", multiline=True, max_length=500,
                    hint="What let the customer down in the first place; the weekly digest learns from it."),
     ]  # fmt: skip
+    if causes:
+        blocks.append(select("cause", "Cause", [(name, name) for name in causes], initial=current, optional=True,
+                             hint="Empty: Teambot files it under the closest cause by meaning, and says which."))  # fmt: skip
     return modal("resolve", f"Resolve · #{c.number}", blocks, meta, submit="Resolve")
 
 

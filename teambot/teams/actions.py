@@ -111,7 +111,8 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
                                "due": due_of(data)}, text=text)  # fmt: skip
     if action == "resolve":
         return intent_for("resolve", {"number": n, "summary": _str(data.get("summary")),
-                                  "root_cause": _str(data.get("root_cause"))}, text=text)  # fmt: skip
+                                  "root_cause": _str(data.get("root_cause")), "cause": _str(data.get("cause")) or None},
+                          text=text)  # fmt: skip
     if action == "followup":
         satisfied = _str(data.get("satisfied")).lower()
         if satisfied not in ("yes", "no"):

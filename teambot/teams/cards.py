@@ -238,7 +238,8 @@ FORM_TITLES = {
 FORM_BUTTONS = {"open": "Open case", "deny": "Deny", "shoutout": "Send shout-out", "send": "Send to the customer"}
 
 
-def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None) -> list[Card]:
+def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None,
+                causes: list[str] | None = None) -> list[Card]:  # fmt: skip
     """The inputs of one form; `values` pre-fill them (defaults, or what the person typed)."""
     v = {k: ("" if x is None else str(x)) for k, x in values.items()}
     if form == "open":
@@ -289,6 +290,8 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None)
                 "summary", "What you did to put it right", v.get("summary"), required=True, multiline=True
             ),
             text_input("root_cause", "Root cause", v.get("root_cause"), required=True, max_length=500),
+            *([choice_input("cause", "Cause (empty: the closest by meaning, and Teambot says which)",
+                            [(c, c) for c in causes], v.get("cause"))] if causes else []),
         ]
     if form == "followup":
         return [
@@ -365,9 +368,9 @@ def viewer_role(d: Any, viewer: str | None) -> str:
 
 
 def _form_action(label: str, form: str, number: int, policy: Policy, *, note: str | None = None,
-                 **ids: Any) -> Card | None:  # fmt: skip
+                 values: dict[str, Any] | None = None, causes: list[str] | None = None, **ids: Any) -> Card | None:  # fmt: skip
     """A button that opens `form` under it; `note` (a line about this viewer) sits above the inputs."""
-    fields = form_fields(form, {}, policy)
+    fields = form_fields(form, values or {}, policy, causes)
     if not fields:
         return None
     if note:
@@ -406,7 +409,8 @@ def case_actions(d: Any, viewer: str | None) -> list[Card]:
                 out.append(execute(label, a, number=number))
             elif a == "send":  # the draft first, editable, in a dialog
                 out.append(open_dialog(label, "send_form", number=number))
-            elif (action := _form_action(label, a, number, policy, note=_authority(d, a, viewer))) is not None:
+            elif (action := _form_action(label, a, number, policy, note=_authority(d, a, viewer), values={"cause": d.cause},
+                                         causes=d.causes if a == "resolve" else None)) is not None:  # fmt: skip
                 out.append(action)
     elif role == "approver":
         out += _approval_actions(d)
@@ -480,6 +484,8 @@ def _case_card(
     body.append({"type": "FactSet", "facts": facts})
     body.append(text_block(f"Times in {tz}.", isSubtle=True, size="Small", spacing="Small"))
     actions = case_actions(d, viewer)
+    if reply.choices:  # the step's one-click follow-ups ("Change cause": anyone in the team may), first
+        actions = [*(execute(label, "run", command=command) for label, command in reply.choices), *actions]
     if form is not None and error is not None:
         actions = [*(form.get("actions") or [])[:1], *actions]
     out = card(body, actions, entities)
@@ -691,6 +697,9 @@ def home_card(
                 execute("Approve", "approve", approval_id=a.id, home=True),
                 show_card("Deny", form_fields("deny", {}), execute("Deny", "deny", approval_id=a.id, home=True)),
             ]})  # fmt: skip
+    for heading, lines in reply.sections:  # the causes to fix, the improvement actions you own
+        body.append(text_block(heading, weight="Bolder", separator=True))
+        body += [text_block(teams_text(plain_names(clip(line, 300), names)), spacing="Small") for line in lines]
     f = reply.figures
     score = f"{f.avg_score:.1f}/5" if f.avg_score is not None else "no scores yet"
     body += [
@@ -747,6 +756,8 @@ def notice_card(notice: Notice, names: dict[str, str], *, note: str | None = Non
         actions.append(execute("Show case", "show", number=number))
         if notice.kind in ("nudge_unowned", "nudge_resolve", "step_due"):
             actions.append(execute("Snooze a day", "snooze", number=number, **{"for": "1d"}))
+    # One-click commands the notice offers (the digest: a flag made an action), run as whoever presses.
+    actions += [execute(label, "run", command=command) for label, command in (d.get("choices") or [])[:5]]
     return card(body, actions, entities)
 
 

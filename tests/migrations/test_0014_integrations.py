@@ -14,7 +14,7 @@ from teambot.core.migrate import alembic_config, upgrade
 from tests.migrations.test_0006_settings_in_policy import old_database
 from tests.migrations.test_0012_digest_indexes import CASE, EVENT
 
-PREVIOUS = "0016_ops"  # 0014's down_revision (main's head when this branch merged it)
+PREVIOUS = "0013_improvement"  # 0014's down_revision (main's head when this branch merged it)
 NEW = {"api_tokens", "webhooks", "webhook_attempts", "jira_links", "jira_issues"}
 DUE = (
     "INSERT INTO due_items (key, team_id, kind, case_id, stage, due_at, status, attempts, data, created_at, version) "

@@ -18,7 +18,7 @@ from sqlalchemy import delete
 from teambot.config import Settings, load_settings
 from teambot.core.db import Database
 from teambot.core.heartbeat import WorkerBeat, beat
-from teambot.core.migrate import upgrade_async
+from teambot.core.migrate import HEAD, upgrade_async
 from teambot.ops import doctor, probes
 from teambot.ops.probes import FAIL, OK, SKIP, WARN
 from tests.mail.test_senders import _free_port
@@ -43,7 +43,7 @@ async def test_database_at_head_passes(db_url: str) -> None:
         check = await probes.database(db)
     finally:
         await db.dispose()
-    assert check.status == OK and "0016_ops" in check.detail
+    assert check.status == OK and HEAD in check.detail
 
 
 async def test_database_unreachable_or_behind_fails(tmp_path: Path) -> None:

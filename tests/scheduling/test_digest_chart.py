@@ -135,3 +135,17 @@ async def test_the_shell_saves_the_posted_digest_chart(container: Container) -> 
     found = re.search(r"📎 Recovery cases, 2026-W48: (\S+\.png)", text)
     assert found, text[-2000:]
     assert (await asyncio.to_thread(Path(found.group(1)).read_bytes)).startswith(PNG)
+
+
+def test_the_pareto_of_what_to_fix_first() -> None:
+    """Bars by cost, costliest first; the line is the cumulative share of the week's cost (issue 24)."""
+    pareto = [{"cause": "Heat lamp", "points": 6.0, "cases": 4}, {"cause": "Housekeeping", "points": 3.0, "cases": 3},
+              {"cause": "Double charge", "points": 1.0, "cases": 1}]  # fmt: skip
+    fig = digest_figure(_digest(**BUSY, improvement={"pareto": pareto}))
+    *_, bars, share = fig.axes  # per day, time to resolve, weeks, then the Pareto and its line
+    assert [b.get_height() for b in bars.patches] == [6.0, 3.0, 1.0]
+    assert [t.get_text() for t in bars.get_xticklabels()] == ["Heat lamp", "Housekeeping", "Double charge"]
+    assert list(share.lines[0].get_ydata()) == [60.0, 90.0, 100.0]
+    assert "What to fix first" in bars.get_title()
+    assert len(_digest(**BUSY).improvement) == 0 and len(digest_figure(_digest(**BUSY)).axes) == 3
+    assert digest_chart(_digest(**BUSY, improvement={"pareto": pareto})).startswith(PNG)

@@ -141,6 +141,32 @@ async def test_root_causes_written_differently_count_as_one_pattern(
     )
 
 
+async def test_root_causes_filed_under_one_cause_count_as_one_pattern(
+    container: Container, clock: FakeClock
+) -> None:
+    """Differently worded root causes meet under the team's cause they are filed under (issue 24)."""
+    from teambot.core.commands.context import Context
+    from teambot.core.insights.patterns import detect
+    from teambot.core.policy.rules import read_policy
+
+    s = container.service
+    await s.policy(T, "admin")
+    ctx = Context(team_id=T, channel_id=CH, user_id="admin")
+    await container.commands.run_text("policy cause add Heat lamp", ctx)
+    causes = ["heat lamp on the pass was broken", "food waited under a dead heat lamp", "pass heat lamp not working"]
+    for n, cause in enumerate(causes, 1):
+        await s.open_case(T, CH, "a", f"cold plates {n}", own=True)
+        await s.apologise(T, n, "a", "phone")
+        await s.resolve(T, n, "a", "replated", cause)
+        clock.advance(hours=1)
+    await container.commands.run_text("cause 1,2,3 Heat lamp", ctx)  # any not filed by meaning, by a person
+    async with container.db.session() as session:
+        sched = await read_policy(session, T, clock.now())
+        found = await detect(session, T, clock.now(), sched)
+    (lamp,) = [p for p in found if p.kind == "root_cause"]
+    assert (lamp.key, lamp.label, lamp.count, lamp.cases) == ("heat lamp", "Heat lamp", 3, [1, 2, 3])
+
+
 async def test_a_burst_of_opens_waits_on_one_pattern_check(container: Container) -> None:
     from sqlalchemy import func
     from sqlmodel import select

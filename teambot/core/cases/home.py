@@ -34,6 +34,8 @@ class HomeReply(Reply):
     approvals: list[ApprovalRequest] = field(default_factory=list)
     figures: Figures = field(default_factory=Figures)
     currency: str = "USD"
+    # Other features' parts of the home, as (title, lines): the causes to fix, your actions (issue 24).
+    sections: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def __str__(self) -> str:
         f = self.figures
@@ -42,6 +44,7 @@ class HomeReply(Reply):
             f"Your open cases: {len(self.open_cases)} · follow-ups due: {len(self.followups)} · "
             f"approvals waiting: {len(self.approvals)}\nCases owned: {f.owned} · closed: {f.closed} · "
             f"customers satisfied: {f.satisfied} · average score: {score}"
+            + "".join(f"\n{title}:\n" + "\n".join(f"  {line}" for line in lines) for title, lines in self.sections)
         )
 
 

@@ -59,6 +59,7 @@ class Case(SQLModel, table=True):
         Index("ix_cases_team_resolved", "team_id", "resolved_at"),  # root-cause patterns, the digest
         Index("ix_cases_team_closed", "team_id", "closed_at"),  # the digest: open at a week's end
         Index("ix_cases_team_reopened", "team_id", "reopened_count"),  # (migration 0012)
+        Index("ix_cases_team_cause", "team_id", "cause_id"),  # causes ranked by cost (0013)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -85,6 +86,8 @@ class Case(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolution: str | None = None
     root_cause: str | None = Field(default=None, max_length=500)
+    cause_id: int | None = Field(default=None, foreign_key="causes.id")  # the team's cause it is filed under
+    cause_by: str | None = Field(default=None, max_length=16)  # "meaning" (suggested) or "person"
     followup_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     followup_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     satisfied: bool | None = None

@@ -23,6 +23,7 @@ from teambot.core.cases.models import (
 )
 from teambot.core.db import Database
 from teambot.core.errors import NotFound
+from teambot.core.improvement.models import Cause
 from teambot.core.money import from_minor
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import limit_for
@@ -40,6 +41,9 @@ class CaseDetail:
     flags: list[ImprovementFlag] = field(default_factory=list)
     events: list[TimelineEvent] = field(default_factory=list)
     customer: Customer | None = None
+    # The team's causes and the case's own, read only while the case can be resolved (its form offers them).
+    causes: list[str] = field(default_factory=list)
+    cause: str | None = None
 
     @property
     def currency(self) -> str:
@@ -140,6 +144,10 @@ async def detail_in(
         if n:
             setattr(detail, name, await _all(s, model, case.id, order))
     detail.events = await _all(s, TimelineEvent, case.id, col(TimelineEvent.id))
+    if "resolve" in detail.next_actions():  # one statement, only then: the resolve form offers the causes
+        rows = (await s.exec(select(Cause.id, Cause.name).where(Cause.team_id == case.team_id).order_by(col(Cause.name)))).all()
+        detail.causes = [name for _, name in rows]
+        detail.cause = next((name for cid, name in rows if cid == case.cause_id), None)
     return detail
 
 

@@ -18,6 +18,8 @@ class CaseReply(Reply):
     message: str = ""
     opened: OpenedCase | None = None
     approval: ApprovalRequest | None = None
+    # One-click follow-ups shown with the message (label, command after /recover): "Change cause".
+    choices: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass

@@ -473,6 +473,18 @@ class RecoveryService:
             f"Look at it again with /recover show {number}.",
         )
 
+    async def change_case(
+        self,
+        team_id: str,
+        number: int,
+        actor: str,
+        apply: Callable[[AsyncSession, Case, Policy, datetime], Awaitable[tuple[str, dict[str, Any]]]],
+        card: Card | None = None,
+    ) -> Case:
+        """A step another feature defines (filing a cause, an improvement action) taken like the case's
+        own: locked, recorded in the timeline, published on CaseEvents, committed in one transaction."""
+        return await self._change(team_id, number, actor, apply, card)
+
     async def _step_case(
         self, s: AsyncSession, team_id: str, number: int, actor: str, now: datetime
     ) -> tuple[Case, Policy, Customer | None]:

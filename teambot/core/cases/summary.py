@@ -233,6 +233,13 @@ def event_line(kind: str, data: dict[str, object]) -> str:
             + (f": {d['reason']}" if d.get("reason") else "")
         ),
         "recategorised": lambda: f"moved the case from {d.get('from')} to {d.get('to')}",
+        "cause_filed": lambda: (
+            f"filed the root cause under {d.get('cause')}" + (" (close in meaning)" if d.get("by") == "meaning" else "")
+        ),
+        "action_created": lambda: f"made improvement action {d.get('action')} for <@{d.get('owner')}>: {d.get('text')}",
+        "action_done": lambda: f"finished improvement action {d.get('action')}: {d.get('text')}"
+        + (f" ({d['outcome']})" if d.get("outcome") else ""),
+        "action_dropped": lambda: f"dropped improvement action {d.get('action')}: {d.get('outcome')}",
         "withdrawn": lambda: f"withdrew request {d.get('approval_id')} ({d.get('gesture')})",
         "escalated": lambda: (
             f"asked backup approvers {', '.join(f'<@{u}>' for u in d.get('to') or [])} about request "  # type: ignore[union-attr]

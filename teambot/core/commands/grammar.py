@@ -22,12 +22,14 @@ SUBCOMMANDS = (
     "help", "list", "mine", "home", "show", "policy", "claim", "handover", "apologise", "apologize", "grant",
     "approve", "deny", "approvals", "step", "done", "flag", "resolve", "followup", "reopen", "draft",
     "timeline", "customer", "note", "shoutout", "digest", "leaderboard", "export", "snooze",
-    "forget-customer", "export-customer", "send", "cancel", "category", "withdraw", "spend", "api-token",
-    "webhook",
+    "forget-customer", "export-customer", "send", "cancel", "category", "withdraw", "spend",
+    "cause", "causes", "action", "actions", "api-token", "webhook",
 )  # fmt: skip
 # Subcommands that are also everyday first words of a complaint ("Cancel button broken"): they
 # are commands only when a case number follows; otherwise the text opens a case as usual.
-NEEDS_NUMBER = ("cancel", "category")
+NEEDS_NUMBER = ("cancel", "category", "cause", "action")
+_NUMBERS = r"#?\d{1,9}(?:\s*,\s*#?\d{1,9})*"  # `3`, `#3`, `3,7,12`
+_ACTION_VERBS = ("done", "drop", "snooze")
 
 USAGE = {
     "show": "/recover show <case>",
@@ -58,6 +60,11 @@ USAGE = {
     "spend": "/recover spend [week|month|YYYY-MM|YYYY-MM-DD..YYYY-MM-DD]",
     "api-token": "/recover api-token create <name> [read|write] | list | revoke <name>",
     "webhook": "/recover webhook add <https URL> [event,...] | list | remove <url> | test <url> | log <url>",
+    "cause": "/recover cause <case>[,<case>...] <cause> · /recover cause <cases> new <name>",
+    "causes": "/recover causes [week|month|YYYY-MM|YYYY-MM-DD..YYYY-MM-DD]",
+    "action": "/recover action <case> <what will change> [@owner] [due <when>] · action done|drop|snooze <action> ...",
+    "actions": "/recover actions [mine|done|dropped|all]",
+    "policy cause": "/recover policy cause add|remove <name> · rename <old> to <new> · merge <from> into <into>",
 }
 
 # ----- typos -------------------------------------------------------------------------------
@@ -249,7 +256,10 @@ def parse(text: str) -> Intent:
     words = raw.split(maxsplit=1)
     verb = words[0].lower()
     rest = words[1] if len(words) > 1 else ""
-    if verb in NEEDS_NUMBER and not re.fullmatch(r"#?\d{1,9}", (rest.split() or [""])[0]):
+    head = (rest.split() or [""])[0]
+    if verb in NEEDS_NUMBER and not (
+        re.match(_NUMBERS + r"(?!\S)", rest.strip()) or (verb == "action" and head.lower() in _ACTION_VERBS)
+    ):
         verb = ""  # "Cancel button broken on the app": a description, not the command
     if verb not in SUBCOMMANDS:
         meant = typo_of(words[0], rest)
@@ -272,6 +282,12 @@ def parse(text: str) -> Intent:
     if verb == "digest":
         a["action"] = (first or "preview").lower()
         return intent_for(name, a, raw)
+    if verb == "policy" and tokens and tokens[0].lower() == "cause":
+        parts = rest.split(maxsplit=2)
+        if len(parts) < 2:
+            raise BadInput("Say add, remove, rename or merge, then the cause.", f"Usage: {USAGE['policy cause']}")
+        a["op"], a["args"] = parts[1].lower(), (parts[2].strip() if len(parts) > 2 else "")
+        return intent_for("cause_policy", a, raw)
     if verb == "policy":
         if tokens:
             a["setting"], a["values"] = tokens[0].lower(), tokens[1:]
@@ -300,9 +316,16 @@ def parse(text: str) -> Intent:
         return intent_for(name, a, raw)
     if verb in ("api-token", "webhook"):
         return _integration(verb, tokens, usage, raw)
-    if verb == "spend":
+    if verb in ("spend", "causes"):
         a["period"] = rest.strip() or "month"
         return intent_for(name, a, raw)
+    if verb == "actions":
+        a["which"] = (first or "open").lower()
+        return intent_for(name, a, raw)
+    if verb == "cause":
+        return _cause(rest, raw)
+    if verb == "action" and (first or "").lower() in _ACTION_VERBS:
+        return _close_action(first.lower(), rest, raw)  # type: ignore[union-attr]
     if verb == "withdraw":
         a["approval_id"] = _number(first, usage, "request number")
         return intent_for(name, a, raw)
@@ -336,17 +359,10 @@ def parse(text: str) -> Intent:
         a["gesture"], a["amount"] = split_amount(tail)
         if not a["gesture"]:
             raise BadInput("Name the gesture as well as the amount.", f"Usage: {usage}")
-    elif verb == "step":
+    elif verb in ("step", "action"):
         if not tail:
-            raise BadInput("What is the next step?", f"Usage: {usage}")
-        parts = re.split(r"\s+due\s+", tail, maxsplit=1, flags=re.I)
-        what = parts[0]
-        a["due"] = parts[1].strip() if len(parts) > 1 else None
-        owner = re.search(r"(?:^|\s)(<@[^>]+>|@[\w.\-]+)\s*$", what)
-        if owner:
-            a["owner"] = as_user(owner.group(1))
-            what = what[: owner.start()]
-        a["what"] = what.strip()
+            raise BadInput("What will change?" if verb == "action" else "What is the next step?", f"Usage: {usage}")
+        a.update(_what_owner_due(tail))
     elif verb == "cancel":
         if not tail:
             raise BadInput("Say why: mistake, or duplicate of <case>.", f"Usage: {usage}")
@@ -386,6 +402,43 @@ def parse(text: str) -> Intent:
         if len(rest_t) > 1:
             a["won_back"] = {"won": True, "won-back": True, "lost": False}.get(rest_t[1])
     return intent_for(name, a, raw)
+
+
+def _what_owner_due(tail: str) -> dict[str, Any]:
+    """`Replace the lamp @bob due friday` → what, owner, due."""
+    parts = re.split(r"\s+due\s+", tail, maxsplit=1, flags=re.I)
+    what = parts[0]
+    out: dict[str, Any] = {"due": parts[1].strip() if len(parts) > 1 else None}
+    owner = re.search(r"(?:^|\s)(<@[^>]+>|@[\w.\-]+)\s*$", what)
+    if owner:
+        out["owner"] = as_user(owner.group(1))
+        what = what[: owner.start()]
+    out["what"] = what.strip()
+    return out
+
+
+def _cause(rest: str, raw: str) -> Intent:
+    """`3 Housekeeping`, `3,7,12 new Housekeeping missed rooms`, `3` (which cause? the choices)."""
+    m = re.match(rf"({_NUMBERS})(?:\s+(.*))?$", rest.strip(), re.S)
+    if not m:
+        raise BadInput("Say which case(s), then the cause.", f"Usage: {USAGE['cause']}")
+    numbers = [int(n) for n in re.findall(r"\d+", m.group(1))]
+    tail = (m.group(2) or "").strip()
+    new = bool(re.match(r"new\s+\S", tail, re.I))
+    cause = tail[4:].strip() if new else tail
+    return intent_for("cause", {"numbers": numbers, "cause": cause, "new": new}, raw)
+
+
+def _close_action(verb: str, rest: str, raw: str) -> Intent:
+    """`done 3 [what changed]`, `drop 3 <why>`, `snooze 3 [for 2d]`."""
+    parts = rest.split(maxsplit=2)
+    number = _number(parts[1] if len(parts) > 1 else None, USAGE["action"], "action number")
+    tail = parts[2].strip() if len(parts) > 2 else ""
+    if verb == "drop" and not tail:
+        raise BadInput("Say why the action is dropped.", "Usage: /recover action drop <action> <why>")
+    if verb == "snooze":
+        return intent_for("action_snooze", {"action": number, "duration": re.sub(r"^for\s+", "", tail, flags=re.I) or None}, raw)
+    return intent_for("action_done" if verb == "done" else "action_drop", {"action": number, "note": tail or None}, raw)
 
 
 _ACTIONS = {"api-token": ("create", "list", "revoke"), "webhook": ("add", "list", "remove", "test", "log")}

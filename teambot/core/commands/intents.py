@@ -219,6 +219,7 @@ class Resolve(CaseIntent):
     name = "resolve"
     summary: str
     root_cause: str = ""
+    cause: str | None = None  # one of the team's causes, chosen in a form; None: filed by meaning
 
 
 @dataclass(kw_only=True)
@@ -286,6 +287,65 @@ class Spend(Intent):
 
 
 @dataclass(kw_only=True)
+class FileCause(Intent):
+    """File cases under one of the team's causes; `new` creates the cause first (admins, managers).
+    With no cause, the reply offers the team's causes as buttons."""
+
+    name = "cause"
+    numbers: list[int]
+    cause: str = ""
+    new: bool = False
+
+
+@dataclass(kw_only=True)
+class Causes(Intent):
+    """What to fix first: the period's causes ranked by cost, then look-alike unfiled causes."""
+
+    name = "causes"
+    period: str = "month"
+
+
+@dataclass(kw_only=True)
+class ChangeCauses(Intent):
+    name = "cause_policy"
+    op: str
+    args: str = ""
+
+
+@dataclass(kw_only=True)
+class CreateAction(CaseIntent):
+    name = "action"
+    what: str = ""
+    owner: str | None = None
+    due: str | None = None
+
+
+@dataclass(kw_only=True)
+class Actions(Intent):
+    name = "actions"
+    which: str = "open"  # open, mine, done, dropped, all
+
+
+@dataclass(kw_only=True)
+class CloseAction(Intent):
+    name = "action_done"
+    action: int
+    note: str | None = None
+
+
+@dataclass(kw_only=True)
+class DropAction(CloseAction):
+    name = "action_drop"
+
+
+@dataclass(kw_only=True)
+class SnoozeAction(Intent):
+    name = "action_snooze"
+    action: int
+    duration: str | None = None
+
+
+@dataclass(kw_only=True)
 class ApiTokenCommand(Intent):
     """`/recover api-token create <name> [read|write] | list | revoke <name>` (admins)."""
 
@@ -311,8 +371,9 @@ INTENTS: dict[str, type[Intent]] = {
         Help, Suggest, OpenForm, Open, ListOpen, Mine, Home, Approvals, Leaderboard, Export, ShowPolicy,
         ChangePolicy, Digest, CustomerHistory, ExportCustomer, ForgetCustomer, NoteCustomer, Shoutout, Approve,
         Deny, Show, Timeline, Draft, Claim, Handover, Apologise, Grant, AddStep, CompleteStep, Flag, Resolve,
-        Followup, Reopen, Snooze, SendFollowup, SendForm, Cancel, Recategorise, Withdraw, Spend, ApiTokenCommand,
-        WebhookCommand,
+        Followup, Reopen, Snooze, SendFollowup, SendForm, Cancel, Recategorise, Withdraw, Spend,
+        FileCause, Causes, ChangeCauses, CreateAction, Actions, CloseAction, DropAction, SnoozeAction,
+        ApiTokenCommand, WebhookCommand,
     )
 }  # fmt: skip
 

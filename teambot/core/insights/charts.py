@@ -1,5 +1,6 @@
 """The digest's chart: cases opened per day by category, time to resolve against the team's
-target, and this week beside the previous four.
+target, this week beside the previous four, and (when causes cost something) the Pareto of
+what to fix first.
 
 `digest_figure` builds the matplotlib Figure from a Digest (pure, so tests read its data);
 `encode_png` turns a Figure into PNG bytes; `digest_chart` does both. matplotlib's Agg
@@ -12,12 +13,14 @@ import io
 import math
 import zlib
 from datetime import date, timedelta
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
@@ -68,8 +71,9 @@ def digest_figure(digest: Digest) -> Figure:
     seen = {c for counts in digest.opened_per_day.values() for c in counts}
     categories = [c for c in known if c in seen] + sorted(seen - set(known))
 
-    fig = Figure(figsize=(10, 6), dpi=100, layout="constrained")
-    grid = fig.add_gridspec(2, 2, height_ratios=[3, 2], width_ratios=[3, 2])
+    pareto = (digest.improvement or {}).get("pareto") or []
+    fig = Figure(figsize=(10, 9 if pareto else 6), dpi=100, layout="constrained")
+    grid = fig.add_gridspec(3 if pareto else 2, 2, height_ratios=[3, 2, 3] if pareto else [3, 2], width_ratios=[3, 2])
     per_day = fig.add_subplot(grid[0, :])
     resolve = fig.add_subplot(grid[1, 0])
     weeks = fig.add_subplot(grid[1, 1])
@@ -105,7 +109,35 @@ def digest_figure(digest: Digest) -> Figure:
     weeks.set_title("Opened: this week and the four before", fontsize=10)
     weeks.yaxis.set_major_locator(MaxNLocator(integer=True))
     weeks.tick_params(axis="x", labelsize=8)
+    if pareto:  # after the others, so fig.axes keeps their order
+        pareto_chart(fig.add_subplot(grid[2, :]), pareto)
     return fig
+
+
+def pareto_chart(ax: Axes, pareto: list[dict[str, Any]], most: int = 8) -> None:
+    """What to fix first: the causes' cost points as bars, costliest first, and the cumulative share
+    of the week's cost as a line on a second axis (0–100%)."""
+    shown = pareto[:most]
+    names = [_short(p["cause"]) for p in shown]
+    points = [float(p["points"]) for p in shown]
+    total = sum(float(p["points"]) for p in pareto) or 1.0
+    running, share = 0.0, []
+    for value in points:
+        running += value
+        share.append(round(100 * running / total, 1))
+    ax.bar(names, points, color=THIS_WEEK)
+    ax.set_title("What to fix first: cost by cause (cases, unhappy and lost customers, repeats, compensation)",
+                 fontsize=10)  # fmt: skip
+    ax.set_ylabel("cost points")
+    ax.tick_params(axis="x", labelsize=8)
+    line = ax.twinx()
+    line.plot(names, share, color=TARGET, marker="o", linewidth=1.5)
+    line.set_ylim(0, 105)
+    line.set_ylabel("cumulative share %")
+
+
+def _short(name: str, most: int = 22) -> str:
+    return name if len(name) <= most else name[: most - 1].rstrip() + "…"
 
 
 def encode_png(fig: Figure) -> bytes:

@@ -58,6 +58,7 @@ async def _send_digest(dl: Deadlines, item: DueItem) -> Outcome:
     with DIGEST_BUILD_SECONDS.time():
         digest = await compute(dl.db, item.team_id, parse_week(item.ref or ""), dl.clock.now())
     data = digest.as_data()
+    data["choices"] = flag_choices(digest)  # each flag of the week, one click from an action
     chart = chart_attachment(digest)
     notice = Notice(
         kind="digest",
@@ -70,6 +71,12 @@ async def _send_digest(dl: Deadlines, item: DueItem) -> Outcome:
         messages=[(r, notice) for r in recipients],
         result={"opened": digest.this.opened, "week": digest.week},
     )
+
+
+def flag_choices(digest: Digest, most: int = 5) -> list[tuple[str, str]]:
+    """[Make #12's flag an action] buttons: the command creates it, owned by whoever presses."""
+    return [(f"Action from #{f['number']}'s flag", f"action {f['number']} {' '.join(str(f['note']).split())[:150]}")
+            for f in digest.flagged[:most]]  # fmt: skip
 
 
 def digest_recipients(policy: Policy) -> list[Recipient]:

@@ -50,6 +50,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from teambot.core.cases.models import Case, CaseStatus, Grant, ImprovementFlag, TimelineEvent
 from teambot.core.db import Database
 from teambot.core.errors import BadInput
+from teambot.core.improvement.digest_part import improvement_part
+from teambot.core.improvement.render import digest_lines
 from teambot.core.insights.digest_sql import (
     US,
     Ranked,
@@ -194,6 +196,8 @@ class Digest:
     opened_per_day: dict[str, dict[str, int]] = field(default_factory=dict)  # local date -> category -> n
     resolve_hours: list[float] = field(default_factory=list)  # for the chart
     targets: dict[str, int] = field(default_factory=lambda: {"own_min": 15, "resolve_h": 24})
+    # What to fix first (causes by cost, look-alikes) and the improvement actions: improvement.digest_part
+    improvement: dict[str, Any] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -555,8 +559,9 @@ async def compute(
             sched = await read_policy(s, team_id, now)
             return [p.as_data() for p in await detect(s, team_id, until, sched)]
 
-    (this, mine), last, patterns, rest = await asyncio.gather(
-        this_week(), last_week(), recurring(), _the_rest(db, team_id, monday, start, end, until, tz)
+    (this, mine), last, patterns, rest, improvement = await asyncio.gather(
+        this_week(), last_week(), recurring(), _the_rest(db, team_id, monday, start, end, until, tz),
+        improvement_part(db, policy, start, until),
     )
     flags, shouts, cases, still_open, oldest, previous, per_day = rest
     flagged = [
@@ -593,6 +598,7 @@ async def compute(
         resolve_target_h=policy.resolve_within_hours, categories=list(policy.categories),
         previous_weeks=previous, opened_per_day=per_day, resolve_hours=mine["resolve_hours"],
         targets={"own_min": policy.own_within_minutes, "resolve_h": policy.resolve_within_hours},
+        improvement=improvement,
     )  # fmt: skip
 
 
@@ -667,11 +673,13 @@ def digest_text(d: Digest) -> str:
     head = f"*Recovery digest {d.week}*" + (" (so far)" if d.preview else "")
     if d.empty:
         lines = [head, f"No cases this week (last week: {w.opened} opened). Still open: {d.still_open}."]
+        lines += digest_lines(d.improvement)
         if d.patterns:
             lines.append("Patterns: " + "; ".join(p["text"] for p in d.patterns))
         return "\n".join(lines)
     lines = [
         head,
+        *digest_lines(d.improvement),  # the improvement part opens: what to fix first, the actions
         f"Cases: {t.opened} opened (last week {w.opened}), {t.resolved} resolved ({w.resolved}), "
         f"{t.closed} closed ({w.closed}); {d.still_open} still open.",
         f"Time to own: median {span(t.own_median_min)}, p90 {span(t.own_p90_min)} "
@@ -722,6 +730,7 @@ def digest_text(d: Digest) -> str:
     if d.flagged:
         lines.append("Flagged for improvement:")
         lines += [f"  • #{f['number']} ({f['category']}): {f['note']} (<@{f['by']}>)" for f in d.flagged]
+        lines.append("  Make one an action: /recover action <case> <what will change> [@owner] [due <when>].")
     if d.slowest:
         lines.append("Slowest open cases:")
         lines += [

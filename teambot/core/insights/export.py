@@ -14,14 +14,18 @@ import csv
 import re
 from typing import IO
 
+from sqlmodel import select
+
 from teambot.core.cases.queries import all_cases, grants_by_case
 from teambot.core.db import Database
+from teambot.core.improvement.models import Cause
 from teambot.core.money import from_minor
 
 COLUMNS = [
     "team", "case", "status", "opened_at", "opened_by", "customer", "category", "severity", "owner",
     "minutes_to_own", "minutes_to_apology", "hours_to_resolve", "compensation", "currency", "grants",
     "approved_above_authority", "satisfied", "score", "won_back", "root_cause", "problem", "closed_at",
+    "cause",  # the team's cause the root cause is filed under (issue 24); last, so older columns keep their place
 ]  # fmt: skip
 
 
@@ -43,6 +47,9 @@ def _minutes(a, b) -> str:  # type: ignore[no-untyped-def]
 async def export_csv(db: Database, out: IO[str], team_id: str | None = None) -> int:
     cases = await all_cases(db, team_id)
     grants = await grants_by_case(db, team_id)
+    async with db.read() as s:
+        q = select(Cause.id, Cause.name)
+        names = dict((await s.exec(q.where(Cause.team_id == team_id) if team_id else q)).all())
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for c in cases:
@@ -61,7 +68,7 @@ async def export_csv(db: Database, out: IO[str], team_id: str | None = None) -> 
                 _minutes(c.opened_at, c.apologised_at), resolve, total, currency, len(gs),
                 sum(1 for g in gs if not g.within_authority), "" if c.satisfied is None else c.satisfied,
                 c.score or "", "" if c.won_back is None else c.won_back, c.root_cause or "", c.problem,
-                c.closed_at.isoformat() if c.closed_at else "",
+                c.closed_at.isoformat() if c.closed_at else "", names.get(c.cause_id, "") if c.cause_id else "",
             ]
         )  # fmt: skip
     return len(cases)

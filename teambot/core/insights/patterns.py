@@ -1,4 +1,7 @@
-"""Recurring categories and root causes, and repeat customers: trends, not anomalies.
+"""Recurring categories and causes, and repeat customers: trends, not anomalies.
+
+Root causes count by the team's cause they are filed under (differently worded causes meet
+there); unfiled ones by their text.
 
 A category or root cause is a pattern when it has at least K cases in the last 7 days, or
 is rising against the previous 4 weeks' average; a customer is one when they open a second
@@ -19,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case, CaseStatus
+from teambot.core.improvement.models import Cause
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import read_policy
 from teambot.core.ports import Notice, Recipient
@@ -120,13 +124,17 @@ async def detect(s: AsyncSession, team_id: str, end: datetime, sched: Policy) ->
     for category, now_n, all_n in hits:
         judge("category", category, category, now_n, all_n - now_n, numbers.get(category, []))
 
-    # Root causes, by resolution time: SQL groups the lower-cased text, Python merges the few
-    # groups that differ only in spacing or trailing punctuation (cause_key).
-    text = func.lower(func.trim(Case.root_cause))
+    # Root causes, by resolution time, grouped by the team's cause they are filed under (its name),
+    # else by their lower-cased text; Python merges the few text groups that differ only in
+    # spacing or trailing punctuation (cause_key).
+    text = func.coalesce(func.lower(Cause.name), func.lower(func.trim(Case.root_cause)))
+    label = func.min(func.coalesce(Cause.name, Case.root_cause))
     resolved_in = (Case.team_id == team_id, LIVE, col(Case.resolved_at) < end, col(Case.root_cause).is_not(None))
     in_week = case((col(Case.resolved_at) >= start, 1), else_=0)
+    filed = (Cause, col(Cause.id) == col(Case.cause_id))
     groups = await s.exec(
-        select(text, func.min(Case.root_cause), func.sum(in_week), func.count())
+        select(text, label, func.sum(in_week), func.count())
+        .outerjoin(*filed)
         .where(*resolved_in, col(Case.resolved_at) >= base_start)
         .group_by(text)
     )
@@ -146,7 +154,8 @@ async def detect(s: AsyncSession, team_id: str, end: datetime, sched: Policy) ->
     cause_nums: dict[str, list[int]] = {}
     if causes:
         listed = await s.exec(
-            select(text, Case.number).where(*resolved_in, col(Case.resolved_at) >= start, text.in_(list(by_raw)))
+            select(text, Case.number).outerjoin(*filed)
+            .where(*resolved_in, col(Case.resolved_at) >= start, text.in_(list(by_raw)))
         )
         for raw, number in listed.all():
             cause_nums.setdefault(by_raw[raw], []).append(number)

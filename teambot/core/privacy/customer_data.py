@@ -26,13 +26,14 @@ from teambot.core.cases.models import (
 )
 from teambot.core.cases.service import RecoveryService, customer_key
 from teambot.core.errors import NotFound
+from teambot.core.improvement.models import ImprovementAction
 from teambot.core.money import from_minor
 from teambot.core.policy.rules import load_policy, require_admin
 from teambot.core.recognition.models import Shoutout
 
 ERASED = "[erased]"
 # Event data fields that can carry a customer's name or words.
-_PERSONAL_FIELDS = ("problem", "customer", "words", "text", "resolution", "comment")
+_PERSONAL_FIELDS = ("problem", "customer", "words", "text", "resolution", "comment", "outcome")
 
 
 async def _find(s: AsyncSession, team_id: str, name: str) -> Customer:
@@ -101,6 +102,8 @@ async def forget_customer(service: RecoveryService, team_id: str, actor: str, na
         for c in cases:
             c.customer_name, c.problem, c.wants, c.apology_words = ERASED, ERASED, None, None
             c.resolution = ERASED if c.resolution else None
+            # The root cause stays (it is what the team learns from), with the name taken out.
+            c.root_cause = redact_name(c.root_cause, cust.name) if c.root_cause else None
             c.updated_at = now
             s.add(c)
             for step in (await s.exec(select(NextStep).where(NextStep.case_id == c.id))).all():
@@ -110,12 +113,20 @@ async def forget_customer(service: RecoveryService, team_id: str, actor: str, na
                 req.note = None
                 s.add(req)
             for event in (await s.exec(select(TimelineEvent).where(TimelineEvent.case_id == c.id))).all():
-                if any(k in event.data for k in _PERSONAL_FIELDS):
-                    event.data = {k: (ERASED if k in _PERSONAL_FIELDS else v) for k, v in event.data.items()}
+                if any(k in event.data for k in (*_PERSONAL_FIELDS, "root_cause")):
+                    event.data = {
+                        k: ERASED if k in _PERSONAL_FIELDS
+                        else redact_name(v, cust.name) if k == "root_cause" and isinstance(v, str) else v
+                        for k, v in event.data.items()
+                    }  # fmt: skip
                     s.add(event)
             for flag in (await s.exec(select(ImprovementFlag).where(ImprovementFlag.case_id == c.id))).all():
                 flag.note = redact_name(flag.note, cust.name)
                 s.add(flag)
+            for action in (await s.exec(select(ImprovementAction).where(ImprovementAction.case_id == c.id))).all():
+                action.text = redact_name(action.text, cust.name)
+                action.outcome = redact_name(action.outcome, cust.name) if action.outcome else None
+                s.add(action)
             for shout in (await s.exec(select(Shoutout).where(Shoutout.case_id == c.id))).all():
                 shout.message = redact_name(shout.message, cust.name)
                 s.add(shout)

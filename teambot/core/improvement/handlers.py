@@ -1,0 +1,182 @@
+"""The improvement commands: causes (file, rank, name), and actions followed to done."""
+
+from __future__ import annotations
+
+import asyncio
+
+from teambot.core.cases.home import HomeReply
+from teambot.core.cases.replies import CaseReply
+from teambot.core.cases.service import RecoveryService
+from teambot.core.commands import intents as i
+from teambot.core.commands.context import Context
+from teambot.core.commands.dispatch import Handler, HandlerTable
+from teambot.core.commands.replies import ChoiceReply, Reply, TextReply
+from teambot.core.improvement import actions as act
+from teambot.core.improvement import costs, meaning, render
+from teambot.core.improvement import vocabulary as vocab
+from teambot.core.improvement.home import home_sections
+from teambot.core.insights import spend as spending
+from teambot.core.policy.rules import load_policy
+from teambot.core.scheduling.deadlines import Deadlines, snooze_until, zone_of
+from teambot.core.when import parse_due
+
+MAX_CHOICES = 10
+
+
+class ImprovementHandlers:
+    def __init__(
+        self, service: RecoveryService, deadlines: Deadlines, case_resolve: Handler, case_home: Handler,
+        case_flag: Handler,
+    ) -> None:  # fmt: skip
+        self.s = service
+        self.db = service.db
+        self.dl = deadlines
+        self.case_resolve = case_resolve
+        self.case_home = case_home
+        self.case_flag = case_flag
+
+    async def flag(self, intent: i.Flag, ctx: Context) -> Reply:
+        """A flag, with the button that makes it an action (owned by whoever presses it; no due date)."""
+        reply = await self.case_flag(intent, ctx)
+        if isinstance(reply, CaseReply) and intent.note:
+            reply.choices = [("Make it an action", f"action {intent.number} {intent.note[:200]}")]
+        return reply
+
+    async def home(self, intent: i.Home, ctx: Context) -> Reply:
+        """The person's home, with the causes to fix (leads, managers, admins) and the actions they own."""
+        reply = await self.case_home(intent, ctx)
+        if isinstance(reply, HomeReply):
+            reply.sections += await home_sections(self.db, ctx.team_id, ctx.user_id, self.s.clock.now(), ctx.tz)
+        return reply
+
+    # ----- causes --------------------------------------------------------------------------
+
+    async def resolve(self, intent: i.Resolve, ctx: Context) -> Reply:
+        """The case's resolve, then where its root cause was filed, with a one-click change. A cause
+        chosen in the form is filed in the resolve's own transaction (one request, one step)."""
+        chosen = None
+        if intent.cause:  # checked before anything changes
+            async with self.db.read() as s:
+                found = vocab.require(await vocab.causes_of(s, ctx.team_id), intent.cause)
+                chosen = vocab.CauseInfo(found.id or 0, found.name)
+        elif not meaning.loaded():
+            async with self.db.read() as s:
+                compares = bool(await vocab.causes_of(s, ctx.team_id))
+            if compares:  # the resolve will compare by meaning: load the model off the event loop, once
+                await asyncio.to_thread(meaning.model)
+        token = vocab.CHOSEN.set(chosen)
+        try:
+            reply = await self.case_resolve(intent, ctx)
+        finally:
+            vocab.CHOSEN.reset(token)
+        if not isinstance(reply, CaseReply) or reply.detail is None:
+            return reply
+        case, n = reply.detail.case, intent.number
+        async with self.db.read() as s:
+            cause = await vocab.cause_of(s, case)
+            known = bool(await vocab.causes_of(s, ctx.team_id))
+        if cause is not None:
+            reply.message += f" Root cause filed under *{cause.name}*."
+            reply.choices = [("Change cause", f"cause {n}")]
+        elif known:
+            reply.message += " Its root cause is close to none of the team's causes, so it is not filed yet."
+            reply.choices = [("File the root cause", f"cause {n}")]
+        return reply
+
+    async def file_cause(self, intent: i.FileCause, ctx: Context) -> Reply:
+        nums = intent.numbers
+        if not intent.cause:
+            return await self._which_cause(ctx, nums)
+        now = self.s.clock.now()
+        async with self.db.session() as s:
+            policy = await load_policy(s, ctx.team_id, ctx.user_id, now)
+            numbers = [c.number for c in await vocab.case_numbers(s, ctx.team_id, nums)]
+            created = False
+            if intent.new:
+                vocab.require_cause_keeper(policy, ctx.user_id)
+                found = vocab.find(await vocab.causes_of(s, ctx.team_id), intent.cause)
+                created = found is None
+                found = found or await vocab.add(s, ctx.team_id, ctx.user_id, intent.cause, now)
+            else:
+                found = vocab.require(await vocab.causes_of(s, ctx.team_id), intent.cause)
+            cause = vocab.CauseInfo(found.id or 0, found.name)  # plain values, kept past the session
+            await s.commit()
+        await vocab.file_cases(self.s, ctx.team_id, numbers, ctx.user_id, cause)
+        which = render.numbers(numbers)
+        made = " (a new cause)" if created else ""
+        return TextReply(text=f"✓ {which} filed under *{cause.name}*{made}.")
+
+    async def _which_cause(self, ctx: Context, nums: list[int]) -> Reply:
+        async with self.db.read() as s:
+            cases = await vocab.case_numbers(s, ctx.team_id, nums)
+            causes = await vocab.causes_of(s, ctx.team_id)
+            now_under = {c.number: await vocab.cause_of(s, c) for c in cases}
+        listed = ",".join(str(n) for n in nums)
+        lines = []
+        for c in cases:
+            under = now_under[c.number]
+            lines.append(f"#{c.number}: “{c.root_cause or 'no root cause yet'}”"
+                         + (f", filed under *{under.name}*" if under else ", not filed"))  # fmt: skip
+        if not causes:
+            lines.append("The team has no causes yet. Admins and managers name one: /recover cause "
+                         f"{listed} new <name>, or /recover policy cause add <name>.")  # fmt: skip
+            return TextReply(text="\n".join(lines))
+        lines.append(f"File under which cause? (or /recover cause {listed} <cause>)")
+        return ChoiceReply(text="\n".join(lines), choices=[(c.name, f"cause {listed} {c.name}") for c in causes[:MAX_CHOICES]])
+
+    async def causes(self, intent: i.Causes, ctx: Context) -> Reply:
+        policy = await self.s.policy(ctx.team_id, ctx.user_id, ctx.platform)
+        spending.require_spend_reader(policy, ctx.user_id)
+        period = spending.parse_period(intent.period, self.s.clock.now(), policy.digest_timezone)
+        report = await costs.report(self.db, policy, period)
+        text = render.causes_text(report)
+        if report.groups:
+            return ChoiceReply(text=text, choices=[render.group_choice(g) for g in report.groups[:MAX_CHOICES]])
+        return TextReply(text=text, title=f"What to fix first, {period.label}")
+
+    async def change_causes(self, intent: i.ChangeCauses, ctx: Context) -> Reply:
+        async with self.db.session() as s:
+            policy = await load_policy(s, ctx.team_id, ctx.user_id, self.s.clock.now())
+            message = await vocab.change_vocabulary(s, policy, ctx.user_id, intent.op, intent.args, self.s.clock.now())
+            await s.commit()
+        return TextReply(text=f"✓ {message}")
+
+    # ----- actions -------------------------------------------------------------------------
+
+    async def create_action(self, intent: i.CreateAction, ctx: Context) -> Reply:
+        now = self.s.clock.now()
+        due = parse_due(intent.due, now, ctx.tz) if intent.due else None
+        a = await act.create_action(self.s, ctx.team_id, intent.number, ctx.user_id, intent.what, intent.owner, due)
+        cause = f", cause *{a.cause}*" if a.cause else " (its case has no cause yet)"
+        return TextReply(
+            public=True,
+            text=f"✓ Improvement action {a.number} for <@{a.owner}>: {a.text} · {render.when(a.due_at, ctx.tz)}"
+            f" (case #{a.case_number}{cause}). Done: /recover action done {a.number} [what changed].",
+        )
+
+    async def actions(self, intent: i.Actions, ctx: Context) -> Reply:
+        which = intent.which if intent.which in ("open", "mine", "done", "dropped", "all") else "open"
+        status = None if which == "all" else ("open" if which == "mine" else which)
+        found = await act.list_actions(self.db, ctx.team_id, status, ctx.user_id if which == "mine" else None)
+        return TextReply(text=render.actions_text(found, which, self.s.clock.now(), ctx.tz))
+
+    async def close_action(self, intent: i.CloseAction, ctx: Context) -> Reply:
+        done = not isinstance(intent, i.DropAction)
+        a = await act.close_action(self.s, ctx.team_id, intent.action, ctx.user_id, done=done, note=intent.note)
+        verb = "done" if done else "dropped"
+        what = f": {a.outcome}" if a.outcome else ""
+        return TextReply(public=True, text=f"✓ <@{ctx.user_id}> marked action {a.number} ({a.text}) {verb}{what}.")
+
+    async def snooze_action(self, intent: i.SnoozeAction, ctx: Context) -> Reply:
+        now = self.s.clock.now()
+        policy = await self.s.policy(ctx.team_id, ctx.user_id, ctx.platform)
+        until = snooze_until(intent.duration, now, policy, zone_of(policy, ctx.user_id))
+        await act.snooze_action(self.dl, ctx.team_id, intent.action, until)
+        return TextReply(text=f"✓ Action {intent.action}'s reminder moved to {until.astimezone(zone_of(policy, ctx.user_id)):%a %-d %b %H:%M}.")
+
+    def handlers(self) -> HandlerTable:
+        return {
+            i.Resolve: self.resolve, i.Home: self.home, i.Flag: self.flag, i.FileCause: self.file_cause, i.Causes: self.causes,
+            i.ChangeCauses: self.change_causes, i.CreateAction: self.create_action, i.Actions: self.actions,
+            i.CloseAction: self.close_action, i.DropAction: self.close_action, i.SnoozeAction: self.snooze_action,
+        }  # fmt: skip
