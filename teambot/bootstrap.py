@@ -28,6 +28,9 @@ from teambot.core.insights import delivery as digests
 from teambot.core.insights import patterns
 from teambot.core.insights.handlers import InsightHandlers
 from teambot.core.intake.queue import Intake
+from teambot.core.jira import handlers as jira_handlers
+from teambot.core.jira.handlers import JiraHandlers
+from teambot.core.jira.loop_actions import LoopActions
 from teambot.core.jira.service import JiraLinks
 from teambot.core.migrate import HEAD, current_revision, upgrade_async
 from teambot.core.policy.handlers import PolicyHandlers
@@ -145,7 +148,11 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     # which lives in the same database): without it, linking Jira is refused with a sentence.
     jira_box = SecretBox(secret_value.encode(), "teambot jira") if secret_value else None
     jira_api = AiohttpJira()
-    jira = JiraLinks(db, clk, jira_api, jira_box)
+    loop_actions = LoopActions(service, settings.public_url)
+    jira = JiraLinks(db, clk, jira_api, jira_box, loop_actions)
+    events.subscribe(jira_handlers.on_case_changed)  # an action done here moves its Jira issue (a due item)
+    for kind, handler in jira_handlers.due_handlers(jira).items():
+        dl.register(kind, handler)
 
     async def jira_linked(team_id: str) -> list[tuple[str, str]]:
         link = await jira.linked(team_id)
@@ -161,6 +168,7 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     scheduler = Scheduler(dl, [plan_digests, poll_jira], sweep_seconds=settings.sweep_seconds, plan_seconds=300)
     outbox.committed = scheduler.soon  # a webhook goes out at once, not at the next sweep
     case_handlers = CaseHandlers(service)
+    improvement = ImprovementHandlers(service, dl, case_handlers.resolve, case_handlers.home, case_handlers.flag)
     commands = Commands(
         {
             **case_handlers.handlers(),
@@ -170,9 +178,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
             **InsightHandlers(service).handlers(),
             **RecognitionHandlers(shoutouts).handlers(),
             **LoopHandlers(mailer).handlers(),
-            **ImprovementHandlers(
-                service, dl, case_handlers.resolve, case_handlers.home, case_handlers.flag
-            ).handlers(),  # wraps resolve, home and flag
+            **improvement.handlers(),  # wraps resolve, home and flag
+            **JiraHandlers(jira, loop_actions, improvement.create_action).handlers(),  # wraps create_action
             **ApiTokenHandlers(tokens).handlers(),
             **WebhookHandlers(webhooks).handlers(),
         }

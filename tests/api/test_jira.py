@@ -160,3 +160,44 @@ def test_no_teambot_secret_no_link(tmp_path: Path) -> None:
                            "acme.atlassian.net", "--project", "OPS", "--email", EMAIL],
                           capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
     assert done.returncode == 2 and "Set TEAMBOT_SECRET before linking Jira" in done.stderr
+
+
+async def test_create_in_jira_from_a_real_action_and_back(container: Container, jira: Jira, db_url: str) -> None:
+    """With the improvement loop: the button under a new action, the issue it makes, the action
+    marked done (timeline, action.done) when Jira says done, and Jira moved when done here."""
+    from teambot.core.cases.models import TimelineEvent
+    from teambot.core.improvement.models import ActionStatus, ImprovementAction
+
+    c = container
+    done = await link_by_cli(db_url, jira.url)
+    hook_secret = done.stdout.split("(shown once): ", 1)[1].split()[0]
+    c.jira.box = SecretBox(SECRET.encode(), "teambot jira")
+    run = c.commands.run_text
+    await run("Mr Brown: cold fish", ctx())
+    await run("claim 1", ctx())
+    await run("apologise 1 in_person so sorry", ctx())
+    await run("resolve 1 replated | the heat lamp at the pass died", ctx())
+    await run("policy cause add Heat lamp", ctx())
+    await run("cause 1 Heat lamp", ctx())
+    made = await run("action 1 Replace the pass heat lamp", ctx())
+    assert getattr(made, "choices", None) == [("Create in Jira", "action jira 1")], made
+    sent = await run("action jira 1", ctx())
+    assert "OPS-1" in sent.text and f"{jira.url}/browse/OPS-1" in sent.text, sent.text
+    fields = jira.issues["OPS-1"]["fields"]
+    assert "Replace the pass heat lamp" in fields["summary"] and "Heat lamp" in str(fields["description"])
+    assert "/api/v1/cases/1" in str(fields["description"])
+    body, headers = Jira.signed(jira.finish("OPS-1"), hook_secret)
+    async with TestClient(TestServer(create_app(c))) as http:
+        assert (await http.post("/jira/webhook/T1", data=body, headers=headers)).status == 200
+    async with c.db.session() as s:
+        action = (await s.exec(select(ImprovementAction))).one()
+    assert action.status == ActionStatus.DONE and action.closed_by == "jira" and "OPS-1" in (action.outcome or "")
+    async with c.db.session() as s:
+        events = list((await s.exec(select(TimelineEvent).where(TimelineEvent.kind == "action_done"))).all())
+    assert [(e.actor, e.data.get("outcome")) for e in events] == [("jira", "OPS-1 is done in Jira (webhook).")]
+    # Done in Teambot first: the issue follows through a transition (a due item, after the commit).
+    await run("action 1 Keep a spare bulb", ctx())
+    await run("action jira 2", ctx())
+    await run("action done 2 spare in the store", ctx())
+    await c.deadlines.sweep()
+    assert jira.issues["OPS-2"]["fields"]["status"]["statusCategory"]["key"] == "done"

@@ -29,7 +29,7 @@ SUBCOMMANDS = (
 # are commands only when a case number follows; otherwise the text opens a case as usual.
 NEEDS_NUMBER = ("cancel", "category", "cause", "action")
 _NUMBERS = r"#?\d{1,9}(?:\s*,\s*#?\d{1,9})*"  # `3`, `#3`, `3,7,12`
-_ACTION_VERBS = ("done", "drop", "snooze")
+_ACTION_VERBS = ("done", "drop", "snooze", "jira")
 
 USAGE = {
     "show": "/recover show <case>",
@@ -436,6 +436,8 @@ def _close_action(verb: str, rest: str, raw: str) -> Intent:
     tail = parts[2].strip() if len(parts) > 2 else ""
     if verb == "drop" and not tail:
         raise BadInput("Say why the action is dropped.", "Usage: /recover action drop <action> <why>")
+    if verb == "jira":
+        return intent_for("action_jira", {"action": number}, raw)
     if verb == "snooze":
         return intent_for("action_snooze", {"action": number, "duration": re.sub(r"^for\s+", "", tail, flags=re.I) or None}, raw)
     return intent_for("action_done" if verb == "done" else "action_drop", {"action": number, "note": tail or None}, raw)

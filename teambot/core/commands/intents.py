@@ -346,6 +346,14 @@ class SnoozeAction(Intent):
 
 
 @dataclass(kw_only=True)
+class ActionToJira(Intent):
+    """"Create in Jira" on an improvement action: `/recover action jira <action>`."""
+
+    name = "action_jira"
+    action: int
+
+
+@dataclass(kw_only=True)
 class ApiTokenCommand(Intent):
     """`/recover api-token create <name> [read|write] | list | revoke <name>` (admins)."""
 
@@ -373,7 +381,7 @@ INTENTS: dict[str, type[Intent]] = {
         Deny, Show, Timeline, Draft, Claim, Handover, Apologise, Grant, AddStep, CompleteStep, Flag, Resolve,
         Followup, Reopen, Snooze, SendFollowup, SendForm, Cancel, Recategorise, Withdraw, Spend,
         FileCause, Causes, ChangeCauses, CreateAction, Actions, CloseAction, DropAction, SnoozeAction,
-        ApiTokenCommand, WebhookCommand,
+        ApiTokenCommand, WebhookCommand, ActionToJira,
     )
 }  # fmt: skip
 
