@@ -12,7 +12,8 @@ import json
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -20,13 +21,28 @@ from pydantic import BaseModel, ValidationError
 
 from teambot.api import opening
 from teambot.api.problems import from_domain, from_validation, problem
-from teambot.api.schemas import CaseList, CaseListQuery, Digest, DigestQuery, OpenCaseIn, Problem
+from teambot.api.schemas import (
+    ActionList,
+    ActionListQuery,
+    ActionOut,
+    CaseList,
+    CaseListQuery,
+    CauseList,
+    CauseListQuery,
+    CauseOut,
+    Digest,
+    DigestQuery,
+    OpenCaseIn,
+    Problem,
+)
 from teambot.bootstrap import Container
 from teambot.core.api_tokens.models import WRITE
 from teambot.core.api_tokens.store import Caller
-from teambot.core.cases.listing import CaseFilter, case_and_timeline, list_cases
+from teambot.core.cases.listing import CaseFilter, case_and_timeline, cause_names, list_cases
 from teambot.core.cases.public import CaseOut, CaseWithTimeline, case_out, case_with_timeline
-from teambot.core.errors import DomainError
+from teambot.core.errors import BadInput, DomainError
+from teambot.core.improvement.actions import list_actions
+from teambot.core.improvement.costs import causes_with_cost
 from teambot.core.insights import digest as d
 from teambot.core.policy.models import Policy
 from teambot.web.ratelimit import RateLimiter
@@ -69,14 +85,19 @@ def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = 
 async def list_cases_handler(request: web.Request, caller: Caller, q: CaseListQuery) -> web.StreamResponse:
     f = CaseFilter(status=q.status, category=q.category, cause=q.cause, owner=q.owner, opened_after=q.opened_after,
                    opened_before=q.opened_before, resolved_after=q.resolved_after, resolved_before=q.resolved_before)  # fmt: skip
-    rows, nxt = await list_cases(_container(request).db, caller.team_id, f, cursor=q.cursor, limit=q.limit)
-    return _json(CaseList(items=[case_out(c) for c in rows], next_cursor=nxt))
+    db = _container(request).db
+    rows, nxt = await list_cases(db, caller.team_id, f, cursor=q.cursor, limit=q.limit)
+    names = await cause_names(db, rows)
+    items = [case_out(c, names.get(c.cause_id) if c.cause_id else None) for c in rows]
+    return _json(CaseList(items=items, next_cursor=nxt))
 
 
 async def get_case_handler(request: web.Request, caller: Caller, _: None) -> web.StreamResponse:
     number = _number(request)
-    case, events = await case_and_timeline(_container(request).db, caller.team_id, number)
-    return _json(case_with_timeline(case, events))
+    db = _container(request).db
+    case, events = await case_and_timeline(db, caller.team_id, number)
+    names = await cause_names(db, [case])
+    return _json(case_with_timeline(case, events, names.get(case.cause_id) if case.cause_id else None))
 
 
 async def open_case_handler(request: web.Request, caller: Caller, body: OpenCaseIn) -> web.StreamResponse:
@@ -100,6 +121,28 @@ async def digest_handler(request: web.Request, caller: Caller, q: DigestQuery) -
     result = await d.compute(c.db, caller.team_id, monday, now, preview=monday >= this_week)
     data = json.loads(json.dumps(result.as_data(), default=str))
     return web.json_response(Digest.model_validate(data).model_dump(mode="json"))
+
+
+async def causes_handler(request: web.Request, caller: Caller, q: CauseListQuery) -> web.StreamResponse:
+    c = _container(request)
+    end = q.resolved_before or c.clock.now()
+    start = q.resolved_after or end - timedelta(days=28)
+    if start >= end:
+        raise BadInput("resolved_after must be before resolved_before.", "Give a period that moves forward in time.",
+                       field="resolved_after")  # fmt: skip
+    found = await causes_with_cost(c.db, caller.team_id, start, end)
+    items = [CauseOut(name=x.name, cases=x.cases, compensation=x.compensation, not_satisfied=x.not_satisfied, lost=x.lost,
+                      repeat_customers=x.repeat_customers, per_week=x.per_week, per_week_before=x.per_week_before,
+                      trend=x.trend, points=x.points) for x in found]  # type: ignore[arg-type]  # fmt: skip
+    return _json(CauseList(resolved_after=start, resolved_before=end, items=items))
+
+
+async def actions_handler(request: web.Request, caller: Caller, q: ActionListQuery) -> web.StreamResponse:
+    c = _container(request)
+    found = await list_actions(c.db, caller.team_id, None if q.status == "all" else q.status, q.owner)
+    keys = await c.jira.issue_keys(caller.team_id)
+    items = [ActionOut(**{**asdict(a), "jira_issue": keys.get(a.number)}) for a in found]
+    return _json(ActionList(items=items))
 
 
 def _number(request: web.Request) -> int:
@@ -126,6 +169,13 @@ ROUTES: list[Route] = [
                      409: ("The Idempotency-Key was used with a different body.", Problem),
                      415: ("The body is not sent as application/json.", Problem),
                      422: ("The body is JSON but not a case Teambot can open.", Problem)}),
+    Route("GET", "/causes", "listCauses", "The team's causes ranked by what their cases cost in a period.",
+          causes_handler, query=CauseListQuery,
+          responses={200: ("The causes, costliest first.", CauseList), 400: ("A query parameter is invalid.", Problem),
+                     422: ("The period runs backwards.", Problem)}),
+    Route("GET", "/actions", "listActions", "The team's improvement actions (open ones by default).", actions_handler,
+          query=ActionListQuery, responses={200: ("The actions, oldest first.", ActionList),
+                                            400: ("A query parameter is invalid.", Problem)}),
     Route("GET", "/digest", "getDigest", "A week's digest as data.", digest_handler, query=DigestQuery,
           responses={200: ("The digest.", Digest), 400: ("The week is not written as 2026-W47.", Problem),
                      422: ("The week does not exist.", Problem)}),

@@ -102,6 +102,71 @@ class WebhookEvent(BaseModel):
     data: WebhookData
 
 
+class CauseListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolved_after: datetime | None = Field(default=None, description="Default: 28 days ago.")
+    resolved_before: datetime | None = Field(default=None, description="Default: now.")
+
+
+class CauseOut(BaseModel):
+    """One of the team's causes with what its cases cost in the period, costliest first."""
+
+    model_config = ConfigDict(title="Cause")
+
+    name: str
+    cases: list[int] = Field(description="Case numbers resolved in the period under this cause.")
+    compensation: dict[str, int] = Field(description="Compensation given, per currency, in minor units (cents).")
+    not_satisfied: int
+    lost: int
+    repeat_customers: int
+    per_week: float
+    per_week_before: float = Field(description="Cases a week in the 4 weeks before the period.")
+    trend: Literal["rising", "falling", "steady"]
+    points: float = Field(description="The cost points that rank the causes.")
+
+
+class CauseList(BaseModel):
+    model_config = ConfigDict(title="CauseList")
+
+    resolved_after: datetime
+    resolved_before: datetime
+    items: list[CauseOut]
+
+
+class ActionListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["open", "done", "dropped", "all"] = "open"
+    owner: str | None = Field(default=None, max_length=128, description="The owner's chat user id.")
+
+
+class ActionOut(BaseModel):
+    """An improvement action: a change someone owns until it is done or dropped."""
+
+    model_config = ConfigDict(title="Action")
+
+    number: int
+    case_number: int
+    cause: str | None
+    text: str
+    owner: str
+    due_at: datetime | None
+    status: Literal["open", "done", "dropped"]
+    created_by: str
+    created_at: datetime
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    outcome: str | None = None
+    jira_issue: str | None = Field(default=None, description="The Jira issue key, once sent to Jira.")
+
+
+class ActionList(BaseModel):
+    model_config = ConfigDict(title="ActionList")
+
+    items: list[ActionOut]
+
+
 class Digest(BaseModel):
     """The weekly digest's figures, as `teambot digest --json` prints them."""
 

@@ -26,7 +26,8 @@ async def test_the_document_is_valid_openapi_31_and_public(api: Api) -> None:
     resp = await api.call("GET", "/api/v1/openapi.json")
     doc = resp.json()
     assert resp.status == 200 and doc["openapi"] == "3.1.0"
-    assert set(doc["paths"]) == {"/api/v1/cases", "/api/v1/cases/{number}", "/api/v1/digest"}
+    assert set(doc["paths"]) == {"/api/v1/cases", "/api/v1/cases/{number}", "/api/v1/causes", "/api/v1/actions",
+                                 "/api/v1/digest"}  # fmt: skip
     assert doc["paths"]["/api/v1/cases"]["post"]["responses"]["409"]["content"]["application/problem+json"]
 
 
@@ -92,17 +93,22 @@ async def test_open_list_get_with_timeline_and_filters(api: Api) -> None:
         await api.call("POST", "/api/v1/cases", token=token, body={"problem": f"Problem {n}", "category": "billing"})
     await svc.claim("T1", 2, "U_OWNER")
     await svc.apologise("T1", 2, "U_OWNER", "phone")
-    await svc.resolve("T1", 2, "U_OWNER", "Refunded", "card reader")
+    await svc.resolve("T1", 2, "U_OWNER", "Refunded", "the card reader froze")
+    await api.container.commands.run_text("policy cause add Card reader", ctx())
+    await api.container.commands.run_text("cause 2 Card reader", ctx())
     one = (await api.call("GET", "/api/v1/cases/2", token=token)).json()
-    assert [e["kind"] for e in one["timeline"]] == ["opened", "claimed", "apologised", "resolved"]
+    assert [e["kind"] for e in one["timeline"]][:4] == ["opened", "claimed", "apologised", "resolved"]
+    assert one["cause"] == "Card reader"
     page = (await api.call("GET", "/api/v1/cases", token=token, query={"limit": 2})).json()
     assert [c["number"] for c in page["items"]] == [5, 4] and page["next_cursor"]
     rest = (await api.call("GET", "/api/v1/cases", token=token, query={"limit": 2, "cursor": page["next_cursor"]})).json()
     assert [c["number"] for c in rest["items"]] == [3, 2]
     last = (await api.call("GET", "/api/v1/cases", token=token, query={"limit": 2, "cursor": rest["next_cursor"]})).json()
     assert [c["number"] for c in last["items"]] == [1] and last["next_cursor"] is None
-    q = {"status": "resolved", "owner": "U_OWNER", "cause": "Card Reader", "category": "billing"}
-    assert [c["number"] for c in (await api.call("GET", "/api/v1/cases", token=token, query=q)).json()["items"]] == [2]
+    q = {"status": "resolved", "owner": "U_OWNER", "cause": "card READER", "category": "billing"}
+    found = (await api.call("GET", "/api/v1/cases", token=token, query=q)).json()["items"]
+    assert [c["number"] for c in found] == [2] and found[0]["cause"] == "Card reader"
+    assert (await api.call("GET", "/api/v1/cases", token=token, query={"cause": "Heat lamp"})).json()["items"] == []
     now = api.container.clock.now()
     window = {"resolved_after": (now - timedelta(hours=1)).isoformat(), "resolved_before": (now + timedelta(hours=1)).isoformat()}
     assert [c["number"] for c in (await api.call("GET", "/api/v1/cases", token=token, query=window)).json()["items"]] == [2]
@@ -188,6 +194,36 @@ async def test_digest_as_json(api: Api) -> None:
     assert past.status == 200 and past.json()["week"] == "2026-W40" and past.json()["empty"]
 
 
+async def test_causes_and_actions(api: Api) -> None:
+    """The improvement loop through the API: causes ranked by cost, actions with their Jira key."""
+    token = await api.token()
+    run, svc = api.container.commands.run_text, api.container.service
+    for n, words in ((1, "the heat lamp died"), (2, "heat lamp broken again")):
+        await api.call("POST", "/api/v1/cases", token=token, body={"problem": f"Cold dish {n}"})
+        await svc.claim("T1", n, ADMIN)
+        await svc.apologise("T1", n, ADMIN, "phone")
+        await svc.resolve("T1", n, ADMIN, "Replated", words)
+    await run("policy cause add Heat lamp", ctx())
+    await run("cause 1,2 Heat lamp", ctx())
+    await run("action 1 Replace the pass heat lamp due friday", ctx())
+    api.container.clock.advance(minutes=1)  # type: ignore[attr-defined]  # the period ends now, exclusive
+    causes = await api.call("GET", "/api/v1/causes", token=token)
+    assert causes.status == 200
+    top = causes.json()["items"][0]
+    assert top["name"] == "Heat lamp" and sorted(top["cases"]) == [1, 2] and top["trend"] in ("rising", "steady", "falling")
+    actions = (await api.call("GET", "/api/v1/actions", token=token)).json()["items"]
+    assert [(a["number"], a["case_number"], a["cause"], a["status"], a["jira_issue"]) for a in actions] == [
+        (1, 1, "Heat lamp", "open", None)]
+    await run("action done 1 new lamp fitted", ctx())
+    assert (await api.call("GET", "/api/v1/actions", token=token)).json()["items"] == []
+    done = (await api.call("GET", "/api/v1/actions", token=token, query={"status": "done"})).json()["items"]
+    assert done[0]["outcome"] == "new lamp fitted"
+    now = api.container.clock.now().isoformat()
+    backwards = await api.call("GET", "/api/v1/causes", token=token, query={"resolved_after": now, "resolved_before": now})
+    assert backwards.status == 422 and "before" in backwards.json()["detail"]
+    assert (await api.call("GET", "/api/v1/actions", token=token, query={"status": "late"})).status == 400
+
+
 async def test_each_token_has_its_own_rate_limit(api: Api) -> None:
     limiter = app_of(api)[API_LIMITER]
     limiter.capacity, limiter.rate = 3.0, 3 / 60.0  # 3 a minute, for the test (120 by default)
@@ -207,8 +243,11 @@ async def test_every_operation_and_its_answers_were_checked(api: Api) -> None:
     await api.call("GET", "/api/v1/cases", token=token)
     await api.call("GET", "/api/v1/cases/1", token=token)
     await api.call("GET", "/api/v1/digest", token=token)
-    assert {c.rsplit(" ", 1)[0] for c in api.checked} >= {"POST /api/v1/cases", "GET /api/v1/cases",
-                                                          "GET /api/v1/cases/1", "GET /api/v1/digest"}  # fmt: skip
+    await api.call("GET", "/api/v1/causes", token=token)
+    await api.call("GET", "/api/v1/actions", token=token)
+    assert {c.rsplit(" ", 1)[0] for c in api.checked} >= {
+        "POST /api/v1/cases", "GET /api/v1/cases", "GET /api/v1/cases/1", "GET /api/v1/digest", "GET /api/v1/causes",
+        "GET /api/v1/actions"}  # fmt: skip
     assert ADMIN
 
 

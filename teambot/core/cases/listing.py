@@ -13,6 +13,8 @@ from sqlmodel import col, select
 from teambot.core.cases.models import Case, TimelineEvent
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, NotFound
+from teambot.core.improvement.models import Cause
+from teambot.core.improvement.vocabulary import cause_key
 
 MAX_LIMIT = 200
 
@@ -21,7 +23,7 @@ MAX_LIMIT = 200
 class CaseFilter:
     status: str | None = None
     category: str | None = None
-    cause: str | None = None  # the root cause as written at resolve (case-insensitive)
+    cause: str | None = None  # the team's cause (its name, any case)
     owner: str | None = None
     opened_after: datetime | None = None
     opened_before: datetime | None = None
@@ -55,7 +57,8 @@ async def list_cases(db: Database, team_id: str, f: CaseFilter, *, cursor: str |
     if f.category:
         q = q.where(func.lower(col(Case.category)) == f.category.strip().lower())
     if f.cause:
-        q = q.where(func.lower(col(Case.root_cause)) == f.cause.strip().lower())
+        named = select(Cause.id).where(Cause.team_id == team_id, Cause.key == cause_key(f.cause))
+        q = q.where(col(Case.cause_id).in_(named.scalar_subquery()))
     if f.owner:
         q = q.where(col(Case.owner_id) == f.owner)
     for column, after, before in ((Case.opened_at, f.opened_after, f.opened_before),
@@ -72,6 +75,15 @@ async def list_cases(db: Database, team_id: str, f: CaseFilter, *, cursor: str |
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1].number) if more and rows else None
+
+
+async def cause_names(db: Database, cases: list[Case]) -> dict[int, str]:
+    """Cause id -> name for these cases' causes (one query a page)."""
+    ids = {c.cause_id for c in cases if c.cause_id is not None}
+    if not ids:
+        return {}
+    async with db.session() as s:
+        return {int(i): str(n) for i, n in (await s.exec(select(Cause.id, Cause.name).where(col(Cause.id).in_(ids)))).all()}
 
 
 async def case_and_timeline(db: Database, team_id: str, number: int) -> tuple[Case, list[TimelineEvent]]:

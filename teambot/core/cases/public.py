@@ -30,6 +30,7 @@ class CaseOut(BaseModel):
     wants: str | None = Field(default=None, description="What the customer wants.")
     category: str
     severity: str
+    cause: str | None = Field(default=None, description="The team's cause its root cause is filed under.")
     customer: CustomerOut
     owner: str | None = Field(default=None, description="The owner's chat user id, if claimed.")
     opened_by: str
@@ -60,8 +61,9 @@ class CaseWithTimeline(CaseOut):
     timeline: list[TimelineEntry]
 
 
-def case_out(case: Case) -> CaseOut:
+def case_out(case: Case, cause: str | None = None) -> CaseOut:
     return CaseOut(
+        cause=cause,
         number=case.number, status=case.status.value if hasattr(case.status, "value") else str(case.status),
         problem=case.problem, wants=case.wants, category=case.category, severity=case.severity,
         customer=CustomerOut(name=case.customer_name), owner=case.owner_id, opened_by=case.opened_by,
@@ -72,11 +74,11 @@ def case_out(case: Case) -> CaseOut:
     )  # fmt: skip
 
 
-def case_with_timeline(case: Case, events: list[TimelineEvent]) -> CaseWithTimeline:
+def case_with_timeline(case: Case, events: list[TimelineEvent], cause: str | None = None) -> CaseWithTimeline:
     entries = [TimelineEntry(kind=e.kind, actor=e.actor, at=e.at, data=dict(e.data or {})) for e in events]
-    return CaseWithTimeline(**case_out(case).model_dump(), timeline=entries)
+    return CaseWithTimeline(**case_out(case, cause).model_dump(), timeline=entries)
 
 
-def case_data(case: Case) -> dict[str, Any]:
+def case_data(case: Case, cause: str | None = None) -> dict[str, Any]:
     """The case as JSON-ready data (webhook payloads)."""
-    return case_out(case).model_dump(mode="json")
+    return case_out(case, cause).model_dump(mode="json")

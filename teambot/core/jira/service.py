@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, InvalidStep, NotFound
+from teambot.core.improvement.models import ImprovementAction
 from teambot.core.jira.models import JiraIssue, JiraLink
 from teambot.core.jira.ports import ActionInfo, Actions, JiraApi, JiraCredentials, JiraError
 from teambot.core.ports import Clock
@@ -200,6 +201,16 @@ class JiraLinks:
                     s.add(fresh)
                     await s.commit()
         return done
+
+    async def issue_keys(self, team_id: str) -> dict[int, str]:
+        """Action number -> Jira issue key, for the team's actions sent to Jira."""
+        async with self.db.session() as s:
+            rows = await s.exec(
+                select(ImprovementAction.number, JiraIssue.issue_key)
+                .join(JiraIssue, col(JiraIssue.action_id) == col(ImprovementAction.id))
+                .where(JiraIssue.team_id == team_id)
+            )  # fmt: skip
+            return {int(n): str(k) for n, k in rows.all()}
 
     async def action_done_here(self, team_id: str, action_id: int) -> bool:
         """An action marked done in Teambot moves its issue to done in Jira (when a transition allows)."""

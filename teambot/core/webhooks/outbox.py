@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import CaseStatus
 from teambot.core.cases.public import case_data
+from teambot.core.improvement.models import Cause
 from teambot.core.scheduling.models import DueItem
 from teambot.core.webhooks.models import ACTIVE, Webhook
 
@@ -106,8 +107,13 @@ class Outbox:
         hooks = await self.endpoints(event.session, event.case.team_id)
         if not hooks:
             return
+        cause = None
+        if event.case.cause_id is not None:  # the cause's name (in the session already, as a rule)
+            with event.session.no_autoflush:
+                row = await event.session.get(Cause, event.case.cause_id)
+            cause = row.name if row is not None else None
         await self.write(event.session, event.case.team_id, event.case.id, types, event.at,
-                         lambda t: {"case": case_data(event.case), **_extra(t, event.data)}, hooks)  # fmt: skip
+                         lambda t: {"case": case_data(event.case, cause), **_extra(t, event.data)}, hooks)  # fmt: skip
 
     async def write(self, s: AsyncSession, team_id: str, case_id: int | None, types: list[str], at: datetime,
                     data_of: Callable[[str], dict[str, Any]],
