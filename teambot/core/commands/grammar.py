@@ -62,7 +62,7 @@ USAGE = {
     "webhook": "/recover webhook add <https URL> [event,...] | list | remove <url> | test <url> | log <url>",
     "cause": "/recover cause <case>[,<case>...] <cause> · /recover cause <cases> new <name>",
     "causes": "/recover causes [week|month|YYYY-MM|YYYY-MM-DD..YYYY-MM-DD]",
-    "action": "/recover action <case> <what will change> [@owner] [due <when>] · action done|drop|snooze <action> ...",
+    "action": "/recover action <case> <what will change> [@owner] [due <when>] · action done|drop|snooze|jira <action> ...",
     "actions": "/recover actions [mine|done|dropped|all]",
     "policy cause": "/recover policy cause add|remove <name> · rename <old> to <new> · merge <from> into <into>",
 }

@@ -14,7 +14,7 @@ HELP = """*Teambot: service recovery*
 `/recover followup <case> satisfied|not <score 1-5> [won|lost]` · `/recover reopen <case>`
 `/recover flag <case> <what should change>` · `/recover draft <case>` (written follow-up)
 `/recover cause <case>[,<case>] <cause>` file root causes under a cause · `/recover causes [week|month|YYYY-MM|<from>..<to>]` what to fix first, by cost
-`/recover action <case> <what will change> [@owner] [due <when>]` · `/recover actions [mine|done|all]` · `/recover action done|drop|snooze <action> ...`
+`/recover action <case> <what will change> [@owner] [due <when>]` · `/recover actions [mine|done|all]` · `/recover action done|drop|snooze|jira <action> ...` (jira: create it in the linked Jira project)
 `/recover cancel <case> mistake|duplicate of <case>` (opener, owner, admin) · `/recover category <case> <category>`
 `/recover customer <name>` · `/recover note <customer>: <preference>`
 `/recover shoutout @person [case] <why>` · `/recover leaderboard` · `/recover digest`
