@@ -22,13 +22,15 @@ HELP_LINES = (
     N_("`/recover followup <case> satisfied|not <score 1-5> [won|lost]` · `/recover reopen <case>`"),
     N_("`/recover flag <case> <what should change>` · `/recover draft <case>` (written follow-up)"),
     N_("`/recover cause <case>[,<case>] <cause>` file root causes under a cause · `/recover causes [week|month|YYYY-MM|<from>..<to>]` what to fix first, by cost"),
-    N_("`/recover action <case> <what will change> [@owner] [due <when>]` · `/recover actions [mine|done|all]` · `/recover action done|drop|snooze <action> ...`"),
+    N_("`/recover action <case> <what will change> [@owner] [due <when>]` · `/recover actions [mine|done|all]` · `/recover action done|drop|snooze|jira <action> ...` (jira: create it in the linked Jira project)"),
     N_("`/recover cancel <case> mistake|duplicate of <case>` (opener, owner, admin) · `/recover category <case> <category>`"),
     N_("`/recover customer <name>` · `/recover note <customer>: <preference>`"),
     N_("`/recover shoutout @person [case] <why>` · `/recover leaderboard` · `/recover digest`"),
     N_("`/recover spend [week|month|YYYY-MM|<from>..<to>]` what compensation cost (leads, managers, admins)"),
     N_("`/recover policy` read the recovery policy; admins: `/recover policy <setting> ...`; admins and managers: `/recover policy cause add|remove|rename|merge ...`"),
     N_("`/recover policy my language de` the language Teambot speaks with you · admins: `/recover policy language de` the team's"),
+    N_("Admins: `/recover api-token create <name> [read|write]` · `list` · `revoke <name>` (the HTTP API at /api/v1)"),
+    N_("Admins: `/recover webhook add <https URL> [event,...]` · `list` · `remove <url>` · `test <url>` · `log <url>`"),
     N_("Admins: `/recover export` (the CSV) · `/recover export-customer <name>` · `/recover forget-customer <name>` (erases name and words, keeps figures)"),
 )  # fmt: skip
 COMMANDS_STAY_ENGLISH = N_(

@@ -14,12 +14,14 @@ class PolicyReply(Reply):
     policy: Policy | None = None
     viewer: str = ""
     message: str = ""
-    # The facts in the reader's language, as the handler computed them (renderers show these).
+    # The facts in the reader's language, as the handler computed them (renderers show these),
+    # then what the team is linked to outside: ("Jira", "acme.atlassian.net · OPS").
     facts: list[tuple[str, str]] = field(default_factory=list)
+    linked: list[tuple[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.facts and self.policy is not None:
-            self.facts = policy_facts(self.policy)
+            self.facts = [*policy_facts(self.policy), *self.linked]
 
     @property
     def text(self) -> str:
