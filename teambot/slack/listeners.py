@@ -169,7 +169,8 @@ def register(rt: SlackRuntime) -> None:
     ) -> Context:
         person = await rt.people.get(client, team, user)
         return Context(team, channel, user, platform="slack", tz=person.tz, source_ref=ref,
-                       direct=channel.startswith("D"), user_name=person.name if person.name != user else None)  # fmt: skip
+                       direct=channel.startswith("D"), user_name=person.name if person.name != user else None,
+                       locale=person.locale)  # fmt: skip
 
     async def guarded(work: Callable[[], Awaitable[None]], client: AsyncWebClient, user: str,
                       channel: str | None, response_url: str | None, *, queue: bool = True,
@@ -607,7 +608,7 @@ def register(rt: SlackRuntime) -> None:
         if name == "open":
             args = {"problem": v.get("problem") or "", "customer": v.get("customer"), "wants": v.get("wants"),
                     "category": v.get("category"), "severity": v.get("severity"), "own": "own" in (v.get("own") or []),
-                    "email": v.get("email")}  # fmt: skip
+                    "email": v.get("email"), "language": v.get("language")}  # fmt: skip
             return intent_for("open", args, text=v.get("problem") or "")
         if name == "deny":
             return intent_for(

@@ -68,7 +68,7 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
     """The Intent a card button means; raises BadInput when the card data can't make one."""
     text = echo(action, data)
     if action == "open":
-        args = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity", "email")}
+        args = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity", "email", "language")}
         return intent_for("open", {"problem": _str(data.get("problem")), **args}, text=text)
     if action == "run":  # "did you mean": the command the button offers, run as whoever presses it
         return parse(_str(data.get("command")))

@@ -18,6 +18,7 @@ from teambot.core.cases.queries import CaseDetail
 from teambot.core.customer_loop.email_address import validate_email
 from teambot.core.db import insert_or_skip
 from teambot.core.errors import BadInput, Conflict, NotFound
+from teambot.core.i18n import require_language
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import load_policy, require_category, tag_category
 
@@ -78,6 +79,7 @@ class OpeningSteps(CaseSteps):
         email: str | None = None,
         direct: bool = False,
         tag: bool = False,
+        language: str | None = None,
     ) -> OpenedCase:
         """`tag`: read a `#category` in the problem or wish against the team's vocabulary (the quick-open
         text), in this transaction; a near miss raises NearMissCategory and opens nothing."""
@@ -96,6 +98,7 @@ class OpeningSteps(CaseSteps):
                 f"{severity!r} is not a severity.", f"Use one of: {', '.join(SEVERITIES)}.", field="severity"
             )
         category_text = checked_text(category, "category", limit=64)
+        customer_language = require_language(language) if language and language.strip() else None
 
         # A redelivery is found by its source_ref; the unique (team_id, source_ref) refuses the second
         # INSERT anyway, so the first attempt does not look and a clash is looked up on the retry.
@@ -124,7 +127,7 @@ class OpeningSteps(CaseSteps):
                     team_id=team_id, number=number, platform=platform, channel_id=channel_id,
                     source_ref=source_ref, opened_by=actor, opened_at=now,
                     customer_id=cust.id if cust else None,
-                    customer_name=cust.name if cust else customer_name,
+                    customer_name=cust.name if cust else customer_name, customer_language=customer_language,
                     problem=problem_text, wants=wants_text, category=category_value,
                     severity=severity_value, updated_at=now,
                 )  # fmt: skip

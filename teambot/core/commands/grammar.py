@@ -1,6 +1,7 @@
 """The one /recover grammar every adapter shares: text in, an Intent out.
 
-Quick open: `/recover [customer:] what went wrong [wants: what they want] [#category] [!severity]`.
+Quick open: `/recover [customer:] what went wrong [wants: what they want] [#category] [!severity]
+[lang:de]` (the customer's language).
 A lone word that is not a subcommand gets help rather than opening a one-word case; a first word
 that is a typo of a subcommand (`clam 1`) gets "did you mean" and opens nothing.
 """
@@ -23,13 +24,13 @@ SUBCOMMANDS = (
     "approve", "deny", "approvals", "step", "done", "flag", "resolve", "followup", "reopen", "draft",
     "timeline", "customer", "note", "shoutout", "digest", "leaderboard", "export", "snooze",
     "forget-customer", "export-customer", "send", "cancel", "category", "withdraw", "spend",
-    "cause", "causes", "action", "actions",
+    "cause", "causes", "action", "actions", "api-token", "webhook",
 )  # fmt: skip
 # Subcommands that are also everyday first words of a complaint ("Cancel button broken"): they
 # are commands only when a case number follows; otherwise the text opens a case as usual.
 NEEDS_NUMBER = ("cancel", "category", "cause", "action")
 _NUMBERS = r"#?\d{1,9}(?:\s*,\s*#?\d{1,9})*"  # `3`, `#3`, `3,7,12`
-_ACTION_VERBS = ("done", "drop", "snooze")
+_ACTION_VERBS = ("done", "drop", "snooze", "jira")
 
 USAGE = {
     "show": "/recover show <case>",
@@ -58,9 +59,11 @@ USAGE = {
     "category": "/recover category <case> <category>",
     "withdraw": "/recover withdraw <request>",
     "spend": "/recover spend [week|month|YYYY-MM|YYYY-MM-DD..YYYY-MM-DD]",
+    "api-token": "/recover api-token create <name> [read|write] | list | revoke <name>",
+    "webhook": "/recover webhook add <https URL> [event,...] | list | remove <url> | test <url> | log <url>",
     "cause": "/recover cause <case>[,<case>...] <cause> · /recover cause <cases> new <name>",
     "causes": "/recover causes [week|month|YYYY-MM|YYYY-MM-DD..YYYY-MM-DD]",
-    "action": "/recover action <case> <what will change> [@owner] [due <when>] · action done|drop|snooze <action> ...",
+    "action": "/recover action <case> <what will change> [@owner] [due <when>] · action done|drop|snooze|jira <action> ...",
     "actions": "/recover actions [mine|done|dropped|all]",
     "policy cause": "/recover policy cause add|remove <name> · rename <old> to <new> · merge <from> into <into>",
 }
@@ -221,6 +224,10 @@ def parse_open(text: str) -> dict[str, Any]:
     if sev:
         out["severity"] = sev.group(1).lower()
         body = (body[: sev.start()] + body[sev.end() :]).strip()
+    lang = re.search(r"(?:^|\s)lang(?:uage)?:([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)(?=\s|$)", body, re.I)
+    if lang:
+        out["language"] = lang.group(1)
+        body = (body[: lang.start()] + " " + body[lang.end() :]).strip()
     # `#words` stay in the text: only the team's vocabulary can say which one is a category.
     wants = re.split(r"\s*\b(?:wants?|would like)\s*:\s*", body, maxsplit=1, flags=re.I)
     if len(wants) == 2:
@@ -312,6 +319,8 @@ def parse(text: str) -> Intent:
             a["number"], more = int(num.group(1)), num.group(2)
         a["to"], a["message"] = person, more.strip()
         return intent_for(name, a, raw)
+    if verb in ("api-token", "webhook"):
+        return _integration(verb, tokens, usage, raw)
     if verb in ("spend", "causes"):
         a["period"] = rest.strip() or "month"
         return intent_for(name, a, raw)
@@ -432,6 +441,26 @@ def _close_action(verb: str, rest: str, raw: str) -> Intent:
     tail = parts[2].strip() if len(parts) > 2 else ""
     if verb == "drop" and not tail:
         raise BadInput("Say why the action is dropped.", "Usage: /recover action drop <action> <why>")
+    if verb == "jira":
+        return intent_for("action_jira", {"action": number}, raw)
     if verb == "snooze":
         return intent_for("action_snooze", {"action": number, "duration": re.sub(r"^for\s+", "", tail, flags=re.I) or None}, raw)
     return intent_for("action_done" if verb == "done" else "action_drop", {"action": number, "note": tail or None}, raw)
+
+
+_ACTIONS = {"api-token": ("create", "list", "revoke"), "webhook": ("add", "list", "remove", "test", "log")}
+
+
+def _integration(verb: str, tokens: list[str], usage: str, raw: str) -> Intent:
+    """`api-token create <name> [scope]`, `webhook add <url> [events]`...: an action, then its target."""
+    action = (tokens[0] if tokens else "list").lower()
+    if action not in _ACTIONS[verb]:
+        raise BadInput(f"`{action}` is not something /recover {verb} does.", f"Usage: {usage}")
+    target = tokens[1] if len(tokens) > 1 else None
+    if action != "list" and not target:
+        raise BadInput(f"Which {'token' if verb == 'api-token' else 'URL'}?", f"Usage: {usage}")
+    if verb == "api-token":
+        scope = tokens[2].lower() if len(tokens) > 2 else "read"
+        return intent_for("api-token", {"action": action, "token_name": target, "scope": scope}, raw)
+    events = ",".join(tokens[2:]) or None
+    return intent_for("webhook", {"action": action, "url": target, "events": events}, raw)
