@@ -35,15 +35,14 @@ from teambot.core.cases.models import ApprovalRequest
 from teambot.core.cases.queries import case_detail
 from teambot.core.cases.replies import CaseReply
 from teambot.core.commands.context import Context
-from teambot.core.commands.grammar import parse
-from teambot.core.commands.intents import Intent, intent_for
+from teambot.core.commands.intents import Approve, SendForm
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply
 from teambot.core.db import Database, is_sqlite, is_transient
 from teambot.core.errors import DomainError
 from teambot.core.improvement.costs import list_causes
 from teambot.core.intake.models import IntakeItem
 from teambot.core.intake.queue import APPLYING, DONE_WITH_STEP, MAX_ATTEMPTS, backoff, card_key
-from teambot.slack import blocks, modals
+from teambot.slack import actions, blocks, modals
 from teambot.slack.cards import card_job, error_code, post_card, refresh_card, send_response, tell
 from teambot.slack.home import publish_home
 from teambot.slack.runtime import SlackRuntime
@@ -347,32 +346,11 @@ def register(rt: SlackRuntime) -> None:
         if opens_form(step):
             await open_step_modal(client, p["trigger"], team, user, step, number, meta)
             return
-        intent = step_intent(step, number, raw)
+        intent = actions.button_intent(step, number, raw)
         ctx = await context_for(client, team, channel or "", user, None)
         reply = await c.commands.run(intent, ctx)
         await deliver(client, reply, team=team, user=user, channel=channel, response_url=url,
                       clicked_ts=p["clicked"], from_card=p["from_card"])  # fmt: skip
-
-    def step_intent(step: str, number: int, raw: str) -> Intent:
-        if step == "category":  # the card's category menu: "12|delivery"
-            category = raw.partition("|")[2]
-            return intent_for("category", {"number": number, "category": category}, text=f"category {number} {category}")
-        if step == "cancel":  # the card's overflow: "12|mistake" or "12|withdraw 7"
-            what = raw.partition("|")[2]
-            if what.startswith("withdraw "):
-                return parse(what)
-            return intent_for("cancel", {"number": number, "reason": what}, text=f"cancel {number} {what}")
-        if step == "done":
-            m = re.fullmatch(r"(\d+)\.(\d+)", raw)
-            return intent_for(
-                "done", {"number": number, "position": int(m.group(2)) if m else 0}, text=f"done {raw}"
-            )
-        if step == "snooze":
-            _, _, span = raw.partition("|")
-            return intent_for(
-                "snooze", {"number": number, "for": span or None}, text=f"snooze {number} for {span}"
-            )
-        return intent_for(step, {"number": number}, text=f"{step} {number}")
 
     async def open_step_modal(client: AsyncWebClient, trigger: str, team: str, user: str, step: str, number: int,
                               meta: dict[str, Any]) -> None:  # fmt: skip
@@ -391,7 +369,7 @@ def register(rt: SlackRuntime) -> None:
             return
         if step == "send":  # owner or admin, and an address: the core says so before the form opens
             ctx = await context_for(client, team, meta["channel"] or "", user, None)
-            form = await c.commands.run(intent_for("send_form", {"number": number}), ctx)
+            form = await c.commands.run(SendForm(number=number), ctx)
             if not isinstance(form, FormReply):
                 await tell(rt, client, user=user, channel=meta["channel"], response_url=meta["response_url"],
                            message=blocks.error_message(getattr(form, "text", "")))  # fmt: skip
@@ -464,9 +442,7 @@ def register(rt: SlackRuntime) -> None:
             await open_view(client, p["trigger"], modals.deny(approval_id, gesture, meta), user, channel, url)
             return
         ctx = await context_for(client, team, channel or "", user, None)
-        reply = await c.commands.run(
-            intent_for("approve", {"approval_id": approval_id}, text=f"approve {approval_id}"), ctx
-        )
+        reply = await c.commands.run(Approve(approval_id=approval_id, text=f"approve {approval_id}"), ctx)
         await after_decision(client, reply, team=team, user=user, channel=channel, response_url=url)
 
     async def after_decision(client: AsyncWebClient, reply: Reply, *, team: str, user: str, channel: str | None,
@@ -528,7 +504,7 @@ def register(rt: SlackRuntime) -> None:
         if name == "open":
             ref = f"slack:msg:{channel}:{meta['msg']}" if meta.get("msg") else f"slack:view:{p['view_id']}"
         ctx = await context_for(client, p["team"], channel or "", p["user"], ref)
-        intent = submitted_intent(name, vals, meta, p["team"], ctx.tz)  # a picked time is in the person's zone
+        intent = actions.submitted_intent(name, vals, meta, ctx.tz)  # a picked time is in the person's zone
         if intent is None:
             return ErrorReply(error=DomainError("That form has lost its case number."), echo="")
         return await c.commands.run(intent, ctx)
@@ -593,58 +569,6 @@ def register(rt: SlackRuntime) -> None:
 
     intake.register("slack", recover)
     intake.register("card:slack", recover_card)
-
-    def submitted_intent(
-        name: str, v: dict[str, Any], meta: dict[str, Any], team: str, tz: str = "UTC"
-    ) -> Intent | None:
-        if name == "open":
-            args = {"problem": v.get("problem") or "", "customer": v.get("customer"), "wants": v.get("wants"),
-                    "category": v.get("category"), "severity": v.get("severity"), "own": "own" in (v.get("own") or []),
-                    "email": v.get("email")}  # fmt: skip
-            return intent_for("open", args, text=v.get("problem") or "")
-        if name == "deny":
-            return intent_for(
-                "deny", {"approval_id": meta.get("approval_id"), "note": v.get("note")}, text="deny"
-            )
-        n = meta.get("n")
-        if not isinstance(n, int):
-            return None
-        if name == "apologise":
-            return intent_for(
-                "apologise", {"number": n, "method": v.get("method") or "", "words": v.get("words")}
-            )
-        if name == "grant":
-            return intent_for("grant", {"number": n, "gesture": modals.grant_gesture(v),
-                                    "amount": (v.get("amount") or "").strip() or None, "note": v.get("note")})  # fmt: skip
-        if name == "step":
-            return intent_for(
-                "step",
-                {"number": n, "text": v.get("text") or "", "owner": v.get("owner"),
-                 "due": modals.due_text(v.get("due"), tz)},  # a picked time, read in the person's zone
-            )
-        if name == "resolve":
-            return intent_for(
-                "resolve",
-                {"number": n, "summary": v.get("summary") or "", "root_cause": v.get("root_cause") or "",
-                 "cause": v.get("cause") or None},
-            )
-        if name == "followup":
-            won = {"won": True, "lost": False}.get(v.get("won_back") or "")
-            return intent_for("followup", {"number": n, "satisfied": v.get("satisfied") == "yes",
-                                       "score": int(v.get("score") or 0), "won_back": won})  # fmt: skip
-        if name == "handover":
-            return intent_for("handover", {"number": n, "to": v.get("to") or ""})
-        if name == "flag":
-            return intent_for("flag", {"number": n, "note": v.get("note") or ""})
-        if name == "shoutout":
-            return intent_for(
-                "shoutout", {"number": n, "to": v.get("to") or "", "message": v.get("message") or ""}
-            )
-        if name == "reopen":
-            return intent_for("reopen", {"number": n, "note": v.get("reason")})
-        if name == "send":
-            return intent_for("send", {"number": n, "body": v.get("body")})
-        return None
 
     async def message_source(
         client: AsyncWebClient, channel: str, meta: dict[str, Any]
