@@ -18,6 +18,15 @@ from teambot.slack import modals
 
 # ----- card buttons (`case:<step>`, the value names the case) ------------------------------------
 
+MODAL_STEPS = {"apologise", "grant", "step", "resolve", "followup", "followup_yes", "followup_no", "handover",
+               "flag", "shoutout", "reopen", "send"}  # fmt: skip
+
+
+def opens_form(step: str) -> bool:
+    """A card button whose answer is a modal (its trigger_id lives about 3 s)."""
+    return step in MODAL_STEPS or step == "view"
+
+
 
 def button_intent(step: str, number: int, raw: str) -> Intent:
     """The intent a card button that needs no form means; `raw` is the button's value."""
