@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import io
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,13 +75,11 @@ async def _shell(settings: Settings, user: str = "you", channel: str = "general"
     scheduler = _start_scheduler(container)
     runner = await _serve_beside_shell(container)
     try:
-        await session.run()
+        if await _until_stopped(session.run()):
+            session.say("Bye.")
     finally:
-        if runner is not None:
-            await runner.cleanup()
-        if scheduler is not None:
-            await scheduler.stop()
-        await container.close()
+        steps = [step for step in (runner and runner.cleanup, scheduler and scheduler.stop) if step]
+        await _stop_within(container, *steps, container.close, deadline=SHELL_STOP_DEADLINE)
 
 
 async def _serve_beside_shell(container: Any) -> Any:
@@ -109,47 +108,70 @@ def _start_scheduler(container: Any) -> Any:
     return scheduler
 
 
-async def _until_stopped() -> None:
-    """Wait for SIGTERM or SIGINT (a deploy, a scale-down, Ctrl-C): the caller then shuts down cleanly."""
+async def _until_stopped(work: Awaitable[None] | None = None) -> bool:
+    """Wait for SIGTERM or SIGINT (a deploy, a scale-down, Ctrl-C), or for `work` to end (the
+    shell's session, cancelled by the signal): the caller then shuts down cleanly. True when a
+    signal stopped it."""
     import signal
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    print("Teambot: stopping (signal received).", file=sys.stderr)
+    waiting = [asyncio.ensure_future(stop.wait())]
+    if work is not None:
+        waiting.append(asyncio.ensure_future(work))
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waiting:
+            task.cancel()
+        await asyncio.wait(waiting, timeout=1.0)  # a command cut mid-statement unwinds; the stop is bounded
+    if work is not None and not stop.is_set():
+        waiting[1].result()  # the session's own failure, if any, is raised here
+        return False
+    after_ctrl_c = "\n" if sys.stderr.isatty() else ""  # the terminal echoed ^C on the prompt's line
+    print(f"{after_ctrl_c}Teambot: stopping (signal received).", file=sys.stderr)
+    return True
 
 
 STOP_DEADLINE = 9.0  # seconds from SIGTERM to exit: a deploy must not wait on Teambot longer than 10 s
+SHELL_STOP_DEADLINE = 1.5  # the shell is left by a person waiting for their prompt back: within 2 s
+_GUARDS: list[threading.Timer] = []  # armed by a stop, disarmed by `main` once asyncio.run returned
 
 
-async def _stop_within(container: Any, *steps: Callable[[], Awaitable[Any]]) -> None:
-    """Run the clean stop steps in order within STOP_DEADLINE. Past it, what is still held is handed
-    back (the next process takes it at once) and the process ends; a thread guards the last second
-    in case the event loop itself is stuck."""
+def _hard_exit() -> None:
     import os
-    import threading
 
-    guard = threading.Timer(STOP_DEADLINE + 0.7, os._exit, args=(0,))
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
+
+
+async def _stop_within(container: Any, *steps: Callable[[], Awaitable[Any]], deadline: float = STOP_DEADLINE) -> None:
+    """Run the clean stop steps in order within `deadline`. Past it, what is still held is handed
+    back (the next process takes it at once) and the process ends; a thread guards the end (event
+    loop teardown included, until `main` returns) in case the event loop itself is stuck."""
+    guard = threading.Timer(deadline + min(0.7, deadline / 4), _hard_exit)
     guard.daemon = True
     guard.start()
+    _GUARDS.append(guard)
+    tail = min(1.5, deadline / 3)  # kept for handing back and closing when the clean steps overran
 
     async def clean() -> None:
         for step in steps:
             await step()
 
     try:
-        await asyncio.wait_for(clean(), STOP_DEADLINE - 1.5)
+        await asyncio.wait_for(clean(), deadline - tail)
     except Exception as exc:  # TimeoutError included
         reason = "took too long" if isinstance(exc, TimeoutError) else f"failed ({type(exc).__name__})"
         print(f"Teambot: clean stop {reason}; handing held work back and exiting.", file=sys.stderr)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(container.intake.release_all(), 1.0)
+            await asyncio.wait_for(container.intake.release_all(), tail * 2 / 3)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(container.close(), 0.5)
-    finally:
-        guard.cancel()
+            await asyncio.wait_for(container.close(), tail / 3)
 
 
 async def _worker(settings: Settings) -> None:
@@ -241,7 +263,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 2
-    configure(settings.log_level, settings.log_format)
+    # The shell is a chat in the terminal: Teambot's INFO lines would interleave with it (LOG_LEVEL still wins).
+    platforms = settings.slack_configured or settings.teams_configured
+    shell = args.command == "shell" or (args.command == "run" and not platforms)
+    configure(
+        settings.log_level if not shell or "log_level" in settings.model_fields_set else "WARNING",
+        settings.log_format,
+    )
     try:
         if args.command == "db":
             from teambot.core.migrate import upgrade
@@ -288,6 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        for guard in _GUARDS:  # the process ended in time: an in-process caller (a test) lives on
+            guard.cancel()
+        _GUARDS.clear()
     return 0
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
 
+from teambot.core.cases.home import HomeReply
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.cases.replies import ApprovalsReply, CaseReply, DraftReply, ListReply, TimelineReply
 from teambot.core.cases.summary import (
@@ -22,6 +24,7 @@ from teambot.core.policy.facts import policy_facts
 from teambot.core.policy.replies import PolicyReply
 from teambot.core.recognition.replies import LeaderboardReply
 
+log = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
 _CHANNEL = re.compile(r"<#([^>|]+)(?:\|[^>]*)?>")
 
@@ -94,7 +97,10 @@ def render(reply: Reply, now: datetime, tz: str = "UTC") -> str:
         return "Draft follow-up (copy it to the customer):\n" + "\n".join(
             f"  {x}" for x in reply.text.split("\n")
         )
-    return plain(str(reply))
+    if isinstance(reply, HomeReply):
+        return plain(str(reply))
+    log.warning("no shell rendering for %s; shown as text", type(reply).__name__)  # tests/architecture guard it
+    return plain(str(getattr(reply, "text", "") or "Done."))
 
 
 def _policy(reply: PolicyReply) -> str:

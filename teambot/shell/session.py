@@ -8,8 +8,10 @@ line by line, so a script can pipe a whole session into it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,6 +61,29 @@ class ShellClock:
     def advance(self, **kwargs: float) -> datetime:
         self.offset += timedelta(**kwargs)
         return self.now()
+
+
+async def read_line(stream: IO[str]) -> str:
+    """One line, read in a daemon thread: a stop (Ctrl-C, SIGTERM) never waits for Enter, as it
+    would for `asyncio.to_thread`, whose threads the interpreter joins at exit."""
+    loop = asyncio.get_running_loop()
+    got: asyncio.Future[str] = loop.create_future()
+
+    def settle(line: str | None, exc: BaseException | None) -> None:
+        if not got.done():
+            got.set_exception(exc) if exc is not None else got.set_result(line or "")
+
+    def work() -> None:
+        line, exc = None, None
+        try:
+            line = stream.readline()
+        except BaseException as err:  # a closed or undecodable stdin: told to the waiting reader
+            exc = err
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(settle, line, exc)
+
+    threading.Thread(target=work, name="teambot-stdin", daemon=True).start()
+    return await got
 
 
 @dataclass
@@ -115,7 +140,7 @@ class ShellSession:
         if self.interactive:
             self.stdout.write(prompt)
             self.stdout.flush()
-        line = await asyncio.to_thread(self.stdin.readline)
+        line = await read_line(self.stdin)
         if line == "":
             return None
         line = line.rstrip("\n")
@@ -229,6 +254,8 @@ class ShellSession:
         while True:
             line = await self.read(f"@{self.user} in #{self.channel}> ")
             if line is None:
+                if self.interactive:  # Ctrl-D left the cursor after the prompt
+                    self.stdout.write("\n")
                 break
             try:
                 if not await self.handle(line):

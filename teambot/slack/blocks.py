@@ -7,11 +7,13 @@ so a long complaint can never turn into an `invalid_blocks` error and a lost ste
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from teambot.core.cases.home import HomeReply
 from teambot.core.cases.models import ApprovalRequest, Case
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.cases.replies import ApprovalsReply, CaseReply, DraftReply, ListReply, TimelineReply
@@ -25,12 +27,17 @@ from teambot.core.cases.summary import (
     when,
 )
 from teambot.core.commands.replies import ChoiceReply, ErrorReply, FormReply, Reply, TextReply
+from teambot.core.insights.replies import DigestReply
 from teambot.core.money import format_amount, from_minor
+from teambot.core.notice_actions import SNOOZE_FOR, NoticeAction, notice_actions
 from teambot.core.policy.facts import policy_facts
 from teambot.core.policy.replies import PolicyReply
 from teambot.core.policy.rules import approvers_of
 from teambot.core.ports import Notice
+from teambot.core.recognition.replies import LeaderboardReply
 from teambot.core.recognition.shoutouts import LeaderRow
+
+log = logging.getLogger(__name__)
 
 SECTION_TEXT = 3000
 HEADER_TEXT = 150
@@ -345,6 +352,9 @@ def reply_message(reply: Reply, now: datetime, tz: str = "UTC") -> Message:
         return text_message(reply.text)
     if isinstance(reply, FormReply):
         return text_message("Opening the form…")
+    if isinstance(reply, HomeReply):  # `/recover home`: the App Home's facts, as a message
+        return {"text": "Your service recovery", "blocks": cap([section("*Your service recovery*"),
+                                                                *home_blocks(reply, now, tz)])}  # fmt: skip
     if isinstance(reply, ListReply):
         lines = [f"*{safe(reply.title)}*"]
         if not reply.cases:
@@ -385,8 +395,11 @@ def reply_message(reply: Reply, now: datetime, tz: str = "UTC") -> Message:
         }
     if isinstance(reply, PolicyReply) and reply.policy is not None:
         return {"text": "Recovery policy", "blocks": cap(sections(policy_lines(reply)))}
-    text = getattr(reply, "text", None)  # replies other modules add (digest, leaderboard...) carry text
-    return text_message(text if isinstance(text, str) and text else type(reply).__name__)
+    if isinstance(reply, DigestReply | LeaderboardReply):
+        return text_message(reply.text)
+    log.warning("no Slack rendering for %s; sent as text", type(reply).__name__)  # tests/architecture guard it
+    text = getattr(reply, "text", None)
+    return text_message(text if isinstance(text, str) and text else "Done.")
 
 
 def policy_lines(reply: PolicyReply) -> list[str]:
@@ -399,43 +412,23 @@ def policy_lines(reply: PolicyReply) -> list[str]:
 
 # ----- notices (DMs and channel posts from the core and the scheduler) ---------------------------
 
-NOTICE_BUTTONS: dict[str, list[tuple[str, str, str | None]]] = {
-    # kind -> (label, action_id, style); the value is the case number unless said otherwise
-    "nudge_unowned": [("Claim", "case:claim", "primary")],
-    "nudge_resolve": [("Resolve", "case:resolve", "primary"), ("Add next step", "case:step", None)],
-    "followup_due": [
-        ("Customer satisfied", "case:followup_yes", "primary"),
-        ("Not yet", "case:followup_no", None),
-        ("Snooze 1 day", "case:snooze", None),
-    ],
-    "handover": [("Record apology", "case:apologise", None)],
-}
+def notice_button(action: NoticeAction, data: dict[str, Any]) -> dict[str, Any]:
+    """One of core/notice_actions.py's actions as a Slack button (its handler reads the value)."""
+    number = data.get("number")
+    if action.action in ("approve", "deny"):
+        return button(action.label, f"approval:{action.action}", str(data["approval_id"]), action.style)
+    if action.action == "run":
+        choices = [command for _, command in data.get("choices") or []]
+        return button(action.label, f"run:{choices.index(action.command)}", clip(action.command, BUTTON_VALUE))
+    value = {"done": f"{number}.{data.get('position')}", "snooze": f"{number}|{SNOOZE_FOR}"}.get(action.action)
+    return button(action.label, f"case:{action.action}", value or str(number), action.style)
 
 
 def notice_message(notice: Notice) -> Message:
-    """Any notice kind: its text, and buttons when it is about a case."""
-    data = notice.data or {}
-    number = data.get("number")
+    """Any notice kind: its text, and the buttons core/notice_actions.py gives its kind."""
     text = str(notice.text or notice.kind.replace("_", " "))
     blocks: list[Block] = sections(safe(text).split("\n"))
-    buttons: list[dict[str, Any]] = []
-    if notice.kind == "approval_request" and data.get("approval_id") is not None:
-        aid = str(data["approval_id"])
-        buttons += [
-            button("Approve", "approval:approve", aid, "primary"),
-            button("Deny", "approval:deny", aid, "danger"),
-        ]
-    elif notice.kind == "step_due" and number is not None and data.get("position") is not None:
-        buttons.append(button("Mark done", "case:done", f"{number}.{data['position']}", "primary"))
-    for label, action_id, style in NOTICE_BUTTONS.get(notice.kind, []):
-        if number is not None:
-            value = f"{number}|1d" if action_id == "case:snooze" else str(number)
-            buttons.append(button(label, action_id, value, style))
-    if number is not None:
-        buttons.append(button(f"Open case #{number}", "case:show", str(number)))
-    # One-click commands the notice offers (the digest: a flag made an action), run as whoever presses.
-    for i, (label, command) in enumerate((data.get("choices") or [])[:5]):
-        buttons.append(button(label, f"run:{i}", clip(command, BUTTON_VALUE)))
+    buttons = [notice_button(a, notice.data or {}) for a in notice_actions(notice)]
     body = cap(blocks, MESSAGE_BLOCKS - (1 if buttons else 0))
     if buttons:
         body.append(actions(buttons, block_id=f"notice-{notice.kind}"[:255]))
@@ -453,65 +446,54 @@ def decided_message(text: str, number: int | None) -> Message:
 # ----- App Home --------------------------------------------------------------------------------
 
 
-def home_view(
-    *,
-    user: str,
-    mine: list[Case],
-    followups: list[Case],
-    stats: dict[str, Any],
-    leaderboard: list[LeaderRow],
-    now: datetime,
-    tz: str,
-    sections_: list[tuple[str, list[str]]] | None = None,
-) -> dict[str, Any]:
+def home_blocks(reply: HomeReply, now: datetime, tz: str) -> list[Block]:
+    """The person's own view as core/cases/home.py holds it: the same facts Teams shows."""
+    blocks: list[Block] = [section(f"*Your open cases* ({len(reply.open_cases)})")]
+    if not reply.open_cases:
+        blocks.append(context("You own no open cases."))
+    for c in reply.open_cases[:15]:
+        text = f"*#{c.number}* · {STATUS_LABELS[c.status]} · {inert(clip(c.problem, 200))}"
+        blocks.append({"type": "section", "text": mrkdwn(clip(text, SECTION_TEXT)),
+                       "accessory": button("View", "case:view", str(c.number))})  # fmt: skip
+    if len(reply.open_cases) > 15:
+        blocks.append(context(f"…and {len(reply.open_cases) - 15} more: `/recover mine`."))
+    blocks += [{"type": "divider"}, section(f"*Your follow-ups due* ({len(reply.followups)})")]
+    if not reply.followups:
+        blocks.append(context("No follow-ups waiting."))
+    for c in reply.followups[:10]:
+        due = c.followup_due_at
+        late = " · *overdue*" if due and due < now else ""
+        shown = slack_date(due, when(due, tz)) if due else "?"
+        text = f"*#{c.number}* · due {shown}{late} · {inert(clip(c.problem, 200))}"
+        blocks.append({"type": "section", "text": mrkdwn(clip(text, SECTION_TEXT)),
+                       "accessory": button("Record follow-up", "case:followup", str(c.number))})  # fmt: skip
+    if reply.approvals:
+        blocks += [{"type": "divider"}, section(f"*Approvals waiting* ({len(reply.approvals)})")]
+        for a in reply.approvals[:8]:
+            blocks.append(section(f"Request {a.id}: {safe(a.gesture)} {_amount(a.amount_minor, a.currency)} "
+                                  f"asked by <@{a.requested_by}>"))  # fmt: skip
+            blocks.append(actions(approval_buttons(a)))
+        if len(reply.approvals) > 8:
+            blocks.append(context(f"…and {len(reply.approvals) - 8} more: `/recover approvals`."))
+    for heading, lines in reply.sections:  # the causes to fix, the improvement actions you own
+        blocks += [{"type": "divider"}, section(f"*{safe(heading)}*"), *sections([safe(line) for line in lines])]
+    f = reply.figures
+    score = f"{f.avg_score:.1f}/5" if f.avg_score is not None else "no scores yet"
+    blocks += [
+        {"type": "divider"},
+        section(f"*Your recovery stats*\nCases owned: {f.owned} · closed: {f.closed} · "
+                f"customers satisfied: {f.satisfied} · average score: {score}"),
+    ]  # fmt: skip
+    return blocks
+
+
+def home_view(reply: HomeReply, *, leaderboard: list[LeaderRow], now: datetime, tz: str) -> dict[str, Any]:
+    """Slack's App Home: the home reply, with the button to open a case and the team's leaderboard."""
     blocks: list[Block] = [
         {"type": "header", "text": plain_text("Service recovery", HEADER_TEXT)},
         actions([button("Open a case", "home:open", "open", "primary")]),
         {"type": "divider"},
-        section(f"*Your open cases* ({len(mine)})"),
-    ]
-    if not mine:
-        blocks.append(context("You own no open cases."))
-    for c in mine[:15]:
-        blocks.append(
-            {
-                "type": "section",
-                "text": mrkdwn(
-                    clip(
-                        f"*#{c.number}* · {STATUS_LABELS[c.status]} · {inert(clip(c.problem, 200))}",
-                        SECTION_TEXT,
-                    )
-                ),
-                "accessory": button("View", "case:view", str(c.number)),
-            }
-        )
-    if len(mine) > 15:
-        blocks.append(context(f"…and {len(mine) - 15} more: `/recover mine`."))
-    blocks += [{"type": "divider"}, section(f"*Your follow-ups due* ({len(followups)})")]
-    if not followups:
-        blocks.append(context("No follow-ups waiting."))
-    for c in followups[:10]:
-        due = c.followup_due_at
-        late = " · *overdue*" if due and due < now else ""
-        shown = slack_date(due, when(due, tz)) if due else "?"
-        blocks.append(
-            {
-                "type": "section",
-                "text": mrkdwn(
-                    clip(f"*#{c.number}* · due {shown}{late} · {inert(clip(c.problem, 200))}", SECTION_TEXT)
-                ),
-                "accessory": button("Record follow-up", "case:followup", str(c.number)),
-            }
-        )
-    for heading, lines in sections_ or []:  # the causes to fix, the improvement actions you own
-        blocks += [{"type": "divider"}, section(f"*{safe(heading)}*"), *sections([safe(line) for line in lines])]
-    score = f"{stats['avg_score']:.1f}/5" if stats.get("avg_score") is not None else "no scores yet"
-    blocks += [
-        {"type": "divider"},
-        section(
-            f"*Your recovery stats*\nCases owned: {stats.get('owned', 0)} · closed: {stats.get('closed', 0)} · "
-            f"customers satisfied: {stats.get('satisfied', 0)} · average score: {score}"
-        ),
+        *home_blocks(reply, now, tz),
         {"type": "divider"},
         section("*Recovery addicts*, last 30 days (cases recovered and shout-outs received)"),
     ]

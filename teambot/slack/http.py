@@ -21,6 +21,14 @@ log = logging.getLogger(__name__)
 RUNTIME: web.AppKey[SlackRuntime] = web.AppKey("slack_runtime", SlackRuntime)
 
 
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def attach(app: web.Application, container: Container) -> SlackRuntime:
     rt = build_app(container)
     app[RUNTIME] = rt
@@ -39,6 +47,8 @@ def attach(app: web.Application, container: Container) -> SlackRuntime:
             return web.Response(status=401, text="")
         if verifier is not None:
             raw = await request.read()
+            if not _utf8(raw):  # Slack sends UTF-8; slack_sdk decodes before checking (a 500 and a traceback)
+                return web.Response(status=400, text="")
             if not verifier.is_valid(raw, stamp, request.headers.get("X-Slack-Signature", "")):
                 return web.Response(status=401, text="")
             if malformed(raw, request.content_type):

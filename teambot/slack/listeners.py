@@ -141,9 +141,14 @@ async def do_action(desk: SlackIntake, request: ActionRequest, client: AsyncWebC
         await open_step_modal(desk, client, request.trigger or "", request.team, request.user, request.step, number,
                               meta)  # fmt: skip
         return
-    intent = actions.button_intent(request.step, number, request.raw)
-    ctx = await desk.context_for(client, request.team, request.channel or "", request.user, None)
-    reply = await desk.container.commands.run(intent, ctx)
+    try:
+        intent = actions.button_intent(request.step, number, request.raw)
+    except DomainError as err:  # a button no card of ours has (an old app version, a forged one)
+        log.warning("refused the card action %r: %s", request.step[:40], err)
+        reply: Reply = ErrorReply(error=err, echo=f"{request.step} {number}")
+    else:
+        ctx = await desk.context_for(client, request.team, request.channel or "", request.user, None)
+        reply = await desk.container.commands.run(intent, ctx)
     await deliver(desk, client, reply, request, clicked_ts=request.clicked, from_card=request.from_card)
 
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from teambot.slack import blocks, modals
+from teambot.slack.text import from_slack
 
 
 def team_of(context: AsyncBoltContext, body: dict[str, Any]) -> str:
@@ -136,7 +137,7 @@ def request_of(payload: dict[str, Any]) -> Request:
 def slash_command(context: AsyncBoltContext, body: dict[str, Any]) -> CommandRequest | FormRequest:
     """`/recover` alone (with a trigger to open it) is the form; anything else a command."""
     team, user, channel = team_of(context, body), user_of(body), channel_of(body) or ""
-    text, url, trigger = (body.get("text") or "").strip(), body.get("response_url"), body.get("trigger_id")
+    text, url, trigger = from_slack(body.get("text")).strip(), body.get("response_url"), body.get("trigger_id")
     if not text and trigger:
         return FormRequest(team=team, user=user, channel=channel, url=url, trigger=trigger,
                            form={"channel": channel, "response_url": url})  # fmt: skip
@@ -147,7 +148,7 @@ def message_shortcut(context: AsyncBoltContext, shortcut: dict[str, Any]) -> For
     """"Open a recovery case" on a message: the form, prefilled with the message and linking back to it."""
     team, user, channel = team_of(context, shortcut), user_of(shortcut), channel_of(shortcut) or ""
     message = shortcut.get("message") or {}
-    text = message.get("text") or ""
+    text = from_slack(message.get("text"))
     meta = {
         "channel": channel, "response_url": shortcut.get("response_url"), "src": "msg",
         "msg": message.get("ts"), "author": message.get("user"), "quote": blocks.clip(text, 280),

@@ -45,7 +45,7 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.intents import Intent
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply
 from teambot.core.errors import DomainError
-from teambot.core.improvement.home import home_sections
+from teambot.core.improvement.home import person_home
 from teambot.core.policy.rules import approvers_of
 from teambot.teams import cards
 from teambot.teams.actions import FORMS, html_to_text, ids_of, intent_from_submit
@@ -341,8 +341,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
         self, turn_context: TurnContext, turn: Turn, *, message: str | None = None,
         error: DomainError | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        reply = await home(self.c.db, turn.tenant, turn.user)
-        reply.sections = await home_sections(self.c.db, turn.tenant, turn.user, self.c.clock.now(), turn.tz)
+        reply = await person_home(self.c.db, turn.tenant, turn.user, self.c.clock.now(), turn.tz)
         names = await self.store.names(turn.tenant, {a.requested_by for a in reply.approvals})
         sender = turn_context.activity.from_property
         card = cards.home_card(reply, self.c.clock.now(), turn.tz, names, refresh_for=sender.id if sender else None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -32,14 +33,19 @@ from teambot.core.cases.summary import (
 )
 from teambot.core.commands.replies import ChoiceReply, ErrorReply, FormReply, Reply, TextReply
 from teambot.core.errors import DomainError
+from teambot.core.insights.replies import DigestReply
 from teambot.core.money import MAX_AMOUNT, amount_input_hint, format_amount, from_minor, step_for
+from teambot.core.notice_actions import SNOOZE_FOR, NoticeAction, notice_actions
 from teambot.core.policy.facts import policy_facts
 from teambot.core.policy.models import Policy
 from teambot.core.policy.replies import PolicyReply
 from teambot.core.policy.rules import gesture_value
 from teambot.core.ports import Notice
+from teambot.core.recognition.replies import LeaderboardReply
 
 Card = dict[str, Any]
+log = logging.getLogger(__name__)
+
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
 # Teams refuses cards above ~28 KB; stay under it with room for the activity envelope.
@@ -368,7 +374,7 @@ def viewer_role(d: Any, viewer: str | None) -> str:
     return "bystander"
 
 
-def _form_action(label: str, form: str, number: int, policy: Policy, *, note: str | None = None,
+def _form_action(label: str, form: str, number: int, policy: Policy | None, *, note: str | None = None,
                  values: dict[str, Any] | None = None, causes: list[str] | None = None, **ids: Any) -> Card | None:  # fmt: skip
     """A button that opens `form` under it; `note` (a line about this viewer) sits above the inputs."""
     fields = form_fields(form, values or {}, policy, causes)
@@ -621,6 +627,9 @@ def render(
         return text_card(reply, names)
     if isinstance(reply, HomeReply):
         return home_card(reply, now, tz, names)
+    if isinstance(reply, DigestReply | LeaderboardReply):
+        return card([text_block(teams_text(reply.text or "Done."))])
+    log.warning("no Teams rendering for %s; sent as text", type(reply).__name__)  # tests/architecture guard it
     return card([text_block(teams_text(str(getattr(reply, "text", "") or "Done.")))])
 
 
@@ -727,38 +736,36 @@ def image_card(title: str, png: bytes) -> Card:
     return card([text_block(title, weight="Bolder"), {"type": "Image", "url": url, "altText": title}])
 
 
+def notice_action(action: NoticeAction, data: dict[str, Any]) -> Card:
+    """One of core/notice_actions.py's actions as a Teams action (a form under it where one is needed)."""
+    number, verb = data.get("number"), action.action
+    if verb == "approve":
+        return execute(action.label, "approve", approval_id=data["approval_id"])
+    if verb == "deny":
+        return show_card(action.label, form_fields("deny", {}), execute("Deny", "deny", approval_id=data["approval_id"]))
+    if verb in ("followup_yes", "followup_no"):
+        fields = form_fields("followup", {"satisfied": "yes" if verb == "followup_yes" else "no"})
+        return show_card(action.label, fields, execute("Save", "followup", number=number))
+    if verb == "snooze":
+        return execute(action.label, "snooze", number=number, **{"for": SNOOZE_FOR})
+    if verb == "done":
+        return execute(action.label, "done", number=number, position=data.get("position"))
+    if verb in ("claim", "show"):
+        return execute(action.label, verb, number=number)
+    if verb == "run":
+        return execute(action.label, "run", command=action.command)
+    form = _form_action(action.label, verb, number, None)  # resolve, step, apologise: their form under it
+    return form if form is not None else execute(action.label, verb, number=number)
+
+
 def notice_card(notice: Notice, names: dict[str, str], *, note: str | None = None) -> Card:
-    """Any core notice; approval requests get Approve/Deny, case notices the buttons that fit."""
+    """Any core notice, with the actions core/notice_actions.py gives its kind."""
     entities: list[Card] = []
     body: list[Card] = []
     if note:
         body.append(text_block(note, isSubtle=True))
     body.append(text_block(with_mentions(teams_text(clip(notice.text, 8000)), names, entities)))
-    d = notice.data
-    number = d.get("number")
-    actions: list[Card] = []
-    if notice.kind == "approval_request" and d.get("approval_id") is not None:
-        rid = d["approval_id"]
-        actions += [
-            execute("Approve", "approve", approval_id=rid),
-            show_card("Deny", form_fields("deny", {}), execute("Deny", "deny", approval_id=rid)),
-        ]
-    elif notice.kind == "followup_due" and number is not None:
-        actions += [
-            show_card("Satisfied", form_fields("followup", {"satisfied": "yes"}), execute("Save", "followup", number=number)),
-            show_card("Not yet", form_fields("followup", {"satisfied": "no"}), execute("Save", "followup", number=number)),
-            execute("Snooze a day", "snooze", number=number, **{"for": "1d"}),
-        ]  # fmt: skip
-    elif notice.kind == "nudge_unowned" and number is not None:
-        actions.append(execute("Claim", "claim", number=number))
-    elif notice.kind == "step_due" and number is not None and d.get("position") is not None:
-        actions.append(execute("Mark done", "done", number=number, position=d["position"]))
-    if number is not None:
-        actions.append(execute("Show case", "show", number=number))
-        if notice.kind in ("nudge_unowned", "nudge_resolve", "step_due"):
-            actions.append(execute("Snooze a day", "snooze", number=number, **{"for": "1d"}))
-    # One-click commands the notice offers (the digest: a flag made an action), run as whoever presses.
-    actions += [execute(label, "run", command=command) for label, command in (d.get("choices") or [])[:5]]
+    actions = [notice_action(a, notice.data) for a in notice_actions(notice)]
     return card(body, actions, entities)
 
 

@@ -59,6 +59,12 @@ def test_invalid_says_why(text: str, why: str) -> None:
         ("  Jane   Doe  ", ("Jane Doe", None)),
         ("@jane at table 4", ("@jane at table 4", None)),
         ("", ("", None)),
+        # Chat tokens are no addresses (a Teams or shell user can type Slack's forms too).
+        ("<!here> Evil <!channel>", ("<!here> Evil <!channel>", None)),
+        ("Ana <@U123>", ("Ana <@U123>", None)),
+        ("<#C1|general> guest", ("<#C1|general> guest", None)),
+        ("<https://user@x.example|x>", ("<https://user@x.example|x>", None)),
+        ("Jane <mailto:jane@example.com|jane@example.com>", ("Jane", "jane@example.com")),
     ],
 )
 def test_split_contact(text: str, expected: tuple[str, str | None]) -> None:

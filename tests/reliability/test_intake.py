@@ -4,9 +4,16 @@ acknowledged under a dead process's lease (the subprocess kills are tests/stress
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import signal
+import socket
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -14,6 +21,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from teambot.core.cases.models import Case, NextStep
+from teambot.core.intake.holders import is_dead_local
 from teambot.core.intake.models import DONE, IntakeItem
 from teambot.core.intake.queue import Intake, card_key
 from tests.slack.conftest import Slack, all_text
@@ -246,3 +254,82 @@ async def test_a_command_cut_by_a_database_fault_runs_again_instead_of_failing(
     await _takeover(slack)
     cases = [c for c in await slack.cases() if c.problem == "cold soup"]
     assert len(cases) == 1 and (cases[0].card_ref or {}).get("ts")
+
+
+# ----- a dead process on this host: its rows are taken at once, not after the lease -----------------
+
+ROOT = Path(__file__).resolve().parents[2]
+_HOLD = """
+import asyncio, sys
+from teambot.core.db import Database
+from teambot.core.intake.queue import Intake
+
+async def main() -> None:
+    intake = Intake(Database(sys.argv[1]))
+    p = {"type": "command", "team": "T1", "user": "U1", "channel": "C1", "text": "Mr Kim: cold coffee",
+         "url": sys.argv[2], "trigger": "trig.killed", "form": {}}
+    assert await intake.record("slack:cmd:trig.killed", "slack", "T1", p) is not None
+    print(intake.worker_id, flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+async def _held_by_a_killed_process(slack: Slack) -> str:
+    """A real process records (and holds) an acknowledged /recover, then gets SIGKILL."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _HOLD, slack.container.settings.database_url, slack.fake.response_url("killed"),
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    holder = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode().strip()
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    return holder
+
+
+async def _opened_within(slack: Slack, problem: str, seconds: float) -> list[Case]:
+    """The cases with that problem once one exists, or none after `seconds` of the intake's own poll."""
+    give_up = time.monotonic() + seconds
+    while True:
+        await slack.idle()
+        cases = [c for c in await slack.cases() if c.problem == problem]
+        if cases or time.monotonic() > give_up:
+            return cases
+        await asyncio.sleep(0.1)
+
+
+async def test_a_row_held_by_a_killed_process_on_this_host_is_taken_at_once(slack: Slack) -> None:
+    await slack.command("help")  # the workspace exists
+    holder = await _held_by_a_killed_process(slack)
+    async with slack.container.db.session() as s:
+        row = (await s.exec(select(IntakeItem).where(IntakeItem.key == "slack:cmd:trig.killed"))).one()
+    assert row.lease_owner == holder and row.lease_until is not None  # held for the whole lease
+    cases = await _opened_within(slack, "cold coffee", 5.0)  # by this process's running intake poll
+    assert len(cases) == 1 and (cases[0].card_ref or {}).get("ts")
+
+
+async def test_a_holder_with_this_pid_but_not_made_here_is_dead(slack: Slack) -> None:
+    """A restarted container reuses pids (often 1): a holder naming our pid with a token we never made."""
+    await slack.command("help")
+    p = {"type": "command", "team": "T1", "user": "U1", "channel": "C1", "text": "Ms Roy: noisy room",
+         "url": slack.fake.response_url("reused"), "trigger": "trig.reused", "form": {}}  # fmt: skip
+    ghost = f"{socket.gethostname()}:{os.getpid()}:0ld70ken"
+    row = await _dead(slack).record("slack:cmd:trig.reused", "slack", "T1", p)
+    assert row is not None
+    async with slack.container.db.session() as s:
+        await s.exec(update(IntakeItem).where(col(IntakeItem.id) == row.id)  # type: ignore[call-overload]
+                     .values(lease_owner=ghost, lease_until=slack.container.intake.now() + timedelta(minutes=5)))  # fmt: skip
+        await s.commit()
+    assert is_dead_local(ghost) and not is_dead_local(slack.container.intake.worker_id)
+    assert len(await _opened_within(slack, "noisy room", 5.0)) == 1
+
+
+async def test_a_row_held_by_another_host_waits_for_its_lease(slack: Slack) -> None:
+    await slack.command("help")
+    p = {"type": "command", "team": "T1", "user": "U1", "channel": "C1", "text": "Mr Ode: late taxi",
+         "url": slack.fake.response_url("other"), "trigger": "trig.other", "form": {}}  # fmt: skip
+    other = Intake(slack.container.db, worker_id="some-other-host:1:abcd1234")
+    assert await other.record("slack:cmd:trig.other", "slack", "T1", p) is not None
+    assert await _opened_within(slack, "late taxi", 2.5) == []  # the poll looked again meanwhile

@@ -9,7 +9,8 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from teambot.core.cases.models import Case, CaseStatus, Customer, NextStep, TimelineEvent
+from teambot.core.cases.home import Figures, HomeReply
+from teambot.core.cases.models import ApprovalRequest, Case, CaseStatus, Customer, NextStep, TimelineEvent
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.cases.replies import ListReply
 from teambot.core.commands.replies import ErrorReply, TextReply
@@ -150,19 +151,23 @@ def test_replies_and_notices_stay_within_limits() -> None:
     ):
         notice = Notice(kind, long, "T1", 1, {"number": 3, "approval_id": 9, "position": 2})
         check_message(blocks.notice_message(notice))
-    home = blocks.home_view(user="U1", mine=cases, followups=cases, stats={"owned": 1}, leaderboard=[LeaderRow("U1", shoutouts=2, recovered=3, scores=3, score_total=13)] * 30,
+    approvals = [ApprovalRequest(id=i, team_id="T1", case_id=1, gesture=long, amount_minor=9000, currency="USD",
+                                 requested_by="U1", requested_at=NOW) for i in range(30)]  # fmt: skip
+    mine = HomeReply(user="U1", open_cases=cases, followups=cases, approvals=approvals, figures=Figures(owned=1))
+    home = blocks.home_view(mine, leaderboard=[LeaderRow("U1", shoutouts=2, recovered=3, scores=3, score_total=13)] * 30,
                             now=NOW, tz="UTC")  # fmt: skip
     check_view(home)
+    check_message(blocks.reply_message(mine, NOW))
 
 
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
         ("approval_request", ["approval:approve", "approval:deny", "case:show"]),
-        ("nudge_unowned", ["case:claim", "case:show"]),
-        ("nudge_resolve", ["case:resolve", "case:step", "case:show"]),
+        ("nudge_unowned", ["case:claim", "case:snooze", "case:show"]),
+        ("nudge_resolve", ["case:resolve", "case:step", "case:snooze", "case:show"]),
         ("followup_due", ["case:followup_yes", "case:followup_no", "case:snooze", "case:show"]),
-        ("step_due", ["case:done", "case:show"]),
+        ("step_due", ["case:done", "case:snooze", "case:show"]),
         ("shoutout", ["case:show"]),
         ("digest", []),
     ],

@@ -49,7 +49,7 @@ async def test_notices_of_any_kind_reach_slack_with_their_buttons(slack: Slack) 
         )
     await slack.idle()
     nudge, followup = fake.posts("U5")
-    assert action_ids(nudge) == ["case:claim", "case:show"]
+    assert action_ids(nudge) == ["case:claim", "case:snooze", "case:show"]  # core/notice_actions.py, as on Teams
     assert action_ids(followup) == ["case:followup_yes", "case:followup_no", "case:snooze", "case:show"]
     assert [p["text"].split("\n")[0] for p in fake.posts("C7")] == [f"Weekly digest {w}" for w in range(3)]
     # Buttons on a DM work like the card's: Claim claims, and the DM becomes the fresh card.
@@ -178,4 +178,28 @@ async def test_typed_formatting_and_broadcasts_stay_inert_on_the_card(slack: Sla
     shown = "\n".join([card["text"], *mrkdwn_texts(card["blocks"])])
     for raw in ("*Bold*", "_soup_", "~cold~", "`refund`", "<!channel>"):
         assert raw not in shown, raw
-    assert "*\u200bBold*\u200b" in shown and "&lt;!channel&gt;" in shown
+    # Slack's `<!channel>` is read as the `@channel` the person typed: plain text, no ping (issue 22).
+    assert "*\u200bBold*\u200b" in shown and "@channel" in shown
+
+
+async def test_recover_home_and_the_app_home_show_the_core_home_with_approvals_waiting(slack: Slack) -> None:
+    """Both render core/cases/home.py's HomeReply (the literal text `HomeReply` was the reply, and the
+    App Home, built from its own queries, never showed approvals waiting as Teams' home does)."""
+    s = slack.container.service
+    await slack.command("policy", user="UADMIN")  # the first person in a team is its admin and approver
+    await s.open_case(TEAM, "C1", "U1", "Soup was cold", platform="slack")
+    await s.claim(TEAM, 1, "U1")
+    await s.apologise(TEAM, 1, "U1", "phone")
+    await slack.command("grant 1 Free dinner for two", user="U1")  # above the member limit: a request
+    await slack.idle()
+    _, _, key = await slack.command("home", user="UADMIN")
+    said = " ".join(all_text(m) for m in slack.fake.to(key))
+    assert "HomeReply" not in said and "Your open cases* (0)" in said
+    assert "Approvals waiting* (1)" in said and "Free dinner for two" in said and "<@U1>" in said
+    await slack.event({"type": "app_home_opened", "user": "UADMIN", "channel": "D1", "tab": "home", "event_ts": "1.2"})
+    view = slack.fake.of("views.publish")[-1]["view"]
+    assert "Approvals waiting* (1)" in all_text(view) and "Free dinner for two" in all_text(view)
+    assert {"approval:approve", "approval:deny", "home:open"} <= set(action_ids(view))
+    _, _, key = await slack.command("home", user="U1")  # not an approver: no approvals part
+    said = " ".join(all_text(m) for m in slack.fake.to(key))
+    assert "Your open cases* (1)" in said and "Approvals waiting" not in said

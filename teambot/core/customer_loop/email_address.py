@@ -18,6 +18,9 @@ _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _TLD = re.compile(r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})")
 _HINT = "Write it like jane@example.com."
 # An address-looking word inside free text; validated properly before it is used.
+# `<jane@example.com>`: brackets around something with an @ that is no chat token (`<@U123>` is a
+# mention, `<!here>` and `<#C1|general>` Slack's own, `<https://a@b.c>` a link) and no second bracket.
+_BRACKETED = re.compile(r"<(?![@!#])(?![A-Za-z][\w+.-]*://)([^<>|]*@[^<>|]*)>")
 _CANDIDATE = re.compile(r"[^\s<>()\[\],;:\"]+@[^\s<>()\[\],;:\"]+")
 
 
@@ -64,8 +67,8 @@ def split_contact(text: str) -> tuple[str, str | None]:
     angle brackets is clearly meant as one, so a bad one raises BadInput; a loose word with
     an @ that is not an address (a chat handle, say) stays part of the name.
     """
-    raw = " ".join((text or "").split())
-    bracketed = re.search(r"<([^<>]*)>", raw)
+    raw = re.sub(r"<mailto:([^|<>]+)(?:\|[^<>]*)?>", r"<\1>", " ".join((text or "").split()))
+    bracketed = _BRACKETED.search(raw)
     if bracketed:
         email = validate_email(bracketed.group(1))
         name = raw[: bracketed.start()] + raw[bracketed.end() :]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from teambot.core.cases.home import HomeReply
 from teambot.core.cases.replies import CaseReply
 from teambot.core.cases.service import RecoveryService
 from teambot.core.commands import intents as i
@@ -14,7 +13,7 @@ from teambot.core.commands.replies import ChoiceReply, Reply, TextReply
 from teambot.core.improvement import actions as act
 from teambot.core.improvement import costs, meaning, render
 from teambot.core.improvement import vocabulary as vocab
-from teambot.core.improvement.home import home_sections
+from teambot.core.improvement.home import person_home
 from teambot.core.insights import spend as spending
 from teambot.core.policy.rules import load_policy
 from teambot.core.scheduling.deadlines import Deadlines, snooze_until, zone_of
@@ -44,10 +43,7 @@ class ImprovementHandlers:
 
     async def home(self, intent: i.Home, ctx: Context) -> Reply:
         """The person's home, with the causes to fix (leads, managers, admins) and the actions they own."""
-        reply = await self.case_home(intent, ctx)
-        if isinstance(reply, HomeReply):
-            reply.sections += await home_sections(self.db, ctx.team_id, ctx.user_id, self.s.clock.now(), ctx.tz)
-        return reply
+        return await person_home(self.db, ctx.team_id, ctx.user_id, self.s.clock.now(), ctx.tz)
 
     # ----- causes --------------------------------------------------------------------------
 

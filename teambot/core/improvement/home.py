@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from teambot.core.cases.home import HomeReply, home
 from teambot.core.db import Database
 from teambot.core.improvement.actions import list_actions
 from teambot.core.improvement.costs import cause_costs
@@ -30,3 +31,11 @@ async def home_sections(db: Database, team_id: str, user: str, now: datetime, tz
     if mine:
         sections.append((f"Your improvement actions ({len(mine)})", [action_line(a, now, tz) for a in mine[:10]]))
     return sections
+
+
+async def person_home(db: Database, team_id: str, user: str, now: datetime, tz: str = "UTC") -> HomeReply:
+    """The whole home every platform shows (Slack's App Home, the Teams home card, `/recover home`):
+    the person's cases, follow-ups, approvals and figures, then the improvement loop's sections."""
+    reply = await home(db, team_id, user)
+    reply.sections += await home_sections(db, team_id, user, now, tz)
+    return reply

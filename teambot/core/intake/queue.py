@@ -37,6 +37,7 @@ from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case
 from teambot.core.db import Database, insert_rows_or_skip
 from teambot.core.errors import Conflict
+from teambot.core.intake.holders import is_dead_local, local_prefix, made_here
 from teambot.core.intake.models import DONE, FAILED, PENDING, IntakeItem
 from teambot.core.logcontext import bind_request
 from teambot.core.observability import INTAKE_TAKEOVERS
@@ -56,6 +57,7 @@ APPLYING: ContextVar[int | None] = ContextVar("teambot_intake_applying", default
 DONE_WITH_STEP: ContextVar[bool] = ContextVar("teambot_intake_done_with_step", default=False)
 DEFER_GRACE = timedelta(seconds=10)  # a deferred row no worker took by then is run by the web process
 ARMED_KEPT = 2000  # card rows armed for this process and not yet picked up, remembered at most
+DEAD_LOOK_SECONDS = 2.0  # how often the poll looks for rows held by a dead process on this host
 
 Handler = Callable[[IntakeItem], Awaitable[None]]
 
@@ -79,6 +81,7 @@ class Intake:
         # run the rows, woken at once (PostgreSQL NOTIFY) instead of by their poll.
         self.defer = defer
         self.worker_id = worker_id or new_worker_id()
+        made_here(self.worker_id)
         self.lease = lease
         self.card_grace = card_grace
         self.poll_seconds = poll_seconds
@@ -99,6 +102,8 @@ class Intake:
         self._wake = asyncio.Event()
         self._full = False  # the last claim filled every free slot: more may be waiting
         self._listener: Any = None  # the PostgreSQL connection that LISTENs for new rows
+        self._dead_looked: float | None = None  # event-loop time of the last look for dead local holders
+        self._busy = False  # the poll loop is in the middle of its statements (not waiting for the next round)
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -311,13 +316,30 @@ class Intake:
 
     # ----- leases ---------------------------------------------------------------------------
 
-    async def claim(self, limit: int = 20, *, min_age: timedelta | None = None) -> list[IntakeItem]:
-        """Rows nobody holds (or whose holder's lease ran out), now held by this process: one SELECT
-        (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never wait on each other's rows; SQLite's
-        writer holds the lock) and one UPDATE for the batch. `min_age` leaves younger rows to others."""
+    async def dead_local_holders(self) -> list[str]:
+        """Holders of live leases that are dead processes on this host (see `holders`): their rows
+        need not wait out the lease. One small read; the poll does it at start-up and every few seconds."""
+        t = IntakeItem.__table__  # type: ignore[attr-defined]
+        q = (
+            select(t.c.lease_owner).distinct()
+            .where(t.c.status == PENDING, t.c.lease_until >= self.now(),
+                   t.c.lease_owner.startswith(local_prefix(), autoescape=True))
+        )  # fmt: skip
+        async with self.db.read() as s:
+            owners = [str(owner) for owner in (await s.exec(q)).all()]  # type: ignore[call-overload]
+        return [owner for owner in owners if owner != self.worker_id and is_dead_local(owner)]
+
+    async def claim(self, limit: int = 20, *, min_age: timedelta | None = None,
+                    dead: list[str] | None = None) -> list[IntakeItem]:  # fmt: skip
+        """Rows nobody holds (or whose holder's lease ran out, or whose holder is in `dead`), now held
+        by this process: one SELECT (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never wait on
+        each other's rows; SQLite's writer holds the lock) and one UPDATE for the batch. `min_age`
+        leaves younger rows to others."""
         now = self.now()
         t = IntakeItem.__table__  # type: ignore[attr-defined]
         free = or_(t.c.lease_until.is_(None), t.c.lease_until < now)
+        if dead:
+            free = or_(free, t.c.lease_owner.in_(dead))
         q = select(IntakeItem).where(col(IntakeItem.status) == PENDING, free)
         if min_age is not None:
             q = q.where(col(IntakeItem.created_at) < now - min_age)
@@ -338,15 +360,20 @@ class Intake:
             got = {int(rid) for (rid,) in res.all()}
             await s.commit()
         claimed: list[IntakeItem] = []
+        from_dead = 0
         for item in candidates:
             if item.id not in got or item.key in self._holding:
                 continue
             if item.lease_owner not in (None, self.worker_id):
                 self.taken_over += 1
                 INTAKE_TAKEOVERS.inc()
+                from_dead += item.lease_owner in (dead or ())
             item.lease_owner, item.lease_until, item.attempts = self.worker_id, now + self.lease, item.attempts + 1
             self._holding.add(item.key)
             claimed.append(item)
+        if from_dead:
+            log.warning("took over %d intake row(s) at once from %s: no longer running on this host",
+                        from_dead, ", ".join(dead or ()))  # fmt: skip
         return claimed
 
     def runs_here(self, item: IntakeItem) -> bool:
@@ -532,7 +559,8 @@ class Intake:
             return 0
         # A web process that defers its work leaves fresh rows to the workers, and runs only what no
         # worker took in time (none running, all down): deferred work is late, never lost.
-        items = await self.claim(limit=free, min_age=DEFER_GRACE if self.defer else None)
+        dead = await self._look_for_dead()
+        items = await self.claim(limit=free, min_age=DEFER_GRACE if self.defer else None, dead=dead)
         self._full = len(items) == free
         late = [item for item in items if not item.kind.startswith("card:")]
         if late and self.defer:
@@ -541,6 +569,13 @@ class Intake:
         for item in items:
             self.spawn(self._guarded(item))
         return len(items)
+
+    async def _look_for_dead(self) -> list[str]:
+        now = asyncio.get_running_loop().time()
+        if self._dead_looked is not None and now - self._dead_looked < DEAD_LOOK_SECONDS:
+            return []
+        self._dead_looked = now
+        return await self.dead_local_holders()
 
     async def _listen(self) -> None:
         """On PostgreSQL a process that runs deferred rows LISTENs for them, so a request waits for
@@ -576,6 +611,7 @@ class Intake:
         loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wake.clear()  # a wake arriving during the poll below is kept for the next round
+            self._busy = True
             try:
                 if loop.time() - last_beat >= beat:
                     await self.renew()
@@ -594,6 +630,10 @@ class Intake:
                 await self.poll_once()
             except Exception:
                 log.exception("intake poll failed; it runs again")
+            finally:
+                self._busy = False
+            if self._stopping:
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
@@ -619,6 +659,8 @@ class Intake:
         """Stop claiming, give running rows `grace` seconds, cancel the rest and hand them back."""
         self._stopping = True
         if self._loop is not None:
+            if self._busy:  # mid-statement: a cancel there leaves its connection half reset (an ERROR)
+                await asyncio.wait([self._loop], timeout=1.0)
             self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._loop

@@ -8,6 +8,7 @@ only, so a restart, or several workers on one PostgreSQL, lose and duplicate not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -35,6 +36,8 @@ class Scheduler:
         self.plan_seconds = plan_seconds
         self.aps: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()  # one sweep at a time in this process
+        self._running: set[asyncio.Task[object]] = set()  # job runs under way (see `_job`)
+        self._stopping = False
         self.ticks = 0
         self.ticked = asyncio.Event()
 
@@ -65,23 +68,48 @@ class Scheduler:
     def start(self) -> None:
         if self.aps is not None:
             return
+        self._stopping = False
         self.aps = AsyncIOScheduler(timezone="UTC")
         self.aps.add_job(
-            self.sweep, IntervalTrigger(seconds=self.sweep_seconds), id="sweep",
+            self._job, IntervalTrigger(seconds=self.sweep_seconds), args=(self.sweep,), id="sweep",
             max_instances=1, coalesce=True, replace_existing=True,
         )  # fmt: skip
         self.aps.add_job(
-            self.tick, IntervalTrigger(seconds=self.plan_seconds), id="plan",
+            self._job, IntervalTrigger(seconds=self.plan_seconds), args=(self.tick,), id="plan",
             max_instances=1, coalesce=True, replace_existing=True, next_run_time=datetime.now().astimezone(),
         )  # fmt: skip
         self.aps.start()
         log.info("scheduler started as %s", self.deadlines.worker_id)
 
-    async def stop(self) -> None:
+    async def _job(self, work: Callable[[], Awaitable[object]]) -> None:
+        """What APScheduler runs: the work in a task this scheduler owns. APScheduler's shutdown
+        cancels its jobs mid-statement and logs the CancelledError as an ERROR with a traceback;
+        here its cancel only stops the waiting, and `stop` lets the work finish or cancels it itself."""
+        if self._stopping:
+            return
+        task = asyncio.ensure_future(work())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(task)
+
+    async def stop(self, grace: float = 1.0) -> None:
+        """No new runs; the one under way gets `grace` seconds to finish (a tick is a few short
+        transactions), then it is cancelled: what it claimed is retried after its lease."""
+        self._stopping = True
         if self.aps is not None:
             self.aps.shutdown(wait=False)
             self.aps = None
-            await asyncio.sleep(0)  # let a cancelled job unwind
+        running = list(self._running)
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=0.5)
+        for task in running:  # retrieved, so none is reported as "never retrieved"
+            if task.done() and not task.cancelled():
+                task.exception()
 
     @property
     def running(self) -> bool:
