@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from teambot.bootstrap import Container
+from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES
 from teambot.core.cases.queries import case_detail
 from teambot.core.cases.replies import CaseReply
 from teambot.core.cases.summary import ACTION_LABELS, authority_note, when
@@ -363,9 +364,7 @@ class ShellSession:
         wants = await self.ask("What do they want, in their words (optional)")
         categories = list((await self.c.service.policy(SHELL_TEAM, self.user)).categories)
         category = categories[await self.choose("Category", categories)] if categories else None
-        severity = ["low", "medium", "high", "critical"][
-            await self.choose("Severity", ["low", "medium", "high", "critical"])
-        ]
+        severity = SEVERITIES[await self.choose("Severity", list(SEVERITIES))]
         own = (await self.ask("Will you own it? (y/n)")).lower().startswith("y")
         intent = Open(customer=customer, problem=problem, wants=wants, category=category, severity=severity, own=own,
                       email=email or None, text=problem)  # fmt: skip
@@ -381,8 +380,7 @@ class ShellSession:
         await self.command(f"claim {n}")
 
     async def _do_apologise(self, n: int) -> None:
-        methods = ["in_person", "phone", "email", "chat"]
-        how = methods[await self.choose("How did you apologise?", ["in person", "phone", "email", "chat"])]
+        how = APOLOGY_METHODS[await self.choose("How did you apologise?", [m.replace("_", " ") for m in APOLOGY_METHODS])]
         words = await self.ask("The words you used (optional)")
         await self.command(f"apologise {n} {how} {words}".strip())
 

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES
 from teambot.core.cases.queries import CaseDetail
-from teambot.core.cases.service import APOLOGY_METHODS, MAX_SHORT, MAX_TEXT, SEVERITIES
+from teambot.core.cases.service import MAX_SHORT, MAX_TEXT
 from teambot.core.cases.summary import APOLOGY_LABELS, authority_note
 from teambot.core.money import MAX_AMOUNT, amount_input_hint, format_amount, step_for
 from teambot.core.policy.rules import gesture_value, limit_for

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from teambot.core.cases.kinds import ApologyMethod
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.money import format_amount, from_minor
 
-_HOW = {"in_person": "in person", "phone": "on the phone", "email": "by email", "chat": "in our chat"}
+_HOW = {  # as the letter to the customer says it
+    ApologyMethod.IN_PERSON: "in person", ApologyMethod.PHONE: "on the phone", ApologyMethod.EMAIL: "by email",
+    ApologyMethod.CHAT: "in our chat",
+}  # fmt: skip
 
 
 def draft_followup(detail: CaseDetail, signer: str = "", tz: str = "UTC") -> str:

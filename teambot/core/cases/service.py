@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.cases.card_ref import merge_card_ref
 from teambot.core.cases.events import CaseChanged, CaseEvents
+from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES
 from teambot.core.cases.models import (
     ApprovalRequest,
     ApprovalStatus,
@@ -54,8 +55,6 @@ from teambot.core.policy.settings import PolicyChange, apply_change
 from teambot.core.ports import Clock, Notice, Notifier, Recipient
 from teambot.core.text import clean_text
 
-APOLOGY_METHODS = ("in_person", "phone", "email", "chat")
-SEVERITIES = ("low", "medium", "high", "critical")
 MAX_TEXT = 3000
 MAX_SHORT = 200
 _RETRIES = 5
