@@ -29,7 +29,6 @@ ALLOWED: dict[str, tuple[int, int]] = {
     "teambot/core/policy/settings.py::apply_change": (119, 55),
     "teambot/shell/render.py::render": (55, 35),
     "teambot/slack/blocks.py::reply_message": (63, 26),
-    "teambot/slack/guard.py::malformed": (39, 26),
     "teambot/teams/cards.py::form_fields": (94, 36),
     "teambot/teams/http.py::attach": (100, 4),
 }

@@ -7,7 +7,6 @@ that is a typo of a subcommand (`clam 1`) gets "did you mean" and opens nothing.
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 from collections.abc import Callable
@@ -67,6 +66,7 @@ from teambot.core.commands.intents import (
     Timeline,
     Withdraw,
 )  # fmt: skip
+from teambot.core.commands.typos import args_fit, as_user, typo_of
 from teambot.core.customer_loop.email_address import split_contact
 from teambot.core.errors import BadInput
 from teambot.core.text import clean_text
@@ -118,83 +118,6 @@ USAGE = {
     "policy cause": "/recover policy cause add|remove <name> · rename <old> to <new> · merge <from> into <into>",
 }
 
-# ----- typos -------------------------------------------------------------------------------
-
-_CASE_FIRST = (
-    "show", "claim", "handover", "apologise", "apologize", "grant", "step", "flag", "resolve",
-    "followup", "reopen", "draft", "timeline", "snooze", "cancel", "category", "send",
-)  # fmt: skip
-_NO_ARGS = ("help", "list", "mine", "home", "approvals", "leaderboard", "export", "policy")
-# English words one letter away from a subcommand that a description may well start with.
-_REAL_WORDS_TEXT = """clam clams shoe shop shot snow slow stow list lost last lust mind mint mike line note
-nose vote done dine tone none gone bone stop seep deny dent flat flog flap slag grand giant drift craft
-graft help held hell helm heap hemp mine miner spent spend expert police cancer canter"""
-_REAL_WORDS = frozenset(_REAL_WORDS_TEXT.split())
-
-
-def _distance(a: str, b: str) -> int:
-    """Optimal string alignment distance: insertions, deletions, substitutions, swaps of two."""
-    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        d[i][0] = i
-    for j in range(len(b) + 1):
-        d[0][j] = j
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-    return d[len(a)][len(b)]
-
-
-def _args_fit(verb: str, rest: str) -> bool:
-    """Does `rest` read like the arguments of `verb` (rather than the rest of a sentence)?"""
-    toks = rest.split()
-    first = toks[0] if toks else ""
-    if verb in _CASE_FIRST:
-        return bool(re.fullmatch(r"#?\d{1,9}", first))
-    if verb in ("approve", "deny", "withdraw"):
-        return bool(re.fullmatch(r"#?\d{1,9}", first))
-    if verb == "done":
-        return bool(re.fullmatch(r"#?\d+[.\s]+\d+", rest.strip()))
-    if verb == "shoutout":
-        return as_user(first) is not None
-    if verb == "digest":
-        return not toks or bool(re.fullmatch(r"last|preview|\d{4}-W\d{1,2}", first, re.I))
-    if verb == "spend":
-        return not toks or bool(re.fullmatch(r"week|month|\d{4}-\d{2}(-\d{2})?(\.\..*)?", first, re.I))
-    if verb in _NO_ARGS:
-        return not toks
-    return False
-
-
-def typo_of(word: str, rest: str) -> str | None:
-    """The subcommand an unknown first word was meant to be, or None when it is a description.
-
-    Only the first word is looked at. It is a typo when it is close to a subcommand (difflib) and
-    either what follows reads like that subcommand's arguments, or the word is one edit away and
-    no sentence would start with it (not an English word we know, not the subcommand plus an
-    ending such as "drafty" or "shows")."""
-    w = word.lower()
-    if not w.isalpha() or len(w) < 3:
-        return None
-    close = difflib.get_close_matches(w, [c for c in SUBCOMMANDS if "-" not in c], n=1, cutoff=0.7)
-    if not close:
-        return None
-    verb = close[0]
-    if _args_fit(verb, rest):
-        return verb
-    if w in _REAL_WORDS or w.startswith(verb):
-        return None
-    # A letter missing, extra or swapped makes a non-word ("resolv", "aprove", "shwo"); a letter
-    # changed often makes a real one ("wine" for "mine", "shop" for "show"), so that is not enough.
-    slip = len(w) != len(verb) or sorted(w) == sorted(verb)
-    if not rest.strip() or (len(w) >= 4 and slip and _distance(w, verb) <= 1):
-        return verb
-    return None
-
-
 def _number(token: str | None, usage: str, what: str = "case number") -> int:
     if token is None:
         raise BadInput(f"The {what} is missing.", f"Usage: {usage}")
@@ -209,14 +132,6 @@ def _split(text: str) -> list[str]:
         return shlex.split(text)
     except ValueError:  # an unbalanced quote: fall back to plain words
         return text.split()
-
-
-_MENTION = re.compile(r"^<@([A-Za-z0-9._:\-]+)(?:\|[^>]*)?>$|^@([A-Za-z0-9._:\-]+)$")
-
-
-def as_user(token: str) -> str | None:
-    m = _MENTION.match(token.strip())
-    return (m.group(1) or m.group(2)) if m else None
 
 
 def parse_open(text: str) -> dict[str, Any]:
@@ -276,10 +191,10 @@ def _command_follows(verb: str, rest: str) -> bool:
 
 
 def _not_a_command(word: str, rest: str, raw: str) -> Intent:
-    meant = typo_of(word, rest)
+    meant = typo_of(word, rest, SUBCOMMANDS)
     if meant is not None:
         meant = "apologise" if meant == "apologize" else meant
-        command = f"{meant} {rest}".strip() if _args_fit(meant, rest) else meant
+        command = f"{meant} {rest}".strip() if args_fit(meant, rest) else meant
         return Suggest(unknown=word, command=command, text=raw)
     if len(raw.split()) == 1:
         return Help(unknown=word, text=raw)
