@@ -8,7 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from teambot.api.jira_client import AiohttpJira
+from teambot.api.transport import AiohttpTransport
 from teambot.config import ConfigError, Settings
+from teambot.core.api_tokens.handlers import ApiTokenHandlers
+from teambot.core.api_tokens.store import ApiTokens
 from teambot.core.cases.events import CaseEvents
 from teambot.core.cases.handlers import CaseHandlers
 from teambot.core.cases.service import RecoveryService
@@ -24,8 +28,13 @@ from teambot.core.insights import delivery as digests
 from teambot.core.insights import patterns
 from teambot.core.insights.handlers import InsightHandlers
 from teambot.core.intake.queue import Intake
+from teambot.core.jira import handlers as jira_handlers
+from teambot.core.jira.handlers import JiraHandlers
+from teambot.core.jira.loop_actions import LoopActions
+from teambot.core.jira.service import JiraLinks
 from teambot.core.migrate import HEAD, current_revision, upgrade_async
 from teambot.core.policy.handlers import PolicyHandlers
+from teambot.core.policy.language import Languages
 from teambot.core.ports import Clock, RoutingNotifier, SystemClock
 from teambot.core.privacy.handlers import PrivacyHandlers
 from teambot.core.recognition.handlers import RecognitionHandlers
@@ -34,6 +43,11 @@ from teambot.core.scheduling import deadlines
 from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.handlers import SchedulingHandlers
 from teambot.core.scheduling.scheduler import Scheduler
+from teambot.core.secretbox import SecretBox
+from teambot.core.webhooks.admin import Webhooks
+from teambot.core.webhooks.delivery import WebhookSender
+from teambot.core.webhooks.handlers import WebhookHandlers
+from teambot.core.webhooks.outbox import Outbox
 from teambot.mail.senders import sender_from_env
 
 log = logging.getLogger(__name__)
@@ -57,6 +71,11 @@ class Container:
     feedback_store: DbFeedbackStore
     feedback_secret: bytes = field(repr=False)  # signs feedback links; never shown or logged
     intake: Intake
+    tokens: ApiTokens
+    webhooks: Webhooks
+    webhook_sender: WebhookSender
+    jira: JiraLinks
+    box: SecretBox = field(repr=False)  # seals secrets kept for later use (webhook, Jira)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # adapters' own
 
     async def close(self) -> None:
@@ -90,7 +109,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     service = RecoveryService(db, clk, notifier, events)
     # Items in flight hold no database session (a sweep reads and settles per batch), so sends
     # overlap freely; SQLite's one writer still takes each batch's commit in turn.
-    dl = Deadlines(db, clk, notifier, concurrency=16 if is_sqlite(db.url) else 64)
+    dl = Deadlines(db, clk, notifier, concurrency=16 if is_sqlite(db.url) else 64,
+                   lease=timedelta(seconds=settings.due_lease_seconds))  # fmt: skip
     events.subscribe(causes.on_case_changed)  # a resolved case's root cause is filed under a cause
     events.subscribe(improvement_actions.on_case_changed)  # an action's due date becomes a reminder
     events.subscribe(deadlines.on_case_changed)  # nudges follow the case
@@ -102,6 +122,8 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
         intake_db, lease=timedelta(seconds=settings.intake_lease_seconds), defer=settings.work == "worker"
     )
     events.subscribe(intake.on_case_changed)  # marks the request applied, arms the card outbox
+    outbox = Outbox()
+    events.subscribe(outbox.on_case_changed)  # webhook deliveries, in the change's transaction
     for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS, **improvement_actions.DUE_HANDLERS}.items():
         dl.register(kind, handler)
     shoutouts = Shoutouts(db, clk, notifier)
@@ -116,31 +138,61 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     for kind, handler in mailer.due_handlers().items():
         dl.register(kind, handler)
     feedback_store = DbFeedbackStore(service, team_name)
+    box = SecretBox(secret)
+    transport = AiohttpTransport()
+    sender = WebhookSender(db, clk, transport, box)
+    for kind, handler in sender.due_handlers().items():
+        dl.register(kind, handler)
+    webhooks = Webhooks(db, clk, dl, outbox, box)
+    tokens = ApiTokens(db, clk)
+    # The Jira API token is sealed with a key from TEAMBOT_SECRET itself (never the made-up site secret,
+    # which lives in the same database): without it, linking Jira is refused with a sentence.
+    jira_box = SecretBox(secret_value.encode(), "teambot jira") if secret_value else None
+    jira_api = AiohttpJira()
+    loop_actions = LoopActions(service, settings.public_url)
+    jira = JiraLinks(db, clk, jira_api, jira_box, loop_actions)
+    events.subscribe(jira_handlers.on_case_changed)  # an action done here moves its Jira issue (a due item)
+    for kind, handler in jira_handlers.due_handlers(jira).items():
+        dl.register(kind, handler)
+
+    async def jira_linked(team_id: str) -> list[tuple[str, str]]:
+        link = await jira.linked(team_id)
+        return [("Jira", f"{link.site.removeprefix('https://')} · project {link.project}")] if link else []
 
     async def plan_digests(now: datetime) -> None:
         await digests.plan_digests(dl, now)
 
     # Planning digests is cheap and idempotent; the sweep does the sending.
-    scheduler = Scheduler(dl, [plan_digests], sweep_seconds=settings.sweep_seconds, plan_seconds=300)
+    async def poll_jira(now: datetime) -> None:
+        await jira.poll(now)  # each open issue at most every 15 minutes: the Jira webhook's safety net
+
+    scheduler = Scheduler(dl, [plan_digests, poll_jira], sweep_seconds=settings.sweep_seconds, plan_seconds=300)
+    outbox.committed = scheduler.soon  # a webhook goes out at once, not at the next sweep
     case_handlers = CaseHandlers(service)
+    improvement = ImprovementHandlers(service, dl, case_handlers.resolve, case_handlers.home, case_handlers.flag)
     commands = Commands(
         {
             **case_handlers.handlers(),
-            **PolicyHandlers(service).handlers(),
+            **PolicyHandlers(service, jira_linked).handlers(),
             **PrivacyHandlers(service).handlers(),
             **SchedulingHandlers(dl).handlers(),
             **InsightHandlers(service).handlers(),
             **RecognitionHandlers(shoutouts).handlers(),
             **LoopHandlers(mailer).handlers(),
-            **ImprovementHandlers(
-                service, dl, case_handlers.resolve, case_handlers.home, case_handlers.flag
-            ).handlers(),  # wraps resolve, home and flag
-        }
+            **improvement.handlers(),  # wraps resolve, home and flag
+            **JiraHandlers(jira, loop_actions, improvement.create_action).handlers(),  # wraps create_action
+            **ApiTokenHandlers(tokens).handlers(),
+            **WebhookHandlers(webhooks).handlers(),
+        },
+        language_of=(languages := Languages(db)).of,
+        forget=languages.forget,
     )
-    return Container(
+    container = Container(
         settings, db, clk, notifier, events, service, dl, shoutouts, scheduler, commands,
-        mailer, feedback_store, secret, intake,
+        mailer, feedback_store, secret, intake, tokens, webhooks, sender, jira, box,
     )  # fmt: skip
+    container.closers += [transport.close, jira_api.close]
+    return container
 
 
 def team_display_name(mail_from: str) -> str:

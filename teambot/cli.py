@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     shell = sub.add_parser("shell", help="the local shell chat only, no chat workspace needed")
     shell.add_argument("--user", default="you", help="who you are at the start (default: you)")
     shell.add_argument("--channel", default="general", help="the channel you are in (default: general)")
+    shell.add_argument("--lang", help="your language, as a chat app would say it: de, fr, es, nl, pt, en")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply Alembic migrations up to the latest schema")
@@ -59,6 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--csv", action="store_true", required=True, help="CSV (the only format)")
     export.add_argument("--team", help="only this team (Slack workspace or Teams tenant id)")
     export.add_argument("--output", "-o", help="file to write (default: standard output)")
+    jira = sub.add_parser("jira", help="link a team to a Jira Cloud project (improvement actions)")
+    jira_sub = jira.add_subparsers(dest="jira_command", required=True, metavar="ACTION")
+    link = jira_sub.add_parser(
+        "link", help="link a team to a Jira Cloud project",
+        description="The API token is read from standard input or JIRA_API_TOKEN (never typed in chat) and kept "
+        "encrypted with a key derived from TEAMBOT_SECRET.",
+    )  # fmt: skip
+    link.add_argument("--team", required=True, help="the team (Slack workspace or Teams tenant id; shell: 'shell')")
+    link.add_argument("--site", required=True, help="<name>.atlassian.net")
+    link.add_argument("--project", required=True, help="the project key, such as OPS")
+    link.add_argument("--email", required=True, help="the Atlassian account the token belongs to")
     teams = sub.add_parser("teams-package", help="build the Teams app package zip to upload or sideload")
     teams.add_argument("--output", "-o", default="teambot-teams.zip", help="zip to write (default: %(default)s)")
     teams.add_argument("--app-id", help="the bot's Microsoft app id (default: $MICROSOFT_APP_ID)")
@@ -66,12 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _shell(settings: Settings, user: str = "you", channel: str = "general") -> None:
+async def _shell(settings: Settings, user: str = "you", channel: str = "general", lang: str | None = None) -> None:
     from teambot.bootstrap import build
     from teambot.shell.session import ShellClock, ShellSession
 
     container = await build(settings, clock=ShellClock())
-    session = ShellSession(container, user=user, channel=channel)
+    session = ShellSession(container, user=user, channel=channel, lang=lang)
     scheduler = _start_scheduler(container)
     runner = await _serve_beside_shell(container)
     try:
@@ -237,6 +249,40 @@ async def _serve(settings: Settings) -> None:
         await _stop_within(container, *steps, runner.cleanup, container.close)
 
 
+def _jira_token() -> str:
+    """JIRA_API_TOKEN, else standard input (piped, or typed without echo)."""
+    import getpass
+    import os
+
+    token = os.environ.get("JIRA_API_TOKEN", "").strip()
+    if token:
+        return token
+    if sys.stdin.isatty():
+        return getpass.getpass("Jira API token (not shown): ").strip()
+    return sys.stdin.readline().strip()
+
+
+async def _jira_link(settings: Settings, args: argparse.Namespace, token: str) -> str:
+    from teambot.bootstrap import build
+    from teambot.core.jira.ports import JiraError
+
+    container = await build(settings)
+    try:
+        try:
+            link, secret = await container.jira.link(args.team, args.site, args.project, args.email, token)
+        except JiraError as err:
+            raise ConfigError(f"Jira did not accept the link: {err}") from None
+        hook = f"{settings.public_url}/jira/webhook/{args.team}"
+        return (
+            f"Linked team {args.team} to {link.site}, project {link.project}.\n"
+            f"In Jira (Settings → System → WebHooks), add a webhook for 'Issue updated' to {hook}\n"
+            f"with this secret (shown once): {secret}\n"
+            "Without it, Teambot still sees issues done within 15 minutes (it polls)."
+        )
+    finally:
+        await container.close()
+
+
 async def _export(settings: Settings, team: str | None) -> tuple[int, str]:
     from teambot.bootstrap import build
     from teambot.core.insights.export import export_csv
@@ -277,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             upgrade(settings.database_url)
             print("Database is at the latest schema.")
         elif args.command == "shell":
-            asyncio.run(_shell(settings, args.user, args.channel))
+            asyncio.run(_shell(settings, args.user, args.channel, args.lang))
         elif args.command == "serve":
             asyncio.run(_serve(settings))
         elif args.command == "run":
@@ -296,6 +342,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"Cannot build the Teams package: {err}", file=sys.stderr)
                 return 2
             print(f"Wrote {out}: upload it in Teams (Apps > Manage your apps > Upload an app).")
+        elif args.command == "jira":
+            token = _jira_token()
+            if not token:
+                print("No Jira API token: pipe it on standard input or set JIRA_API_TOKEN.", file=sys.stderr)
+                return 2
+            try:
+                print(asyncio.run(_jira_link(settings, args, token)))
+            except DomainError as err:
+                print(err, file=sys.stderr)
+                return 2
         elif args.command == "worker":
             asyncio.run(_worker(settings))
         elif args.command == "digest":

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(default=True, alias="TEAMBOT_SCHEDULER")
     sweep_seconds: float = Field(default=15, gt=0, le=3600, alias="TEAMBOT_SWEEP_SECONDS")
     intake_lease_seconds: float = Field(default=30, ge=1, le=3600, alias="TEAMBOT_INTAKE_LEASE_SECONDS")
+    # How long a due item (a nudge, a mail, a webhook delivery) stays with the process that claimed it:
+    # after a crash, another process sends it once this runs out.
+    due_lease_seconds: float = Field(default=300, ge=1, le=3600, alias="TEAMBOT_DUE_LEASE_SECONDS")
     # Where the work behind an ack runs: `web` (the process that acked, the default) or `worker` (web
     # processes only record and ack; `teambot worker` processes run it, woken by PostgreSQL NOTIFY).
     work: Literal["web", "worker"] = Field(default="web", alias="TEAMBOT_WORK")

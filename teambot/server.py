@@ -41,6 +41,10 @@ def create_app(container: Container) -> web.Application:
         app, container.feedback_store, container.feedback_secret, container.clock,
         public_origin=container.settings.public_url_setting,
     )  # fmt: skip
+    # The HTTP API (/api/v1): always served, the shell included, so `make run` answers curl.
+    from teambot.api.routes import attach as attach_api
+
+    attach_api(app, container)
     if container.settings.slack_configured:
         from teambot.slack.http import attach as attach_slack
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 # The newest revision in migrations/versions (tests/migrations/test_head.py holds it to Alembic's own
 # answer). Knowing it here lets a process at head start without importing Alembic at all.
-HEAD = "0013_improvement"
+HEAD = "0014_integrations"
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -44,6 +44,8 @@ def build_message(mail: FollowupMail, mail_from: str, now: datetime | None = Non
         msg["Reply-To"] = mail.reply_to
     msg.set_content(mail.text)
     msg.add_alternative(mail.html, subtype="html")
+    # RFC 3282, after the parts (setting content clears Content-* headers): mail clients read it.
+    msg["Content-Language"] = mail.language
     return msg
 
 

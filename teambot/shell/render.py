@@ -1,4 +1,5 @@
-"""Replies and notices as terminal text. Pure: objects in, strings out."""
+"""Replies and notices as terminal text. Pure: objects in, strings out, in the current language
+(the session renders each reply under its person's)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from teambot.core.cases.summary import (
     when,
 )
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply, TextReply
+from teambot.core.i18n import format_money
+from teambot.core.i18n import gettext as _
 from teambot.core.insights.replies import DigestReply
-from teambot.core.money import format_amount, from_minor
-from teambot.core.policy.facts import policy_facts
+from teambot.core.money import from_minor
 from teambot.core.policy.replies import PolicyReply
 from teambot.core.recognition.replies import LeaderboardReply
 
@@ -48,22 +50,23 @@ def card_actions(detail: CaseDetail) -> list[str]:
 
 def render(reply: Reply, now: datetime, tz: str = "UTC") -> str:
     if isinstance(reply, ErrorReply):
-        echo = f"\n  you typed: {reply.echo}" if reply.echo else ""
+        echo = "\n  " + _("you typed: %(text)s") % {"text": reply.echo} if reply.echo else ""
         return plain(f"✗ {reply.text}{echo}")
     if isinstance(reply, TextReply):
         return plain(reply.text)
     if isinstance(reply, FormReply) and reply.form == "send":
-        return f"The follow-up email for case #{reply.prefill.get('number')}, as drafted:"
+        return _("The follow-up email for case #%(n)s, as drafted:") % {"n": reply.prefill.get("number")}
     if isinstance(reply, FormReply):
-        return "Opening a case. Answer each question; an empty line skips an optional one."
+        return _("Opening a case. Answer each question; an empty line skips an optional one.")
     if isinstance(reply, CaseReply) and reply.detail is not None:
         d = reply.detail
         out = [f"✓ {reply.message}"] if reply.message else []
         if reply.opened and reply.opened.earlier_cases:
             earlier = ", ".join(f"#{c.number} ({c.status.value})" for c in reply.opened.earlier_cases)
-            out.append(f"ℹ {d.case.customer_name} has had cases before: {earlier}")
+            out.append("ℹ " + _("%(name)s has had cases before: %(earlier)s") % {"name": d.case.customer_name,
+                                                                                 "earlier": earlier})  # fmt: skip
         if reply.opened and reply.opened.customer and reply.opened.customer.notes:
-            out += [f"ℹ note: {n['text']}" for n in reply.opened.customer.notes]
+            out += ["ℹ " + _("note: %(text)s") % {"text": n["text"]} for n in reply.opened.customer.notes]
         out.append(f"┌ {title(d)}")
         out += [f"│ {label}: {value}" for label, value in case_facts(d, now, tz)]
         out.append(f"└ {buttons(card_actions(d))}")
@@ -73,28 +76,29 @@ def render(reply: Reply, now: datetime, tz: str = "UTC") -> str:
             return plain(f"{reply.title}\n  {reply.empty}")
         rows = [reply.title]
         for c in reply.cases:
-            owner = f"<@{c.owner_id}>" if c.owner_id else "unowned"
+            owner = f"<@{c.owner_id}>" if c.owner_id else _("unowned")
             rows.append(f"  #{c.number} · {STATUS_LABELS[c.status]} · {owner} · {c.problem[:60]}")
         return plain("\n".join(rows))
     if isinstance(reply, PolicyReply) and reply.policy is not None:
         return plain(_policy(reply))
     if isinstance(reply, ApprovalsReply):
         if not reply.approvals:
-            return "No approval requests are waiting."
-        rows = ["Waiting for approval:"]
+            return _("No approval requests are waiting.")
+        rows = [_("Waiting for approval:")]
         for a in reply.approvals:
-            amount = format_amount(from_minor(a.amount_minor, a.currency), a.currency)
-            rows.append(f"  request {a.id}: {a.gesture} {amount} asked by <@{a.requested_by}>")
+            amount = format_money(from_minor(a.amount_minor, a.currency), a.currency)
+            rows.append("  " + _("request %(id)s: %(gesture)s %(amount)s asked by %(who)s") % {
+                "id": a.id, "gesture": a.gesture, "amount": amount, "who": f"<@{a.requested_by}>"})  # fmt: skip
         return plain("\n".join(rows))
     if isinstance(reply, TimelineReply) and reply.detail is not None:
-        rows = [f"Timeline of case #{reply.detail.case.number}"]
+        rows = [_("Timeline of case #%(n)s") % {"n": reply.detail.case.number}]
         for e in reply.detail.events:
             rows.append(f"  {when(e.at, tz)}  <@{e.actor}> {event_line(e.kind, e.data)}")
         return plain("\n".join(rows))
     if isinstance(reply, DigestReply | LeaderboardReply):
         return plain(reply.text)
     if isinstance(reply, DraftReply):
-        return "Draft follow-up (copy it to the customer):\n" + "\n".join(
+        return _("Draft follow-up (copy it to the customer):") + "\n" + "\n".join(
             f"  {x}" for x in reply.text.split("\n")
         )
     if isinstance(reply, HomeReply):
@@ -106,6 +110,6 @@ def render(reply: Reply, now: datetime, tz: str = "UTC") -> str:
 def _policy(reply: PolicyReply) -> str:
     assert reply.policy is not None
     rows = [f"✓ {reply.message}"] if reply.message else []
-    rows.append("Recovery policy")
-    rows += [f"  {label}: {value}" for label, value in policy_facts(reply.policy)]
+    rows.append(_("Recovery policy"))
+    rows += [f"  {label}: {value}" for label, value in reply.facts]
     return "\n".join(rows)

@@ -29,6 +29,7 @@ from teambot.core.commands.intents import AddStep, Grant, Intent, Open, SendFoll
 from teambot.core.commands.replies import ChoiceReply, FormReply, Reply
 from teambot.core.customer_loop.email_address import split_contact
 from teambot.core.errors import DomainError
+from teambot.core.i18n import use_locale
 from teambot.core.money import amount_input_hint, format_amount
 from teambot.core.policy.rules import gesture_value
 from teambot.core.ports import Notice, Recipient
@@ -118,8 +119,11 @@ class ShellSession:
         user: str = "you",
         channel: str = "general",
         tz: str | None = None,
+        lang: str | None = None,
     ) -> None:
         self.c = container
+        self.lang = lang  # --lang: the shell's word on the person's language, as Slack's locale is
+        self.language = lang or "en"  # what the last command was answered in; its reply renders in it
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.user = user
@@ -168,7 +172,7 @@ class ShellSession:
 
     @property
     def ctx(self) -> Context:
-        return Context(SHELL_TEAM, self.channel, self.user, platform="shell", tz=self.tz)
+        return Context(SHELL_TEAM, self.channel, self.user, platform="shell", tz=self.tz, locale=self.lang)
 
     # ----- notices -------------------------------------------------------------------------
 
@@ -310,14 +314,17 @@ class ShellSession:
     async def command(self, text: str | Intent) -> None:
         """Run typed text, or an intent a guided form built (its answers are never re-read as text)."""
         self._held = []
+        ctx = self.ctx
         try:
             if isinstance(text, str):
-                reply = await self.c.commands.run_text(text, self.ctx)
+                reply = await self.c.commands.run_text(text, ctx)
             else:
-                reply = await self.c.commands.run(text, self.ctx)
+                reply = await self.c.commands.run(text, ctx)
         finally:
             held, self._held = self._held, None
-        await self.show(reply)
+        self.language = ctx.language
+        with use_locale(self.language):
+            await self.show(reply)
         for notice in held:
             self._show_dm(notice)
 

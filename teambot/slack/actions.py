@@ -83,7 +83,7 @@ def submitted_intent(name: str, values: dict[str, Any], meta: dict[str, Any], tz
 def _open(v: dict[str, Any]) -> Intent:
     return intents.Open(problem=v.get("problem") or "", customer=v.get("customer"), wants=v.get("wants"),
                         category=v.get("category"), severity=v.get("severity"), own="own" in (v.get("own") or []),
-                        email=v.get("email"), text=v.get("problem") or "")  # fmt: skip
+                        email=v.get("email"), language=v.get("language"), text=v.get("problem") or "")  # fmt: skip
 
 
 def _apologise(number: int, v: dict[str, Any], tz: str) -> Intent:

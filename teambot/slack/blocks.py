@@ -30,7 +30,6 @@ from teambot.core.commands.replies import ChoiceReply, ErrorReply, FormReply, Re
 from teambot.core.insights.replies import DigestReply
 from teambot.core.money import format_amount, from_minor
 from teambot.core.notice_actions import SNOOZE_FOR, NoticeAction, notice_actions
-from teambot.core.policy.facts import policy_facts
 from teambot.core.policy.replies import PolicyReply
 from teambot.core.policy.rules import approvers_of
 from teambot.core.ports import Notice
@@ -406,7 +405,7 @@ def policy_lines(reply: PolicyReply) -> list[str]:
     assert reply.policy is not None
     rows = [f":white_check_mark: {safe(reply.message)}"] if reply.message else []
     rows.append("*Recovery policy*")
-    rows += [f"*{label}:* {inert(value)}" for label, value in policy_facts(reply.policy)]
+    rows += [f"*{label}:* {inert(value)}" for label, value in reply.facts]
     return rows
 
 

@@ -74,7 +74,8 @@ class SlackIntake:
     async def context_for(self, client: AsyncWebClient, team: str, channel: str, user: str, ref: str | None) -> Context:
         person = await self.rt.people.get(client, team, user)
         return Context(team, channel, user, platform="slack", tz=person.tz, source_ref=ref,
-                       direct=channel.startswith("D"), user_name=person.name if person.name != user else None)  # fmt: skip
+                       direct=channel.startswith("D"), user_name=person.name if person.name != user else None,
+                       locale=person.locale)  # fmt: skip
 
     async def run_row(self, item: IntakeItem, work: Work, client: AsyncWebClient, request: Request, *,
                       queue: bool = True) -> None:  # fmt: skip

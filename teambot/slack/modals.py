@@ -15,6 +15,7 @@ from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.cases.service import MAX_SHORT, MAX_TEXT
 from teambot.core.cases.summary import APOLOGY_LABELS, authority_note
+from teambot.core.i18n import LANGUAGES, language_name
 from teambot.core.money import MAX_AMOUNT, amount_input_hint, format_amount, step_for
 from teambot.core.policy.rules import gesture_value, limit_for
 from teambot.slack.blocks import (
@@ -39,7 +40,7 @@ METADATA = 3000
 # Which input shows a core error, per modal: DomainError.field -> block_id.
 FIELD_BLOCKS: dict[str, dict[str, str | tuple[str, ...]]] = {
     "open": {"customer": "customer", "problem": "problem", "wish": "wants", "category": "category",
-             "severity": "severity", "channel": "channel", "email": "email"},
+             "severity": "severity", "channel": "channel", "email": "email", "language": "language"},
     "apologise": {"method": "method", "apology": "words"},
     "grant": {"gesture": ("gesture_text", "gesture"), "amount": "amount", "note": "note"},
     "step": {"next step": "text", "due": "due", "owner": "owner"},
@@ -241,6 +242,9 @@ def open_case(
                    placeholder="Who was let down? e.g. Mrs Patel, room 412"),
         text_input("email", "Customer's email", optional=True, max_length=254, initial=p.get("email"),
                    placeholder="jane@example.com", hint="For the written follow-up; only the team sees it."),
+        select("language", "Customer's language", [(language_name(c), c) for c in LANGUAGES],
+               initial=p.get("language"), optional=True,
+               hint="The follow-up email and feedback page use it; the team's language if left empty."),
         text_input("problem", "What went wrong", multiline=True, max_length=MAX_TEXT, initial=p.get("problem"),
                    placeholder="In the customer's words, if you can"),
         text_input("wants", "What they want", multiline=True, optional=True, max_length=MAX_TEXT,

@@ -23,6 +23,7 @@ class Person:
     id: str
     name: str
     tz: str
+    locale: str | None = None  # their Slack language ("de-DE"), with include_locale
 
 
 class People:
@@ -44,7 +45,7 @@ class People:
         if hit and hit[0] > time.monotonic():
             return hit[1]
         try:
-            resp = await asyncio.wait_for(client.users_info(user=user), self.timeout)
+            resp = await asyncio.wait_for(client.users_info(user=user, include_locale=True), self.timeout)
         except (SlackApiError, TimeoutError, OSError) as exc:
             log.warning("users.info failed for %s: %s; using %s", user, type(exc).__name__, self.default_tz)
             return hit[1] if hit else self._fallback(user)
@@ -62,7 +63,8 @@ class People:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             tz = self.default_tz
-        person = Person(user, name, tz)
+        locale = info.get("locale") if isinstance(info.get("locale"), str) else None
+        person = Person(user, name, tz, locale)
         if len(self._cache) >= self.size:
             self._cache.pop(next(iter(self._cache)))
         self._cache[key] = (time.monotonic() + self.ttl, person)

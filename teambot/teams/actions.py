@@ -80,7 +80,7 @@ Reader = Callable[[dict[str, Any], str], Intent]
 
 
 def _open(data: dict[str, Any], text: str) -> Intent:
-    optional = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity", "email")}
+    optional = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity", "email", "language")}
     return intents.Open(problem=_str(data.get("problem")), **optional, text=text)
 
 

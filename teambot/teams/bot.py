@@ -85,6 +85,7 @@ class Turn:
     tz: str
     kind: str
     name: str | None = None  # their display name, as Teams sent it
+    locale: str | None = None  # their Teams language ("de-DE"), from activity.locale
 
 
 class TeambotActivityHandler(TeamsActivityHandler):
@@ -144,7 +145,8 @@ class TeambotActivityHandler(TeamsActivityHandler):
             name=sender.name, tz=said_tz,
         )  # fmt: skip
         tz = said_tz or stored_tz or self.c.settings.default_timezone
-        turn_context.turn_state["teambot.turn"] = Turn(tenant, key, user, tz, kind, sender.name or None)
+        turn_context.turn_state["teambot.turn"] = Turn(tenant, key, user, tz, kind, sender.name or None,
+                                                       activity.locale or None)  # fmt: skip
         token = IN_TURN.set(True)
         try:
             await super().on_turn(turn_context)
@@ -157,7 +159,8 @@ class TeambotActivityHandler(TeamsActivityHandler):
 
     def ctx(self, turn: Turn, source_ref: str | None = None) -> Context:
         return Context(team_id=turn.tenant, channel_id=turn.key, user_id=turn.user, platform=PLATFORM,
-                       tz=turn.tz, source_ref=source_ref, direct=turn.kind == "personal", user_name=turn.name)  # fmt: skip
+                       tz=turn.tz, source_ref=source_ref, direct=turn.kind == "personal", user_name=turn.name,
+                       locale=turn.locale)  # fmt: skip
 
     # ----- messages --------------------------------------------------------------------------
 

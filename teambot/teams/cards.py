@@ -34,10 +34,10 @@ from teambot.core.cases.summary import (
 )
 from teambot.core.commands.replies import ChoiceReply, ErrorReply, FormReply, Reply, TextReply
 from teambot.core.errors import DomainError
+from teambot.core.i18n import LANGUAGES, language_name
 from teambot.core.insights.replies import DigestReply
 from teambot.core.money import MAX_AMOUNT, amount_input_hint, format_amount, from_minor, step_for
 from teambot.core.notice_actions import SNOOZE_FOR, NoticeAction, notice_actions
-from teambot.core.policy.facts import policy_facts
 from teambot.core.policy.models import Policy
 from teambot.core.policy.replies import PolicyReply
 from teambot.core.policy.rules import gesture_value
@@ -252,6 +252,8 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None,
             text_input("customer", "Customer (optional)", v.get("customer"), max_length=200),
             text_input("email", "Customer's email, for the written follow-up (optional)", v.get("email"),
                        max_length=254, placeholder="jane@example.com"),
+            choice_input("language", "Customer's language (optional; the team's if empty)",
+                         [(c, language_name(c)) for c in LANGUAGES], v.get("language")),
             text_input("problem", "What went wrong", v.get("problem"), required=True, multiline=True),
             text_input("wants", "What they want (optional)", v.get("wants"), multiline=True),
             choice_input("category", "Category", [(c, c.title()) for c in categories], v.get("category")),
@@ -567,7 +569,7 @@ def draft_card(reply: DraftReply) -> Card:
 
 def policy_card(reply: PolicyReply, names: dict[str, str]) -> Card:
     assert reply.policy is not None
-    facts = [(label, plain_names(value, names)) for label, value in policy_facts(reply.policy)]
+    facts = [(label, plain_names(value, names)) for label, value in reply.facts]
     body: list[Card] = []
     if reply.message:
         body.append(banner("✓ " + teams_text(plain_names(reply.message, names)), "good"))

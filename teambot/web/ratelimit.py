@@ -40,6 +40,12 @@ class RateLimiter:
         self._buckets[key] = (tokens - 1.0, now)
         return True
 
+    def retry_after(self, key: str) -> float:
+        """Seconds until `key` may make its next request (0 when it may now)."""
+        tokens, last = self._buckets.get(key, (self.capacity, self.clock()))
+        tokens = min(self.capacity, tokens + (self.clock() - last) * self.rate)
+        return max(0.0, (1.0 - tokens) / self.rate)
+
     def _prune(self, now: float) -> None:
         """Forget keys whose bucket has refilled (they are as good as new); bounds memory."""
         full = [k for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.capacity]

@@ -25,6 +25,7 @@ class _Row:
     first_name: str
     team_name: str
     closed: bool = False
+    language: str | None = None
     answer: FeedbackAnswer | None = None
     answered_at: datetime | None = None
 
@@ -35,8 +36,10 @@ class MemoryFeedbackStore:
     writes: int = 0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def add(self, token_id: str, first_name: str, team_name: str, *, closed: bool = False) -> None:
-        self.rows[token_id] = _Row(first_name, team_name, closed)
+    def add(
+        self, token_id: str, first_name: str, team_name: str, *, closed: bool = False, language: str | None = None
+    ) -> None:
+        self.rows[token_id] = _Row(first_name, team_name, closed, language)
 
     def answered(self, token_id: str) -> FeedbackAnswer | None:
         return self.rows[token_id].answer
@@ -46,7 +49,7 @@ class MemoryFeedbackStore:
         if row is None:
             return None
         state = "used" if row.answer else "expired" if row.closed else "open"
-        return FeedbackView(row.first_name, row.team_name, state)
+        return FeedbackView(row.first_name, row.team_name, state, language=row.language)
 
     async def answer(self, token_id: str, answer: FeedbackAnswer, now: datetime) -> bool:
         async with self._lock:

@@ -148,7 +148,66 @@ def test_answer_the_form_in_a_real_browser(browser: Any) -> None:
     assert store.writes == 1
 
 
-def heading_after_submit(browser: Any) -> str:
+# What the customer reads in German and in Spanish: the heading, the thanks, and the switch's own name.
+IN = {
+    "de": ("Jane, wie war es für Sie?", "Vielen Dank, Jane", "Deutsch", "Ja", "Weiß noch nicht"),
+    "es": ("Jane, ¿qué tal lo hicimos?", "Gracias, Jane", "Español", "Sí", "No lo sé"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(IN))
+def test_answer_the_form_in_german_and_spanish(browser: Any, lang: str) -> None:
+    """The case names the customer's language; the browser asks for English, and the page still
+    speaks the customer's. The switch is a plain link that keeps the link working."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    heading, thanks, own_name, yes, not_sure = IN[lang]
+    store, clock = MemoryFeedbackStore(), MovableClock()
+    token_id = new_token_id()
+    store.add(token_id, "Jane", "Bistro & Co", language=lang)
+    app = web.Application()
+    add_feedback_routes(app, store, SECRET, clock)
+    path = f"/feedback/{issue_token(SECRET, token_id, clock.now() + DEFAULT_LIFETIME)}"
+
+    with ServerThread(app) as server:
+        for width in (375, 390):  # the longer German and Spanish words still fit a phone
+            _viewport(browser, width, 844, mobile=True)
+            browser.get(f"http://127.0.0.1:{server.port}{path}")
+            assert browser.execute_script("return document.documentElement.scrollWidth") <= width
+        if os.environ.get("TEAMBOT_SCREENSHOTS") == "1":
+            _screenshot(browser, DOCS / f"feedback-phone-{lang}.png", 390, 844, mobile=True)
+        _viewport(browser, 1280, 900, mobile=False)
+        browser.get(f"http://127.0.0.1:{server.port}{path}")
+        assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang
+        assert browser.find_element(By.TAG_NAME, "h1").text == heading
+        current = browser.find_element(By.CSS_SELECTOR, "nav.languages [aria-current]")
+        assert current.text == own_name
+        # The switch: to English and back, by keyboard-reachable links.
+        browser.find_element(By.CSS_SELECTOR, "nav.languages a[hreflang=en]").click()
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Jane, how did we do?"
+        browser.find_element(By.CSS_SELECTOR, f"nav.languages a[hreflang={lang}]").click()
+        assert browser.find_element(By.TAG_NAME, "h1").text == heading
+
+        browser.find_element(By.XPATH, "//label[.//input[@name='satisfied' and @value='yes']]").click()
+        assert browser.find_element(By.XPATH, "//label[.//input[@name='satisfied' and @value='yes']]").text == yes
+        browser.find_element(By.XPATH, "//label[.//input[@name='score' and @value='5']]").click()
+        label = browser.find_element(By.XPATH, "//label[.//input[@name='coming_back' and @value='not_sure']]")
+        assert label.text == not_sure
+        label.click()
+        browser.find_element(By.ID, "comment").send_keys("Sehr nett & schnell" if lang == "de" else "¡Muy amables!")
+        if os.environ.get("TEAMBOT_SCREENSHOTS") == "1":
+            _screenshot(browser, DOCS / f"feedback-desktop-{lang}.png", 1280, 900, mobile=False)
+            _viewport(browser, 1280, 900, mobile=False)
+        browser.find_element(By.ID, "comment").send_keys(Keys.TAB)
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        assert heading_after_submit(browser, thanks.split(",")[0]) == thanks
+
+    answer = store.answered(token_id)
+    assert answer is not None and (answer.satisfied, answer.score, answer.coming_back) == (True, 5, "not_sure")
+
+
+def heading_after_submit(browser: Any, starts: str = "Thank you") -> str:
     """The next page's <h1>, once the browser has left the form (reading it mid-navigation
     would hit the old page's element)."""
     from selenium.common.exceptions import StaleElementReferenceException
@@ -160,6 +219,6 @@ def heading_after_submit(browser: Any) -> str:
             text = driver.find_element(By.TAG_NAME, "h1").text
         except StaleElementReferenceException:
             return False
-        return text if text.startswith("Thank you") else False
+        return text if text.startswith(starts) else False
 
     return str(WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,)).until(thanked))

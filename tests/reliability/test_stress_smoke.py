@@ -61,3 +61,13 @@ def test_deferred_work_survives_a_killed_worker(migrated_urls: dict[str, str]) -
     out = _run("tests.stress.intake_crash", "--smoke", "--db", "postgres", "--defer", "--target", "worker",
                timeout=180)  # fmt: skip
     assert "lost 0, without card 0, duplicate cards 0, twice 0" in out and "OK" in out, out
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgres"])
+def test_webhook_crash_smoke(db: str, migrated_urls: dict[str, str]) -> None:
+    """Issue 26: API opens into a server SIGKILLed mid-burst and started again, a receiver failing
+    a fifth of first attempts: every case's case.opened arrives, with one webhook-id per case."""
+    if db == "postgres" and "postgres" not in migrated_urls:
+        pytest.skip("PostgreSQL unreachable")
+    out = _run("tests.stress.webhook_crash", "--smoke", "--db", db)
+    assert "lost 0, ids 0, twice keys 0" in out and "acked 40" in out and "OK" in out, out

@@ -29,6 +29,7 @@ class FakeSlack:
     responses: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (response_url key, JSON)
     not_member: set[str] = field(default_factory=set)  # channels where the bot is not a member
     time_zones: dict[str, str] = field(default_factory=dict)
+    locales: dict[str, str] = field(default_factory=dict)  # users.info include_locale (default en-US)
     failures: dict[str, list[int]] = field(default_factory=dict)  # method -> HTTP statuses to answer first
     install: dict[str, Any] = field(default_factory=dict)  # what oauth.v2.access answers
     server: TestServer | None = None
@@ -178,9 +179,12 @@ class FakeSlack:
             return {"ok": True, "view": view}
         if method == "users.info":
             user = str(a.get("user"))
-            return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": f"Real {user}",
-                                         "tz": self.time_zones.get(user, "Europe/Paris"),
-                                         "profile": {"display_name": f"name-{user}", "real_name": f"Real {user}"}}}  # fmt: skip
+            info = {"id": user, "name": user.lower(), "real_name": f"Real {user}",
+                    "tz": self.time_zones.get(user, "Europe/Paris"),
+                    "profile": {"display_name": f"name-{user}", "real_name": f"Real {user}"}}  # fmt: skip
+            if str(a.get("include_locale")).lower() in ("true", "1"):  # Slack sends it only when asked
+                info["locale"] = self.locales.get(user, "en-US")
+            return {"ok": True, "user": info}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.url.replace("http://", "ws://") + "/socket"}
         if method == "oauth.v2.access":

@@ -1,4 +1,8 @@
-"""The case commands: each a small function from a typed intent to a reply."""
+"""The case commands: each a small function from a typed intent to a reply.
+
+What a step says on the case's card goes to the channel, so it is said in the team's language
+(`said`); lists, notes and questions answer the person who asked, in theirs.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import re
 from datetime import datetime
 
 from teambot.core.cases import replies as r
-from teambot.core.cases.followup import draft_followup
+from teambot.core.cases.followup import customer_language, draft_followup
 from teambot.core.cases.home import home
 from teambot.core.cases.queries import case_detail, list_cases
 from teambot.core.cases.service import Card, NearMissCategory, RecoveryService
@@ -15,6 +19,8 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
 from teambot.core.commands.replies import ChoiceReply, FormReply, Reply, TextReply
 from teambot.core.db import Database
+from teambot.core.i18n import N_, use_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.when import parse_due
 
 
@@ -29,9 +35,13 @@ def near_miss_reply(text: str, typed: str, meant: str) -> Reply:
     fixed = re.sub(rf"(?<!\S)#{re.escape(typed)}(?![\w-])", tag, text, count=1)
     plain = re.sub(rf"(?<!\S)#{re.escape(typed)}(?![\w-])", typed, text, count=1)
     return ChoiceReply(
-        text=f"There is no category #{typed}, so nothing was opened. Did you mean {tag}?",
-        choices=[(f"Open it in {tag}", fixed), ("Open it without a category", plain)],
+        text=_("There is no category #%(typed)s, so nothing was opened. Did you mean %(tag)s?")
+        % {"typed": typed, "tag": tag},
+        choices=[(_("Open it in %(tag)s") % {"tag": tag}, fixed), (_("Open it without a category"), plain)],
     )
+
+
+_HOW = {"in_person": N_("in person"), "phone": N_("phone"), "email": N_("email"), "chat": N_("chat")}
 
 
 class CaseHandlers:
@@ -48,6 +58,11 @@ class CaseHandlers:
         assert card.detail is not None
         return r.CaseReply(public=True, detail=card.detail, message=message)
 
+    def said(self, ctx: Context, card: Card, message: str, **values: object) -> r.CaseReply:
+        """`shown`, with `message` (marked with N_) said in the team's language: it goes to the channel."""
+        with use_locale(ctx.team_language):
+            return self.shown(card, _(message) % values)
+
     # ----- reading -------------------------------------------------------------------------
 
     async def form(self, intent: i.OpenForm, ctx: Context) -> Reply:
@@ -61,21 +76,22 @@ class CaseHandlers:
                 ctx.team_id, ctx.channel_id, me, intent.problem, platform=ctx.platform,
                 customer=intent.customer, wants=intent.wants, category=intent.category,
                 severity=intent.severity, own=intent.own, source_ref=ctx.source_ref, email=intent.email,
-                direct=ctx.direct, tag=True,
+                direct=ctx.direct, tag=True, language=intent.language,
             )  # fmt: skip
         except NearMissCategory as miss:
             return near_miss_reply(intent.text, miss.typed, miss.meant)
         detail = opened.detail or await case_detail(self.db, ctx.team_id, opened.case.number)
-        msg = f"<@{me}> opened case #{opened.case.number}."
+        with use_locale(ctx.team_language):
+            msg = _("%(who)s opened case #%(n)s.") % {"who": f"<@{me}>", "n": opened.case.number}
         return r.CaseReply(public=True, detail=detail, message=msg, opened=opened)
 
     async def list_open(self, intent: i.ListOpen, ctx: Context) -> Reply:
         cases = await list_cases(self.db, ctx.team_id)
-        return r.ListReply(title="Open recovery cases", cases=cases, empty="No open cases. Nice.")
+        return r.ListReply(title=_("Open recovery cases"), cases=cases, empty=_("No open cases. Nice."))
 
     async def mine(self, intent: i.Mine, ctx: Context) -> Reply:
         cases = await list_cases(self.db, ctx.team_id, owner=ctx.user_id)
-        return r.ListReply(title="Cases you own", cases=cases, empty="You own no open cases.")
+        return r.ListReply(title=_("Cases you own"), cases=cases, empty=_("You own no open cases."))
 
     async def home(self, intent: i.Home, ctx: Context) -> Reply:
         return await home(self.db, ctx.team_id, ctx.user_id)
@@ -88,7 +104,9 @@ class CaseHandlers:
 
     async def draft(self, intent: i.Draft, ctx: Context) -> Reply:
         detail = await case_detail(self.db, ctx.team_id, intent.number)
-        return r.DraftReply(detail=detail, text=draft_followup(detail, tz=ctx.tz))
+        with use_locale(customer_language(detail.case, detail.policy)):  # the letter is the customer's
+            text = draft_followup(detail, tz=ctx.tz)
+        return r.DraftReply(detail=detail, text=text)
 
     async def approvals(self, intent: i.Approvals, ctx: Context) -> Reply:
         return r.ApprovalsReply(approvals=await self.s.pending_approvals(ctx.team_id))
@@ -97,35 +115,40 @@ class CaseHandlers:
         approve = not isinstance(intent, i.Deny)
         card = Card()
         req, _ = await self.s.decide(ctx.team_id, intent.approval_id, ctx.user_id, approve, intent.note, card=card)
-        verdict = "approved" if approve else "denied"
-        return self.shown(card, f"<@{ctx.user_id}> {verdict} {req.gesture} (request {req.id}).")
+        said = N_("%(who)s approved %(gesture)s (request %(id)s).") if approve else N_(
+            "%(who)s denied %(gesture)s (request %(id)s)."
+        )
+        return self.said(ctx, card, said, who=f"<@{ctx.user_id}>", gesture=req.gesture, id=req.id)
 
     async def customer(self, intent: i.CustomerHistory, ctx: Context) -> Reply:
         cust, cases = await self.s.customer(ctx.team_id, intent.customer)
-        notes = "\n".join(f"• {n['text']} (<@{n['by']}>)" for n in cust.notes) or "No notes yet."
-        return r.ListReply(title=f"{cust.name}: notes\n{notes}\nCases", cases=cases, empty="No cases.")
+        notes = "\n".join(f"• {n['text']} (<@{n['by']}>)" for n in cust.notes) or _("No notes yet.")
+        title = "\n".join([_("%(name)s: notes") % {"name": cust.name}, notes, _("Cases")])
+        return r.ListReply(title=title, cases=cases, empty=_("No cases."))
 
     async def note(self, intent: i.NoteCustomer, ctx: Context) -> Reply:
         cust = await self.s.note_customer(ctx.team_id, ctx.user_id, intent.customer, intent.note)
-        return TextReply(text=f"Noted for {cust.name}: {intent.note}")
+        return TextReply(text=_("Noted for %(name)s: %(note)s") % {"name": cust.name, "note": intent.note})
 
     # ----- steps on one case -----------------------------------------------------------------
 
     async def claim(self, intent: i.Claim, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
         await self.s.claim(ctx.team_id, n, me, card=(card := Card()))
-        return self.shown(card, f"<@{me}> owns case #{n} now.")
+        return self.said(ctx, card, N_("%(who)s owns case #%(n)s now."), who=f"<@{me}>", n=n)
 
     async def handover(self, intent: i.Handover, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
         await self.s.handover(ctx.team_id, n, me, intent.to, card=(card := Card()))
-        return self.shown(card, f"<@{me}> handed case #{n} to <@{intent.to}>.")
+        return self.said(ctx, card, N_("%(who)s handed case #%(n)s to %(to)s."), who=f"<@{me}>", n=n,
+                         to=f"<@{intent.to}>")  # fmt: skip
 
     async def apologise(self, intent: i.Apologise, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
         case = await self.s.apologise(ctx.team_id, n, me, intent.method, intent.words, card=(card := Card()))
-        how = (case.apology_method or "").replace("_", " ")
-        return self.shown(card, f"<@{me}> apologised ({how}) on case #{n}.")
+        with use_locale(ctx.team_language):
+            how = _(_HOW[case.apology_method]) if case.apology_method in _HOW else case.apology_method or ""
+        return self.said(ctx, card, N_("%(who)s apologised (%(how)s) on case #%(n)s."), who=f"<@{me}>", how=how, n=n)
 
     async def grant(self, intent: i.Grant, ctx: Context) -> Reply:
         n = intent.number
@@ -141,22 +164,24 @@ class CaseHandlers:
         n = intent.number
         due: datetime | None = parse_due(intent.due, self.s.clock.now(), ctx.tz) if intent.due else None
         step = await self.s.add_step(ctx.team_id, n, ctx.user_id, intent.what, intent.owner, due, card=(card := Card()))
-        return self.shown(card, f"Next step {n}.{step.position} for <@{step.owner_id}>: {step.text}")
+        return self.said(ctx, card, N_("Next step %(n)s.%(position)s for %(owner)s: %(text)s"), n=n,
+                         position=step.position, owner=f"<@{step.owner_id}>", text=step.text)  # fmt: skip
 
     async def complete_step(self, intent: i.CompleteStep, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
         step = await self.s.complete_step(ctx.team_id, n, intent.position, me, card=(card := Card()))
-        return self.shown(card, f"<@{me}> finished step {n}.{step.position}: {step.text}")
+        return self.said(ctx, card, N_("%(who)s finished step %(n)s.%(position)s: %(text)s"), who=f"<@{me}>", n=n,
+                         position=step.position, text=step.text)  # fmt: skip
 
     async def flag(self, intent: i.Flag, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
         await self.s.flag(ctx.team_id, n, me, intent.note or "", card=(card := Card()))
-        return self.shown(card, f"<@{me}> flagged case #{n} for process improvement.")
+        return self.said(ctx, card, N_("%(who)s flagged case #%(n)s for process improvement."), who=f"<@{me}>", n=n)
 
     async def resolve(self, intent: i.Resolve, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
         await self.s.resolve(ctx.team_id, n, me, intent.summary, intent.root_cause, card=(card := Card()))
-        return self.shown(card, f"<@{me}> resolved case #{n}. Follow-up is due later.")
+        return self.said(ctx, card, N_("%(who)s resolved case #%(n)s. Follow-up is due later."), who=f"<@{me}>", n=n)
 
     async def followup(self, intent: i.Followup, ctx: Context) -> Reply:
         n = intent.number
@@ -164,30 +189,34 @@ class CaseHandlers:
             ctx.team_id, n, ctx.user_id, intent.satisfied, intent.score, intent.won_back, card=(card := Card())
         )
         if case.status.value == "closed":
-            msg = f"Customer satisfied ({intent.score}/5); case #{n} is closed."
+            msg = N_("Customer satisfied (%(score)s/5); case #%(n)s is closed.")
         else:
-            msg = f"Customer not satisfied yet ({intent.score}/5); case #{n} is back with its owner."
-        return self.shown(card, msg)
+            msg = N_("Customer not satisfied yet (%(score)s/5); case #%(n)s is back with its owner.")
+        return self.said(ctx, card, msg, score=intent.score, n=n)
 
     async def reopen(self, intent: i.Reopen, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
         await self.s.reopen(ctx.team_id, n, me, intent.note, card=(card := Card()))
-        return self.shown(card, f"<@{me}> reopened case #{n}.")
+        return self.said(ctx, card, N_("%(who)s reopened case #%(n)s."), who=f"<@{me}>", n=n)
 
     async def cancel(self, intent: i.Cancel, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
         await self.s.cancel(ctx.team_id, n, me, intent.reason, intent.duplicate_of, card=(card := Card()))
-        dup = f" as a duplicate of #{intent.duplicate_of}" if intent.duplicate_of else ""
-        return self.shown(card, f"<@{me}> cancelled case #{n}{dup}: it counts in no figure.")
+        if intent.duplicate_of:
+            return self.said(ctx, card, N_("%(who)s cancelled case #%(n)s as a duplicate of #%(dup)s: it counts in "
+                                           "no figure."), who=f"<@{me}>", n=n, dup=intent.duplicate_of)  # fmt: skip
+        return self.said(ctx, card, N_("%(who)s cancelled case #%(n)s: it counts in no figure."), who=f"<@{me}>", n=n)
 
     async def recategorise(self, intent: i.Recategorise, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
         case = await self.s.recategorise(ctx.team_id, n, me, intent.category, card=(card := Card()))
-        return self.shown(card, f"<@{me}> moved case #{n} to {case.category}.")
+        return self.said(ctx, card, N_("%(who)s moved case #%(n)s to %(category)s."), who=f"<@{me}>", n=n,
+                         category=case.category)  # fmt: skip
 
     async def withdraw(self, intent: i.Withdraw, ctx: Context) -> Reply:
         req, _ = await self.s.withdraw(ctx.team_id, intent.approval_id, ctx.user_id, card=(card := Card()))
-        return self.shown(card, f"<@{ctx.user_id}> withdrew request {req.id} ({req.gesture}).")
+        return self.said(ctx, card, N_("%(who)s withdrew request %(id)s (%(gesture)s)."), who=f"<@{ctx.user_id}>",
+                         id=req.id, gesture=req.gesture)  # fmt: skip
 
     def handlers(self) -> HandlerTable:
         return {

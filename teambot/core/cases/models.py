@@ -72,6 +72,8 @@ class Case(SQLModel, table=True):
     opened_at: datetime = Field(sa_type=UTCDateTime)
     customer_id: int | None = Field(default=None, foreign_key="customers.id")
     customer_name: str | None = Field(default=None, max_length=200)
+    # What the follow-up mail and the feedback page speak; None: the team's (migration 0015).
+    customer_language: str | None = Field(default=None, max_length=8)
     problem: str
     wants: str | None = None
     category: str = Field(default="uncategorised", max_length=64)

@@ -39,6 +39,7 @@ from teambot.core.cases.queries import CaseDetail, child_counts, detail_in
 from teambot.core.customer_loop.email_address import validate_email
 from teambot.core.db import Database, insert_or_skip
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotAllowed, NotFound
+from teambot.core.i18n import require_language
 from teambot.core.money import format_amount, from_minor, parse_amount, to_minor
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import (
@@ -253,6 +254,7 @@ class RecoveryService:
         email: str | None = None,
         direct: bool = False,
         tag: bool = False,
+        language: str | None = None,
     ) -> OpenedCase:
         """`tag`: read a `#category` in the problem or wish against the team's vocabulary (the quick-open
         text), in this transaction; a near miss raises NearMissCategory and opens nothing."""
@@ -271,6 +273,7 @@ class RecoveryService:
                 f"{severity!r} is not a severity.", f"Use one of: {', '.join(SEVERITIES)}.", field="severity"
             )
         category_text = _text(category, "category", limit=64)
+        customer_language = require_language(language) if language and language.strip() else None
 
         # A redelivery is found by its source_ref; the unique (team_id, source_ref) refuses the second
         # INSERT anyway, so the first attempt does not look and a clash is looked up on the retry.
@@ -299,7 +302,7 @@ class RecoveryService:
                     team_id=team_id, number=number, platform=platform, channel_id=channel_id,
                     source_ref=source_ref, opened_by=actor, opened_at=now,
                     customer_id=cust.id if cust else None,
-                    customer_name=cust.name if cust else customer_name,
+                    customer_name=cust.name if cust else customer_name, customer_language=customer_language,
                     problem=problem_text, wants=wants_text, category=category_value,
                     severity=severity_value, updated_at=now,
                 )  # fmt: skip

@@ -1,6 +1,7 @@
 """The one /recover grammar every adapter shares: text in, an Intent out.
 
-Quick open: `/recover [customer:] what went wrong [wants: what they want] [#category] [!severity]`.
+Quick open: `/recover [customer:] what went wrong [wants: what they want] [#category] [!severity]
+[lang:de]` (the customer's language).
 A lone word that is not a subcommand gets help rather than opening a one-word case; a first word
 that is a typo of a subcommand (`clam 1`) gets "did you mean" and opens nothing.
 """
@@ -17,7 +18,9 @@ from teambot.core.cases.kinds import SEVERITIES
 from teambot.core.commands.amounts import split_amount
 from teambot.core.commands.intents import (
     Actions,
+    ActionToJira,
     AddStep,
+    ApiTokenCommand,
     Apologise,
     Approvals,
     Approve,
@@ -64,6 +67,7 @@ from teambot.core.commands.intents import (
     Spend,
     Suggest,
     Timeline,
+    WebhookCommand,
     Withdraw,
 )  # fmt: skip
 from teambot.core.commands.typos import args_fit, as_user, typo_of
@@ -76,13 +80,13 @@ SUBCOMMANDS = (
     "approve", "deny", "approvals", "step", "done", "flag", "resolve", "followup", "reopen", "draft",
     "timeline", "customer", "note", "shoutout", "digest", "leaderboard", "export", "snooze",
     "forget-customer", "export-customer", "send", "cancel", "category", "withdraw", "spend",
-    "cause", "causes", "action", "actions",
+    "cause", "causes", "action", "actions", "api-token", "webhook",
 )  # fmt: skip
 # Subcommands that are also everyday first words of a complaint ("Cancel button broken"): they
 # are commands only when a case number follows; otherwise the text opens a case as usual.
 NEEDS_NUMBER = ("cancel", "category", "cause", "action")
 _NUMBERS = r"#?\d{1,9}(?:\s*,\s*#?\d{1,9})*"  # `3`, `#3`, `3,7,12`
-_ACTION_VERBS = ("done", "drop", "snooze")
+_ACTION_VERBS = ("done", "drop", "snooze", "jira")
 
 USAGE = {
     "show": "/recover show <case>",
@@ -111,9 +115,11 @@ USAGE = {
     "category": "/recover category <case> <category>",
     "withdraw": "/recover withdraw <request>",
     "spend": "/recover spend [week|month|YYYY-MM|YYYY-MM-DD..YYYY-MM-DD]",
+    "api-token": "/recover api-token create <name> [read|write] | list | revoke <name>",
+    "webhook": "/recover webhook add <https URL> [event,...] | list | remove <url> | test <url> | log <url>",
     "cause": "/recover cause <case>[,<case>...] <cause> · /recover cause <cases> new <name>",
     "causes": "/recover causes [week|month|YYYY-MM|YYYY-MM-DD..YYYY-MM-DD]",
-    "action": "/recover action <case> <what will change> [@owner] [due <when>] · action done|drop|snooze <action> ...",
+    "action": "/recover action <case> <what will change> [@owner] [due <when>] · action done|drop|snooze|jira <action> ...",
     "actions": "/recover actions [mine|done|dropped|all]",
     "policy cause": "/recover policy cause add|remove <name> · rename <old> to <new> · merge <from> into <into>",
 }
@@ -142,6 +148,10 @@ def parse_open(text: str) -> dict[str, Any]:
     if sev:
         out["severity"] = sev.group(1).lower()
         body = (body[: sev.start()] + body[sev.end() :]).strip()
+    lang = re.search(r"(?:^|\s)lang(?:uage)?:([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)(?=\s|$)", body, re.I)
+    if lang:
+        out["language"] = lang.group(1)
+        body = (body[: lang.start()] + " " + body[lang.end() :]).strip()
     # `#words` stay in the text: only the team's vocabulary can say which one is a category.
     wants = re.split(r"\s*\b(?:wants?|would like)\s*:\s*", body, maxsplit=1, flags=re.I)
     if len(wants) == 2:
@@ -452,10 +462,37 @@ def _close_action(verb: str, rest: str, raw: str) -> Intent:
     tail = parts[2].strip() if len(parts) > 2 else ""
     if verb == "drop" and not tail:
         raise BadInput("Say why the action is dropped.", "Usage: /recover action drop <action> <why>")
+    if verb == "jira":
+        return ActionToJira(action=number, text=raw)
     if verb == "snooze":
         return SnoozeAction(action=number, duration=re.sub(r"^for\s+", "", tail, flags=re.I) or None, text=raw)
     closing = CloseAction if verb == "done" else DropAction
     return closing(action=number, note=tail or None, text=raw)
+
+
+_INTEGRATION_ACTIONS = {"api-token": ("create", "list", "revoke"), "webhook": ("add", "list", "remove", "test", "log")}
+
+
+def _integration(w: Words) -> tuple[str, str | None, list[str]]:
+    """`api-token create <name> [scope]`, `webhook add <url> [events]`...: an action, then its target."""
+    tokens = w.tokens
+    action = (tokens[0] if tokens else "list").lower()
+    if action not in _INTEGRATION_ACTIONS[w.verb]:
+        raise w.refuse(f"`{action}` is not something /recover {w.verb} does.")
+    target = tokens[1] if len(tokens) > 1 else None
+    if action != "list" and not target:
+        raise w.refuse(f"Which {'token' if w.verb == 'api-token' else 'URL'}?")
+    return action, target, tokens[2:]
+
+
+def _api_token(w: Words) -> Intent:
+    action, target, more = _integration(w)
+    return ApiTokenCommand(action=action, token_name=target, scope=more[0].lower() if more else "read", text=w.raw)
+
+
+def _webhook(w: Words) -> Intent:
+    action, target, more = _integration(w)
+    return WebhookCommand(action=action, url=target, events=",".join(more) or None, text=w.raw)
 
 
 PARSERS: dict[str, Parser] = {
@@ -469,4 +506,5 @@ PARSERS: dict[str, Parser] = {
     "claim": _case_only(Claim), "send": _case_only(SendFollowup), "handover": _handover,
     "apologise": _apologise, "grant": _grant, "step": _step, "cancel": _cancel, "category": _category,
     "snooze": _snooze, "flag": _flag, "reopen": _reopen, "resolve": _resolve, "followup": _followup,
+    "api-token": _api_token, "webhook": _webhook,
 }  # fmt: skip

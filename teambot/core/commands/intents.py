@@ -57,6 +57,7 @@ class Open(Intent):
     severity: str | None = None
     own: bool = False
     email: str | None = None  # the customer's, for the written follow-up
+    language: str | None = None  # the customer's (`lang:de`), for the follow-up mail and page
 
 
 @dataclass(kw_only=True)
@@ -346,6 +347,34 @@ class SnoozeAction(Intent):
     duration: str | None = None
 
 
+@dataclass(kw_only=True)
+class ActionToJira(Intent):
+    """"Create in Jira" on an improvement action: `/recover action jira <action>`."""
+
+    name = "action_jira"
+    action: int
+
+
+@dataclass(kw_only=True)
+class ApiTokenCommand(Intent):
+    """`/recover api-token create <name> [read|write] | list | revoke <name>` (admins)."""
+
+    name = "api-token"
+    action: str = "list"
+    token_name: str | None = None
+    scope: str = "read"
+
+
+@dataclass(kw_only=True)
+class WebhookCommand(Intent):
+    """`/recover webhook add <url> [event,...] | list | remove <url> | test <url> | log <url>` (admins)."""
+
+    name = "webhook"
+    action: str = "list"
+    url: str | None = None
+    events: str | None = None
+
+
 INTENTS: dict[str, type[Intent]] = {
     cls.name: cls
     for cls in (
@@ -354,6 +383,7 @@ INTENTS: dict[str, type[Intent]] = {
         Deny, Show, Timeline, Draft, Claim, Handover, Apologise, Grant, AddStep, CompleteStep, Flag, Resolve,
         Followup, Reopen, Snooze, SendFollowup, SendForm, Cancel, Recategorise, Withdraw, Spend,
         FileCause, Causes, ChangeCauses, CreateAction, Actions, CloseAction, DropAction, SnoozeAction,
+        ApiTokenCommand, WebhookCommand, ActionToJira,
     )
 }  # fmt: skip
 

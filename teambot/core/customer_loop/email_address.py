@@ -10,13 +10,15 @@ from __future__ import annotations
 import re
 
 from teambot.core.errors import BadInput
+from teambot.core.i18n import N_
+from teambot.core.i18n import gettext as _
 
 MAX_EMAIL_CHARS = 254  # RFC 5321 path limit
 # \w admits non-ASCII letters too (jörg@...): such mail needs SMTPUTF8, which aiosmtplib negotiates.
 _LOCAL = re.compile(r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*")
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _TLD = re.compile(r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})")
-_HINT = "Write it like jane@example.com."
+_HINT = N_("Write it like jane@example.com.")
 # An address-looking word inside free text; validated properly before it is used.
 # `<jane@example.com>`: brackets around something with an @ that is no chat token (`<@U123>` is a
 # mention, `<!here>` and `<#C1|general>` Slack's own, `<https://a@b.c>` a link) and no second bracket.
@@ -26,7 +28,10 @@ _CANDIDATE = re.compile(r"[^\s<>()\[\],;:\"]+@[^\s<>()\[\],;:\"]+")
 
 def _bad(text: str, why: str) -> BadInput:
     shown = text if len(text) <= 80 else text[:77] + "..."
-    return BadInput(f"'{shown}' is not an email address: {why}.", _HINT, field="email")
+    return BadInput(
+        _("'%(address)s' is not an email address: %(why)s.") % {"address": shown, "why": _(why)}, _(_HINT),
+        field="email",
+    )
 
 
 def validate_email(text: str) -> str:
@@ -35,27 +40,27 @@ def validate_email(text: str) -> str:
     if raw.lower().startswith("mailto:"):
         raw = raw[len("mailto:") :].strip()
     if not raw:
-        raise BadInput("The email address is empty.", _HINT, field="email")
+        raise BadInput(_("The email address is empty."), _(_HINT), field="email")
     if len(raw) > MAX_EMAIL_CHARS:
-        raise _bad(raw, f"it is longer than {MAX_EMAIL_CHARS} characters")
+        raise _bad(raw, _("it is longer than %(limit)s characters") % {"limit": MAX_EMAIL_CHARS})
     if any(ch.isspace() for ch in raw):
-        raise _bad(raw, "it contains a space")
+        raise _bad(raw, N_("it contains a space"))
     if raw.count("@") != 1:
-        raise _bad(raw, "it needs exactly one @")
+        raise _bad(raw, N_("it needs exactly one @"))
     local, domain = raw.split("@")
     if not local or not domain:
-        raise _bad(raw, "something is missing before or after the @")
+        raise _bad(raw, N_("something is missing before or after the @"))
     if len(local) > 64 or not _LOCAL.fullmatch(local):
-        raise _bad(raw, "the part before the @ has characters or dots in the wrong place")
+        raise _bad(raw, N_("the part before the @ has characters or dots in the wrong place"))
     try:
         ascii_domain = domain.rstrip(".").encode("idna").decode("ascii").lower()
     except UnicodeError as exc:
-        raise _bad(raw, "the part after the @ is not a domain name") from exc
+        raise _bad(raw, N_("the part after the @ is not a domain name")) from exc
     labels = ascii_domain.split(".")
     if len(labels) < 2:
-        raise _bad(raw, "the domain needs a dot, like example.com")
+        raise _bad(raw, N_("the domain needs a dot, like example.com"))
     if not all(_LABEL.fullmatch(label) for label in labels) or not _TLD.fullmatch(labels[-1]):
-        raise _bad(raw, "the part after the @ is not a domain name")
+        raise _bad(raw, N_("the part after the @ is not a domain name"))
     return f"{local}@{ascii_domain}"
 
 

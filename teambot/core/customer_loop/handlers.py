@@ -8,6 +8,7 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
 from teambot.core.commands.replies import FormReply, Reply
 from teambot.core.customer_loop.sending import FollowupMailer
+from teambot.core.i18n import gettext as _
 
 
 class LoopHandlers:
@@ -19,17 +20,17 @@ class LoopHandlers:
         sent = await self.mailer.send_now(ctx.team_id, n, ctx.user_id, intent.body, tz=ctx.tz,
                                           signer=ctx.user_name)  # fmt: skip
         if sent.ok and sent.via == "outbox":
-            msg = (
-                f"Follow-up for case #{n} written to {sent.ref} (no SMTP_URL is set, so mail goes to the "
+            msg = _(
+                "Follow-up for case #%(n)s written to %(path)s (no SMTP_URL is set, so mail goes to the "
                 "outbox folder; open the .eml in any mail client)."
-            )
+            ) % {"n": n, "path": sent.ref}
         elif sent.ok:
-            msg = f"<@{ctx.user_id}> emailed the follow-up for case #{n} to the customer."
+            msg = _("%(who)s emailed the follow-up for case #%(n)s to the customer.") % {"who": f"<@{ctx.user_id}>", "n": n}
         else:
-            msg = (
-                f"The follow-up for case #{n} could not be sent yet ({sent.error}). Teambot keeps "
+            msg = _(
+                "The follow-up for case #%(n)s could not be sent yet (%(error)s). Teambot keeps "
                 "trying and tells the owner if it finally fails."
-            )
+            ) % {"n": n, "error": sent.error}
         return await case_card(self.mailer.service.db, ctx.team_id, n, msg, public=False)
 
     async def form(self, intent: i.SendForm, ctx: Context) -> Reply:

@@ -16,6 +16,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from teambot.core.customer_loop.email_address import validate_email
 from teambot.core.errors import BadInput
+from teambot.core.i18n import current, install_jinja
+from teambot.core.i18n import gettext as _
 
 _TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(
@@ -27,11 +29,22 @@ _env = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
+install_jinja(_env)
 
-_GREETING = re.compile(r"^(dear|hi|hello)\b[^\n]*,\s*$", re.IGNORECASE)
+# Greetings and sign-offs in every language the mail speaks, as staff type them into the draft.
+_GREETING = re.compile(
+    r"^(dear|hi|hello|liebe[rs]?|hallo|guten tag|sehr geehrte[rs]?|bonjour|ch[eè]re?|madame|monsieur|"
+    r"hola|estimad[oa]s?|querid[oa]s?|beste|geachte|hallo|ol[aá]|car[oa]|prezad[oa])\b[^\n]*[,:]\s*$",
+    re.IGNORECASE,
+)
 # Only a line that is nothing but a sign-off ends the body ("Thanks to you..." does not).
 _CLOSING = re.compile(
-    r"^(kind regards|best regards|warm regards|regards|best wishes|yours sincerely|sincerely|thanks|thank you)"
+    r"^(kind regards|best regards|warm regards|regards|best wishes|yours sincerely|sincerely|thanks|thank you|"
+    r"mit freundlichen gr[üu](?:ß|ss)en|freundliche gr[üu](?:ß|ss)e|viele gr[üu](?:ß|ss)e|beste gr[üu](?:ß|ss)e|"
+    r"herzliche gr[üu](?:ß|ss)e|danke|cordialement|bien cordialement|bien [àa] vous|merci|"
+    r"un saludo|saludos|saludos cordiales|atentamente|un cordial saludo|gracias|met vriendelijke groet(?:en)?|"
+    r"vriendelijke groet(?:en)?|hartelijke groet(?:en)?|groeten|bedankt|com os melhores cumprimentos|"
+    r"cumprimentos|atenciosamente|melhores cumprimentos|obrigad[oa])"
     r"[,.!]?$",
     re.IGNORECASE,
 )
@@ -46,6 +59,7 @@ class FollowupMail:
     text: str
     html: str
     reply_to: str | None = None
+    language: str = "en"  # the customer's, which the text and HTML are written in
 
 
 @dataclass(frozen=True)
@@ -101,7 +115,7 @@ def _check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         # An escaped javascript: URL is still a javascript: URL once clicked.
-        raise BadInput("The feedback link must be an http(s) address.", field="feedback_url")
+        raise BadInput(_("The feedback link must be an http(s) address."), field="feedback_url")
     return url
 
 
@@ -119,6 +133,7 @@ def compose_followup(
 
     `to` (and `reply_to`, the owner's address if they want answers) are validated here so a
     bad address is refused when the mail is composed, not when the SMTP server bounces it.
+    The mail speaks the current language (`use_locale(<the customer's>)` around the call).
     """
     context = {
         "first_name": _one_line(customer_first_name),
@@ -129,11 +144,16 @@ def compose_followup(
         "feedback_url": _check_url(feedback_url),
         "can_reply": reply_to is not None,
     }
-    subject = f"Following up from {context['team_name']}" if context["team_name"] else "Following up"
+    subject = (
+        _("Following up from %(team)s") % {"team": context["team_name"]}
+        if context["team_name"]
+        else _("Following up")
+    )
     return FollowupMail(
         to=validate_email(to),
         subject=subject,
         text=_env.get_template("followup.txt").render(context),
-        html=_env.get_template("followup.html").render(context, subject=subject),
+        html=_env.get_template("followup.html").render(context, subject=subject, lang=current()),
         reply_to=validate_email(reply_to) if reply_to is not None else None,
+        language=current(),
     )

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from teambot.core.errors import BadInput
+from teambot.core.i18n import gettext as _
 
 if TYPE_CHECKING:
     from teambot.core.customer_loop.mail import FollowupMail
@@ -28,11 +29,14 @@ COMMENT_MAX_CHARS = 2000
 
 @dataclass(frozen=True)
 class FeedbackView:
-    """All the feedback page may show: a first name and a team name, nothing from the case."""
+    """All the feedback page may show: a first name and a team name, nothing from the case,
+    and which language to speak."""
 
     first_name: str
     team_name: str
     state: FeedbackState
+    language: str | None = None  # the customer's, when the case names it
+    team_language: str | None = None  # the team's default, after the browser's Accept-Language
 
 
 @dataclass(frozen=True)
@@ -49,17 +53,18 @@ class FeedbackAnswer:
         """Read the posted form; BadInput (with `field`) names the first question left wrong."""
         satisfied = form.get("satisfied", "")
         if satisfied not in ("yes", "no"):
-            raise BadInput("Please tell us whether you are satisfied.", field="satisfied")
+            raise BadInput(_("Please tell us whether you are satisfied."), field="satisfied")
         score_text = form.get("score", "")
         if score_text not in ("1", "2", "3", "4", "5"):
-            raise BadInput("Please choose a score from 1 to 5.", field="score")
+            raise BadInput(_("Please choose a score from 1 to 5."), field="score")
         coming_back = form.get("coming_back", "")
         if coming_back not in COMING_BACK_CHOICES:
-            raise BadInput("Please tell us whether you will come back.", field="coming_back")
+            raise BadInput(_("Please tell us whether you will come back."), field="coming_back")
         comment = (form.get("comment") or "").replace("\r\n", "\n").strip()
         if len(comment) > COMMENT_MAX_CHARS:
             raise BadInput(
-                f"Your comment is {len(comment)} characters long; please keep it under {COMMENT_MAX_CHARS}.",
+                _("Your comment is %(length)s characters long; please keep it under %(limit)s.")
+                % {"length": len(comment), "limit": COMMENT_MAX_CHARS},
                 field="comment",
             )
         return cls(satisfied == "yes", int(score_text), coming_back, comment)  # type: ignore[arg-type]

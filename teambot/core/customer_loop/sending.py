@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from teambot.core.cases.followup import draft_body
+from teambot.core.cases.followup import customer_language, draft_body
 from teambot.core.cases.models import Case, Customer, TimelineEvent
 from teambot.core.cases.queries import case_detail
 from teambot.core.cases.service import RecoveryService, touch
@@ -24,6 +24,8 @@ from teambot.core.customer_loop.mail import compose_followup
 from teambot.core.customer_loop.ports import MailSender
 from teambot.core.customer_loop.store import first_name, issue_link
 from teambot.core.errors import InvalidStep, NotAllowed
+from teambot.core.i18n import first_supported, format_number, use_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.observability import MAILS
 from teambot.core.policy.models import Policy
 from teambot.core.ports import Notice, Recipient
@@ -79,22 +81,26 @@ class FollowupMailer:
             admins = list(policy.admins) if policy else []
             if actor != case.owner_id and actor not in admins:
                 raise NotAllowed(
-                    f"Only the owner (<@{case.owner_id}>) or an admin can send case #{number}'s follow-up."
+                    _("Only the owner (%(owner)s) or an admin can send case #%(n)s's follow-up.")
+                    % {"owner": f"<@{case.owner_id}>", "n": number}
                     if case.owner_id
-                    else f"Nobody owns case #{number}; claim it before writing to the customer.",
-                    f"Claim it with /recover claim {number}, or ask for a handover.",
+                    else _("Nobody owns case #%(n)s; claim it before writing to the customer.") % {"n": number},
+                    _("Claim it with `/recover claim %(n)s`, or ask for a handover.") % {"n": number},
                 )
             customer = await s.get(Customer, case.customer_id) if case.customer_id else None
             if customer is None or not customer.email:
                 raise InvalidStep(
-                    f"Case #{number} has no email address for the customer.",
-                    "Open cases as /recover Jane Doe <jane@example.com>: what went wrong, "
-                    "or give the address in the form.",
-                )
+                    _("Case #%(n)s has no email address for the customer.") % {"n": number},
+                    _("Open cases as `/recover Jane Doe <jane@example.com>: what went wrong`, "
+                      "or give the address in the form."),
+                )  # fmt: skip
             return case, customer
 
     async def draft(self, team_id: str, number: int, tz: str = "UTC") -> str:
-        return draft_body(await case_detail(self.service.db, team_id, number), tz)
+        """The body the customer will read, in their language (the case's, else the team's)."""
+        detail = await case_detail(self.service.db, team_id, number)
+        with use_locale(customer_language(detail.case, detail.policy)):
+            return draft_body(detail, tz)
 
     async def send_now(
         self, team_id: str, number: int, actor: str, body: str | None, *, signer: str | None = None,
@@ -104,7 +110,10 @@ class FollowupMailer:
         case, _ = await self.check(team_id, number, actor)
         text = body if body is not None and body.strip() else await self.draft(team_id, number, tz)
         if len(text) > 20000:
-            raise InvalidStep("The follow-up is longer than 20,000 characters.", "Shorten it and send it again.")
+            raise InvalidStep(
+                _("The follow-up is longer than %(limit)s characters.") % {"limit": format_number(20000)},
+                _("Shorten it and send it again."),
+            )
         now = self.service.clock.now()
         item = DueItem(
             key=f"mail:{case.id}:{uuid.uuid4().hex[:12]}", team_id=team_id, kind=KIND, case_id=case.id,
@@ -131,12 +140,17 @@ class FollowupMailer:
                 return Outcome(cancel=True, result={"why": "no customer address"})
             owner = case.owner_id or data.get("actor") or ""
             signer = str(data.get("signer") or owner)
+            policy = await s.get(Policy, case.team_id)
+            lang = customer_language(case, policy)
+            # The owner hears about a failure in their own choice of language, else the team's.
+            owner_lang = first_supported((policy.languages if policy else {}).get(owner), policy and policy.language)
             now = dl.clock.now()
             token = await issue_link(s, case, self.secret, now)
             await s.commit()
             to, name = customer.email, customer.name
         url = f"{self.public_url}/feedback/{token}"
-        mail = compose_followup(first_name(name), self.team_name, signer, str(data.get("body", "")), url, to=to)
+        with use_locale(lang):
+            mail = compose_followup(first_name(name), self.team_name, signer, str(data.get("body", "")), url, to=to)
         try:
             ref = await self.sender.send(mail, self.mail_from)
         except Exception as exc:
@@ -149,7 +163,7 @@ class FollowupMailer:
                 # names the customer's address, so it goes on without it (and without the original).
                 raise MailNotSent(reason) from None
             MAILS.labels("failed").inc()
-            return await self._gave_up(case, owner, reason)
+            return await self._gave_up(case, owner, reason, owner_lang)
         MAILS.labels("sent").inc()
         await self._record(case, str(data.get("actor") or owner), mail.subject, mail.text.replace(url, LINK), ref)
         return Outcome(result={"via": self.via, "ref": ref, "sent": True})
@@ -169,7 +183,7 @@ class FollowupMailer:
             )  # fmt: skip
             await s.commit()
 
-    async def _gave_up(self, case: Case, owner: str, reason: str) -> Outcome:
+    async def _gave_up(self, case: Case, owner: str, reason: str, lang: str = "en") -> Outcome:
         async with self.service.db.session() as s:
             s.add(
                 TimelineEvent(
@@ -178,10 +192,11 @@ class FollowupMailer:
                 )
             )  # fmt: skip
             await s.commit()
-        text = (
-            f"<@{owner}>: the follow-up email for case #{case.number} could not be sent after "
-            f"{SEND_ATTEMPTS} tries ({reason}). Check SMTP_URL, then /recover send {case.number} again."
-        )
+        with use_locale(lang):
+            text = _(
+                "%(owner)s: the follow-up email for case #%(n)s could not be sent after %(tries)s tries "
+                "(%(reason)s). Check SMTP_URL, then `/recover send %(n)s` again."
+            ) % {"owner": f"<@{owner}>", "n": case.number, "tries": SEND_ATTEMPTS, "reason": reason}
         notice = Notice("followup_mail_failed", text, case.team_id, case.id, {"number": case.number})
         return Outcome(messages=[(Recipient("user", owner, case.platform), notice)], result={"failed": reason})
 

@@ -26,6 +26,9 @@ from teambot.core.customer_loop.ports import FeedbackAnswer, FeedbackView
 from teambot.core.customer_loop.tokens import DEFAULT_LIFETIME, issue_token, new_token_id
 from teambot.core.db import Database
 from teambot.core.errors import DomainError
+from teambot.core.i18n import gettext as _
+from teambot.core.i18n import use_locale
+from teambot.core.policy.models import Policy
 from teambot.core.ports import Notice, Recipient
 
 log = logging.getLogger(__name__)
@@ -95,9 +98,13 @@ class DbFeedbackStore:
                 return None
             customer = await s.get(Customer, case.customer_id) if case.customer_id else None
             name = customer.name if customer else case.customer_name
+            policy = await s.get(Policy, case.team_id)
             now = self.service.clock.now()
             state = "used" if token.used_at else "expired" if token.expires_at <= now else "open"
-            return FeedbackView(first_name(name), self.team_name, state)  # type: ignore[arg-type]
+            return FeedbackView(
+                first_name(name), self.team_name, state,  # type: ignore[arg-type]
+                language=case.customer_language, team_language=policy.language if policy else None,
+            )  # fmt: skip
 
     async def answer(self, token_id: str, answer: FeedbackAnswer, now: datetime) -> bool:
         async with self.db.session() as s:
@@ -122,7 +129,7 @@ class DbFeedbackStore:
                 .execution_options(synchronize_session=False)
             )
             if res.rowcount != 1:
-                raise LinkUsed("This feedback link was already used.")
+                raise LinkUsed("link_used")  # caught below: never shown to anyone
 
         won_back = {"yes": True, "no": False}.get(answer.coming_back)
         try:
@@ -137,10 +144,11 @@ class DbFeedbackStore:
 
     async def _refresh_card(self, case: Case) -> None:
         """The card shows the customer's verdict at once; the answer is committed whatever happens here."""
-        notice = Notice(
-            "case_changed", f"Case #{case.number}: the customer answered the follow-up.", case.team_id, case.id,
-            data={"number": case.number},
-        )  # fmt: skip
+        async with self.db.session() as s:
+            policy = await s.get(Policy, case.team_id)
+        with use_locale(policy.language if policy else None):  # the card is the channel's
+            said = _("Case #%(n)s: the customer answered the follow-up.") % {"n": case.number}
+        notice = Notice("case_changed", said, case.team_id, case.id, data={"number": case.number})
         try:
             await self.service.notifier.notify(Recipient("card", str(case.id), case.platform), notice)
         except Exception:  # the card outbox (armed by the change) catches up

@@ -17,6 +17,8 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from teambot.core.errors import DomainError
+from teambot.core.i18n import N_
+from teambot.core.i18n import gettext as _
 
 DEFAULT_LIFETIME = timedelta(days=14)
 """Long enough for a customer back from a trip; short enough that old mail goes stale."""
@@ -30,10 +32,10 @@ _TOKEN_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 class TokenError(DomainError):
     """The feedback link cannot be used; subclasses say whether it is forged or just old."""
 
-    default_message = "This feedback link is not valid."
+    default_message = N_("This feedback link is not valid.")
 
     def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.default_message)
+        super().__init__(message or _(self.default_message))
 
 
 class TokenInvalid(TokenError):
@@ -43,7 +45,7 @@ class TokenInvalid(TokenError):
 class TokenExpired(TokenError):
     """Genuine, but past its expiry."""
 
-    default_message = "This feedback link has expired."
+    default_message = N_("This feedback link has expired.")
 
 
 def new_token_id() -> str:

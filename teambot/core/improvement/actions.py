@@ -152,9 +152,11 @@ def _may_close(policy: Policy, action: ImprovementAction, actor: str) -> None:
 
 
 async def close_action(
-    service: RecoveryService, team_id: str, number: int, actor: str, *, done: bool, note: str | None = None
+    service: RecoveryService, team_id: str, number: int, actor: str, *, done: bool, note: str | None = None,
+    system: bool = False,
 ) -> ActionView:
-    """Done (with what changed, optional) or dropped (with why, required)."""
+    """Done (with what changed, optional) or dropped (with why, required). `system`: Teambot itself
+    closes it (its Jira issue is done), so no person's permission is checked."""
     if not done:
         note = _text(note, "why it is dropped")
     elif note:
@@ -167,7 +169,8 @@ async def close_action(
         row, _, _ = await _one(s, team_id, number)
         if row.status != ActionStatus.OPEN:
             raise InvalidStep(f"Action {number} is already {row.status.value}.", "Nothing changed.")
-        _may_close(p, row, actor)
+        if not system:
+            _may_close(p, row, actor)
         row.status = ActionStatus.DONE if done else ActionStatus.DROPPED
         row.closed_at, row.closed_by, row.outcome = now, actor, note or None
         s.add(row)

@@ -41,6 +41,10 @@ class Policy(SQLModel, table=True):
     work_days: list[int] = json_column(lambda: [0, 1, 2, 3, 4])
     targets_in_working_hours: bool = False
     timezones: dict[str, str] = json_column(dict)  # user id -> IANA zone
+    # The team's language (channel cards, the digest, a customer's mail unless the case names one)
+    # and a person's own choice over what their platform says (migration 0015).
+    language: str = Field(default="en", max_length=8)
+    languages: dict[str, str] = json_column(dict)  # user id -> language code
     # What counts as a pattern, and how many shout-outs each person may give a day.
     pattern_min_cases: int = 3
     pattern_rise_percent: int = 200  # this week >= 200% of the previous 4 weeks' average

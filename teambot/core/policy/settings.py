@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from teambot.core.errors import BadInput, NotAllowed
 from teambot.core.money import exponent, format_amount, parse_amount, validate_currency
 from teambot.core.policy.facts import DAY_NAMES
+from teambot.core.policy.language import apply_language
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import (
     DEFAULT_CATALOGUE,
@@ -29,7 +30,7 @@ SCHEDULE_SETTINGS = ("workhours", "targetclock", "patterns", "shoutouts", "timez
 SETTINGS = (
     "currency", "limit", "override", "role", "approver", "admin", "backup", "escalation", "gesture", "targets",
     "digest", "category",
-    *SCHEDULE_SETTINGS,
+    *SCHEDULE_SETTINGS, "language", "my",
 )  # fmt: skip
 
 
@@ -54,6 +55,8 @@ def apply_change(policy: Policy, change: PolicyChange, actor: str) -> str:
     a = change.args
     s = change.setting
     admin = actor in policy.admins
+    if s == "my" or (s == "language" and admin):  # anyone sets their own language
+        return apply_language(policy, actor, s, a)
     if not admin and not (s == "timezone" and a and a[0].strip("<>@").lstrip("@") == actor):
         if s == "timezone":
             raise NotAllowed(

@@ -40,6 +40,7 @@ class Scheduler:
         self._stopping = False
         self.ticks = 0
         self.ticked = asyncio.Event()
+        self._soon: asyncio.Future[SweepReport] | None = None
 
     async def plan(self) -> None:
         now = self.deadlines.clock.now()
@@ -64,6 +65,13 @@ class Scheduler:
         self.ticks += 1
         self.ticked.set()
         return report
+
+    def soon(self) -> None:
+        """Sweep now rather than at the next tick (new webhook deliveries were committed), when this
+        process runs the scheduler; one extra sweep at a time, never in the caller's way."""
+        if not self.running or (self._soon is not None and not self._soon.done()):
+            return
+        self._soon = asyncio.ensure_future(self.sweep())
 
     def start(self) -> None:
         if self.aps is not None:
