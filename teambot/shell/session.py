@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import IO
 
 from teambot.bootstrap import Container
+from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES
 from teambot.core.cases.queries import case_detail
 from teambot.core.cases.replies import CaseReply
 from teambot.core.cases.summary import ACTION_LABELS, authority_note, when
 from teambot.core.commands.context import Context
 from teambot.core.commands.grammar import as_user
-from teambot.core.commands.intents import Intent, intent_for
+from teambot.core.commands.intents import AddStep, Grant, Intent, Open, SendFollowup, SendForm
 from teambot.core.commands.replies import ChoiceReply, FormReply, Reply
 from teambot.core.customer_loop.email_address import split_contact
 from teambot.core.errors import DomainError
@@ -370,16 +371,10 @@ class ShellSession:
         wants = await self.ask("What do they want, in their words (optional)")
         categories = list((await self.c.service.policy(SHELL_TEAM, self.user)).categories)
         category = categories[await self.choose("Category", categories)] if categories else None
-        severity = ["low", "medium", "high", "critical"][
-            await self.choose("Severity", ["low", "medium", "high", "critical"])
-        ]
+        severity = SEVERITIES[await self.choose("Severity", list(SEVERITIES))]
         own = (await self.ask("Will you own it? (y/n)")).lower().startswith("y")
-        intent = intent_for(
-            "open",
-            {"customer": customer, "problem": problem, "wants": wants, "category": category,
-             "severity": severity, "own": own, "email": email or None},
-            text=problem,
-        )  # fmt: skip
+        intent = Open(customer=customer, problem=problem, wants=wants, category=category, severity=severity, own=own,
+                      email=email or None, text=problem)  # fmt: skip
         await self.show(await self.c.commands.run(intent, self.ctx))
 
     def _action(self, action: str, n: int) -> Callable[[], Awaitable[None]]:
@@ -392,8 +387,7 @@ class ShellSession:
         await self.command(f"claim {n}")
 
     async def _do_apologise(self, n: int) -> None:
-        methods = ["in_person", "phone", "email", "chat"]
-        how = methods[await self.choose("How did you apologise?", ["in person", "phone", "email", "chat"])]
+        how = APOLOGY_METHODS[await self.choose("How did you apologise?", [m.replace("_", " ") for m in APOLOGY_METHODS])]
         words = await self.ask("The words you used (optional)")
         await self.command(f"apologise {n} {how} {words}".strip())
 
@@ -410,15 +404,14 @@ class ShellSession:
         else:
             gesture = await self.ask("Describe the gesture", required=True)
             amount = await self.ask(f"Its value in {cur}, such as {amount_input_hint(cur)}", required=True)
-        args = {"number": n, "gesture": gesture, "amount": amount or None}
-        await self.command(intent_for("grant", args, text=f"grant {n} {gesture} {amount}".strip()))
+        await self.command(Grant(number=n, gesture=gesture, amount=amount or None, text=f"grant {n} {gesture} {amount}".strip()))
 
     async def _do_step(self, n: int) -> None:
         text = await self.ask("Next step", required=True)
         owner = await self.ask("Owner (@name, empty for the case owner)")
         due = await self.ask(f"Due (such as {', '.join(SHELL_DUE_EXAMPLES)}; optional)")
-        args = {"number": n, "text": text, "owner": owner.lstrip("@") or None, "due": due or None}
-        await self.command(intent_for("step", args, text=f"step {n} {text}"))
+        await self.command(AddStep(number=n, what=text, owner=owner.lstrip("@") or None, due=due or None,
+                                   text=f"step {n} {text}"))  # fmt: skip
 
     async def _do_handover(self, n: int) -> None:
         who = await self.ask("Hand over to (@name)", required=True)
@@ -475,7 +468,7 @@ class ShellSession:
         await self.command(f"draft {n}")
 
     async def _do_send(self, n: int) -> None:
-        await self.show(await self.c.commands.run(intent_for("send_form", {"number": n}), self.ctx))
+        await self.show(await self.c.commands.run(SendForm(number=n), self.ctx))
 
     async def send_form(self, n: int, body: str) -> None:
         """The draft, editable: keep it, or type the text to send instead (a line with . ends it)."""
@@ -492,7 +485,7 @@ class ShellSession:
             while (line := await self.read("  > ")) is not None and line.strip() != ".":
                 lines.append(line)
             text = "\n".join(lines)
-        intent = intent_for("send", {"number": n, "body": text}, text=f"send {n}")
+        intent = SendFollowup(number=n, body=text, text=f"send {n}")
         await self.show(await self.c.commands.run(intent, self.ctx))
 
     async def _deny(self, approval: int) -> None:

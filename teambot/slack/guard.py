@@ -37,25 +37,33 @@ def malformed(raw: bytes, content_type: str) -> bool:
         payload = json.loads(form["payload"])
     except ValueError:
         return True
-    if not isinstance(payload, dict):
-        return True
+    return not isinstance(payload, dict) or _bad_interaction(payload)
+
+
+def _bad_interaction(payload: dict[str, Any]) -> bool:
     kind = payload.get("type")
-    if kind in ("block_actions", "view_submission", "view_closed", "message_action", "shortcut"):
-        team_id, user_id = _ids(payload)
-        enterprise = payload.get("enterprise")
-        enterprise_id = enterprise.get("id") if isinstance(enterprise, dict) else None
-        if not (team_id or enterprise_id) or not user_id:
-            return True
-        if not isinstance(team_id, str | type(None)) or not isinstance(user_id, str):
-            return True
-    if kind == "block_actions":
-        actions = payload.get("actions")
-        if not isinstance(actions, list) or not actions:
-            return True
-        if not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
-            return True
+    if kind in ("block_actions", "view_submission", "view_closed", "message_action", "shortcut") and _nobody(payload):
+        return True
+    if kind == "block_actions" and _bad_actions(payload.get("actions")):
+        return True
     if kind in ("view_submission", "view_closed"):
         view = payload.get("view")
         if not isinstance(view, dict) or not isinstance(view.get("callback_id", ""), str):
             return True
     return "view" in payload and not isinstance(payload["view"], dict | type(None))
+
+
+def _nobody(payload: dict[str, Any]) -> bool:
+    """No team (nor enterprise) or no user, or ids that are not text."""
+    team_id, user_id = _ids(payload)
+    enterprise = payload.get("enterprise")
+    enterprise_id = enterprise.get("id") if isinstance(enterprise, dict) else None
+    if not (team_id or enterprise_id) or not user_id:
+        return True
+    return not isinstance(team_id, str | type(None)) or not isinstance(user_id, str)
+
+
+def _bad_actions(actions: Any) -> bool:
+    if not isinstance(actions, list) or not actions:
+        return True
+    return not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from teambot.core.cases.common import APOLOGY_METHODS, MAX_SHORT, MAX_TEXT, SEVERITIES
+from teambot.core.cases.common import MAX_SHORT, MAX_TEXT
+from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.cases.summary import APOLOGY_LABELS, authority_note
 from teambot.core.i18n import LANGUAGES, language_name

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
+from teambot.core.commands import intents
 from teambot.core.commands.grammar import parse
-from teambot.core.commands.intents import Intent, intent_for
+from teambot.core.commands.intents import Intent
 from teambot.core.errors import BadInput
 
 ID_KEYS = ("number", "approval_id", "position")
@@ -66,87 +68,142 @@ def echo(action: str, data: dict[str, Any]) -> str:
 
 def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
     """The Intent a card button means; raises BadInput when the card data can't make one."""
-    text = echo(action, data)
-    if action == "open":
-        args = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity", "email", "language")}
-        return intent_for("open", {"problem": _str(data.get("problem")), **args}, text=text)
     if action == "run":  # "did you mean": the command the button offers, run as whoever presses it
         return parse(_str(data.get("command")))
-    if action == "withdraw":
-        return intent_for("withdraw", {"approval_id": _int(data.get("approval_id"), "request number")}, text=text)
-    if action in ("approve", "deny"):
-        note = _str(data.get("note")) or None
-        return intent_for(action, {"approval_id": _int(data.get("approval_id"), "request number"), "note": note},
-                      text=text)  # fmt: skip
-    if action == "shoutout":
-        number = data.get("number")
-        args: dict[str, Any] = {"to": _str(data.get("to")), "message": _str(data.get("message"))}
-        if not args["to"]:
-            raise BadInput("Who is the shout-out for?", "Pick a person.", field="to")
-        if number not in (None, ""):
-            args["number"] = _int(number, "case number")
-        return intent_for("shoutout", args, text=text)
-    if action == "form":
-        return intent_for("form", {}, text=text)
-    n = _int(data.get("number"), "case number")
-    if action in ("claim", "show", "timeline", "draft", "send_form"):
-        return intent_for(action, {"number": n}, text=text)
-    if action == "send":  # the editable draft, as the owner left it
-        return intent_for("send", {"number": n, "body": _str(data.get("body")) or None}, text=text)
-    if action == "snooze":
-        return intent_for("snooze", {"number": n, "for": _str(data.get("for")) or None}, text=text)
-    if action == "done":
-        return intent_for("done", {"number": n, "position": _int(data.get("position"), "step number")}, text=text)
-    if action == "apologise":
-        return intent_for("apologise", {"number": n, "method": _str(data.get("method")),
-                                    "words": _str(data.get("words")) or None}, text=text)  # fmt: skip
-    if action == "grant":
-        gesture = _str(data.get("gesture_other")) or _str(data.get("gesture"))
-        if not gesture:
-            raise BadInput("Which gesture?", "Pick one from the list or type another.", field="gesture")
-        return intent_for("grant", {"number": n, "gesture": gesture, "amount": amount_of(data.get("amount")),
-                                "note": _str(data.get("note")) or None}, text=text)  # fmt: skip
-    if action == "step":
-        return intent_for("step", {"number": n, "text": _str(data.get("text")), "owner": _str(data.get("owner")) or None,
-                               "due": due_of(data)}, text=text)  # fmt: skip
-    if action == "resolve":
-        return intent_for("resolve", {"number": n, "summary": _str(data.get("summary")),
-                                  "root_cause": _str(data.get("root_cause")), "cause": _str(data.get("cause")) or None},
-                          text=text)  # fmt: skip
-    if action == "followup":
-        satisfied = _str(data.get("satisfied")).lower()
-        if satisfied not in ("yes", "no"):
-            raise BadInput("Was the customer satisfied?", "Choose Satisfied or Not yet.", field="satisfied")
-        raw_score = _str(data.get("score"))
-        if not raw_score:
-            raise BadInput("The score is missing.", "Give the customer's score from 1 to 5.", field="score")
-        score: Any = int(raw_score) if raw_score.isdecimal() else raw_score  # the core refuses a bad one
-        won = {"won": True, "lost": False}.get(_str(data.get("won_back")).lower())
-        return intent_for("followup", {"number": n, "satisfied": satisfied == "yes", "score": score,
-                                   "won_back": won}, text=text)  # fmt: skip
-    if action == "handover":
-        to = _str(data.get("to"))
-        if not to:
-            raise BadInput("Who should own the case?", "Pick the new owner.", field="to")
-        return intent_for("handover", {"number": n, "to": to}, text=text)
-    if action == "category":
-        category = _str(data.get("category"))
-        if not category:
-            raise BadInput("Which category?", "Pick one from the list.", field="category")
-        return intent_for("category", {"number": n, "category": category}, text=text)
-    if action == "cancel":
-        why = _str(data.get("why")).lower() or "mistake"
-        if why == "duplicate":
-            other = _int(data.get("duplicate_of"), "case it duplicates")
-            return intent_for("cancel", {"number": n, "reason": f"duplicate of {other}", "duplicate_of": other},
-                              text=text)  # fmt: skip
-        reason = "mistake" if why == "mistake" else _str(data.get("reason"))
-        if not reason:
-            raise BadInput("Say why the case is cancelled.", "Write a reason.", field="reason")
-        return intent_for("cancel", {"number": n, "reason": reason}, text=text)
-    if action in ("flag", "reopen"):
-        return intent_for(action, {"number": n, "note": _str(data.get("note")) or None}, text=text)
-    raise BadInput(f"This card's button ({action!r}) is not one Teambot knows.", "Ask for a fresh card.")
+    reader = READERS.get(action)
+    if reader is None:
+        raise BadInput(f"This card's button ({action!r}) is not one Teambot knows.", "Ask for a fresh card.")
+    return reader(data, echo(action, data))
+
+
+Reader = Callable[[dict[str, Any], str], Intent]
+
+
+def _open(data: dict[str, Any], text: str) -> Intent:
+    optional = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity", "email", "language")}
+    return intents.Open(problem=_str(data.get("problem")), **optional, text=text)
+
+
+def _withdraw(data: dict[str, Any], text: str) -> Intent:
+    return intents.Withdraw(approval_id=_int(data.get("approval_id"), "request number"), text=text)
+
+
+def _decision(cls: type[intents.Approve]) -> Reader:
+    def read(data: dict[str, Any], text: str) -> Intent:
+        approval_id = _int(data.get("approval_id"), "request number")
+        return cls(approval_id=approval_id, note=_str(data.get("note")) or None, text=text)
+
+    return read
+
+
+def _shoutout(data: dict[str, Any], text: str) -> Intent:
+    to, number = _str(data.get("to")), data.get("number")
+    if not to:
+        raise BadInput("Who is the shout-out for?", "Pick a person.", field="to")
+    about = None if number in (None, "") else _int(number, "case number")
+    return intents.Shoutout(to=to, message=_str(data.get("message")), number=about, text=text)
+
+
+def _case(data: dict[str, Any]) -> int:
+    return _int(data.get("number"), "case number")
+
+
+def _plain(cls: type[intents.CaseIntent]) -> Reader:
+    return lambda data, text: cls(number=_case(data), text=text)
+
+
+def _send(data: dict[str, Any], text: str) -> Intent:  # the editable draft, as the owner left it
+    return intents.SendFollowup(number=_case(data), body=_str(data.get("body")) or None, text=text)
+
+
+def _snooze(data: dict[str, Any], text: str) -> Intent:
+    return intents.Snooze(number=_case(data), duration=_str(data.get("for")) or None, text=text)
+
+
+def _done(data: dict[str, Any], text: str) -> Intent:
+    number = _case(data)
+    return intents.CompleteStep(number=number, position=_int(data.get("position"), "step number"), text=text)
+
+
+def _apologise(data: dict[str, Any], text: str) -> Intent:
+    number = _case(data)
+    return intents.Apologise(number=number, method=_str(data.get("method")), words=_str(data.get("words")) or None,
+                             text=text)  # fmt: skip
+
+
+def _grant(data: dict[str, Any], text: str) -> Intent:
+    number = _case(data)
+    gesture = _str(data.get("gesture_other")) or _str(data.get("gesture"))
+    if not gesture:
+        raise BadInput("Which gesture?", "Pick one from the list or type another.", field="gesture")
+    return intents.Grant(number=number, gesture=gesture, amount=amount_of(data.get("amount")),
+                         note=_str(data.get("note")) or None, text=text)  # fmt: skip
+
+
+def _step(data: dict[str, Any], text: str) -> Intent:
+    number = _case(data)
+    return intents.AddStep(number=number, what=_str(data.get("text")), owner=_str(data.get("owner")) or None,
+                           due=due_of(data), text=text)  # fmt: skip
+
+
+def _resolve(data: dict[str, Any], text: str) -> Intent:
+    number = _case(data)
+    return intents.Resolve(number=number, summary=_str(data.get("summary")), root_cause=_str(data.get("root_cause")),
+                           cause=_str(data.get("cause")) or None, text=text)  # fmt: skip
+
+
+def _followup(data: dict[str, Any], text: str) -> Intent:
+    number = _case(data)
+    satisfied = _str(data.get("satisfied")).lower()
+    if satisfied not in ("yes", "no"):
+        raise BadInput("Was the customer satisfied?", "Choose Satisfied or Not yet.", field="satisfied")
+    raw_score = _str(data.get("score"))
+    if not raw_score:
+        raise BadInput("The score is missing.", "Give the customer's score from 1 to 5.", field="score")
+    score: Any = int(raw_score) if raw_score.isdecimal() else raw_score  # the core refuses a bad one
+    won = {"won": True, "lost": False}.get(_str(data.get("won_back")).lower())
+    return intents.Followup(number=number, satisfied=satisfied == "yes", score=score, won_back=won, text=text)
+
+
+def _handover(data: dict[str, Any], text: str) -> Intent:
+    number, to = _case(data), _str(data.get("to"))
+    if not to:
+        raise BadInput("Who should own the case?", "Pick the new owner.", field="to")
+    return intents.Handover(number=number, to=to, text=text)
+
+
+def _category(data: dict[str, Any], text: str) -> Intent:
+    number, category = _case(data), _str(data.get("category"))
+    if not category:
+        raise BadInput("Which category?", "Pick one from the list.", field="category")
+    return intents.Recategorise(number=number, category=category, text=text)
+
+
+def _cancel(data: dict[str, Any], text: str) -> Intent:
+    number = _case(data)
+    why = _str(data.get("why")).lower() or "mistake"
+    if why == "duplicate":
+        other = _int(data.get("duplicate_of"), "case it duplicates")
+        return intents.Cancel(number=number, reason=f"duplicate of {other}", duplicate_of=other, text=text)
+    reason = "mistake" if why == "mistake" else _str(data.get("reason"))
+    if not reason:
+        raise BadInput("Say why the case is cancelled.", "Write a reason.", field="reason")
+    return intents.Cancel(number=number, reason=reason, text=text)
+
+
+def _noted(cls: type[intents.Flag | intents.Reopen]) -> Reader:
+    return lambda data, text: cls(number=_case(data), note=_str(data.get("note")) or None, text=text)
+
+
+READERS: dict[str, Reader] = {
+    "open": _open, "withdraw": _withdraw, "approve": _decision(intents.Approve), "deny": _decision(intents.Deny),
+    "shoutout": _shoutout, "form": lambda data, text: intents.OpenForm(text=text),
+    "claim": _plain(intents.Claim), "show": _plain(intents.Show), "timeline": _plain(intents.Timeline),
+    "draft": _plain(intents.Draft), "send_form": _plain(intents.SendForm), "send": _send, "snooze": _snooze,
+    "done": _done, "apologise": _apologise, "grant": _grant, "step": _step, "resolve": _resolve,
+    "followup": _followup, "handover": _handover, "category": _category, "cancel": _cancel,
+    "flag": _noted(intents.Flag), "reopen": _noted(intents.Reopen),
+}  # fmt: skip
 
 
 _TAGS = re.compile(r"<[^>]+>")

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from teambot.core.cases.home import HomeReply
+from teambot.core.cases.kinds import ApologyMethod, Severity
 from teambot.core.cases.models import Case, CaseStatus
 from teambot.core.cases.replies import ApprovalsReply, CaseReply, DraftReply, ListReply, TimelineReply
 from teambot.core.cases.summary import (
@@ -54,13 +55,7 @@ MAX_PRIMARY_ACTIONS = 5  # the rest go to the "..." overflow menu (mode: seconda
 MAX_REFRESH_USERS = 60  # Teams refreshes a card automatically for at most 60 userIds
 REFRESH = "refresh"  # the verb of a card's own refresh (and of "Back to the case")
 HOME = "home"  # the verb that refreshes the personal home
-SEVERITIES = ("low", "medium", "high", "critical")
-APOLOGY_CHOICES = (
-    ("in_person", "In person"),
-    ("phone", "By phone"),
-    ("email", "By email"),
-    ("chat", "By chat"),
-)
+APOLOGY_CHOICES = tuple((m.value, m.label.capitalize()) for m in ApologyMethod)
 KEY = "teambot"  # the submit-data key that marks our buttons
 
 _MENTION = re.compile(r"<@([^>|]+)(?:\|[^>]*)?>")
@@ -262,7 +257,7 @@ def form_fields(form: str, values: dict[str, Any], policy: Policy | None = None,
             text_input("problem", "What went wrong", v.get("problem"), required=True, multiline=True),
             text_input("wants", "What they want (optional)", v.get("wants"), multiline=True),
             choice_input("category", "Category", [(c, c.title()) for c in categories], v.get("category")),
-            choice_input("severity", "Severity", [(s, s.title()) for s in SEVERITIES],
+            choice_input("severity", "Severity", [(s.value, s.value.title()) for s in Severity],
                          v.get("severity") or "medium"),
         ]  # fmt: skip
     if form == "apologise":

@@ -29,8 +29,6 @@ from teambot.core.policy.rules import load_policy
 from teambot.core.ports import Clock, Notice, Notifier, Recipient
 from teambot.core.text import clean_text
 
-APOLOGY_METHODS = ("in_person", "phone", "email", "chat")
-SEVERITIES = ("low", "medium", "high", "critical")
 MAX_TEXT = 3000
 MAX_SHORT = 200
 RETRIES = 5  # a step that lost a race on the case's version starts over at most this often

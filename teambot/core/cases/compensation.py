@@ -13,7 +13,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from teambot.core.cases.common import APOLOGY_METHODS, Card, CaseSteps, checked_text, mention
+from teambot.core.cases.common import Card, CaseSteps, checked_text, mention
+from teambot.core.cases.kinds import APOLOGY_METHODS
 from teambot.core.cases.models import ApprovalRequest, Case, CaseStatus, Grant
 from teambot.core.errors import BadInput, InvalidStep, NotAllowed
 from teambot.core.money import format_amount, from_minor, parse_amount, to_minor

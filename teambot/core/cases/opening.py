@@ -12,7 +12,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from teambot.core.cases.common import MAX_SHORT, RETRIES, SEVERITIES, CaseSteps, checked_text, customer_key
+from teambot.core.cases.common import MAX_SHORT, RETRIES, CaseSteps, checked_text, customer_key
+from teambot.core.cases.kinds import SEVERITIES
 from teambot.core.cases.models import Case, CaseStatus, Customer, TimelineEvent
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.customer_loop.email_address import validate_email

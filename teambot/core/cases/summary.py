@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from teambot.core.cases.kinds import ApologyMethod
 from teambot.core.cases.models import CaseStatus
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.money import format_amount, from_minor
@@ -39,7 +40,7 @@ STATUS_LABELS = {
     CaseStatus.CLOSED: "Closed",
     CaseStatus.CANCELLED: "Cancelled (counts in no figure)",
 }
-APOLOGY_LABELS = {"in_person": "in person", "phone": "by phone", "email": "by email", "chat": "by chat"}
+APOLOGY_LABELS = {m.value: m.label for m in ApologyMethod}
 
 
 def authority_note(left: Decimal | None, currency: str) -> str:

@@ -8,13 +8,69 @@ that is a typo of a subcommand (`clam 1`) gets "did you mean" and opens nothing.
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
-import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from teambot.core.commands.intents import Help, Intent, Open, OpenForm, Suggest, intent_for
+from teambot.core.cases.kinds import SEVERITIES
+from teambot.core.commands.amounts import split_amount
+from teambot.core.commands.intents import (
+    Actions,
+    ActionToJira,
+    AddStep,
+    ApiTokenCommand,
+    Apologise,
+    Approvals,
+    Approve,
+    Cancel,
+    CaseIntent,
+    Causes,
+    ChangeCauses,
+    ChangePolicy,
+    Claim,
+    CloseAction,
+    CompleteStep,
+    CreateAction,
+    CustomerHistory,
+    Deny,
+    Digest,
+    Draft,
+    DropAction,
+    Export,
+    ExportCustomer,
+    FileCause,
+    Flag,
+    Followup,
+    ForgetCustomer,
+    Grant,
+    Handover,
+    Help,
+    Home,
+    Intent,
+    Leaderboard,
+    ListOpen,
+    Mine,
+    NoteCustomer,
+    Open,
+    OpenForm,
+    Recategorise,
+    Reopen,
+    Resolve,
+    SendFollowup,
+    Shoutout,
+    Show,
+    ShowPolicy,
+    Snooze,
+    SnoozeAction,
+    Spend,
+    Suggest,
+    Timeline,
+    WebhookCommand,
+    Withdraw,
+)  # fmt: skip
+from teambot.core.commands.typos import args_fit, as_user, typo_of
 from teambot.core.customer_loop.email_address import split_contact
 from teambot.core.errors import BadInput
 from teambot.core.text import clean_text
@@ -68,83 +124,6 @@ USAGE = {
     "policy cause": "/recover policy cause add|remove <name> · rename <old> to <new> · merge <from> into <into>",
 }
 
-# ----- typos -------------------------------------------------------------------------------
-
-_CASE_FIRST = (
-    "show", "claim", "handover", "apologise", "apologize", "grant", "step", "flag", "resolve",
-    "followup", "reopen", "draft", "timeline", "snooze", "cancel", "category", "send",
-)  # fmt: skip
-_NO_ARGS = ("help", "list", "mine", "home", "approvals", "leaderboard", "export", "policy")
-# English words one letter away from a subcommand that a description may well start with.
-_REAL_WORDS_TEXT = """clam clams shoe shop shot snow slow stow list lost last lust mind mint mike line note
-nose vote done dine tone none gone bone stop seep deny dent flat flog flap slag grand giant drift craft
-graft help held hell helm heap hemp mine miner spent spend expert police cancer canter"""
-_REAL_WORDS = frozenset(_REAL_WORDS_TEXT.split())
-
-
-def _distance(a: str, b: str) -> int:
-    """Optimal string alignment distance: insertions, deletions, substitutions, swaps of two."""
-    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        d[i][0] = i
-    for j in range(len(b) + 1):
-        d[0][j] = j
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-    return d[len(a)][len(b)]
-
-
-def _args_fit(verb: str, rest: str) -> bool:
-    """Does `rest` read like the arguments of `verb` (rather than the rest of a sentence)?"""
-    toks = rest.split()
-    first = toks[0] if toks else ""
-    if verb in _CASE_FIRST:
-        return bool(re.fullmatch(r"#?\d{1,9}", first))
-    if verb in ("approve", "deny", "withdraw"):
-        return bool(re.fullmatch(r"#?\d{1,9}", first))
-    if verb == "done":
-        return bool(re.fullmatch(r"#?\d+[.\s]+\d+", rest.strip()))
-    if verb == "shoutout":
-        return as_user(first) is not None
-    if verb == "digest":
-        return not toks or bool(re.fullmatch(r"last|preview|\d{4}-W\d{1,2}", first, re.I))
-    if verb == "spend":
-        return not toks or bool(re.fullmatch(r"week|month|\d{4}-\d{2}(-\d{2})?(\.\..*)?", first, re.I))
-    if verb in _NO_ARGS:
-        return not toks
-    return False
-
-
-def typo_of(word: str, rest: str) -> str | None:
-    """The subcommand an unknown first word was meant to be, or None when it is a description.
-
-    Only the first word is looked at. It is a typo when it is close to a subcommand (difflib) and
-    either what follows reads like that subcommand's arguments, or the word is one edit away and
-    no sentence would start with it (not an English word we know, not the subcommand plus an
-    ending such as "drafty" or "shows")."""
-    w = word.lower()
-    if not w.isalpha() or len(w) < 3:
-        return None
-    close = difflib.get_close_matches(w, [c for c in SUBCOMMANDS if "-" not in c], n=1, cutoff=0.7)
-    if not close:
-        return None
-    verb = close[0]
-    if _args_fit(verb, rest):
-        return verb
-    if w in _REAL_WORDS or w.startswith(verb):
-        return None
-    # A letter missing, extra or swapped makes a non-word ("resolv", "aprove", "shwo"); a letter
-    # changed often makes a real one ("wine" for "mine", "shop" for "show"), so that is not enough.
-    slip = len(w) != len(verb) or sorted(w) == sorted(verb)
-    if not rest.strip() or (len(w) >= 4 and slip and _distance(w, verb) <= 1):
-        return verb
-    return None
-
-
 def _number(token: str | None, usage: str, what: str = "case number") -> int:
     if token is None:
         raise BadInput(f"The {what} is missing.", f"Usage: {usage}")
@@ -161,66 +140,11 @@ def _split(text: str) -> list[str]:
         return text.split()
 
 
-_MENTION = re.compile(r"^<@([A-Za-z0-9._:\-]+)(?:\|[^>]*)?>$|^@([A-Za-z0-9._:\-]+)$")
-
-
-def as_user(token: str) -> str | None:
-    m = _MENTION.match(token.strip())
-    return (m.group(1) or m.group(2)) if m else None
-
-
-def _is_mark(text: str) -> bool:
-    """A currency mark as people type it: a code or letters with a symbol ("EUR", "US$", "CA$", "€")."""
-    if not text or len(text) > 4:
-        return False
-    symbols = sum(1 for ch in text if unicodedata.category(ch) == "Sc")
-    letters = sum(1 for ch in text if ch.isalpha())
-    return symbols + letters == len(text) and (symbols >= 1 or len(text) == 3) and symbols <= 1
-
-
-def _amount_token(token: str) -> bool:
-    """One token that is an amount, with any currency mark glued before or after: "4,50", "€5",
-    "5€", "US$5", "¥500", "-3", "1e3". Which currency and whether it is readable is money's call."""
-    if token.lower() in ("nan", "inf", "-inf", "+inf", "infinity"):
-        return True
-    m = re.fullmatch(r"([-+]?)(\D{0,4}?)([-+]?)([.,]?\d[\d.,'’]*(?:[eE][-+]?\d+)?)(\D{0,4})", token)
-    if not m:
-        return False
-    before, after = m.group(2), m.group(5)
-    if before and after:
-        return False
-    if after.isalpha() and after.isascii():  # "5kr", "5eur": letters after a number are a mark
-        return True
-    return not (before or after) or _is_mark(before or after)
-
-
-def _code(token: str, *, after: bool) -> bool:
-    """A currency mark as its own word: "EUR 5" (a code in upper case only, so a word is not read
-    as a code), "5 eur", "R$ 5", "5 €"."""
-    if any(unicodedata.category(ch) == "Sc" for ch in token):
-        return _is_mark(token)
-    return len(token) == 3 and token.isalpha() and token.isascii() and (after or token.isupper())
-
-
-def split_amount(tail: str) -> tuple[str, str | None]:
-    """`Coffee 4,50` -> ("Coffee", "4,50"); `Tea EUR 5` -> ("Tea", "EUR 5"); no amount -> (tail, None).
-
-    Only splits: reading the amount (and refusing another currency) is `money.parse_amount`'s."""
-    words = tail.split()
-    if len(words) >= 2 and _amount_token(words[-1]) and _code(words[-2], after=False):
-        return " ".join(words[:-2]), f"{words[-2]} {words[-1]}"
-    if len(words) >= 2 and _code(words[-1], after=True) and _amount_token(words[-2]):
-        return " ".join(words[:-2]), f"{words[-2]} {words[-1]}"
-    if words and _amount_token(words[-1]):
-        return " ".join(words[:-1]), words[-1]
-    return tail, None
-
-
 def parse_open(text: str) -> dict[str, Any]:
     """`Mrs Patel: no hot water in 412 wants: a room move #booking !high`."""
     body = text.strip()
     out: dict[str, Any] = {}
-    sev = re.search(r"(?:^|\s)!(low|medium|high|critical)\b", body, re.I)
+    sev = re.search(rf"(?:^|\s)!({'|'.join(SEVERITIES)})\b", body, re.I)
     if sev:
         out["severity"] = sev.group(1).lower()
         body = (body[: sev.start()] + body[sev.end() :]).strip()
@@ -255,158 +179,255 @@ def _split_customer(body: str) -> tuple[str, str, str]:
 
 
 def parse(text: str) -> Intent:
+    """Text in, an Intent out: the first word picks the command's parser (`PARSERS`); anything else
+    is a typo ("did you mean"), a lone unknown word (help) or a quick open."""
     raw = clean_text(text or "").strip()
     if not raw:
         return OpenForm(text=raw)
     words = raw.split(maxsplit=1)
     verb = words[0].lower()
     rest = words[1] if len(words) > 1 else ""
-    head = (rest.split() or [""])[0]
-    if verb in NEEDS_NUMBER and not (
-        re.match(_NUMBERS + r"(?!\S)", rest.strip()) or (verb == "action" and head.lower() in _ACTION_VERBS)
-    ):
+    if verb in NEEDS_NUMBER and not _command_follows(verb, rest):
         verb = ""  # "Cancel button broken on the app": a description, not the command
     if verb not in SUBCOMMANDS:
-        meant = typo_of(words[0], rest)
-        if meant is not None:
-            meant = "apologise" if meant == "apologize" else meant
-            command = f"{meant} {rest}".strip() if _args_fit(meant, rest) else meant
-            return Suggest(unknown=words[0], command=command, text=raw)
-        if len(raw.split()) == 1:
-            return Help(unknown=words[0], text=raw)
-        return Open(**parse_open(raw), text=raw)
+        return _not_a_command(words[0], rest, raw)
     verb = "apologise" if verb == "apologize" else verb
-    usage = USAGE.get(verb, "/recover help")
-    tokens = _split(rest)
-    first = tokens[0] if tokens else None
-    name = verb
-    a: dict[str, Any] = {}
+    return PARSERS[verb](Words(verb=verb, rest=rest, raw=raw))
 
-    if verb in ("help", "list", "mine", "home", "approvals", "leaderboard", "export"):
-        return intent_for(name, a, raw)
-    if verb == "digest":
-        a["action"] = (first or "preview").lower()
-        return intent_for(name, a, raw)
-    if verb == "policy" and tokens and tokens[0].lower() == "cause":
-        parts = rest.split(maxsplit=2)
+
+def _command_follows(verb: str, rest: str) -> bool:
+    head = (rest.split() or [""])[0]
+    return bool(re.match(_NUMBERS + r"(?!\S)", rest.strip())) or (verb == "action" and head.lower() in _ACTION_VERBS)
+
+
+def _not_a_command(word: str, rest: str, raw: str) -> Intent:
+    meant = typo_of(word, rest, SUBCOMMANDS)
+    if meant is not None:
+        meant = "apologise" if meant == "apologize" else meant
+        command = f"{meant} {rest}".strip() if args_fit(meant, rest) else meant
+        return Suggest(unknown=word, command=command, text=raw)
+    if len(raw.split()) == 1:
+        return Help(unknown=word, text=raw)
+    return Open(**parse_open(raw), text=raw)
+
+
+@dataclass(frozen=True)
+class Words:
+    """A command's text, split once for its parser: `verb`, the `rest` after it, its shell-style
+    `tokens`, and the `tail` after the first token (after the case number, for most commands)."""
+
+    verb: str
+    rest: str
+    raw: str
+
+    @property
+    def usage(self) -> str:
+        return USAGE.get(self.verb, "/recover help")
+
+    @property
+    def tokens(self) -> list[str]:
+        return _split(self.rest)
+
+    @property
+    def first(self) -> str | None:
+        tokens = self.tokens
+        return tokens[0] if tokens else None
+
+    @property
+    def tail(self) -> str:
+        parts = self.rest.split(maxsplit=1)
+        return parts[1].strip() if len(parts) > 1 else ""
+
+    def number(self, what: str = "case number") -> int:
+        return _number(self.first, self.usage, what)
+
+    def refuse(self, message: str, example: str = "") -> BadInput:
+        return BadInput(message, f"Usage: {self.usage}{example}")
+
+
+Parser = Callable[[Words], Intent]
+
+
+def _no_args(cls: type[Intent]) -> Parser:
+    return lambda w: cls(text=w.raw)
+
+
+def _digest(w: Words) -> Intent:
+    return Digest(action=(w.first or "preview").lower(), text=w.raw)
+
+
+def _policy(w: Words) -> Intent:
+    tokens = w.tokens
+    if tokens and tokens[0].lower() == "cause":
+        parts = w.rest.split(maxsplit=2)
         if len(parts) < 2:
             raise BadInput("Say add, remove, rename or merge, then the cause.", f"Usage: {USAGE['policy cause']}")
-        a["op"], a["args"] = parts[1].lower(), (parts[2].strip() if len(parts) > 2 else "")
-        return intent_for("cause_policy", a, raw)
-    if verb == "policy":
-        if tokens:
-            a["setting"], a["values"] = tokens[0].lower(), tokens[1:]
-            name = "policy_set"
-        return intent_for(name, a, raw)
-    if verb in ("customer", "forget-customer", "export-customer"):
-        if not rest.strip():
-            raise BadInput("Which customer?", f"Usage: {usage}")
-        a["customer"] = rest.strip()
-        return intent_for(name, a, raw)
-    if verb == "note":
-        who, sep, what = rest.partition(":")
-        if not sep or not who.strip() or not what.strip():
-            raise BadInput("Give the customer, a colon, then the note.", f"Usage: {usage}")
-        a["customer"], a["note"] = who.strip(), what.strip()
-        return intent_for(name, a, raw)
-    if verb == "shoutout":
-        person = as_user(first or "")
-        if person is None:
-            raise BadInput("Who is the shout-out for?", f"Usage: {usage}")
-        more = rest.split(maxsplit=1)[1] if len(rest.split(maxsplit=1)) > 1 else ""
-        num = re.match(r"#?(\d+)\s+(.*)$", more, re.S)
-        if num:
-            a["number"], more = int(num.group(1)), num.group(2)
-        a["to"], a["message"] = person, more.strip()
-        return intent_for(name, a, raw)
-    if verb in ("api-token", "webhook"):
-        return _integration(verb, tokens, usage, raw)
-    if verb in ("spend", "causes"):
-        a["period"] = rest.strip() or "month"
-        return intent_for(name, a, raw)
-    if verb == "actions":
-        a["which"] = (first or "open").lower()
-        return intent_for(name, a, raw)
-    if verb == "cause":
-        return _cause(rest, raw)
-    if verb == "action" and (first or "").lower() in _ACTION_VERBS:
-        return _close_action(first.lower(), rest, raw)  # type: ignore[union-attr]
-    if verb == "withdraw":
-        a["approval_id"] = _number(first, usage, "request number")
-        return intent_for(name, a, raw)
-    if verb in ("approve", "deny"):
-        a["approval_id"] = _number(first, usage, "request number")
-        a["note"] = rest.split(maxsplit=1)[1].strip() if len(rest.split(maxsplit=1)) > 1 else None
-        return intent_for(name, a, raw)
-    if verb == "done":
-        m = re.fullmatch(r"#?(\d+)[.\s]+(\d+)", rest.strip())
-        if not m:
-            raise BadInput("Say which case and which step.", f"Usage: {usage} (e.g. /recover done 12.1)")
-        a["number"], a["position"] = int(m.group(1)), int(m.group(2))
-        return intent_for(name, a, raw)
+        return ChangeCauses(op=parts[1].lower(), args=parts[2].strip() if len(parts) > 2 else "", text=w.raw)
+    if tokens:
+        return ChangePolicy(setting=tokens[0].lower(), values=tokens[1:], text=w.raw)
+    return ShowPolicy(text=w.raw)
 
-    # The rest all start with a case number.
-    a["number"] = _number(first, usage)
-    tail = rest.split(maxsplit=1)[1].strip() if len(rest.split(maxsplit=1)) > 1 else ""
-    if verb == "handover":
-        person = as_user(tail.split()[0]) if tail else None
-        if person is None:
-            raise BadInput("Who should own the case?", f"Usage: {usage}")
-        a["to"] = person
-    elif verb == "apologise":
-        if not tail:
-            raise BadInput("How did you apologise?", f"Usage: {usage}")
-        method, _, words = tail.partition(" ")
-        a["method"], a["words"] = method, words.strip() or None
-    elif verb == "grant":
-        if not tail:
-            raise BadInput("Which gesture?", f"Usage: {usage}")
-        a["gesture"], a["amount"] = split_amount(tail)
-        if not a["gesture"]:
-            raise BadInput("Name the gesture as well as the amount.", f"Usage: {usage}")
-    elif verb in ("step", "action"):
-        if not tail:
-            raise BadInput("What will change?" if verb == "action" else "What is the next step?", f"Usage: {usage}")
-        a.update(_what_owner_due(tail))
-    elif verb == "cancel":
-        if not tail:
-            raise BadInput("Say why: mistake, or duplicate of <case>.", f"Usage: {usage}")
-        dup = re.fullmatch(r"(?:duplicate|dup|dupe)(?:\s+of)?\s+#?(\d{1,9})\b.*", tail, re.I | re.S)
-        a["reason"] = tail
-        if dup:
-            a["duplicate_of"] = int(dup.group(1))
-    elif verb == "category":
-        if not tail:
-            raise BadInput("Which category?", f"Usage: {usage}")
-        a["category"] = tail.lstrip("#")
-    elif verb == "snooze":
-        a["duration"] = re.sub(r"^for\s+", "", tail, flags=re.I) or None
-    elif verb in ("flag", "reopen"):
-        a["note"] = tail or None
-        if verb == "flag" and not tail:
-            raise BadInput("Say what should change in the process.", f"Usage: {usage}")
-    elif verb == "resolve":
-        summary, _, cause = tail.partition("|")
-        if not summary.strip():
-            raise BadInput("Say what you did to put it right.", f"Usage: {usage}")
-        a["summary"], a["root_cause"] = summary.strip(), cause.strip()
-    elif verb == "followup":
-        t = [x.lower() for x in tail.split()]
-        if not t or t[0] not in ("satisfied", "yes", "not", "no", "unsatisfied", "not-satisfied"):
-            raise BadInput("Was the customer satisfied?", f"Usage: {usage}")
-        a["satisfied"] = t[0] in ("satisfied", "yes")
-        rest_t = t[1:]
-        if rest_t and rest_t[0] == "satisfied":
-            rest_t = rest_t[1:]
-        if not rest_t:
-            raise BadInput("The score is missing.", f"Usage: {usage}")
-        try:
-            a["score"] = int(rest_t[0])
-        except ValueError:
-            raise BadInput(f"{rest_t[0]!r} is not a score.", "Give a whole number from 1 to 5.") from None
-        if len(rest_t) > 1:
-            a["won_back"] = {"won": True, "won-back": True, "lost": False}.get(rest_t[1])
-    return intent_for(name, a, raw)
+
+def _customer(cls: type[CustomerHistory | ExportCustomer | ForgetCustomer]) -> Parser:
+    def parse_customer(w: Words) -> Intent:
+        if not w.rest.strip():
+            raise w.refuse("Which customer?")
+        return cls(customer=w.rest.strip(), text=w.raw)
+
+    return parse_customer
+
+
+def _note(w: Words) -> Intent:
+    who, sep, what = w.rest.partition(":")
+    if not sep or not who.strip() or not what.strip():
+        raise w.refuse("Give the customer, a colon, then the note.")
+    return NoteCustomer(customer=who.strip(), note=what.strip(), text=w.raw)
+
+
+def _shoutout(w: Words) -> Intent:
+    person = as_user(w.first or "")
+    if person is None:
+        raise w.refuse("Who is the shout-out for?")
+    more, number = w.tail, None
+    about = re.match(r"#?(\d+)\s+(.*)$", more, re.S)
+    if about:
+        number, more = int(about.group(1)), about.group(2)
+    return Shoutout(to=person, message=more.strip(), number=number, text=w.raw)
+
+
+def _spend(w: Words) -> Intent:
+    return Spend(period=w.rest.strip() or "month", text=w.raw)
+
+
+def _causes(w: Words) -> Intent:
+    return Causes(period=w.rest.strip() or "month", text=w.raw)
+
+
+def _actions(w: Words) -> Intent:
+    return Actions(which=(w.first or "open").lower(), text=w.raw)
+
+
+def _withdraw(w: Words) -> Intent:
+    return Withdraw(approval_id=w.number("request number"), text=w.raw)
+
+
+def _decide(cls: type[Approve]) -> Parser:
+    def parse_decision(w: Words) -> Intent:
+        return cls(approval_id=w.number("request number"), note=w.tail or None, text=w.raw)
+
+    return parse_decision
+
+
+def _done(w: Words) -> Intent:
+    step = re.fullmatch(r"#?(\d+)[.\s]+(\d+)", w.rest.strip())
+    if not step:
+        raise w.refuse("Say which case and which step.", " (e.g. /recover done 12.1)")
+    return CompleteStep(number=int(step.group(1)), position=int(step.group(2)), text=w.raw)
+
+
+def _case_only(cls: type[CaseIntent]) -> Parser:
+    return lambda w: cls(number=w.number(), text=w.raw)
+
+
+def _handover(w: Words) -> Intent:
+    number, tail = w.number(), w.tail
+    person = as_user(tail.split()[0]) if tail else None
+    if person is None:
+        raise w.refuse("Who should own the case?")
+    return Handover(number=number, to=person, text=w.raw)
+
+
+def _apologise(w: Words) -> Intent:
+    number, tail = w.number(), w.tail
+    if not tail:
+        raise w.refuse("How did you apologise?")
+    method, _, said = tail.partition(" ")
+    return Apologise(number=number, method=method, words=said.strip() or None, text=w.raw)
+
+
+def _grant(w: Words) -> Intent:
+    number, tail = w.number(), w.tail
+    if not tail:
+        raise w.refuse("Which gesture?")
+    gesture, amount = split_amount(tail)
+    if not gesture:
+        raise w.refuse("Name the gesture as well as the amount.")
+    return Grant(number=number, gesture=gesture, amount=amount, text=w.raw)
+
+
+def _step(w: Words) -> Intent:
+    number, tail = w.number(), w.tail
+    if not tail:
+        raise w.refuse("What is the next step?")
+    return AddStep(number=number, **_what_owner_due(tail), text=w.raw)
+
+
+def _action(w: Words) -> Intent:
+    if (w.first or "").lower() in _ACTION_VERBS:
+        return _close_action(str(w.first).lower(), w.rest, w.raw)
+    number, tail = w.number(), w.tail
+    if not tail:
+        raise w.refuse("What will change?")
+    return CreateAction(number=number, **_what_owner_due(tail), text=w.raw)
+
+
+def _cancel(w: Words) -> Intent:
+    number, tail = w.number(), w.tail
+    if not tail:
+        raise w.refuse("Say why: mistake, or duplicate of <case>.")
+    dup = re.fullmatch(r"(?:duplicate|dup|dupe)(?:\s+of)?\s+#?(\d{1,9})\b.*", tail, re.I | re.S)
+    return Cancel(number=number, reason=tail, duplicate_of=int(dup.group(1)) if dup else None, text=w.raw)
+
+
+def _category(w: Words) -> Intent:
+    number, tail = w.number(), w.tail
+    if not tail:
+        raise w.refuse("Which category?")
+    return Recategorise(number=number, category=tail.lstrip("#"), text=w.raw)
+
+
+def _snooze(w: Words) -> Intent:
+    number = w.number()
+    return Snooze(number=number, duration=re.sub(r"^for\s+", "", w.tail, flags=re.I) or None, text=w.raw)
+
+
+def _flag(w: Words) -> Intent:
+    number, tail = w.number(), w.tail
+    if not tail:
+        raise w.refuse("Say what should change in the process.")
+    return Flag(number=number, note=tail, text=w.raw)
+
+
+def _reopen(w: Words) -> Intent:
+    number = w.number()
+    return Reopen(number=number, note=w.tail or None, text=w.raw)
+
+
+def _resolve(w: Words) -> Intent:
+    number = w.number()
+    summary, _, cause = w.tail.partition("|")
+    if not summary.strip():
+        raise w.refuse("Say what you did to put it right.")
+    return Resolve(number=number, summary=summary.strip(), root_cause=cause.strip(), text=w.raw)
+
+
+def _followup(w: Words) -> Intent:
+    number = w.number()
+    said = [x.lower() for x in w.tail.split()]
+    if not said or said[0] not in ("satisfied", "yes", "not", "no", "unsatisfied", "not-satisfied"):
+        raise w.refuse("Was the customer satisfied?")
+    after = said[1:]
+    if after and after[0] == "satisfied":
+        after = after[1:]
+    if not after:
+        raise w.refuse("The score is missing.")
+    try:
+        score = int(after[0])
+    except ValueError:
+        raise BadInput(f"{after[0]!r} is not a score.", "Give a whole number from 1 to 5.") from None
+    won_back = {"won": True, "won-back": True, "lost": False}.get(after[1]) if len(after) > 1 else None
+    return Followup(number=number, satisfied=said[0] in ("satisfied", "yes"), score=score, won_back=won_back,
+                    text=w.raw)  # fmt: skip
 
 
 def _what_owner_due(tail: str) -> dict[str, Any]:
@@ -422,16 +443,16 @@ def _what_owner_due(tail: str) -> dict[str, Any]:
     return out
 
 
-def _cause(rest: str, raw: str) -> Intent:
+def _cause(w: Words) -> Intent:
     """`3 Housekeeping`, `3,7,12 new Housekeeping missed rooms`, `3` (which cause? the choices)."""
-    m = re.match(rf"({_NUMBERS})(?:\s+(.*))?$", rest.strip(), re.S)
+    m = re.match(rf"({_NUMBERS})(?:\s+(.*))?$", w.rest.strip(), re.S)
     if not m:
         raise BadInput("Say which case(s), then the cause.", f"Usage: {USAGE['cause']}")
     numbers = [int(n) for n in re.findall(r"\d+", m.group(1))]
     tail = (m.group(2) or "").strip()
     new = bool(re.match(r"new\s+\S", tail, re.I))
     cause = tail[4:].strip() if new else tail
-    return intent_for("cause", {"numbers": numbers, "cause": cause, "new": new}, raw)
+    return FileCause(numbers=numbers, cause=cause, new=new, text=w.raw)
 
 
 def _close_action(verb: str, rest: str, raw: str) -> Intent:
@@ -442,25 +463,48 @@ def _close_action(verb: str, rest: str, raw: str) -> Intent:
     if verb == "drop" and not tail:
         raise BadInput("Say why the action is dropped.", "Usage: /recover action drop <action> <why>")
     if verb == "jira":
-        return intent_for("action_jira", {"action": number}, raw)
+        return ActionToJira(action=number, text=raw)
     if verb == "snooze":
-        return intent_for("action_snooze", {"action": number, "duration": re.sub(r"^for\s+", "", tail, flags=re.I) or None}, raw)
-    return intent_for("action_done" if verb == "done" else "action_drop", {"action": number, "note": tail or None}, raw)
+        return SnoozeAction(action=number, duration=re.sub(r"^for\s+", "", tail, flags=re.I) or None, text=raw)
+    closing = CloseAction if verb == "done" else DropAction
+    return closing(action=number, note=tail or None, text=raw)
 
 
-_ACTIONS = {"api-token": ("create", "list", "revoke"), "webhook": ("add", "list", "remove", "test", "log")}
+_INTEGRATION_ACTIONS = {"api-token": ("create", "list", "revoke"), "webhook": ("add", "list", "remove", "test", "log")}
 
 
-def _integration(verb: str, tokens: list[str], usage: str, raw: str) -> Intent:
+def _integration(w: Words) -> tuple[str, str | None, list[str]]:
     """`api-token create <name> [scope]`, `webhook add <url> [events]`...: an action, then its target."""
+    tokens = w.tokens
     action = (tokens[0] if tokens else "list").lower()
-    if action not in _ACTIONS[verb]:
-        raise BadInput(f"`{action}` is not something /recover {verb} does.", f"Usage: {usage}")
+    if action not in _INTEGRATION_ACTIONS[w.verb]:
+        raise w.refuse(f"`{action}` is not something /recover {w.verb} does.")
     target = tokens[1] if len(tokens) > 1 else None
     if action != "list" and not target:
-        raise BadInput(f"Which {'token' if verb == 'api-token' else 'URL'}?", f"Usage: {usage}")
-    if verb == "api-token":
-        scope = tokens[2].lower() if len(tokens) > 2 else "read"
-        return intent_for("api-token", {"action": action, "token_name": target, "scope": scope}, raw)
-    events = ",".join(tokens[2:]) or None
-    return intent_for("webhook", {"action": action, "url": target, "events": events}, raw)
+        raise w.refuse(f"Which {'token' if w.verb == 'api-token' else 'URL'}?")
+    return action, target, tokens[2:]
+
+
+def _api_token(w: Words) -> Intent:
+    action, target, more = _integration(w)
+    return ApiTokenCommand(action=action, token_name=target, scope=more[0].lower() if more else "read", text=w.raw)
+
+
+def _webhook(w: Words) -> Intent:
+    action, target, more = _integration(w)
+    return WebhookCommand(action=action, url=target, events=",".join(more) or None, text=w.raw)
+
+
+PARSERS: dict[str, Parser] = {
+    "help": _no_args(Help), "list": _no_args(ListOpen), "mine": _no_args(Mine), "home": _no_args(Home),
+    "approvals": _no_args(Approvals), "leaderboard": _no_args(Leaderboard), "export": _no_args(Export),
+    "digest": _digest, "policy": _policy, "customer": _customer(CustomerHistory),
+    "forget-customer": _customer(ForgetCustomer), "export-customer": _customer(ExportCustomer), "note": _note,
+    "shoutout": _shoutout, "spend": _spend, "causes": _causes, "actions": _actions, "cause": _cause,
+    "action": _action, "withdraw": _withdraw, "approve": _decide(Approve), "deny": _decide(Deny), "done": _done,
+    "show": _case_only(Show), "timeline": _case_only(Timeline), "draft": _case_only(Draft),
+    "claim": _case_only(Claim), "send": _case_only(SendFollowup), "handover": _handover,
+    "apologise": _apologise, "grant": _grant, "step": _step, "cancel": _cancel, "category": _category,
+    "snooze": _snooze, "flag": _flag, "reopen": _reopen, "resolve": _resolve, "followup": _followup,
+    "api-token": _api_token, "webhook": _webhook,
+}  # fmt: skip

@@ -1,8 +1,9 @@
 """Typed intents: one small dataclass per command, so a handler reads `intent.number`, not a dict.
 
-The grammar builds them from text; adapters build them from buttons and forms (`intent_for`
-turns a platform's action name and submitted fields into the same classes). `text` is what the
-person typed, echoed back on errors so nothing they wrote is lost.
+The grammar builds them from text and the adapters from buttons and forms, each by the class's own
+constructor (`slack/actions.py`, `teams/actions.py`). `intent_for` is left only for a plain button
+that names its intent, and it refuses a field the intent does not have. `text` is what the person
+typed, echoed back on errors so nothing they wrote is lost.
 """
 
 from __future__ import annotations
@@ -391,18 +392,18 @@ _ALIASES = {("step", "text"): "what", ("snooze", "for"): "duration"}
 
 
 def intent_for(name: str, args: dict[str, Any] | None = None, text: str = "") -> Intent:
-    """The typed intent a button or form means, from its action name and submitted fields."""
+    """The typed intent a plain button means, from its action name and fields. A key the intent
+    does not have is refused, never dropped: a misspelt `amuont` would otherwise price by the catalogue."""
     cls = INTENTS.get(name)
     if cls is None:
         raise BadInput(f"`{name}` is not something Teambot does.", "See /recover help.")
-    known = {f.name for f in fields(cls)}
-    values: dict[str, Any] = {}
-    for key, value in (args or {}).items():
-        key = _ALIASES.get((name, key), key)
-        if key in known:
-            values[key] = value
+    known = {f.name for f in fields(cls)} - {"text"}
+    values = {_ALIASES.get((name, key), key): value for key, value in (args or {}).items()}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise BadInput(f"{name} has no {', '.join(unknown)}.", f"It takes {', '.join(sorted(known)) or 'nothing'}.")
     try:
         return cls(text=text, **values)
     except TypeError:
-        missing = sorted(known - set(values) - {"text"})
+        missing = sorted(known - set(values))
         raise BadInput(f"Something is missing to {name}: {', '.join(missing)}.", "See /recover help.") from None
