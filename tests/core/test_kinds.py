@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from teambot.core.cases import service
+from teambot.core.cases import compensation, opening
 from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES, ApologyMethod, Severity
 from teambot.core.commands.grammar import parse_open
 from teambot.teams.cards import APOLOGY_CHOICES
 
 
 def test_the_core_checks_against_the_one_definition() -> None:
-    assert service.APOLOGY_METHODS is APOLOGY_METHODS and service.SEVERITIES is SEVERITIES
+    assert compensation.APOLOGY_METHODS is APOLOGY_METHODS and opening.SEVERITIES is SEVERITIES
     assert APOLOGY_METHODS == ("in_person", "phone", "email", "chat")
     assert SEVERITIES == ("low", "medium", "high", "critical")
 
