@@ -26,26 +26,109 @@ KEYWORDS = {
 }  # fmt: skip
 TRANSLATED = [lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE]
 
-# Modules whose every user-facing sentence goes through gettext (the list grows module by module;
-# the report of the change that converts one adds it here).
+# Every module says what it says to a person through gettext, except these two lists.
+# OPERATOR_FACING: read by whoever runs Teambot or calls its API (the CLI, the doctor, probes, logs,
+# problem+json for developers, the OpenAPI document): English only, like the log lines beside them.
+OPERATOR_FACING = [
+    "teambot/api/",
+    "teambot/bootstrap.py",
+    "teambot/cli.py",
+    "teambot/config.py",
+    "teambot/core/db.py",
+    "teambot/core/migrate.py",
+    "teambot/core/observability.py",
+    "teambot/core/secretbox.py",
+    "teambot/core/webhooks/signing.py",
+    "teambot/logs.py",
+    "teambot/ops/",
+    "teambot/server.py",
+    "teambot/teams/package.py",
+    "teambot/web/ops.py",
+]
+# NOT_YET_CONVERTED only shrinks: a module converted leaves it (the test below says when one fits).
+NOT_YET_CONVERTED = [
+    "teambot/core/api_tokens/handlers.py",
+    "teambot/core/api_tokens/store.py",
+    "teambot/core/cases/approvals.py",
+    "teambot/core/cases/common.py",
+    "teambot/core/cases/compensation.py",
+    "teambot/core/cases/home.py",
+    "teambot/core/cases/kinds.py",
+    "teambot/core/cases/listing.py",
+    "teambot/core/cases/opening.py",
+    "teambot/core/cases/ownership.py",
+    "teambot/core/cases/progress.py",
+    "teambot/core/cases/public.py",
+    "teambot/core/cases/queries.py",
+    "teambot/core/cases/records.py",
+    "teambot/core/cases/replies.py",
+    "teambot/core/cases/resolution.py",
+    "teambot/core/cases/summary.py",
+    "teambot/core/commands/grammar.py",
+    "teambot/core/commands/intents.py",
+    "teambot/core/commands/secrets_shown.py",
+    "teambot/core/commands/typos.py",
+    "teambot/core/improvement/actions.py",
+    "teambot/core/improvement/costs.py",
+    "teambot/core/improvement/handlers.py",
+    "teambot/core/improvement/home.py",
+    "teambot/core/improvement/render.py",
+    "teambot/core/improvement/vocabulary.py",
+    "teambot/core/insights/charts.py",
+    "teambot/core/insights/delivery.py",
+    "teambot/core/insights/digest.py",
+    "teambot/core/insights/handlers.py",
+    "teambot/core/insights/patterns.py",
+    "teambot/core/insights/spend.py",
+    "teambot/core/intake/queue.py",
+    "teambot/core/jira/handlers.py",
+    "teambot/core/jira/loop_actions.py",
+    "teambot/core/jira/service.py",
+    "teambot/core/money.py",
+    "teambot/core/notice_actions.py",
+    "teambot/core/policy/rules.py",
+    "teambot/core/policy/service.py",
+    "teambot/core/policy/settings.py",
+    "teambot/core/privacy/customer_data.py",
+    "teambot/core/privacy/handlers.py",
+    "teambot/core/recognition/handlers.py",
+    "teambot/core/recognition/shoutouts.py",
+    "teambot/core/scheduling/deadlines.py",
+    "teambot/core/scheduling/handlers.py",
+    "teambot/core/scheduling/nudges.py",
+    "teambot/core/scheduling/queue.py",
+    "teambot/core/scheduling/working_hours.py",
+    "teambot/core/webhooks/admin.py",
+    "teambot/core/webhooks/delivery.py",
+    "teambot/core/webhooks/handlers.py",
+    "teambot/core/webhooks/ports.py",
+    "teambot/core/when.py",
+    "teambot/shell/session.py",
+    "teambot/slack/app.py",
+    "teambot/slack/blocks.py",
+    "teambot/slack/cards.py",
+    "teambot/slack/delivery.py",
+    "teambot/slack/intake.py",
+    "teambot/slack/listeners.py",
+    "teambot/slack/modals.py",
+    "teambot/slack/requests.py",
+    "teambot/teams/actions.py",
+    "teambot/teams/bot.py",
+    "teambot/teams/cards.py",
+    "teambot/teams/http.py",
+    "teambot/teams/notifier.py",
+]
+
+
+def _operator_facing(path: str) -> bool:
+    return any(path == o or (o.endswith("/") and path.startswith(o)) for o in OPERATOR_FACING)
+
+
 CONVERTED_MODULES = [
-    "teambot/core/i18n.py",
-    "teambot/core/commands/help.py",
-    "teambot/core/commands/dispatch.py",
-    "teambot/core/policy/language.py",
-    "teambot/core/policy/facts.py",
-    "teambot/core/policy/replies.py",
-    "teambot/core/cases/followup.py",
-    "teambot/core/cases/handlers.py",
-    "teambot/core/customer_loop/mail.py",
-    "teambot/core/customer_loop/handlers.py",
-    "teambot/core/customer_loop/sending.py",
-    "teambot/core/customer_loop/store.py",
-    "teambot/core/customer_loop/email_address.py",
-    "teambot/core/customer_loop/tokens.py",
-    "teambot/core/customer_loop/ports.py",
-    "teambot/web/feedback.py",
-    "teambot/shell/render.py",
+    p.relative_to(ROOT).as_posix()
+    for p in sorted(PACKAGE.rglob("*.py"))
+    if not _operator_facing(p.relative_to(ROOT).as_posix())
+    and p.relative_to(ROOT).as_posix() not in NOT_YET_CONVERTED
 ]
 CONVERTED_TEMPLATES = sorted(
     str(p.relative_to(ROOT))
@@ -97,7 +180,9 @@ def test_every_marked_string_is_in_the_catalogue(lang: str) -> None:
     missing = sorted(map(str, set(marked) - catalog_ids))
     assert not missing, f"{lang}: not in the catalogue (run `make messages` and translate): {missing[:10]}"
     stale = sorted(map(str, catalog_ids - set(marked)))
-    assert not stale, f"{lang}: in the catalogue but no longer in the code (run `make messages`): {stale[:10]}"
+    assert not stale, (
+        f"{lang}: in the catalogue but no longer in the code (run `make messages`): {stale[:10]}"
+    )
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)
@@ -149,7 +234,9 @@ def test_commands_stay_english(lang: str) -> None:
 def test_the_placeholder_check_catches_a_dropped_one() -> None:
     """The check above is only as good as its pattern: a dropped %(name)s must show."""
     assert PLACEHOLDER.findall("Dear %(name)s,") != PLACEHOLDER.findall("Hallo,")
-    assert set(PLACEHOLDER.findall("%(step)s by %(when)s")) != set(PLACEHOLDER.findall("%(step)s bis %(wann)s"))
+    assert set(PLACEHOLDER.findall("%(step)s by %(when)s")) != set(
+        PLACEHOLDER.findall("%(step)s bis %(wann)s")
+    )
 
 
 @pytest.mark.parametrize("lang", TRANSLATED)
@@ -183,8 +270,16 @@ def unmarked_strings(source: str) -> list[tuple[int, str]]:
             skip.add(id(node.value))  # a docstring (of a module, class, function or attribute)
         if isinstance(node, ast.Call):
             func = node.func
-            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
+            name = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
+            owner = (
+                func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
+            )
             developer = name in ("print", "ValueError", "TypeError", "RuntimeError", "AssertionError")
             if name in KEYWORDS or developer or owner in ("log", "logging", "logger", "re"):
                 skip.update(id(n) for arg in node.args for n in ast.walk(arg))
@@ -197,7 +292,9 @@ def unmarked_strings(source: str) -> list[tuple[int, str]]:
     return [
         (node.lineno, node.value)
         for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in skip
         and _looks_like_prose(node.value)
     ]
 
@@ -212,6 +309,16 @@ def test_the_scanner_finds_an_unmarked_sentence() -> None:
 def test_converted_modules_mark_every_sentence(path: str) -> None:
     found = unmarked_strings((ROOT / path).read_text())
     assert not found, f"{path}: user-facing text not marked for translation: {found[:5]}"
+
+
+def test_the_not_yet_converted_list_only_shrinks() -> None:
+    """A module that no longer has unmarked text leaves NOT_YET_CONVERTED, so the list tells the truth."""
+    done = [
+        p
+        for p in NOT_YET_CONVERTED
+        if not (ROOT / p).exists() or not unmarked_strings((ROOT / p).read_text())
+    ]
+    assert not done, f"converted (or gone): remove from NOT_YET_CONVERTED: {done}"
 
 
 _TAG = re.compile(r"<[^>]*>")
