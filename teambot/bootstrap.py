@@ -94,19 +94,33 @@ async def _check_schema(db: Database) -> None:
         )
 
 
-async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None) -> Container:
+async def _database(settings: Settings, migrate: bool | None) -> Database:
     """SQLite upgrades itself (zero set-up); PostgreSQL must already be at head."""
-    url = settings.database_url
-    db = Database(url)
+    db = Database(settings.database_url)
     if (migrate if migrate is not None else is_sqlite(settings.async_database_url)) and (
         await current_revision(db) != HEAD
     ):
-        await upgrade_async(url)  # Alembic is imported only when there is something to do
+        await upgrade_async(settings.database_url)  # Alembic is imported only when there is something to do
     await _check_schema(db)
-    clk = clock or SystemClock()
-    notifier = RoutingNotifier()
-    events = CaseEvents()
-    service = RecoveryService(db, clk, notifier, events)
+    return db
+
+
+def _jira(db: Database, clk: Clock, dl: Deadlines, events: CaseEvents, api: AiohttpJira,
+          loop_actions: LoopActions, secret_value: str | None) -> JiraLinks:  # fmt: skip
+    """The Jira API token is sealed with a key from TEAMBOT_SECRET itself (never the made-up site secret,
+    which lives in the same database): without it, linking Jira is refused with a sentence."""
+    jira_box = SecretBox(secret_value.encode(), "teambot jira") if secret_value else None
+    jira = JiraLinks(db, clk, api, jira_box, loop_actions)
+    events.subscribe(jira_handlers.on_case_changed)  # an action done here moves its Jira issue (a due item)
+    for kind, handler in jira_handlers.due_handlers(jira).items():
+        dl.register(kind, handler)
+    return jira
+
+
+def _deadlines(
+    settings: Settings, db: Database, clk: Clock, notifier: RoutingNotifier, events: CaseEvents
+) -> Deadlines:
+    """The due-item queue, with the case-event subscribers that fill it and the handlers of what the core owns."""
     # Items in flight hold no database session (a sweep reads and settles per batch), so sends
     # overlap freely; SQLite's one writer still takes each batch's commit in turn.
     dl = Deadlines(db, clk, notifier, concurrency=16 if is_sqlite(db.url) else 64,
@@ -115,17 +129,36 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     events.subscribe(improvement_actions.on_case_changed)  # an action's due date becomes a reminder
     events.subscribe(due_subscriber.on_case_changed)  # nudges follow the case
     events.subscribe(patterns.on_case_changed)  # a changed case may start a pattern
-    # On PostgreSQL its own small pool, so recording a request before its ack never waits behind
-    # the work's sessions; SQLite has one writer, so intake takes its turn on the same queue.
-    intake_db = db if db.sqlite else Database(url, pool_size=4)
-    intake = Intake(
+    for kind, handler in {
+        **patterns.DUE_HANDLERS,
+        **digests.DUE_HANDLERS,
+        **improvement_actions.DUE_HANDLERS,
+    }.items():
+        dl.register(kind, handler)
+    return dl
+
+
+def _intake(settings: Settings, db: Database) -> Intake:
+    """On PostgreSQL its own small pool, so recording a request before its ack never waits behind
+    the work's sessions; SQLite has one writer, so intake takes its turn on the same queue."""
+    intake_db = db if db.sqlite else Database(settings.database_url, pool_size=4)
+    return Intake(
         intake_db, lease=timedelta(seconds=settings.intake_lease_seconds), defer=settings.work == "worker"
     )
+
+
+async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool | None = None) -> Container:
+    """SQLite upgrades itself (zero set-up); PostgreSQL must already be at head."""
+    db = await _database(settings, migrate)
+    clk = clock or SystemClock()
+    notifier = RoutingNotifier()
+    events = CaseEvents()
+    service = RecoveryService(db, clk, notifier, events)
+    dl = _deadlines(settings, db, clk, notifier, events)
+    intake = _intake(settings, db)
     events.subscribe(intake.on_case_changed)  # marks the request applied, arms the card outbox
     outbox = Outbox()
     events.subscribe(outbox.on_case_changed)  # webhook deliveries, in the change's transaction
-    for kind, handler in {**patterns.DUE_HANDLERS, **digests.DUE_HANDLERS, **improvement_actions.DUE_HANDLERS}.items():
-        dl.register(kind, handler)
     shoutouts = Shoutouts(db, clk, notifier)
     secret_value = settings.secret.get_secret_value() if settings.secret else None
     secret = await site_secret(db, secret_value, clk.now())
@@ -145,15 +178,9 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
         dl.register(kind, handler)
     webhooks = Webhooks(db, clk, dl, outbox, box)
     tokens = ApiTokens(db, clk)
-    # The Jira API token is sealed with a key from TEAMBOT_SECRET itself (never the made-up site secret,
-    # which lives in the same database): without it, linking Jira is refused with a sentence.
-    jira_box = SecretBox(secret_value.encode(), "teambot jira") if secret_value else None
     jira_api = AiohttpJira()
     loop_actions = LoopActions(service, settings.public_url)
-    jira = JiraLinks(db, clk, jira_api, jira_box, loop_actions)
-    events.subscribe(jira_handlers.on_case_changed)  # an action done here moves its Jira issue (a due item)
-    for kind, handler in jira_handlers.due_handlers(jira).items():
-        dl.register(kind, handler)
+    jira = _jira(db, clk, dl, events, jira_api, loop_actions, secret_value)
 
     async def jira_linked(team_id: str) -> list[tuple[str, str]]:
         link = await jira.linked(team_id)
@@ -166,10 +193,14 @@ async def build(settings: Settings, *, clock: Clock | None = None, migrate: bool
     async def poll_jira(now: datetime) -> None:
         await jira.poll(now)  # each open issue at most every 15 minutes: the Jira webhook's safety net
 
-    scheduler = Scheduler(dl, [plan_digests, poll_jira], sweep_seconds=settings.sweep_seconds, plan_seconds=300)
+    scheduler = Scheduler(
+        dl, [plan_digests, poll_jira], sweep_seconds=settings.sweep_seconds, plan_seconds=300
+    )
     outbox.committed = scheduler.soon  # a webhook goes out at once, not at the next sweep
     case_handlers = CaseHandlers(service)
-    improvement = ImprovementHandlers(service, dl, case_handlers.resolve, case_handlers.home, case_handlers.flag)
+    improvement = ImprovementHandlers(
+        service, dl, case_handlers.resolve, case_handlers.home, case_handlers.flag
+    )
     commands = Commands(
         {
             **case_handlers.handlers(),

@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         "TEAMBOT_SCHEDULER=off.",
     )
     sub.add_parser(
-        "doctor", help="check this deployment's settings end to end: one line per check, exit 1 on any FAIL",
+        "doctor",
+        help="check this deployment's settings end to end: one line per check, exit 1 on any FAIL",
         description="Checks the database, TEAMBOT_SECRET, Slack, Teams, SMTP, TEAMBOT_PUBLIC_URL and the "
         "worker mode with the settings this process would run with; prints OK, WARN, FAIL (or SKIP) and "
         "the fix.",
@@ -67,18 +68,24 @@ def _parser() -> argparse.ArgumentParser:
         description="The API token is read from standard input or JIRA_API_TOKEN (never typed in chat) and kept "
         "encrypted with a key derived from TEAMBOT_SECRET.",
     )  # fmt: skip
-    link.add_argument("--team", required=True, help="the team (Slack workspace or Teams tenant id; shell: 'shell')")
+    link.add_argument(
+        "--team", required=True, help="the team (Slack workspace or Teams tenant id; shell: 'shell')"
+    )
     link.add_argument("--site", required=True, help="<name>.atlassian.net")
     link.add_argument("--project", required=True, help="the project key, such as OPS")
     link.add_argument("--email", required=True, help="the Atlassian account the token belongs to")
     teams = sub.add_parser("teams-package", help="build the Teams app package zip to upload or sideload")
-    teams.add_argument("--output", "-o", default="teambot-teams.zip", help="zip to write (default: %(default)s)")
+    teams.add_argument(
+        "--output", "-o", default="teambot-teams.zip", help="zip to write (default: %(default)s)"
+    )
     teams.add_argument("--app-id", help="the bot's Microsoft app id (default: $MICROSOFT_APP_ID)")
     teams.add_argument("--version", help="the app version to stamp, e.g. 1.0.1 (default: the manifest's)")
     return p
 
 
-async def _shell(settings: Settings, user: str = "you", channel: str = "general", lang: str | None = None) -> None:
+async def _shell(
+    settings: Settings, user: str = "you", channel: str = "general", lang: str | None = None
+) -> None:
     from teambot.bootstrap import build
     from teambot.shell.session import ShellClock, ShellSession
 
@@ -161,7 +168,9 @@ def _hard_exit() -> None:
     os._exit(0)
 
 
-async def _stop_within(container: Any, *steps: Callable[[], Awaitable[Any]], deadline: float = STOP_DEADLINE) -> None:
+async def _stop_within(
+    container: Any, *steps: Callable[[], Awaitable[Any]], deadline: float = STOP_DEADLINE
+) -> None:
     """Run the clean stop steps in order within `deadline`. Past it, what is still held is handed
     back (the next process takes it at once) and the process ends; a thread guards the end (event
     loop teardown included, until `main` returns) in case the event loop itself is stuck."""
@@ -296,14 +305,79 @@ async def _export(settings: Settings, team: str | None) -> tuple[int, str]:
         await container.close()
 
 
+class _Refused(Exception):
+    """A command cannot go on: its message is printed on stderr and the exit status is 2."""
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> None:
+    from teambot.core.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("Database is at the latest schema.")
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> None:
+    if settings.slack_configured or settings.teams_configured:
+        asyncio.run(_serve(settings))
+        return
+    print("No Slack or Teams credentials set: starting the local shell.", file=sys.stderr)
+    asyncio.run(_shell(settings))
+
+
+def _teams_package(settings: Settings, args: argparse.Namespace) -> None:
+    from teambot.teams.package import PackageError, build_package
+
+    try:
+        out = build_package(
+            Path(args.output), args.app_id or settings.microsoft_app_id or "", version=args.version
+        )
+    except PackageError as err:
+        raise _Refused(f"Cannot build the Teams package: {err}") from err
+    print(f"Wrote {out}: upload it in Teams (Apps > Manage your apps > Upload an app).")
+
+
+def _jira(settings: Settings, args: argparse.Namespace) -> None:
+    token = _jira_token()
+    if not token:
+        raise _Refused("No Jira API token: pipe it on standard input or set JIRA_API_TOKEN.")
+    print(asyncio.run(_jira_link(settings, args, token)))
+
+
+def _export_command(settings: Settings, args: argparse.Namespace) -> None:
+    count, text = asyncio.run(_export(settings, args.team))
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    print(f"Exported {count} cases.", file=sys.stderr)
+
+
+# What each subcommand runs, once settings have loaded (`doctor` runs before: it reports bad settings).
+_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], None]] = {
+    "db": _db,
+    "shell": lambda settings, args: asyncio.run(_shell(settings, args.user, args.channel, args.lang)),
+    "serve": lambda settings, args: asyncio.run(_serve(settings)),
+    "run": _run,
+    "teams-package": _teams_package,
+    "jira": _jira,
+    "worker": lambda settings, args: asyncio.run(_worker(settings)),
+    "digest": lambda settings, args: print(asyncio.run(_digest(settings, args.team, args.week, args.json))),
+    "export": _export_command,
+}
+
+
+def _doctor() -> int:
+    from teambot.ops.doctor import main as doctor
+
+    status, report = doctor()
+    print(report)
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "doctor":  # reports settings that do not load as its own FAIL lines
-        from teambot.ops.doctor import main as doctor
-
-        status, report = doctor()
-        print(report)
-        return status
+        return _doctor()
     try:
         settings = load_settings()
     except ConfigError as err:
@@ -317,57 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.log_format,
     )
     try:
-        if args.command == "db":
-            from teambot.core.migrate import upgrade
-
-            upgrade(settings.database_url)
-            print("Database is at the latest schema.")
-        elif args.command == "shell":
-            asyncio.run(_shell(settings, args.user, args.channel, args.lang))
-        elif args.command == "serve":
-            asyncio.run(_serve(settings))
-        elif args.command == "run":
-            if settings.slack_configured or settings.teams_configured:
-                asyncio.run(_serve(settings))
-            else:
-                print("No Slack or Teams credentials set: starting the local shell.", file=sys.stderr)
-                asyncio.run(_shell(settings))
-        elif args.command == "teams-package":
-            from teambot.teams.package import PackageError, build_package
-
-            try:
-                out = build_package(Path(args.output), args.app_id or settings.microsoft_app_id or "",
-                                    version=args.version)  # fmt: skip
-            except PackageError as err:
-                print(f"Cannot build the Teams package: {err}", file=sys.stderr)
-                return 2
-            print(f"Wrote {out}: upload it in Teams (Apps > Manage your apps > Upload an app).")
-        elif args.command == "jira":
-            token = _jira_token()
-            if not token:
-                print("No Jira API token: pipe it on standard input or set JIRA_API_TOKEN.", file=sys.stderr)
-                return 2
-            try:
-                print(asyncio.run(_jira_link(settings, args, token)))
-            except DomainError as err:
-                print(err, file=sys.stderr)
-                return 2
-        elif args.command == "worker":
-            asyncio.run(_worker(settings))
-        elif args.command == "digest":
-            try:
-                print(asyncio.run(_digest(settings, args.team, args.week, args.json)))
-            except DomainError as err:
-                print(err, file=sys.stderr)
-                return 2
-        elif args.command == "export":
-            count, text = asyncio.run(_export(settings, args.team))
-            if args.output:
-                Path(args.output).write_text(text, encoding="utf-8")
-            else:
-                sys.stdout.write(text)
-            print(f"Exported {count} cases.", file=sys.stderr)
-    except ConfigError as err:
+        _COMMANDS[args.command](settings, args)
+    except (ConfigError, DomainError, _Refused) as err:
         print(err, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
