@@ -53,7 +53,7 @@ RATE_PER_MINUTE = 120
 API_CONTAINER: web.AppKey[Container] = web.AppKey("api_container", Container)
 API_LIMITER: web.AppKey[RateLimiter] = web.AppKey("api_limiter", RateLimiter)
 
-Handler = Callable[[web.Request, Caller, Any], Awaitable[web.StreamResponse]]
+ApiEndpoint = Callable[[web.Request, Caller, Any], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Route:
     path: str
     operation_id: str
     summary: str
-    handler: Handler
+    handler: ApiEndpoint
     scope: str = "read"
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None

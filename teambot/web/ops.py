@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 READY_CACHE_SECONDS = 60.0
 # The classic text format every Prometheus 2.x and 3.x scrapes (the names are all plain ASCII).
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SLACK_KINDS = {
     "block_actions": "action", "block_suggestion": "action", "interactive_message": "action",
@@ -102,7 +102,7 @@ def platform_of(path: str) -> str | None:
 
 
 @web.middleware
-async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def count_requests(request: web.Request, handler: AiohttpHandler) -> web.StreamResponse:
     platform = platform_of(request.path)
     if platform is None or request.method != "POST":
         return await handler(request)
@@ -148,7 +148,7 @@ async def exposition(container: Container) -> bytes:
     return generate_latest(obs.REGISTRY) + generate_latest(_Scrape(shared))  # type: ignore[arg-type]
 
 
-def metrics_handler(container: Container, token: str | None) -> Handler:
+def metrics_handler(container: Container, token: str | None) -> AiohttpHandler:
     async def metrics(request: web.Request) -> web.Response:
         if token is not None:
             given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
