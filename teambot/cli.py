@@ -18,10 +18,10 @@ from teambot.logs import configure
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(
         prog="teambot", description="Service recovery from Slack and Microsoft Teams."
     )
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser(
         "run",
         help="serve every configured platform, or open the local shell when none is configured",
@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     teams.add_argument("--app-id", help="the bot's Microsoft app id (default: $MICROSOFT_APP_ID)")
     teams.add_argument("--version", help="the app version to stamp, e.g. 1.0.1 (default: the manifest's)")
-    return p
+    return parser
 
 
 async def _shell(
@@ -226,7 +226,7 @@ async def _digest(settings: Settings, team: str, week: str | None, as_json: bool
     import json
 
     from teambot.bootstrap import build
-    from teambot.core.insights import digest as d
+    from teambot.core.insights import digest as digests
 
     container = await build(settings)
     try:
@@ -236,10 +236,10 @@ async def _digest(settings: Settings, team: str, week: str | None, as_json: bool
 
             policy = await s.get(Policy, team)
         tz = policy.digest_timezone if policy else "UTC"
-        monday = d.parse_week(week) if week else d.current_monday(now, tz)
-        this_week = d.current_monday(now, tz)
-        result = await d.compute(container.db, team, monday, now, preview=monday >= this_week)
-        return json.dumps(result.as_data(), indent=2, default=str) if as_json else d.digest_text(result)
+        monday = digests.parse_week(week) if week else digests.current_monday(now, tz)
+        this_week = digests.current_monday(now, tz)
+        result = await digests.compute(container.db, team, monday, now, preview=monday >= this_week)
+        return json.dumps(result.as_data(), indent=2, default=str) if as_json else digests.digest_text(result)
     finally:
         await container.close()
 

@@ -61,10 +61,16 @@ class AiohttpJira:
 
     async def transition_to_done(self, creds: JiraCredentials, key: str) -> bool:
         offered = await self._call(creds, "GET", f"/rest/api/3/issue/{key}/transitions")
-        done = [t for t in offered.get("transitions", []) if ((t.get("to") or {}).get("statusCategory") or {}).get("key") == "done"]
+        done = [
+            t
+            for t in offered.get("transitions", [])
+            if ((t.get("to") or {}).get("statusCategory") or {}).get("key") == "done"
+        ]
         if not done:
             return False
-        await self._call(creds, "POST", f"/rest/api/3/issue/{key}/transitions", {"transition": {"id": done[0]["id"]}})
+        await self._call(
+            creds, "POST", f"/rest/api/3/issue/{key}/transitions", {"transition": {"id": done[0]["id"]}}
+        )
         return True
 
     async def close(self) -> None:

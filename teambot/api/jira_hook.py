@@ -26,7 +26,9 @@ def attach(app: web.Application, container: Container) -> None:
         if not isinstance(payload, dict):
             return web.json_response({"error": "the body is not a Jira event"}, status=400)
         try:
-            changed = await container.jira.on_webhook(team, body, request.headers.get("X-Hub-Signature"), payload)
+            changed = await container.jira.on_webhook(
+                team, body, request.headers.get("X-Hub-Signature"), payload
+            )
         except PermissionError:
             log.warning("Jira webhook for %s refused: bad or missing X-Hub-Signature", team)
             return web.json_response({"error": "bad signature"}, status=401)

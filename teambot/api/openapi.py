@@ -31,7 +31,9 @@ def document(routes: list[Any], prefix: str) -> dict[str, Any]:
     keys, top = models_json_schema([(m, "serialization") for m in unique], ref_template=REF)
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
     if any(r.body is not None for r in routes):
-        body_keys, body_top = models_json_schema([(r.body, "validation") for r in routes if r.body], ref_template=REF)
+        body_keys, body_top = models_json_schema(
+            [(r.body, "validation") for r in routes if r.body], ref_template=REF
+        )
         schemas.update(body_top.get("$defs", {}))
         keys.update(body_keys)
     paths: dict[str, Any] = {}
@@ -50,16 +52,22 @@ def document(routes: list[Any], prefix: str) -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "paths": paths,
         "webhooks": {
-            event: {"post": {
-                "summary": f"{event}, signed as Standard Webhooks (`/recover webhook add <url>`).",
-                "requestBody": {"content": {"application/json": {"schema": _ref(keys, WebhookEvent)}}},
-                "responses": {"2XX": {"description": "Received; any other answer is retried for 24 hours."}},
-            }}
+            event: {
+                "post": {
+                    "summary": f"{event}, signed as Standard Webhooks (`/recover webhook add <url>`).",
+                    "requestBody": {"content": {"application/json": {"schema": _ref(keys, WebhookEvent)}}},
+                    "responses": {
+                        "2XX": {"description": "Received; any other answer is retried for 24 hours."}
+                    },
+                }
+            }
             for event in EVENT_TYPES
         },
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "A Teambot API token."}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A Teambot API token."}
+            },
         },
         "security": [{"bearer": []}],
     }
@@ -86,17 +94,26 @@ def _operation(r: Any, keys: dict[Any, Any]) -> dict[str, Any]:
         op["parameters"].append({"name": name, "in": "header", "required": False, "description": text,
                                  "schema": {"type": "string", "minLength": 1, "maxLength": 100}})  # fmt: skip
     if r.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(keys, r.body, "validation")}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(keys, r.body, "validation")}},
+        }
     responses: dict[str, Any] = {}
-    for status, (text, model) in sorted({**{k: (v, Problem) for k, v in COMMON.items()}, **r.responses}.items()):
+    for status, (text, model) in sorted(
+        {**{k: (v, Problem) for k, v in COMMON.items()}, **r.responses}.items()
+    ):
         media = MEDIA if model is Problem else "application/json"
         entry: dict[str, Any] = {"description": text}
         if model is not None:
             entry["content"] = {media: {"schema": _ref(keys, model)}}
         if status == 429:
-            entry["headers"] = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
+            entry["headers"] = {
+                "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+            }
         if status == 201:
-            entry["headers"] = {"Location": {"description": "The case's address.", "schema": {"type": "string"}}}
+            entry["headers"] = {
+                "Location": {"description": "The case's address.", "schema": {"type": "string"}}
+            }
         responses[str(status)] = entry
     op["responses"] = responses
     return op

@@ -44,13 +44,13 @@ def body_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-async def run_open(c: Container, team_id: str, payload: dict[str, Any]) -> OpenedCase:
+async def run_open(container: Container, team_id: str, payload: dict[str, Any]) -> OpenedCase:
     """Open the case a recorded request asks for (here, or after a takeover in another process)."""
     body, actor = payload["body"], str(payload["actor"])
-    policy = await c.service.policy(team_id, actor)
+    policy = await container.service.policy(team_id, actor)
     channel = body.get("channel") or policy.digest_channel
     customer = body.get("customer") or {}
-    return await c.service.open_case(
+    return await container.service.open_case(
         team_id, channel or "api", actor, body["problem"], platform=policy.platform,
         customer=customer.get("name"), email=customer.get("email"), wants=body.get("wants"),
         category=body.get("category"), severity=body.get("severity"), source_ref=str(payload["source_ref"]),
@@ -58,46 +58,46 @@ async def run_open(c: Container, team_id: str, payload: dict[str, Any]) -> Opene
     )  # fmt: skip
 
 
-async def open_through_intake(c: Container, team_id: str, actor: str, body: dict[str, Any],
+async def open_through_intake(container: Container, team_id: str, actor: str, body: dict[str, Any],
                               idempotency_key: str | None) -> tuple[OpenedCase, bool]:  # fmt: skip
     """The case, and whether it was opened by an earlier request with the same key (a replay)."""
     ref = idempotency_key or uuid.uuid4().hex
     key = f"api:{team_id}:{ref}"
     payload = {"body": body, "hash": body_hash(body), "actor": actor, "source_ref": f"api:{ref}"}
-    item = await c.intake.record(key, KIND, team_id, payload, here=True)
+    item = await container.intake.record(key, KIND, team_id, payload, here=True)
     if item is None:  # this key was recorded before: the same request again, or a clash
-        async with c.intake.db.session() as s:
+        async with container.intake.db.session() as s:
             row = (await s.exec(select(IntakeItem).where(IntakeItem.key == key))).first()
         if row is None or row.payload.get("hash") != payload["hash"]:
             raise Conflict("This Idempotency-Key was used with a different body.",
                            "Use a new key for a new case, or send the first body again to get its case.",
                            field="Idempotency-Key")  # fmt: skip
-        return await run_open(c, team_id, row.payload), True
+        return await run_open(container, team_id, row.payload), True
     applying, done = APPLYING.set(item.id), DONE_WITH_STEP.set(True)
     try:
-        opened = await run_open(c, team_id, payload)
+        opened = await run_open(container, team_id, payload)
     except DomainError as err:
-        await c.intake.finish(item, failed=str(err))
+        await container.intake.finish(item, failed=str(err))
         raise
     except BaseException:
         with contextlib.suppress(Exception):
-            await asyncio.shield(c.intake.release(item))
+            await asyncio.shield(container.intake.release(item))
         raise
     finally:
         APPLYING.reset(applying)
         DONE_WITH_STEP.reset(done)
-    await c.intake.finish(item)
-    await c.intake.let_go_unadopted(item.id)  # the case card is posted by the card outbox
+    await container.intake.finish(item)
+    await container.intake.let_go_unadopted(item.id)  # the case card is posted by the card outbox
     return opened, opened.duplicate
 
 
-def register(c: Container) -> None:
+def register(container: Container) -> None:
     """A row whose process died is opened by whoever takes it over (nobody waits for the answer)."""
 
     async def takeover(item: IntakeItem) -> None:
         try:
-            await run_open(c, item.team_id, item.payload)
+            await run_open(container, item.team_id, item.payload)
         except DomainError as err:  # the same request fails the same way every time: not retried
             log.warning("API request %s refused on takeover: %s", item.key, err)
 
-    c.intake.register(KIND, takeover)
+    container.intake.register(KIND, takeover)

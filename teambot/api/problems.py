@@ -35,7 +35,9 @@ def from_domain(err: DomainError, instance: str) -> web.Response:
 
 
 def from_validation(err: ValidationError, instance: str, where: str) -> web.Response:
-    errors = [{"field": ".".join(str(p) for p in e["loc"]) or where, "message": e["msg"]} for e in err.errors()]
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"]) or where, "message": e["msg"]} for e in err.errors()
+    ]
     first = errors[0] if errors else {"field": where, "message": "invalid"}
     detail = (f"The {where} is not valid: {first['field']}: {first['message']}."
               f" Fix {'it' if len(errors) == 1 else f'these {len(errors)} inputs'} and send it again.")  # fmt: skip

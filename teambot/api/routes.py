@@ -43,7 +43,7 @@ from teambot.core.cases.public import CaseOut, CaseWithTimeline, case_out, case_
 from teambot.core.errors import BadInput, DomainError
 from teambot.core.improvement.actions import list_actions
 from teambot.core.improvement.costs import causes_with_cost
-from teambot.core.insights import digest as d
+from teambot.core.insights import digest as digests
 from teambot.core.policy.models import Policy
 from teambot.web.ratelimit import RateLimiter
 
@@ -103,7 +103,9 @@ async def get_case_handler(request: web.Request, caller: Caller, _: None) -> web
 async def open_case_handler(request: web.Request, caller: Caller, body: OpenCaseIn) -> web.StreamResponse:
     key = opening.check_key(request.headers.get("Idempotency-Key")) or body.external_ref
     data = body.model_dump(mode="json", exclude_none=True)
-    opened, replayed = await opening.open_through_intake(_container(request), caller.team_id, caller.actor, data, key)
+    opened, replayed = await opening.open_through_intake(
+        _container(request), caller.team_id, caller.actor, data, key
+    )
     headers = {"Location": f"{PREFIX}/cases/{opened.case.number}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -111,26 +113,26 @@ async def open_case_handler(request: web.Request, caller: Caller, body: OpenCase
 
 
 async def digest_handler(request: web.Request, caller: Caller, q: DigestQuery) -> web.StreamResponse:
-    c = _container(request)
-    now = c.clock.now()
-    async with c.db.session() as s:
+    container = _container(request)
+    now = container.clock.now()
+    async with container.db.session() as s:
         policy = await s.get(Policy, caller.team_id)
     tz = policy.digest_timezone if policy else "UTC"
-    this_week = d.current_monday(now, tz)
-    monday = d.parse_week(q.week) if q.week else this_week
-    result = await d.compute(c.db, caller.team_id, monday, now, preview=monday >= this_week)
+    this_week = digests.current_monday(now, tz)
+    monday = digests.parse_week(q.week) if q.week else this_week
+    result = await digests.compute(container.db, caller.team_id, monday, now, preview=monday >= this_week)
     data = json.loads(json.dumps(result.as_data(), default=str))
     return web.json_response(Digest.model_validate(data).model_dump(mode="json"))
 
 
 async def causes_handler(request: web.Request, caller: Caller, q: CauseListQuery) -> web.StreamResponse:
-    c = _container(request)
-    end = q.resolved_before or c.clock.now()
+    container = _container(request)
+    end = q.resolved_before or container.clock.now()
     start = q.resolved_after or end - timedelta(days=28)
     if start >= end:
         raise BadInput("resolved_after must be before resolved_before.", "Give a period that moves forward in time.",
                        field="resolved_after")  # fmt: skip
-    found = await causes_with_cost(c.db, caller.team_id, start, end)
+    found = await causes_with_cost(container.db, caller.team_id, start, end)
     items = [CauseOut(name=x.name, cases=x.cases, compensation=x.compensation, not_satisfied=x.not_satisfied, lost=x.lost,
                       repeat_customers=x.repeat_customers, per_week=x.per_week, per_week_before=x.per_week_before,
                       trend=x.trend, points=x.points) for x in found]  # type: ignore[arg-type]  # fmt: skip
@@ -138,9 +140,9 @@ async def causes_handler(request: web.Request, caller: Caller, q: CauseListQuery
 
 
 async def actions_handler(request: web.Request, caller: Caller, q: ActionListQuery) -> web.StreamResponse:
-    c = _container(request)
-    found = await list_actions(c.db, caller.team_id, None if q.status == "all" else q.status, q.owner)
-    keys = await c.jira.issue_keys(caller.team_id)
+    container = _container(request)
+    found = await list_actions(container.db, caller.team_id, None if q.status == "all" else q.status, q.owner)
+    keys = await container.jira.issue_keys(caller.team_id)
     items = [ActionOut(**{**asdict(a), "jira_issue": keys.get(a.number)}) for a in found]
     return _json(ActionList(items=items))
 
@@ -192,9 +194,9 @@ def serve(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
     """Authenticate, rate limit, parse, run; every refusal a problem document."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        c, where = _container(request), request.path
+        container, where = _container(request), request.path
         token = _bearer(request)
-        caller = await c.tokens.authenticate(token) if token else None
+        caller = await container.tokens.authenticate(token) if token else None
         if caller is None:
             return problem(401, "unauthorized",
                            "Send a valid API token as `Authorization: Bearer <token>`; an admin makes one with "
@@ -241,7 +243,7 @@ async def _parse(request: web.Request, route: Route) -> Any:
         except ValueError:
             raise _BadBody(400, "The body is not valid JSON; check quotes and commas.") from None
         if not isinstance(raw, dict):
-            raise _BadBody(422, "The body must be a JSON object such as {\"problem\": \"...\"}.")
+            raise _BadBody(422, 'The body must be a JSON object such as {"problem": "..."}.')
         return route.body.model_validate(raw)
     return None
 

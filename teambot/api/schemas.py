@@ -24,7 +24,9 @@ class Problem(BaseModel):
     detail: str
     instance: str | None = None
     field: str | None = Field(default=None, description="The input at fault, when one is.")
-    errors: list[dict[str, Any]] | None = Field(default=None, description="Each invalid input, for bodies and queries.")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Each invalid input, for bodies and queries."
+    )
 
 
 class CustomerIn(BaseModel):
@@ -44,10 +46,16 @@ class OpenCaseIn(BaseModel):
     wants: str | None = Field(default=None, max_length=4000, description="What the customer wants.")
     category: str | None = Field(default=None, max_length=64)
     severity: Literal["low", "medium", "high", "critical"] | None = None
-    channel: str | None = Field(default=None, max_length=128,
-                                description="The chat channel id for the case card (default: the team's digest channel).")
+    channel: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The chat channel id for the case card (default: the team's digest channel).",
+    )
     external_ref: str | None = Field(
-        default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9\-_.:~+/=]+$",
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9\-_.:~+/=]+$",
         description="Your system's id for this case (a helpdesk ticket id). Used as the Idempotency-Key when "
         "that header is absent, for senders that cannot set headers (a Zendesk trigger).",
     )
@@ -58,7 +66,9 @@ class CaseListQuery(BaseModel):
 
     status: Status | None = None
     category: str | None = Field(default=None, max_length=64)
-    cause: str | None = Field(default=None, max_length=500, description="The root cause, as written at resolve.")
+    cause: str | None = Field(
+        default=None, max_length=500, description="The root cause, as written at resolve."
+    )
     owner: str | None = Field(default=None, max_length=128, description="The owner's chat user id.")
     opened_after: datetime | None = None
     opened_before: datetime | None = None
@@ -71,8 +81,11 @@ class CaseListQuery(BaseModel):
 class DigestQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    week: str | None = Field(default=None, pattern=r"^\d{4}-[Ww]\d{1,2}$",
-                             description="An ISO week such as 2026-W47 (default: this week so far).")
+    week: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-[Ww]\d{1,2}$",
+        description="An ISO week such as 2026-W47 (default: this week so far).",
+    )
 
 
 class CaseList(BaseModel):
@@ -86,9 +99,15 @@ class WebhookData(BaseModel):
     model_config = ConfigDict(title="WebhookData", extra="allow")
 
     case: CaseOut | None = Field(default=None, description="The case as it stands after the change.")
-    approval: dict[str, Any] | None = Field(default=None, description="approval.requested: id, gesture, amount, currency.")
-    feedback: dict[str, Any] | None = Field(default=None, description="feedback.received: satisfied, score, won_back, comment.")
-    action: dict[str, Any] | None = Field(default=None, description="action.created, action.done: number, text, owner, due_at, outcome.")
+    approval: dict[str, Any] | None = Field(
+        default=None, description="approval.requested: id, gesture, amount, currency."
+    )
+    feedback: dict[str, Any] | None = Field(
+        default=None, description="feedback.received: satisfied, score, won_back, comment."
+    )
+    action: dict[str, Any] | None = Field(
+        default=None, description="action.created, action.done: number, text, owner, due_at, outcome."
+    )
 
 
 class WebhookEvent(BaseModel):
@@ -116,7 +135,9 @@ class CauseOut(BaseModel):
 
     name: str
     cases: list[int] = Field(description="Case numbers resolved in the period under this cause.")
-    compensation: dict[str, int] = Field(description="Compensation given, per currency, in minor units (cents).")
+    compensation: dict[str, int] = Field(
+        description="Compensation given, per currency, in minor units (cents)."
+    )
     not_satisfied: int
     lost: int
     repeat_customers: int
@@ -186,5 +207,14 @@ class Digest(BaseModel):
     text: str = Field(description="The digest as the chat shows it.")
 
 
-__all__ = ["CaseList", "CaseListQuery", "CaseOut", "CaseWithTimeline", "Digest", "DigestQuery", "OpenCaseIn",
-           "Problem", "WebhookEvent"]
+__all__ = [
+    "CaseList",
+    "CaseListQuery",
+    "CaseOut",
+    "CaseWithTimeline",
+    "Digest",
+    "DigestQuery",
+    "OpenCaseIn",
+    "Problem",
+    "WebhookEvent",
+]
