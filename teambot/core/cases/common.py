@@ -24,7 +24,7 @@ from teambot.core.cases.models import Case, CaseStatus, Customer, TimelineEvent
 from teambot.core.cases.queries import CaseDetail, child_counts, detail_in
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotFound
-from teambot.core.i18n import first_supported, format_number, pgettext, use_locale
+from teambot.core.i18n import first_supported, pgettext, use_locale
 from teambot.core.i18n import gettext as _
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import load_policy
@@ -68,7 +68,7 @@ def checked_text(value: str | None, name: str, *, required: bool = False, limit:
     if len(cleaned) > limit:
         raise BadInput(
             _("The %(field)s is %(length)s characters; the most is %(limit)s.")
-            % {"field": text_name(name), "length": format_number(len(cleaned)), "limit": format_number(limit)},
+            % {"field": text_name(name), "length": len(cleaned), "limit": limit},
             _("Shorten it and send it again; your text is shown below so nothing is lost."),
             field=name.replace("_", " "),
         )
