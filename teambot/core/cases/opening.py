@@ -96,10 +96,8 @@ class OpeningSteps(CaseSteps):
             customer_name = email_address  # the address is how the team knows this customer
         severity_value = (severity or "medium").strip().lower()
         if severity_value not in SEVERITIES:
-            raise BadInput(
-                _("%(severity)s is not a severity.") % {"severity": repr(severity)},
-                _("Use one of: %(list)s.") % {"list": ", ".join(SEVERITIES)}, field="severity",
-            )
+            raise BadInput(_("%(severity)s is not a severity.") % {"severity": repr(severity)},
+                           _("Use one of: %(list)s.") % {"list": ", ".join(SEVERITIES)}, field="severity")  # fmt: skip
         category_text = checked_text(category, "category", limit=64)
         customer_language = require_language(language) if language and language.strip() else None
 
