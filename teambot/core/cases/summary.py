@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from babel.lists import format_list
 
-from teambot.core.cases.kinds import apology_label, apology_short, severity_label
+from teambot.core.cases.kinds import APOLOGY_METHODS, apology_label, apology_short, severity_label
 from teambot.core.cases.models import CaseStatus
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.i18n import N_, babel_locale, format_money, format_when, ngettext
@@ -65,12 +65,10 @@ class _ApologyLabels(Mapping[str, str]):
         return apology_label(key)
 
     def __iter__(self) -> Iterator[str]:
-        from teambot.core.cases.kinds import APOLOGY_METHODS
-
         return iter(APOLOGY_METHODS)
 
     def __len__(self) -> int:
-        return len(list(iter(self)))
+        return len(APOLOGY_METHODS)
 
 
 APOLOGY_LABELS: Mapping[str, str] = _ApologyLabels()
