@@ -32,10 +32,10 @@ def test_deadlines_come_from_the_policy() -> None:
 
 def test_the_card_counts_down_then_says_overdue() -> None:
     facts = dict(case_facts(detail(), T0 + timedelta(minutes=5)))
-    assert facts["Own by"] == "Mon 23 Nov 09:15 · in 10 min"
-    assert facts["Resolve by"] == "Tue 24 Nov 09:00 · in 23 h 55 min"
+    assert facts["Own by"] == "Monday 23 November, 09:15 · in 10 min"
+    assert facts["Resolve by"] == "Tuesday 24 November, 09:00 · in 23 h 55 min"
     late = dict(case_facts(detail(), T0 + timedelta(minutes=20)))
-    assert late["Own by"] == "Mon 23 Nov 09:15 · overdue by 5 min"
+    assert late["Own by"] == "Monday 23 November, 09:15 · overdue by 5 min"
     assert late["Apologise by"].endswith("overdue by 5 min")
 
 
@@ -50,7 +50,7 @@ def test_met_deadlines_say_on_time_or_how_late() -> None:
 def test_slack_shows_live_dates_and_teams_the_viewers_zone() -> None:
     facts = dict(_localised_facts(detail(), T0, "UTC"))
     epoch = int((T0 + timedelta(minutes=15)).timestamp())
-    assert facts["Own by"].startswith(f"<!date^{epoch}^{{date_short_pretty}} {{time}}|Mon 23 Nov 09:15>")
+    assert facts["Own by"].startswith(f"<!date^{epoch}^{{date_short_pretty}} {{time}}|Monday 23 November, 09:15>")
     assert teams_date(T0) == "{{DATE(2026-11-23T09:00:00Z, SHORT)}} {{TIME(2026-11-23T09:00:00Z)}}"
 
 

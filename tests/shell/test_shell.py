@@ -54,7 +54,7 @@ async def test_a_scripted_session_runs_a_whole_recovery(container: Container) ->
     assert "[DM to @ana] @you approved Room upgrade ($80.00) on case #1." in out
     assert "Customer satisfied (5/5); case #1 is closed." in out
     timeline = out.split("Timeline of case #1")[1]
-    for line in ("opened the case", "took ownership", "apologised (in_person)", "granted Waived fee",
+    for line in ("opened the case", "took ownership", "apologised (in person)", "granted Waived fee",
                  "asked approval for Room upgrade", "approved Room upgrade", "resolved: moved her",
                  "recorded the follow-up: satisfied, 5/5"):  # fmt: skip
         assert line in timeline, line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -9,7 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from teambot.core.cases.common import RETRIES, Card, CaseSteps, checked_text, mention, touch
 from teambot.core.cases.models import ApprovalRequest, ApprovalStatus, Case, Grant
 from teambot.core.errors import Conflict, InvalidStep, NotAllowed, NotFound
-from teambot.core.money import format_amount, from_minor
+from teambot.core.i18n import format_money
+from teambot.core.i18n import gettext as _
+from teambot.core.money import from_minor
 from teambot.core.policy.rules import approvers_of, backups_of, load_policy, may_approve
 
 
@@ -18,12 +22,46 @@ async def _request_and_case(s: AsyncSession, team_id: str, approval_id: int) -> 
     req = await s.get(ApprovalRequest, approval_id)
     if req is None or req.team_id != team_id:
         raise NotFound(
-            f"There is no approval request {approval_id} in this team.",
-            "Pending requests are listed with /recover approvals.",
+            _("There is no approval request %(id)s in this team.") % {"id": approval_id},
+            _("Pending requests are listed with /recover approvals."),
         )
     case = await s.get(Case, req.case_id)
     assert case is not None
     return req, case
+
+
+def _already(status: ApprovalStatus, approval_id: int, by: str | None = None) -> str:
+    """The refusal for a request already answered (`by` whom, when known), one sentence per outcome."""
+    said = {"id": approval_id, "who": by}
+    if by is None:
+        return {
+            ApprovalStatus.APPROVED: _("Request %(id)s is already approved."),
+            ApprovalStatus.DENIED: _("Request %(id)s is already denied."),
+            ApprovalStatus.WITHDRAWN: _("Request %(id)s is already withdrawn."),
+        }.get(status, _("Request %(id)s is already answered.")) % said
+    return {
+        ApprovalStatus.APPROVED: _("Request %(id)s was already approved by %(who)s."),
+        ApprovalStatus.DENIED: _("Request %(id)s was already denied by %(who)s."),
+        ApprovalStatus.WITHDRAWN: _("Request %(id)s was already withdrawn by %(who)s."),
+    }.get(status, _("Request %(id)s was already answered by %(who)s.")) % said
+
+
+def _decided(approve: bool, actor: str, req: ApprovalRequest, number: int, note: str | None) -> str:
+    """What the requester reads about the answer, in their language (`_tell_user` enters it)."""
+    said = {
+        "who": mention(actor), "gesture": req.gesture, "n": number, "note": note,
+        "amount": format_money(from_minor(req.amount_minor, req.currency), req.currency),
+    }  # fmt: skip
+    if approve:
+        return (_("%(who)s approved %(gesture)s (%(amount)s) on case #%(n)s (%(note)s).") if note
+                else _("%(who)s approved %(gesture)s (%(amount)s) on case #%(n)s.")) % said  # fmt: skip
+    return (_("%(who)s denied %(gesture)s (%(amount)s) on case #%(n)s (%(note)s).") if note
+            else _("%(who)s denied %(gesture)s (%(amount)s) on case #%(n)s.")) % said  # fmt: skip
+
+
+def _withdrawn(actor: str, req: ApprovalRequest, number: int) -> str:
+    return _("%(who)s withdrew request %(id)s (%(gesture)s) on case #%(n)s; nothing to answer.") % {
+        "who": mention(actor), "id": req.id, "gesture": req.gesture, "n": number}  # fmt: skip
 
 
 class ApprovalSteps(CaseSteps):
@@ -46,7 +84,7 @@ class ApprovalSteps(CaseSteps):
     ) -> tuple[ApprovalRequest, Case]:  # fmt: skip
         """Only an approver decides, once; the wait is recorded with the outcome."""
         note_text = checked_text(note, "note", limit=1000)
-        for _ in range(RETRIES):
+        for _attempt in range(RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
                 policy = await load_policy(s, team_id, actor, now)
@@ -55,20 +93,20 @@ class ApprovalSteps(CaseSteps):
                     who = ", ".join(mention(a) for a in approvers_of(policy))
                     backups = ", ".join(mention(a) for a in backups_of(policy))
                     raise NotAllowed(
-                        "Only an approver can answer this request.", f"Approvers: {who}; backups: {backups}."
+                        _("Only an approver can answer this request."),
+                        _("Approvers: %(who)s; backups: %(backups)s.") % {"who": who, "backups": backups},
                     )
                 if actor == req.requested_by:
                     raise NotAllowed(
-                        "You can't answer your own request; that is what the approval is for.",
-                        "Another approver must answer it; an admin adds one with /recover policy approver add @name.",
+                        _("You can't answer your own request; that is what the approval is for."),
+                        _("Another approver must answer it; an admin adds one with /recover policy approver add @name."),
                     )
                 if req.status != ApprovalStatus.PENDING:
                     raise InvalidStep(
-                        f"Request {approval_id} was already {req.status.value} by {mention(req.decided_by)}.",
-                        "Nothing more to do.",
+                        _already(req.status, approval_id, mention(req.decided_by)), _("Nothing more to do.")
                     )
                 if approve:
-                    self._not_closed(case, "approve compensation on it")
+                    self._not_closed(case, "approve")
                 req.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.DENIED
                 req.decided_by, req.decided_at, req.decision_note = actor, now, note_text
                 s.add(req)
@@ -100,33 +138,31 @@ class ApprovalSteps(CaseSteps):
                 except StaleDataError:
                     await s.rollback()
                     continue
-                amount = format_amount(from_minor(req.amount_minor, req.currency), req.currency)
-                verdict = "approved" if approve else "denied"
-                reason = f" ({note_text})" if note_text else ""
                 await self._tell_user(
                     case, req.requested_by, "approval_decided",
-                    f"{mention(actor)} {verdict} {req.gesture} ({amount}) on case #{case.number}{reason}.",
+                    partial(_decided, approve, actor, req, case.number, note_text),
                     approval_id=req.id, approved=approve,
                 )  # fmt: skip
                 return req, case
-        raise Conflict("Someone answered this request at the same moment.", "Look at the case again.")
+        raise Conflict(_("Someone answered this request at the same moment."), _("Look at the case again."))
 
     async def withdraw(
         self, team_id: str, approval_id: int, actor: str, *, card: Card | None = None
     ) -> tuple[ApprovalRequest, Case]:
         """The requester takes back a request nobody has answered; the approvers stop being asked."""
-        for _ in range(RETRIES):
+        for _attempt in range(RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
                 policy = await load_policy(s, team_id, actor, now)
                 req, case = await _request_and_case(s, team_id, approval_id)
                 if actor != req.requested_by:
                     raise NotAllowed(
-                        f"Only {mention(req.requested_by)}, who asked, can withdraw request {approval_id}.",
-                        "An approver answers it instead: /recover approve or /recover deny.",
+                        _("Only %(who)s, who asked, can withdraw request %(id)s.")
+                        % {"who": mention(req.requested_by), "id": approval_id},
+                        _("An approver answers it instead: /recover approve or /recover deny."),
                     )
                 if req.status != ApprovalStatus.PENDING:
-                    raise InvalidStep(f"Request {approval_id} is already {req.status.value}.", "Nothing to do.")
+                    raise InvalidStep(_already(req.status, approval_id), _("Nothing to do."))
                 req.status, req.decided_by, req.decided_at = ApprovalStatus.WITHDRAWN, actor, now
                 s.add(req)
                 touch(case, now)
@@ -144,8 +180,7 @@ class ApprovalSteps(CaseSteps):
                 for approver in [a for a in approvers_of(policy) if a != actor]:
                     await self._tell_user(
                         case, approver, "approval_withdrawn",
-                        f"{mention(actor)} withdrew request {req.id} ({req.gesture}) on case #{case.number}; "
-                        "nothing to answer.", approval_id=req.id,
+                        partial(_withdrawn, actor, req, case.number), approval_id=req.id,
                     )  # fmt: skip
                 return req, case
-        raise Conflict("Someone answered this request at the same moment.", "Look at the case again.")
+        raise Conflict(_("Someone answered this request at the same moment."), _("Look at the case again."))

@@ -24,6 +24,8 @@ from teambot.core.cases.models import Case, CaseStatus, Customer, TimelineEvent
 from teambot.core.cases.queries import CaseDetail, child_counts, detail_in
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotFound
+from teambot.core.i18n import first_supported, pgettext, use_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import load_policy
 from teambot.core.ports import Clock, Notice, Notifier, Recipient
@@ -42,17 +44,33 @@ class Card:
     detail: CaseDetail | None = None
 
 
+def text_name(name: str) -> str:
+    """A checked text's name (also its form field) in words, in the current language."""
+    return {
+        "problem": pgettext("text", "problem"), "wish": pgettext("text", "wish"),
+        "customer": pgettext("text", "customer"), "category": pgettext("text", "category"),
+        "note": pgettext("text", "note"), "reason": pgettext("text", "reason"),
+        "resolution": pgettext("text", "resolution"), "root_cause": pgettext("text", "root cause"),
+        "comment": pgettext("text", "comment"), "apology": pgettext("text", "apology"),
+        "gesture": pgettext("text", "gesture"), "next_step": pgettext("text", "next step"),
+    }.get(name, name)  # fmt: skip
+
+
 def checked_text(value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
+    """`name` is the text's key (`next_step`); a refusal names its form field the forms' way (`next step`)."""
     cleaned = clean_text(value or "").strip()
     if not cleaned:
         if required:
-            raise BadInput(f"The {name} is empty.", f"Write a few words for the {name}.", field=name)
+            said = {"field": text_name(name)}
+            raise BadInput(_("The %(field)s is empty.") % said, _("Write a few words for the %(field)s.") % said,
+                           field=name.replace("_", " "))  # fmt: skip
         return None
     if len(cleaned) > limit:
         raise BadInput(
-            f"The {name} is {len(cleaned)} characters; the most is {limit}.",
-            "Shorten it and send it again; your text is shown below so nothing is lost.",
-            field=name,
+            _("The %(field)s is %(length)s characters; the most is %(limit)s.")
+            % {"field": text_name(name), "length": len(cleaned), "limit": limit},
+            _("Shorten it and send it again; your text is shown below so nothing is lost."),
+            field=name.replace("_", " "),
         )
     return cleaned
 
@@ -73,7 +91,7 @@ def customer_key(name: str) -> str:
 
 
 def mention(user: str | None) -> str:
-    return f"<@{user}>" if user else "nobody"
+    return f"<@{user}>" if user else _("nobody")
 
 
 class CaseSteps:
@@ -99,7 +117,8 @@ class CaseSteps:
         query = select(Case).where(Case.team_id == team_id, Case.number == number)
         case = (await session.exec(query.with_for_update() if lock else query)).first()
         if case is None:
-            raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
+            raise NotFound(_("There is no case #%(n)s in this team.") % {"n": number},
+                           _("See open cases with /recover list."))  # fmt: skip
         return case
 
     async def case(self, team_id: str, number: int) -> Case:
@@ -123,7 +142,7 @@ class CaseSteps:
     ) -> Case:
         """Load, check, change, record, commit; on a concurrent change, start over. With `card`, the
         case's detail is read after the change in the same transaction, reusing the case and policy."""
-        for _ in range(RETRIES):
+        for _attempt in range(RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
                 case, policy, customer = await self._step_case(s, team_id, number, actor, now)
@@ -143,8 +162,8 @@ class CaseSteps:
                     continue
                 return case
         raise Conflict(
-            f"Case #{number} was changed by someone else at the same moment.",
-            f"Look at it again with /recover show {number}.",
+            _("Case #%(n)s was changed by someone else at the same moment.") % {"n": number},
+            _("Look at it again with /recover show %(n)s.") % {"n": number},
         )
 
     async def change_case(
@@ -177,31 +196,50 @@ class CaseSteps:
         # A team's first command makes its policy (and its first user admin), as it always did.
         policy = await load_policy(s, team_id, actor, now)
         if row is None:
-            raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
+            raise NotFound(_("There is no case #%(n)s in this team.") % {"n": number},
+                           _("See open cases with /recover list."))  # fmt: skip
         return row[0], policy, row[2]
 
     @staticmethod
     def _not_cancelled(case: Case) -> None:
         if case.status == CaseStatus.CANCELLED:
-            dup = f" as a duplicate of #{case.duplicate_of}" if case.duplicate_of else ""
-            see = f"Carry on in case #{case.duplicate_of}." if case.duplicate_of else "Open a new case if needed."
-            raise InvalidStep(f"Case #{case.number} was cancelled{dup}; nothing more happens on it.", see)
+            said = {"n": case.number, "dup": case.duplicate_of}
+            if case.duplicate_of:
+                raise InvalidStep(
+                    _("Case #%(n)s was cancelled as a duplicate of #%(dup)s; nothing more happens on it.") % said,
+                    _("Carry on in case #%(dup)s.") % said,
+                )
+            raise InvalidStep(_("Case #%(n)s was cancelled; nothing more happens on it.") % said,
+                              _("Open a new case if needed."))  # fmt: skip
 
     @staticmethod
     def _not_closed(case: Case, doing: str) -> None:
+        """`doing` is the step's key ("claim", "grant"...): each refusal is one whole sentence to translate."""
         if case.status == CaseStatus.CLOSED:
-            raise InvalidStep(
-                f"Case #{case.number} is closed, so you can't {doing}.",
-                f"Reopen it first with /recover reopen {case.number}.",
-            )
+            refusal = {
+                "claim": _("Case #%(n)s is closed, so you can't claim it."),
+                "handover": _("Case #%(n)s is closed, so you can't hand it over."),
+                "apologise": _("Case #%(n)s is closed, so you can't record an apology."),
+                "grant": _("Case #%(n)s is closed, so you can't grant compensation."),
+                "approve": _("Case #%(n)s is closed, so you can't approve compensation on it."),
+                "resolve": _("Case #%(n)s is closed, so you can't resolve it."),
+                "step": _("Case #%(n)s is closed, so you can't add a next step."),
+            }.get(doing, _("Case #%(n)s is closed."))
+            raise InvalidStep(refusal % {"n": case.number},
+                              _("Reopen it first with /recover reopen %(n)s.") % {"n": case.number})  # fmt: skip
 
     @staticmethod
     def _needs_owner(case: Case, doing: str) -> None:
+        """`doing` as in `_not_closed`."""
         if case.owner_id is None:
-            raise InvalidStep(
-                f"Nobody owns case #{case.number} yet, so you can't {doing}.",
-                f"Claim it first with /recover claim {case.number}.",
-            )
+            refusal = {
+                "handover": _("Nobody owns case #%(n)s yet, so you can't hand it over."),
+                "apologise": _("Nobody owns case #%(n)s yet, so you can't record an apology."),
+                "grant": _("Nobody owns case #%(n)s yet, so you can't grant compensation."),
+                "resolve": _("Nobody owns case #%(n)s yet, so you can't resolve it."),
+            }.get(doing, _("Nobody owns case #%(n)s yet."))
+            raise InvalidStep(refusal % {"n": case.number},
+                              _("Claim it first with /recover claim %(n)s.") % {"n": case.number})  # fmt: skip
 
 
     @staticmethod
@@ -215,7 +253,17 @@ class CaseSteps:
 
     # ----- telling people ------------------------------------------------------------------
 
-    async def _tell_user(self, case: Case, user: str, kind: str, text: str, **data: Any) -> None:
+    async def _reader_language(self, team_id: str, user: str) -> str:
+        """The language `user` reads a direct message in: their own choice, else the team's."""
+        async with self.db.read() as s:
+            row = (await s.exec(select(Policy.language, Policy.languages).where(Policy.team_id == team_id))).first()
+        return first_supported(dict(row[1] or {}).get(user), row[0]) if row is not None else first_supported(None)
+
+    async def _tell_user(self, case: Case, user: str, kind: str, text: str | Callable[[], str], **data: Any) -> None:
+        """`text` written (when a callable) in the language `user` reads, not the one who acted."""
+        if callable(text):
+            with use_locale(await self._reader_language(case.team_id, user)):
+                text = text()
         await self.notifier.notify(
             Recipient("user", user, case.platform),
             Notice(

@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+from babel.lists import format_list
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,7 +19,9 @@ from teambot.core.cases.common import Card, CaseSteps, checked_text, mention
 from teambot.core.cases.kinds import APOLOGY_METHODS
 from teambot.core.cases.models import ApprovalRequest, Case, CaseStatus, Grant
 from teambot.core.errors import BadInput, InvalidStep, NotAllowed
-from teambot.core.money import format_amount, from_minor, parse_amount, to_minor
+from teambot.core.i18n import babel_locale, format_money
+from teambot.core.i18n import gettext as _
+from teambot.core.money import from_minor, parse_amount, to_minor
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import approvers_of, find_gesture, limit_for
 
@@ -43,10 +47,21 @@ def earlier_currencies_note(minor_by_currency: dict[str, int]) -> str:
     """", not counting $25.00 given in USD before the team's currency changed" (or "")."""
     if not minor_by_currency:
         return ""
-    shown = " and ".join(
-        f"{format_amount(from_minor(m, c), c)} given in {c}" for c, m in sorted(minor_by_currency.items())
-    )
-    return f" (not counting {shown} before the team's currency changed)"
+    shown = format_list([
+        _("%(amount)s given in %(currency)s") % {"amount": format_money(from_minor(m, c), c), "currency": c}
+        for c, m in sorted(minor_by_currency.items())
+    ], locale=babel_locale())  # fmt: skip
+    return " " + _("(not counting %(given)s before the team's currency changed)") % {"given": shown}
+
+
+def _asked(actor: str, approval: ApprovalRequest, case: Case) -> str:
+    """What an approver reads about a request, in their language (`_tell_user` enters it)."""
+    return _(
+        "%(who)s asks to give %(gesture)s (%(amount)s) on case #%(n)s (%(problem)s). Approve or deny: "
+        "/recover approve %(id)s or /recover deny %(id)s <reason>."
+    ) % {"who": mention(actor), "gesture": approval.gesture, "n": case.number, "problem": case.problem,
+         "amount": format_money(from_minor(approval.amount_minor, approval.currency), approval.currency),
+         "id": approval.id}  # fmt: skip
 
 
 class CompensationSteps(CaseSteps):
@@ -60,15 +75,15 @@ class CompensationSteps(CaseSteps):
         how = {"person": "in_person", "inperson": "in_person", "call": "phone", "mail": "email"}.get(how, how)
         if how not in APOLOGY_METHODS:
             raise BadInput(
-                f"{method!r} is not a way of apologising Teambot records.",
-                "Use in_person, phone, email or chat.",
+                _("%(method)s is not a way of apologising Teambot records.") % {"method": repr(method)},
+                _("Use %(methods)s.") % {"methods": format_list(list(APOLOGY_METHODS), "or", locale=babel_locale())},
                 field="method",
             )
         words_text = checked_text(words, "apology", limit=1000)
 
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
-            self._not_closed(case, "record an apology")
-            self._needs_owner(case, "record an apology")
+            self._not_closed(case, "apologise")
+            self._needs_owner(case, "apologise")
             first = case.apologised_at is None
             if first:
                 case.apologised_at = now
@@ -100,20 +115,20 @@ class CompensationSteps(CaseSteps):
         out: dict[str, Any] = {}
 
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
-            self._not_closed(case, "grant compensation")
-            self._needs_owner(case, "grant compensation")
+            self._not_closed(case, "grant")
+            self._needs_owner(case, "grant")
             if case.status == CaseStatus.RESOLVED:
                 raise InvalidStep(
-                    f"Case #{number} is resolved, so compensation is settled.",
-                    "If the customer is not satisfied, answer the follow-up 'not satisfied' to reopen work.",
+                    _("Case #%(n)s is resolved, so compensation is settled.") % {"n": number},
+                    _("If the customer is not satisfied, answer the follow-up 'not satisfied' to reopen work."),
                 )
             known = find_gesture(p, gesture_text)
             name = known["name"] if known else gesture_text
             if amount is None or str(amount).strip() == "":
                 if known is None:
                     raise BadInput(
-                        f"{gesture_text!r} is not in the catalogue, so I need its value.",
-                        f"Add the amount: /recover grant {number} {gesture_text} 25",
+                        _("%(gesture)s is not in the catalogue, so I need its value.") % {"gesture": repr(gesture_text)},
+                        _("Add the amount: /recover grant %(n)s %(gesture)s 25") % {"n": number, "gesture": gesture_text},
                         field="amount",
                     )
                 value = parse_amount(known["value"], p.currency)
@@ -134,11 +149,11 @@ class CompensationSteps(CaseSteps):
                 )  # fmt: skip
                 s.add(g)
                 out["grant"] = g
-                out["message"] = f"Granted {name} ({format_amount(value, p.currency)}) on case #{number}."
+                out["message"] = _("Granted %(gesture)s (%(amount)s) on case #%(n)s.") % {
+                    "gesture": name, "amount": format_money(value, p.currency), "n": number}  # fmt: skip
                 if limit is not None:
-                    out["message"] += (
-                        f" You can give up to {format_amount(limit - total, p.currency)} more here{apart}."
-                    )
+                    out["message"] += " " + _("You can give up to %(amount)s more here%(apart)s.") % {
+                        "amount": format_money(limit - total, p.currency), "apart": apart}  # fmt: skip
                 return "granted", {
                     "gesture": name,
                     "amount": value,
@@ -148,10 +163,11 @@ class CompensationSteps(CaseSteps):
             approvers = [a for a in approvers_of(p) if a != actor]
             if not approvers:
                 raise NotAllowed(
-                    f"{name} ({format_amount(value, p.currency)}) is above your authority of "
-                    f"{format_amount(limit, p.currency)}, and there is no other approver to ask.",
-                    "An admin can add one with /recover policy approver add @name, or raise your limit.",
-                )
+                    _("%(gesture)s (%(amount)s) is above your authority of %(limit)s, and there is no other "
+                      "approver to ask.") % {"gesture": name, "amount": format_money(value, p.currency),
+                                             "limit": format_money(limit, p.currency)},
+                    _("An admin can add one with /recover policy approver add @name, or raise your limit."),
+                )  # fmt: skip
             req = ApprovalRequest(
                 team_id=team_id, case_id=case.id, requested_by=actor, gesture=name, amount_minor=minor,
                 currency=p.currency, note=note_text, requested_at=now,
@@ -161,11 +177,12 @@ class CompensationSteps(CaseSteps):
             out["approval"] = req
             out["approvers"] = approvers
             given = from_minor(already, p.currency)
-            out["message"] = (
-                f"{name} ({format_amount(value, p.currency)}) is above your authority: you can give up to "
-                f"{format_amount(limit, p.currency)} per case and have given {format_amount(given, p.currency)} "
-                f"here{apart}. I've asked {', '.join(mention(a) for a in approvers)} to approve it."
-            )
+            out["message"] = _(
+                "%(gesture)s (%(amount)s) is above your authority: you can give up to %(limit)s per case and have "
+                "given %(given)s here%(apart)s. I've asked %(approvers)s to approve it."
+            ) % {"gesture": name, "amount": format_money(value, p.currency), "limit": format_money(limit, p.currency),
+                 "given": format_money(given, p.currency), "apart": apart,
+                 "approvers": format_list([mention(a) for a in approvers], locale=babel_locale())}  # fmt: skip
             return "approval_requested", {
                 "gesture": name, "amount": value, "currency": p.currency, "approval_id": req.id,
                 "limit": limit, "already": given, "within_authority": False,
@@ -176,11 +193,6 @@ class CompensationSteps(CaseSteps):
         if approval is not None:
             for approver in out["approvers"]:
                 await self._tell_user(
-                    case, approver, "approval_request",
-                    f"{mention(actor)} asks to give {approval.gesture} "
-                    f"({format_amount(from_minor(approval.amount_minor, approval.currency), approval.currency)}) "
-                    f"on case #{number} ({case.problem}). Approve or deny: /recover approve {approval.id} "
-                    f"or /recover deny {approval.id} <reason>.",
-                    approval_id=approval.id,
+                    case, approver, "approval_request", partial(_asked, actor, approval, case), approval_id=approval.id,
                 )  # fmt: skip
         return GrantOutcome(out.get("grant"), approval, out["message"])

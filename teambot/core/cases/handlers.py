@@ -13,6 +13,7 @@ from teambot.core.cases import replies as r
 from teambot.core.cases.common import Card
 from teambot.core.cases.followup import customer_language, draft_followup
 from teambot.core.cases.home import home
+from teambot.core.cases.kinds import apology_short
 from teambot.core.cases.opening import NearMissCategory
 from teambot.core.cases.queries import case_detail, list_cases
 from teambot.core.cases.service import RecoveryService
@@ -41,9 +42,6 @@ def near_miss_reply(text: str, typed: str, meant: str) -> Reply:
         % {"typed": typed, "tag": tag},
         choices=[(_("Open it in %(tag)s") % {"tag": tag}, fixed), (_("Open it without a category"), plain)],
     )
-
-
-_HOW = {"in_person": N_("in person"), "phone": N_("phone"), "email": N_("email"), "chat": N_("chat")}
 
 
 class CaseHandlers:
@@ -149,7 +147,7 @@ class CaseHandlers:
         n, me = intent.number, ctx.user_id
         case = await self.s.apologise(ctx.team_id, n, me, intent.method, intent.words, card=(card := Card()))
         with use_locale(ctx.team_language):
-            how = _(_HOW[case.apology_method]) if case.apology_method in _HOW else case.apology_method or ""
+            how = apology_short(case.apology_method)
         return self.said(ctx, card, N_("%(who)s apologised (%(how)s) on case #%(n)s."), who=f"<@{me}>", how=how, n=n)
 
     async def grant(self, intent: i.Grant, ctx: Context) -> Reply:

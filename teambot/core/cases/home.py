@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from babel.numbers import format_decimal
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -14,6 +15,8 @@ from teambot.core.cases.models import ApprovalRequest, ApprovalStatus, Case, Cas
 from teambot.core.cases.queries import list_cases
 from teambot.core.commands.replies import Reply
 from teambot.core.db import Database
+from teambot.core.i18n import babel_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import approvers_of
 
@@ -38,13 +41,21 @@ class HomeReply(Reply):
     sections: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def __str__(self) -> str:
+        """The home as plain text, in the current language."""
         f = self.figures
-        score = f"{f.avg_score:.1f}/5" if f.avg_score is not None else "no scores yet"
-        return (
-            f"Your open cases: {len(self.open_cases)} · follow-ups due: {len(self.followups)} · "
-            f"approvals waiting: {len(self.approvals)}\nCases owned: {f.owned} · closed: {f.closed} · "
-            f"customers satisfied: {f.satisfied} · average score: {score}"
-            + "".join(f"\n{title}:\n" + "\n".join(f"  {line}" for line in lines) for title, lines in self.sections)
+        score = (
+            _("%(score)s/5") % {"score": format_decimal(f.avg_score, "0.0", locale=babel_locale())}
+            if f.avg_score is not None
+            else _("no scores yet")
+        )
+        lines = [
+            _("Your open cases: %(open)s · follow-ups due: %(followups)s · approvals waiting: %(approvals)s")
+            % {"open": len(self.open_cases), "followups": len(self.followups), "approvals": len(self.approvals)},
+            _("Cases owned: %(owned)s · closed: %(closed)s · customers satisfied: %(satisfied)s · average score: "
+              "%(score)s") % {"owned": f.owned, "closed": f.closed, "satisfied": f.satisfied, "score": score},
+        ]  # fmt: skip
+        return "\n".join(lines) + "".join(
+            f"\n{title}:\n" + "\n".join(f"  {row}" for row in rows) for title, rows in self.sections
         )
 
 

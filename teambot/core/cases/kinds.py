@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from teambot.core.i18n import pgettext
+
 
 class ApologyMethod(StrEnum):
     IN_PERSON = "in_person"
@@ -14,14 +16,23 @@ class ApologyMethod(StrEnum):
 
     @property
     def label(self) -> str:
-        """As a sentence says it ("apologised by phone"); forms capitalise it ("By phone")."""
-        return _APOLOGY_LABELS[self]
+        """As a sentence says it ("apologised by phone"), in the current language; forms capitalise it."""
+        return {
+            ApologyMethod.IN_PERSON: pgettext("apologised ...", "in person"),
+            ApologyMethod.PHONE: pgettext("apologised ...", "by phone"),
+            ApologyMethod.EMAIL: pgettext("apologised ...", "by email"),
+            ApologyMethod.CHAT: pgettext("apologised ...", "by chat"),
+        }[self]
 
-
-_APOLOGY_LABELS = {
-    ApologyMethod.IN_PERSON: "in person", ApologyMethod.PHONE: "by phone", ApologyMethod.EMAIL: "by email",
-    ApologyMethod.CHAT: "by chat",
-}  # fmt: skip
+    @property
+    def short(self) -> str:
+        """The way named on its own, as a case's reply and timeline show it ("apologised (phone)")."""
+        return {
+            ApologyMethod.IN_PERSON: pgettext("apology method", "in person"),
+            ApologyMethod.PHONE: pgettext("apology method", "phone"),
+            ApologyMethod.EMAIL: pgettext("apology method", "email"),
+            ApologyMethod.CHAT: pgettext("apology method", "chat"),
+        }[self]
 
 
 class Severity(StrEnum):
@@ -30,6 +41,31 @@ class Severity(StrEnum):
     HIGH = "high"
     CRITICAL = "critical"
 
+    @property
+    def label(self) -> str:
+        """The severity in words, in the current language ("severity high")."""
+        return {
+            Severity.LOW: pgettext("severity", "low"),
+            Severity.MEDIUM: pgettext("severity", "medium"),
+            Severity.HIGH: pgettext("severity", "high"),
+            Severity.CRITICAL: pgettext("severity", "critical"),
+        }[self]
+
 
 APOLOGY_METHODS: tuple[str, ...] = tuple(m.value for m in ApologyMethod)
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
+
+
+def apology_short(method: str | None) -> str:
+    """A recorded method named on its own ("phone"); a value no longer known is shown as stored."""
+    return ApologyMethod(method).short if method in APOLOGY_METHODS else method or ""
+
+
+def apology_label(method: str | None) -> str:
+    """A recorded method as a sentence says it ("by phone"); a value no longer known as stored."""
+    return ApologyMethod(method).label if method in APOLOGY_METHODS else method or ""
+
+
+def severity_label(severity: str) -> str:
+    """A recorded severity in words; a value no longer known is shown as stored."""
+    return Severity(severity).label if severity in SEVERITIES else severity

@@ -19,6 +19,7 @@ from teambot.core.cases.queries import CaseDetail
 from teambot.core.customer_loop.email_address import validate_email
 from teambot.core.db import insert_or_skip
 from teambot.core.errors import BadInput, Conflict, NotFound
+from teambot.core.i18n import gettext as _
 from teambot.core.i18n import require_language
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import load_policy, require_category, tag_category
@@ -95,16 +96,15 @@ class OpeningSteps(CaseSteps):
             customer_name = email_address  # the address is how the team knows this customer
         severity_value = (severity or "medium").strip().lower()
         if severity_value not in SEVERITIES:
-            raise BadInput(
-                f"{severity!r} is not a severity.", f"Use one of: {', '.join(SEVERITIES)}.", field="severity"
-            )
+            raise BadInput(_("%(severity)s is not a severity.") % {"severity": repr(severity)},
+                           _("Use one of: %(list)s.") % {"list": ", ".join(SEVERITIES)}, field="severity")  # fmt: skip
         category_text = checked_text(category, "category", limit=64)
         customer_language = require_language(language) if language and language.strip() else None
 
         # A redelivery is found by its source_ref; the unique (team_id, source_ref) refuses the second
         # INSERT anyway, so the first attempt does not look and a clash is looked up on the retry.
         look_up_source = False
-        for _ in range(RETRIES):
+        for _attempt in range(RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
                 policy = await load_policy(s, team_id, actor, now, platform)
@@ -155,7 +155,7 @@ class OpeningSteps(CaseSteps):
                 # The card: a new case has no grants, approvals, steps or flags yet.
                 detail = CaseDetail(case=case, policy=policy, customer=cust, events=events)
                 return OpenedCase(case, cust, earlier, detail=detail)
-        raise Conflict("Many cases were opened at the same moment.", "Send the command again.")
+        raise Conflict(_("Many cases were opened at the same moment."), _("Send the command again."))
 
     @staticmethod
     async def _first_channel(s: AsyncSession, team_id: str, channel_id: str) -> bool:
@@ -230,8 +230,8 @@ class OpeningSteps(CaseSteps):
             ).first()
             if cust is None:
                 raise NotFound(
-                    f"No customer called {name!r} yet.",
-                    "Customers are remembered when a case names them: /recover <customer>: <what went wrong>.",
+                    _("No customer called %(name)s yet.") % {"name": repr(name)},
+                    _("Customers are remembered when a case names them: /recover <customer>: <what went wrong>."),
                 )
             cases = (
                 await s.exec(
@@ -247,7 +247,7 @@ class OpeningSteps(CaseSteps):
         assert customer_name is not None
         async with self.db.session() as s:
             now = self.clock.now()
-            cust, _ = await self._remember_customer(s, team_id, customer_name, now)
+            cust, _new = await self._remember_customer(s, team_id, customer_name, now)
             assert cust is not None
             cust.notes = [*cust.notes, {"text": note, "by": actor, "at": now.isoformat()}]
             s.add(cust)

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from teambot.core.cases.common import Card, CaseSteps, checked_text, user_ref
 from teambot.core.cases.models import Case, ImprovementFlag, NextStep
 from teambot.core.errors import InvalidStep, NotFound
+from teambot.core.i18n import gettext as _
 from teambot.core.policy.models import Policy
 
 
@@ -24,11 +25,11 @@ class ProgressSteps(CaseSteps):
         self, team_id: str, number: int, actor: str, text: str, owner: str | None = None,
         due: datetime | None = None, *, card: Card | None = None,
     ) -> NextStep:  # fmt: skip
-        step_text = checked_text(text, "next step", required=True, limit=1000)
+        step_text = checked_text(text, "next_step", required=True, limit=1000)
         made: list[NextStep] = []
 
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
-            self._not_closed(case, "add a next step")
+            self._not_closed(case, "step")
             count = (await s.exec(select(func.count()).where(NextStep.case_id == case.id))).one()
             who = user_ref(owner) if owner else (case.owner_id or actor)
             step = NextStep(
@@ -55,11 +56,12 @@ class ProgressSteps(CaseSteps):
             ).first()
             if step is None:
                 raise NotFound(
-                    f"Case #{number} has no next step {position}.",
-                    f"See its steps with /recover show {number}.",
+                    _("Case #%(n)s has no next step %(position)s.") % {"n": number, "position": position},
+                    _("See its steps with /recover show %(n)s.") % {"n": number},
                 )
             if step.done:
-                raise InvalidStep(f"Step {position} of case #{number} is already done.", "Nothing to do.")
+                raise InvalidStep(_("Step %(position)s of case #%(n)s is already done.") % {"position": position, "n": number},
+                                  _("Nothing to do."))  # fmt: skip
             step.done, step.done_at, step.done_by = True, now, actor
             s.add(step)
             done.append(step)

@@ -23,6 +23,7 @@ from teambot.core.cases.models import (
 )
 from teambot.core.db import Database
 from teambot.core.errors import NotFound
+from teambot.core.i18n import gettext as _
 from teambot.core.improvement.models import Cause
 from teambot.core.money import from_minor
 from teambot.core.policy.models import Policy
@@ -163,7 +164,8 @@ async def case_detail(db: Database, team_id: str, number: int) -> CaseDetail:
         )
         row = (await s.exec(query)).first()  # type: ignore[call-overload]
         if row is None or row[0].id is None:
-            raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
+            raise NotFound(_("There is no case #%(n)s in this team.") % {"n": number},
+                           _("See open cases with /recover list."))  # fmt: skip
         case, policy, customer, *counts = row
         assert policy is not None
         return await detail_in(s, case, policy, customer, [int(n) for n in counts])

@@ -11,6 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from teambot.core.cases.common import Card, CaseSteps, checked_text, mention
 from teambot.core.cases.models import ApprovalRequest, ApprovalStatus, Case, CaseStatus
 from teambot.core.errors import BadInput, InvalidStep, NotAllowed
+from teambot.core.i18n import N_
+from teambot.core.i18n import gettext as _
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import require_category
 
@@ -30,17 +32,17 @@ class RecordSteps(CaseSteps):
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
             if actor not in (case.opened_by, case.owner_id) and actor not in p.admins:
                 raise NotAllowed(
-                    f"Only whoever opened case #{number} ({mention(case.opened_by)}), its owner or an admin "
-                    "can cancel it.",
-                    "Ask one of them; a case that is real but finished is resolved, not cancelled.",
+                    _("Only whoever opened case #%(n)s (%(who)s), its owner or an admin can cancel it.")
+                    % {"n": number, "who": mention(case.opened_by)},
+                    _("Ask one of them; a case that is real but finished is resolved, not cancelled."),
                 )
             if duplicate_of is not None:
                 if duplicate_of == number:
-                    raise BadInput("A case can't be a duplicate of itself.", "Name the case that carries on.")
+                    raise BadInput(_("A case can't be a duplicate of itself."), _("Name the case that carries on."))
                 other = await self.get_case(s, team_id, duplicate_of)
                 if other.status == CaseStatus.CANCELLED:
                     raise InvalidStep(
-                        f"Case #{duplicate_of} is cancelled itself.", "Name the case that carries on."
+                        _("Case #%(n)s is cancelled itself.") % {"n": duplicate_of}, _("Name the case that carries on.")
                     )
             withdrawn = []
             for req in (
@@ -51,7 +53,7 @@ class RecordSteps(CaseSteps):
                 )
             ).all():
                 req.status, req.decided_by, req.decided_at = ApprovalStatus.WITHDRAWN, actor, now
-                req.decision_note = "case cancelled"
+                req.decision_note = N_("case cancelled")  # recorded in the source language
                 s.add(req)
                 withdrawn.append(req.id)
             before = case.status.value
@@ -70,7 +72,8 @@ class RecordSteps(CaseSteps):
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
             new = require_category(p, category)
             if new == case.category:
-                raise InvalidStep(f"Case #{number} is already in {new}.", "Nothing to do.")
+                raise InvalidStep(_("Case #%(n)s is already in %(category)s.") % {"n": number, "category": new},
+                                  _("Nothing to do."))  # fmt: skip
             before, case.category = case.category, new
             return "recategorised", {"from": before, "to": new}
 

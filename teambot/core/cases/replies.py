@@ -8,6 +8,7 @@ from teambot.core.cases.models import ApprovalRequest, Case
 from teambot.core.cases.opening import OpenedCase
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.commands.replies import Reply
+from teambot.core.i18n import gettext as _
 
 
 @dataclass
@@ -26,7 +27,7 @@ class CaseReply(Reply):
 class ListReply(Reply):
     title: str = ""
     cases: list[Case] = field(default_factory=list)
-    empty: str = "No cases."
+    empty: str = field(default_factory=lambda: _("No cases."))  # in the language it is made in
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func
@@ -11,9 +12,33 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.cases.common import MAX_TEXT, Card, CaseSteps, checked_text, mention
+from teambot.core.cases.kinds import APOLOGY_METHODS
 from teambot.core.cases.models import ApprovalRequest, ApprovalStatus, Case, CaseStatus
 from teambot.core.errors import BadInput, InvalidStep, NotAllowed
+from teambot.core.i18n import gettext as _
+from teambot.core.i18n import pgettext
 from teambot.core.policy.models import Policy
+
+
+def status_word(status: CaseStatus) -> str:
+    """A case's status in one word, as a sentence says it ("Case #3 is owned")."""
+    return {
+        CaseStatus.OPEN: pgettext("case is ...", "open"), CaseStatus.OWNED: pgettext("case is ...", "owned"),
+        CaseStatus.RESOLVED: pgettext("case is ...", "resolved"), CaseStatus.CLOSED: pgettext("case is ...", "closed"),
+        CaseStatus.CANCELLED: pgettext("case is ...", "cancelled"),
+    }.get(status, str(status))  # fmt: skip
+
+
+def _customer_answered(case: Case, satisfied: bool, score: int, comment: str | None) -> str:
+    """What the owner reads when the customer answered the follow-up, in the owner's language."""
+    said = {"customer": case.customer_name or _("The customer"), "score": score, "n": case.number,
+            "verdict": _("satisfied") if satisfied else _("not satisfied"), "state": status_word(case.status)}  # fmt: skip
+    after = {
+        CaseStatus.CLOSED: _("%(customer)s answered the follow-up themselves: %(verdict)s, %(score)s/5; case #%(n)s is closed."),
+        CaseStatus.OWNED: _("%(customer)s answered the follow-up themselves: %(verdict)s, %(score)s/5; case #%(n)s is back with you."),
+    }.get(case.status, _("%(customer)s answered the follow-up themselves: %(verdict)s, %(score)s/5; case #%(n)s stays %(state)s."))  # fmt: skip
+    text = after % said
+    return text + " " + _("They wrote: “%(comment)s”") % {"comment": comment} if comment else text
 
 
 class ResolutionSteps(CaseSteps):
@@ -25,31 +50,32 @@ class ResolutionSteps(CaseSteps):
         self, team_id: str, number: int, actor: str, summary: str, root_cause: str, *, card: Card | None = None
     ) -> Case:
         summary_text = checked_text(summary, "resolution", required=True)
-        cause = checked_text(root_cause, "root cause", limit=500)
+        cause = checked_text(root_cause, "root_cause", limit=500)
         if cause is None:
             raise BadInput(
-                "The root cause is missing; it is what the weekly digest learns from.",
-                f"Add it after a '|': /recover resolve {number} <what you did> | <root cause>",
+                _("The root cause is missing; it is what the weekly digest learns from."),
+                _("Add it after a '|': /recover resolve %(n)s <what you did> | <root cause>") % {"n": number},
                 field="root_cause",
             )
 
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
-            self._not_closed(case, "resolve it")
+            self._not_closed(case, "resolve")
             if case.status == CaseStatus.RESOLVED:
                 raise InvalidStep(
-                    f"Case #{number} is already resolved; it waits for the customer's follow-up.",
-                    f"Record it with /recover followup {number} satisfied|not <score 1-5>.",
+                    _("Case #%(n)s is already resolved; it waits for the customer's follow-up.") % {"n": number},
+                    _("Record it with /recover followup %(n)s satisfied|not <score 1-5>.") % {"n": number},
                 )
-            self._needs_owner(case, "resolve it")
+            self._needs_owner(case, "resolve")
             if actor != case.owner_id:
                 raise NotAllowed(
-                    f"Only the owner ({mention(case.owner_id)}) can resolve case #{number}.",
-                    f"Ask them, or ask for a handover: /recover handover {number} @you.",
+                    _("Only the owner (%(who)s) can resolve case #%(n)s.") % {"who": mention(case.owner_id), "n": number},
+                    _("Ask them, or ask for a handover: /recover handover %(n)s @you.") % {"n": number},
                 )
             if case.apologised_at is None:
                 raise InvalidStep(
-                    f"No apology is recorded on case #{number}; a recovery starts with one.",
-                    f"Record it first: /recover apologise {number} in_person|phone|email|chat [words].",
+                    _("No apology is recorded on case #%(n)s; a recovery starts with one.") % {"n": number},
+                    _("Record it first: /recover apologise %(n)s %(methods)s [words].")
+                    % {"n": number, "methods": "|".join(APOLOGY_METHODS)},
                 )
             pending = (
                 await s.exec(
@@ -68,12 +94,12 @@ class ResolutionSteps(CaseSteps):
                 ).first()
                 assert req is not None
                 raise InvalidStep(
-                    f"Case #{number} has a compensation request waiting for an approver "
-                    f"(request {req.id}, {req.gesture}).",
-                    "Resolve it once the approver has answered, so you promise only what was agreed, "
-                    f"or withdraw the request: /recover withdraw {req.id}.",
-                    offer=(f"Withdraw request {req.id}", f"withdraw {req.id}"),
-                )
+                    _("Case #%(n)s has a compensation request waiting for an approver (request %(id)s, %(gesture)s).")
+                    % {"n": number, "id": req.id, "gesture": req.gesture},
+                    _("Resolve it once the approver has answered, so you promise only what was agreed, or withdraw "
+                      "the request: /recover withdraw %(id)s.") % {"id": req.id},
+                    offer=(_("Withdraw request %(id)s") % {"id": req.id}, f"withdraw {req.id}"),
+                )  # fmt: skip
             case.status = CaseStatus.RESOLVED
             case.resolved_at, case.resolution, case.root_cause = now, summary_text, cause
             case.followup_due_at = now + timedelta(hours=p.followup_after_hours)
@@ -101,7 +127,8 @@ class ResolutionSteps(CaseSteps):
         """
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             raise BadInput(
-                f"{score!r} is not a score.", "Give the customer's score from 1 to 5.", field="score"
+                _("%(score)s is not a score.") % {"score": repr(score)}, _("Give the customer's score from 1 to 5."),
+                field="score",
             )
         comment_text = checked_text(comment, "comment", limit=MAX_TEXT)
 
@@ -113,10 +140,11 @@ class ResolutionSteps(CaseSteps):
             if case.status != CaseStatus.RESOLVED:
                 state = case.status.value
                 raise InvalidStep(
-                    f"Case #{number} is {state}; the follow-up comes after it is resolved.",
-                    f"Resolve it first: /recover resolve {number} <what you did> | <root cause>."
+                    _("Case #%(n)s is %(state)s; the follow-up comes after it is resolved.")
+                    % {"n": number, "state": status_word(case.status)},
+                    _("Resolve it first: /recover resolve %(n)s <what you did> | <root cause>.") % {"n": number}
                     if state != "closed"
-                    else f"Reopen it with /recover reopen {number} if there is more to do.",
+                    else _("Reopen it with /recover reopen %(n)s if there is more to do.") % {"n": number},
                 )
             case.followup_at, case.satisfied, case.score, case.won_back = now, satisfied, score, won_back
             case.followup_source = "staff"
@@ -131,16 +159,8 @@ class ResolutionSteps(CaseSteps):
 
         case = await self._change(team_id, number, actor, apply, card)
         if by_customer and case.owner_id:
-            verdict = "satisfied" if satisfied else "not satisfied"
-            after = {
-                CaseStatus.CLOSED: f"case #{number} is closed.",
-                CaseStatus.OWNED: f"case #{number} is back with you.",
-            }.get(case.status, f"case #{number} stays {case.status.value}.")
-            said = f" They wrote: “{comment_text}”" if comment_text else ""
             await self._tell_user(
-                case, case.owner_id, "customer_feedback",
-                f"{case.customer_name or 'The customer'} answered the follow-up themselves: {verdict}, "
-                f"{score}/5; {after}{said}",
+                case, case.owner_id, "customer_feedback", partial(_customer_answered, case, satisfied, score, comment_text),
                 satisfied=satisfied, score=score,
             )  # fmt: skip
         return case
@@ -174,7 +194,8 @@ class ResolutionSteps(CaseSteps):
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
             if case.status != CaseStatus.CLOSED:
                 raise InvalidStep(
-                    f"Case #{number} is {case.status.value}, not closed.", "It is still being worked."
+                    _("Case #%(n)s is %(state)s, not closed.") % {"n": number, "state": status_word(case.status)},
+                    _("It is still being worked."),
                 )
             case.status = CaseStatus.OWNED if case.owner_id else CaseStatus.OPEN
             case.closed_at, case.reopened_count = None, case.reopened_count + 1

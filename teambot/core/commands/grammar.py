@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from teambot.core.cases.kinds import SEVERITIES
+from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES
 from teambot.core.commands.amounts import split_amount
 from teambot.core.commands.intents import (
     Actions,
@@ -73,6 +73,7 @@ from teambot.core.commands.intents import (
 from teambot.core.commands.typos import args_fit, as_user, typo_of
 from teambot.core.customer_loop.email_address import split_contact
 from teambot.core.errors import BadInput
+from teambot.core.i18n import gettext as _
 from teambot.core.text import clean_text
 
 SUBCOMMANDS = (
@@ -89,10 +90,11 @@ _NUMBERS = r"#?\d{1,9}(?:\s*,\s*#?\d{1,9})*"  # `3`, `#3`, `3,7,12`
 _ACTION_VERBS = ("done", "drop", "snooze", "jira")
 
 USAGE = {
+    "help": "/recover help",
     "show": "/recover show <case>",
     "claim": "/recover claim <case>",
     "handover": "/recover handover <case> @person",
-    "apologise": "/recover apologise <case> in_person|phone|email|chat [the words you used]",
+    "apologise": f"/recover apologise <case> {'|'.join(APOLOGY_METHODS)} [the words you used]",
     "grant": "/recover grant <case> <gesture> [amount]",
     "approve": "/recover approve <request> [note]",
     "deny": "/recover deny <request> [reason]",
@@ -121,15 +123,30 @@ USAGE = {
     "causes": "/recover causes [week|month|YYYY-MM|YYYY-MM-DD..YYYY-MM-DD]",
     "action": "/recover action <case> <what will change> [@owner] [due <when>] · action done|drop|snooze|jira <action> ...",
     "actions": "/recover actions [mine|done|dropped|all]",
-    "policy cause": "/recover policy cause add|remove <name> · rename <old> to <new> · merge <from> into <into>",
+    "policy-cause": "/recover policy cause add|remove <name> · rename <old> to <new> · merge <from> into <into>",
+    "action-drop": "/recover action drop <action> <why>",
 }
+"""Each command's syntax: shown after "Usage:" in every language, the same words the help teaches
+(commands stay English, like the help's lines between backticks)."""
 
-def _number(token: str | None, usage: str, what: str = "case number") -> int:
+
+def _usage(usage: str) -> str:
+    return _("Usage: %(usage)s") % {"usage": usage}
+
+
+def _number(token: str | None, usage: str, what: str = "case") -> int:
+    """`what` numbers a case, a request or an action: each refusal is its own sentence to translate."""
     if token is None:
-        raise BadInput(f"The {what} is missing.", f"Usage: {usage}")
+        missing = {
+            "request": _("The request number is missing."), "action": _("The action number is missing."),
+        }.get(what, _("The case number is missing."))  # fmt: skip
+        raise BadInput(missing, _usage(usage))
     cleaned = token.strip().lstrip("#")
     if not cleaned.isdecimal() or len(cleaned) > 9:
-        raise BadInput(f"{token!r} is not a {what}.", f"Usage: {usage}")
+        wrong = {
+            "request": _("%(token)s is not a request number."), "action": _("%(token)s is not an action number."),
+        }.get(what, _("%(token)s is not a case number."))  # fmt: skip
+        raise BadInput(wrong % {"token": repr(token)}, _usage(usage))
     return int(cleaned)
 
 
@@ -222,7 +239,7 @@ class Words:
 
     @property
     def usage(self) -> str:
-        return USAGE.get(self.verb, "/recover help")
+        return USAGE.get(self.verb, USAGE["help"])
 
     @property
     def tokens(self) -> list[str]:
@@ -238,11 +255,12 @@ class Words:
         parts = self.rest.split(maxsplit=1)
         return parts[1].strip() if len(parts) > 1 else ""
 
-    def number(self, what: str = "case number") -> int:
+    def number(self, what: str = "case") -> int:
         return _number(self.first, self.usage, what)
 
-    def refuse(self, message: str, example: str = "") -> BadInput:
-        return BadInput(message, f"Usage: {self.usage}{example}")
+    def refuse(self, message: str) -> BadInput:
+        """`message` (already in the reader's language) with the command's usage under it."""
+        return BadInput(message, _usage(self.usage))
 
 
 Parser = Callable[[Words], Intent]
@@ -261,7 +279,7 @@ def _policy(w: Words) -> Intent:
     if tokens and tokens[0].lower() == "cause":
         parts = w.rest.split(maxsplit=2)
         if len(parts) < 2:
-            raise BadInput("Say add, remove, rename or merge, then the cause.", f"Usage: {USAGE['policy cause']}")
+            raise BadInput(_("Say add, remove, rename or merge, then the cause."), _usage(USAGE["policy-cause"]))
         return ChangeCauses(op=parts[1].lower(), args=parts[2].strip() if len(parts) > 2 else "", text=w.raw)
     if tokens:
         return ChangePolicy(setting=tokens[0].lower(), values=tokens[1:], text=w.raw)
@@ -271,7 +289,7 @@ def _policy(w: Words) -> Intent:
 def _customer(cls: type[CustomerHistory | ExportCustomer | ForgetCustomer]) -> Parser:
     def parse_customer(w: Words) -> Intent:
         if not w.rest.strip():
-            raise w.refuse("Which customer?")
+            raise w.refuse(_("Which customer?"))
         return cls(customer=w.rest.strip(), text=w.raw)
 
     return parse_customer
@@ -280,14 +298,14 @@ def _customer(cls: type[CustomerHistory | ExportCustomer | ForgetCustomer]) -> P
 def _note(w: Words) -> Intent:
     who, sep, what = w.rest.partition(":")
     if not sep or not who.strip() or not what.strip():
-        raise w.refuse("Give the customer, a colon, then the note.")
+        raise w.refuse(_("Give the customer, a colon, then the note."))
     return NoteCustomer(customer=who.strip(), note=what.strip(), text=w.raw)
 
 
 def _shoutout(w: Words) -> Intent:
     person = as_user(w.first or "")
     if person is None:
-        raise w.refuse("Who is the shout-out for?")
+        raise w.refuse(_("Who is the shout-out for?"))
     more, number = w.tail, None
     about = re.match(r"#?(\d+)\s+(.*)$", more, re.S)
     if about:
@@ -308,12 +326,12 @@ def _actions(w: Words) -> Intent:
 
 
 def _withdraw(w: Words) -> Intent:
-    return Withdraw(approval_id=w.number("request number"), text=w.raw)
+    return Withdraw(approval_id=w.number("request"), text=w.raw)
 
 
 def _decide(cls: type[Approve]) -> Parser:
     def parse_decision(w: Words) -> Intent:
-        return cls(approval_id=w.number("request number"), note=w.tail or None, text=w.raw)
+        return cls(approval_id=w.number("request"), note=w.tail or None, text=w.raw)
 
     return parse_decision
 
@@ -321,7 +339,8 @@ def _decide(cls: type[Approve]) -> Parser:
 def _done(w: Words) -> Intent:
     step = re.fullmatch(r"#?(\d+)[.\s]+(\d+)", w.rest.strip())
     if not step:
-        raise w.refuse("Say which case and which step.", " (e.g. /recover done 12.1)")
+        raise BadInput(_("Say which case and which step."),
+                       _("Usage: %(usage)s (e.g. /recover done 12.1)") % {"usage": w.usage})  # fmt: skip
     return CompleteStep(number=int(step.group(1)), position=int(step.group(2)), text=w.raw)
 
 
@@ -333,32 +352,32 @@ def _handover(w: Words) -> Intent:
     number, tail = w.number(), w.tail
     person = as_user(tail.split()[0]) if tail else None
     if person is None:
-        raise w.refuse("Who should own the case?")
+        raise w.refuse(_("Who should own the case?"))
     return Handover(number=number, to=person, text=w.raw)
 
 
 def _apologise(w: Words) -> Intent:
     number, tail = w.number(), w.tail
     if not tail:
-        raise w.refuse("How did you apologise?")
-    method, _, said = tail.partition(" ")
+        raise w.refuse(_("How did you apologise?"))
+    method, _space, said = tail.partition(" ")
     return Apologise(number=number, method=method, words=said.strip() or None, text=w.raw)
 
 
 def _grant(w: Words) -> Intent:
     number, tail = w.number(), w.tail
     if not tail:
-        raise w.refuse("Which gesture?")
+        raise w.refuse(_("Which gesture?"))
     gesture, amount = split_amount(tail)
     if not gesture:
-        raise w.refuse("Name the gesture as well as the amount.")
+        raise w.refuse(_("Name the gesture as well as the amount."))
     return Grant(number=number, gesture=gesture, amount=amount, text=w.raw)
 
 
 def _step(w: Words) -> Intent:
     number, tail = w.number(), w.tail
     if not tail:
-        raise w.refuse("What is the next step?")
+        raise w.refuse(_("What is the next step?"))
     return AddStep(number=number, **_what_owner_due(tail), text=w.raw)
 
 
@@ -367,14 +386,14 @@ def _action(w: Words) -> Intent:
         return _close_action(str(w.first).lower(), w.rest, w.raw)
     number, tail = w.number(), w.tail
     if not tail:
-        raise w.refuse("What will change?")
+        raise w.refuse(_("What will change?"))
     return CreateAction(number=number, **_what_owner_due(tail), text=w.raw)
 
 
 def _cancel(w: Words) -> Intent:
     number, tail = w.number(), w.tail
     if not tail:
-        raise w.refuse("Say why: mistake, or duplicate of <case>.")
+        raise w.refuse(_("Say why: mistake, or duplicate of <case>."))
     dup = re.fullmatch(r"(?:duplicate|dup|dupe)(?:\s+of)?\s+#?(\d{1,9})\b.*", tail, re.I | re.S)
     return Cancel(number=number, reason=tail, duplicate_of=int(dup.group(1)) if dup else None, text=w.raw)
 
@@ -382,7 +401,7 @@ def _cancel(w: Words) -> Intent:
 def _category(w: Words) -> Intent:
     number, tail = w.number(), w.tail
     if not tail:
-        raise w.refuse("Which category?")
+        raise w.refuse(_("Which category?"))
     return Recategorise(number=number, category=tail.lstrip("#"), text=w.raw)
 
 
@@ -394,7 +413,7 @@ def _snooze(w: Words) -> Intent:
 def _flag(w: Words) -> Intent:
     number, tail = w.number(), w.tail
     if not tail:
-        raise w.refuse("Say what should change in the process.")
+        raise w.refuse(_("Say what should change in the process."))
     return Flag(number=number, note=tail, text=w.raw)
 
 
@@ -405,9 +424,9 @@ def _reopen(w: Words) -> Intent:
 
 def _resolve(w: Words) -> Intent:
     number = w.number()
-    summary, _, cause = w.tail.partition("|")
+    summary, _bar, cause = w.tail.partition("|")
     if not summary.strip():
-        raise w.refuse("Say what you did to put it right.")
+        raise w.refuse(_("Say what you did to put it right."))
     return Resolve(number=number, summary=summary.strip(), root_cause=cause.strip(), text=w.raw)
 
 
@@ -415,16 +434,17 @@ def _followup(w: Words) -> Intent:
     number = w.number()
     said = [x.lower() for x in w.tail.split()]
     if not said or said[0] not in ("satisfied", "yes", "not", "no", "unsatisfied", "not-satisfied"):
-        raise w.refuse("Was the customer satisfied?")
+        raise w.refuse(_("Was the customer satisfied?"))
     after = said[1:]
     if after and after[0] == "satisfied":
         after = after[1:]
     if not after:
-        raise w.refuse("The score is missing.")
+        raise w.refuse(_("The score is missing."))
     try:
         score = int(after[0])
     except ValueError:
-        raise BadInput(f"{after[0]!r} is not a score.", "Give a whole number from 1 to 5.") from None
+        raise BadInput(_("%(score)s is not a score.") % {"score": repr(after[0])},
+                       _("Give a whole number from 1 to 5.")) from None  # fmt: skip
     won_back = {"won": True, "won-back": True, "lost": False}.get(after[1]) if len(after) > 1 else None
     return Followup(number=number, satisfied=said[0] in ("satisfied", "yes"), score=score, won_back=won_back,
                     text=w.raw)  # fmt: skip
@@ -447,7 +467,7 @@ def _cause(w: Words) -> Intent:
     """`3 Housekeeping`, `3,7,12 new Housekeeping missed rooms`, `3` (which cause? the choices)."""
     m = re.match(rf"({_NUMBERS})(?:\s+(.*))?$", w.rest.strip(), re.S)
     if not m:
-        raise BadInput("Say which case(s), then the cause.", f"Usage: {USAGE['cause']}")
+        raise BadInput(_("Say which case(s), then the cause."), _usage(USAGE["cause"]))
     numbers = [int(n) for n in re.findall(r"\d+", m.group(1))]
     tail = (m.group(2) or "").strip()
     new = bool(re.match(r"new\s+\S", tail, re.I))
@@ -458,10 +478,10 @@ def _cause(w: Words) -> Intent:
 def _close_action(verb: str, rest: str, raw: str) -> Intent:
     """`done 3 [what changed]`, `drop 3 <why>`, `snooze 3 [for 2d]`."""
     parts = rest.split(maxsplit=2)
-    number = _number(parts[1] if len(parts) > 1 else None, USAGE["action"], "action number")
+    number = _number(parts[1] if len(parts) > 1 else None, USAGE["action"], "action")
     tail = parts[2].strip() if len(parts) > 2 else ""
     if verb == "drop" and not tail:
-        raise BadInput("Say why the action is dropped.", "Usage: /recover action drop <action> <why>")
+        raise BadInput(_("Say why the action is dropped."), _usage(USAGE["action-drop"]))
     if verb == "jira":
         return ActionToJira(action=number, text=raw)
     if verb == "snooze":
@@ -478,10 +498,10 @@ def _integration(w: Words) -> tuple[str, str | None, list[str]]:
     tokens = w.tokens
     action = (tokens[0] if tokens else "list").lower()
     if action not in _INTEGRATION_ACTIONS[w.verb]:
-        raise w.refuse(f"`{action}` is not something /recover {w.verb} does.")
+        raise w.refuse(_("`%(action)s` is not something /recover %(verb)s does.") % {"action": action, "verb": w.verb})
     target = tokens[1] if len(tokens) > 1 else None
     if action != "list" and not target:
-        raise w.refuse(f"Which {'token' if w.verb == 'api-token' else 'URL'}?")
+        raise w.refuse(_("Which token?") if w.verb == "api-token" else _("Which URL?"))
     return action, target, tokens[2:]
 
 

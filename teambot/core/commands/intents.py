@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from teambot.core.errors import BadInput
+from teambot.core.i18n import gettext as _
 
 
 @dataclass(kw_only=True)
@@ -396,14 +397,16 @@ def intent_for(name: str, args: dict[str, Any] | None = None, text: str = "") ->
     does not have is refused, never dropped: a misspelt `amuont` would otherwise price by the catalogue."""
     cls = INTENTS.get(name)
     if cls is None:
-        raise BadInput(f"`{name}` is not something Teambot does.", "See /recover help.")
+        raise BadInput(_("`%(name)s` is not something Teambot does.") % {"name": name}, _("See /recover help."))
     known = {f.name for f in fields(cls)} - {"text"}
     values = {_ALIASES.get((name, key), key): value for key, value in (args or {}).items()}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise BadInput(f"{name} has no {', '.join(unknown)}.", f"It takes {', '.join(sorted(known)) or 'nothing'}.")
+        takes = _("It takes %(fields)s.") % {"fields": ", ".join(sorted(known))} if known else _("It takes nothing.")
+        raise BadInput(_("%(name)s has no %(fields)s.") % {"name": name, "fields": ", ".join(unknown)}, takes)
     try:
         return cls(text=text, **values)
     except TypeError:
         missing = sorted(known - set(values))
-        raise BadInput(f"Something is missing to {name}: {', '.join(missing)}.", "See /recover help.") from None
+        raise BadInput(_("Something is missing to %(name)s: %(fields)s.") % {"name": name, "fields": ", ".join(missing)},
+                       _("See /recover help.")) from None  # fmt: skip
