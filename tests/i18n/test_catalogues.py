@@ -136,7 +136,12 @@ CONVERTED_TEMPLATES = sorted(
 )
 # Names whose strings are for machines, not people (headers, patterns).
 # (LINK: the marker the timeline keeps in place of a customer's feedback link.)
-NOT_PROSE_NAMES = {"_HEADERS", "_GREETING", "_CLOSING", "TEAM_USAGE", "MY_USAGE", "LANGUAGES", "LINK"}
+# (USAGE: a command's grammar, English in every language; WEEK_WORDS, MONTH_WORDS, TOMORROW_WORDS: words a command
+# accepts; LEGEND_CORNER: matplotlib's name for a legend's place; NO_JIT: SQL.)
+NOT_PROSE_NAMES = {
+    "_HEADERS", "_GREETING", "_CLOSING", "TEAM_USAGE", "MY_USAGE", "LANGUAGES", "LINK",
+    "USAGE", "WEEK_WORDS", "MONTH_WORDS", "TOMORROW_WORDS", "LEGEND_CORNER", "NO_JIT",
+}  # fmt: skip
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]|%[sdifr]|\{\w*\}")
 
 

@@ -89,7 +89,7 @@ async def test_resolve_nudges_the_owner_before_and_at_the_deadline_in_working_ho
     clock.current = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # the start of his working day
     await dl.sweep()
     [(rcpt, early)] = of_kind(notifier, "nudge_resolve")
-    assert rcpt == USER("bob") and "should be resolved by Tue 24 Nov 12:00" in early.text
+    assert rcpt == USER("bob") and "should be resolved by Tuesday 24 November, 12:00" in early.text
     assert "3 h left" in early.text
     clock.current = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # the deadline
     await dl.sweep()
@@ -134,7 +134,7 @@ async def test_followup_nudge_has_answers_snoozes_and_stops_when_answered(
 
     bob = Context(T, CH, "bob")
     reply = await container.commands.run_text("snooze 1 for 2h", bob)
-    assert isinstance(reply, CaseReply) and "snoozed until Wed 25 Nov 12:00" in reply.message
+    assert isinstance(reply, CaseReply) and "snoozed until Wednesday 25 November, 12:00" in reply.message
     assert reply.detail is not None and reply.detail.case.followup_due_at == clock.now() + timedelta(hours=2)
     refused = await container.commands.run_text("snooze 1 for 2h", Context(T, CH, "carol"))
     assert isinstance(refused, ErrorReply) and "Only the owner" in refused.text

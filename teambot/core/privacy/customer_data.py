@@ -27,6 +27,7 @@ from teambot.core.cases.models import (
 )
 from teambot.core.cases.service import RecoveryService
 from teambot.core.errors import NotFound
+from teambot.core.i18n import gettext as _
 from teambot.core.improvement.models import ImprovementAction
 from teambot.core.money import from_minor
 from teambot.core.policy.rules import load_policy, require_admin
@@ -43,7 +44,8 @@ async def _find(s: AsyncSession, team_id: str, name: str) -> Customer:
     ).first()
     if cust is None:
         raise NotFound(
-            f"No customer called {name!r} in this team.", "Check the spelling with /recover customer <name>."
+            _("No customer called %(name)r in this team.") % {"name": name},
+            _("Check the spelling with /recover customer <name>."),
         )
     return cust
 
@@ -66,7 +68,9 @@ def _iso(value: datetime | None) -> str | None:
 
 async def export_customer(service: RecoveryService, team_id: str, actor: str, name: str) -> dict[str, Any]:
     async with service.db.session() as s:
-        require_admin(await load_policy(s, team_id, actor, service.clock.now()), actor, "export customer data")
+        require_admin(
+            await load_policy(s, team_id, actor, service.clock.now()), actor, _("export customer data")
+        )
         cust = await _find(s, team_id, name)
         cases = (
             await s.exec(select(Case).where(Case.customer_id == cust.id).order_by(col(Case.number)))
@@ -97,7 +101,7 @@ async def forget_customer(service: RecoveryService, team_id: str, actor: str, na
     """Returns how many cases were scrubbed."""
     async with service.db.session() as s:
         now = service.clock.now()
-        require_admin(await load_policy(s, team_id, actor, now), actor, "erase a customer's data")
+        require_admin(await load_policy(s, team_id, actor, now), actor, _("erase a customer's data"))
         cust = await _find(s, team_id, name)
         cases = (await s.exec(select(Case).where(Case.customer_id == cust.id))).all()
         for c in cases:
@@ -124,7 +128,9 @@ async def forget_customer(service: RecoveryService, team_id: str, actor: str, na
             for flag in (await s.exec(select(ImprovementFlag).where(ImprovementFlag.case_id == c.id))).all():
                 flag.note = redact_name(flag.note, cust.name)
                 s.add(flag)
-            for action in (await s.exec(select(ImprovementAction).where(ImprovementAction.case_id == c.id))).all():
+            for action in (
+                await s.exec(select(ImprovementAction).where(ImprovementAction.case_id == c.id))
+            ).all():
                 action.text = redact_name(action.text, cust.name)
                 action.outcome = redact_name(action.outcome, cust.name) if action.outcome else None
                 s.add(action)

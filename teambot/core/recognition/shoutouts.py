@@ -16,6 +16,8 @@ from sqlmodel import col, select
 from teambot.core.cases.models import Case, CaseStatus, TimelineEvent
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, InvalidStep, NotFound
+from teambot.core.i18n import gettext as _
+from teambot.core.i18n import ngettext, use_locale
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import load_policy, read_policy
 from teambot.core.ports import Clock, Notice, Notifier, Recipient
@@ -54,19 +56,23 @@ class Shoutouts:
         to = to.strip().strip("<>").lstrip("@")
         text = " ".join((message or "").split())
         if not to:
-            raise BadInput("Who is the shout-out for?", "Usage: /recover shoutout @person [case] <why>")
+            raise BadInput(_("Who is the shout-out for?"), _("Usage: /recover shoutout @person [case] <why>"))
         if to == giver:
             raise InvalidStep(
-                "Shout-outs are for teammates, not yourself.", "Recognise someone who helped you instead."
+                _("Shout-outs are for teammates, not yourself."),
+                _("Recognise someone who helped you instead."),
             )
         if not text:
             raise BadInput(
-                f"Say what <@{to}> did well.", f"Usage: /recover shoutout @{to} [case] <why>", field="message"
+                _("Say what %(person)s did well.") % {"person": f"<@{to}>"},
+                _("Usage: /recover shoutout @%(person)s [case] <why>") % {"person": to},
+                field="message",
             )
         if len(text) > MAX_MESSAGE:
             raise BadInput(
-                f"The shout-out is {len(text)} characters; the most is {MAX_MESSAGE}.",
-                "Shorten it and send it again.",
+                _("The shout-out is %(count)s characters; the most is %(limit)s.")
+                % {"count": len(text), "limit": MAX_MESSAGE},
+                _("Shorten it and send it again."),
                 field="message",
             )
         async with self.db.session() as s:
@@ -84,8 +90,13 @@ class Shoutouts:
             ).one()
             if given >= sched.shoutouts_per_day:
                 raise InvalidStep(
-                    f"You have given your {sched.shoutouts_per_day} shout-outs for today.",
-                    "Save this one for tomorrow; the allowance keeps each one meaningful.",
+                    ngettext(
+                        "You have given your %(count)s shout-out for today.",
+                        "You have given your %(count)s shout-outs for today.",
+                        sched.shoutouts_per_day,
+                    )
+                    % {"count": sched.shoutouts_per_day},
+                    _("Save this one for tomorrow; the allowance keeps each one meaningful."),
                 )
             case: Case | None = None
             if number is not None:
@@ -94,7 +105,8 @@ class Shoutouts:
                 ).first()
                 if case is None:
                     raise NotFound(
-                        f"There is no case #{number} in this team.", "Leave the case out, or check it."
+                        _("There is no case #%(number)s in this team.") % {"number": number},
+                        _("Leave the case out, or check it."),
                     )
             shout = Shoutout(
                 team_id=team_id, giver=giver, recipient=to, case_id=case.id if case else None, message=text,
@@ -111,12 +123,18 @@ class Shoutouts:
             await s.commit()
         where = channel_id or (case.channel_id if case else None)
         if where:
-            about = f" for case #{case.number}" if case else ""
+            with use_locale(policy.language):  # the channel reads the team's language
+                values = {"giver": f"<@{giver}>", "to": f"<@{to}>", "message": text}
+                if case:
+                    said = _("%(giver)s gave %(to)s a shout-out for case #%(number)s: %(message)s") % {
+                        **values, "number": case.number}  # fmt: skip
+                else:
+                    said = _("%(giver)s gave %(to)s a shout-out: %(message)s") % values
             await self.notifier.notify(
                 Recipient("channel", where, case.platform if case else platform),
                 Notice(
                     kind="shoutout",
-                    text=f"🎉 <@{giver}> gave <@{to}> a shout-out{about}: {text}",
+                    text=f"🎉 {said}",
                     team_id=team_id,
                     case_id=case.id if case else None,
                     data={"from": giver, "to": to, "message": text, "number": case.number if case else None},
