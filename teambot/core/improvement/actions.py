@@ -23,7 +23,7 @@ from teambot.core.cases.models import Case
 from teambot.core.cases.service import RecoveryService
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, InvalidStep, NotAllowed, NotFound
-from teambot.core.i18n import N_, pgettext, use_locale
+from teambot.core.i18n import N_, use_locale
 from teambot.core.i18n import gettext as _
 from teambot.core.improvement.models import ActionStatus, Cause, ImprovementAction
 from teambot.core.policy.models import Policy
@@ -64,7 +64,7 @@ _STATUS = {"open": N_("open"), "done": N_("done"), "dropped": N_("dropped")}
 
 def status_word(status: str) -> str:
     """An action's status (`open`, `done`, `dropped`) in the current language; the data keeps the key."""
-    return pgettext("action", _STATUS[status]) if status in _STATUS else status
+    return _(_STATUS[status]) if status in _STATUS else status
 
 
 def _view(a: ImprovementAction, case_number: int, cause: str | None) -> ActionView:

@@ -356,7 +356,12 @@ async def figures(
 
     await _compensation(s, policy, f, start, end)
     recovered = await _followups(s, dialect, f, team, start, end)
-    f.shoutouts = int(
+    f.shoutouts = await _shoutouts(s, team, start, end)
+    return f, {"recovered": recovered, "resolve_hours": [round(hours(us), 2) for us in resolve_us]}
+
+
+async def _shoutouts(s: AsyncSession, team: str, start: datetime, end: datetime) -> int:
+    return int(
         (
             await s.exec(
                 select(func.count()).select_from(Shoutout)
@@ -364,7 +369,6 @@ async def figures(
             )
         ).one()
     )  # fmt: skip
-    return f, {"recovered": recovered, "resolve_hours": [round(hours(us), 2) for us in resolve_us]}
 
 
 async def _compensation(s: AsyncSession, policy: Policy, f: Figures, start: datetime, end: datetime) -> None:

@@ -43,6 +43,33 @@ class LeaderRow:
         return self.shoutouts + self.recovered
 
 
+def _checked(giver: str, to: str, message: str) -> tuple[str, str]:
+    """Who the shout-out is for and its words, cleaned; or a refusal that says what to change."""
+    to = to.strip().strip("<>").lstrip("@")
+    text = " ".join((message or "").split())
+    if not to:
+        raise BadInput(_("Who is the shout-out for?"), _("Usage: /recover shoutout @person [case] <why>"))
+    if to == giver:
+        raise InvalidStep(
+            _("Shout-outs are for teammates, not yourself."),
+            _("Recognise someone who helped you instead."),
+        )
+    if not text:
+        raise BadInput(
+            _("Say what %(person)s did well.") % {"person": f"<@{to}>"},
+            _("Usage: /recover shoutout @%(person)s [case] <why>") % {"person": to},
+            field="message",
+        )
+    if len(text) > MAX_MESSAGE:
+        raise BadInput(
+            _("The shout-out is %(count)s characters; the most is %(limit)s.")
+            % {"count": len(text), "limit": MAX_MESSAGE},
+            _("Shorten it and send it again."),
+            field="message",
+        )
+    return to, text
+
+
 class Shoutouts:
     def __init__(self, db: Database, clock: Clock, notifier: Notifier) -> None:
         self.db = db
@@ -53,28 +80,7 @@ class Shoutouts:
         self, team_id: str, giver: str, to: str, message: str, *, number: int | None = None,
         channel_id: str | None = None, platform: str = "shell",
     ) -> tuple[Shoutout, Case | None]:  # fmt: skip
-        to = to.strip().strip("<>").lstrip("@")
-        text = " ".join((message or "").split())
-        if not to:
-            raise BadInput(_("Who is the shout-out for?"), _("Usage: /recover shoutout @person [case] <why>"))
-        if to == giver:
-            raise InvalidStep(
-                _("Shout-outs are for teammates, not yourself."),
-                _("Recognise someone who helped you instead."),
-            )
-        if not text:
-            raise BadInput(
-                _("Say what %(person)s did well.") % {"person": f"<@{to}>"},
-                _("Usage: /recover shoutout @%(person)s [case] <why>") % {"person": to},
-                field="message",
-            )
-        if len(text) > MAX_MESSAGE:
-            raise BadInput(
-                _("The shout-out is %(count)s characters; the most is %(limit)s.")
-                % {"count": len(text), "limit": MAX_MESSAGE},
-                _("Shorten it and send it again."),
-                field="message",
-            )
+        to, text = _checked(giver, to, message)
         async with self.db.session() as s:
             now = self.clock.now()
             policy = await load_policy(s, team_id, giver, now, platform)
@@ -121,9 +127,17 @@ class Shoutouts:
                     )
                 )  # fmt: skip
             await s.commit()
+        await self._announce(team_id, giver, to, text, case, channel_id, platform, policy.language)
+        return shout, case
+
+    async def _announce(
+        self, team_id: str, giver: str, to: str, text: str, case: Case | None, channel_id: str | None,
+        platform: str, language: str,
+    ) -> None:  # fmt: skip
+        """The channel hears it (in the team's language): where it was given, else the case's channel."""
         where = channel_id or (case.channel_id if case else None)
         if where:
-            with use_locale(policy.language):  # the channel reads the team's language
+            with use_locale(language):  # the channel reads the team's language
                 values = {"giver": f"<@{giver}>", "to": f"<@{to}>", "message": text}
                 if case:
                     said = _("%(giver)s gave %(to)s a shout-out for case #%(number)s: %(message)s") % {
@@ -140,7 +154,6 @@ class Shoutouts:
                     data={"from": giver, "to": to, "message": text, "number": case.number if case else None},
                 ),
             )
-        return shout, case
 
     async def leaderboard(self, team_id: str, days: int = 30, limit: int = 10) -> list[LeaderRow]:
         """Top recoverers: shout-outs received, cases recovered (closed satisfied), their scores."""
