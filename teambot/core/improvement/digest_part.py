@@ -34,10 +34,10 @@ async def improvement_part(db: Database, policy: Policy, start: datetime, end: d
         groups, _ = await look_alikes(s, policy.team_id, end)
         actions = await _actions(s, policy.team_id, start, end, ZoneInfo(policy.digest_timezone))
     return {
-        "fix_first": [asdict(c) | {"trend": c.trend} for c in costs[:TOP]],
-        "fix_first_lines": [cost_line(c, i) for i, c in enumerate(costs[:TOP], 1)],
-        "pareto": [{"cause": c.name, "points": c.points, "cases": len(c.cases)} for c in costs],
-        "groups": [group_line(g) for g in groups],
+        "fix_first": [asdict(cost) | {"trend": cost.trend} for cost in costs[:TOP]],
+        "fix_first_lines": [cost_line(cost, rank) for rank, cost in enumerate(costs[:TOP], 1)],
+        "pareto": [{"cause": cost.name, "points": cost.points, "cases": len(cost.cases)} for cost in costs],
+        "groups": [group_line(group) for group in groups],
         "actions": actions,
     }
 

@@ -91,7 +91,7 @@ class ImprovementHandlers:
         now = self.s.clock.now()
         async with self.db.session() as s:
             policy = await load_policy(s, ctx.team_id, ctx.user_id, now)
-            numbers = [c.number for c in await vocab.case_numbers(s, ctx.team_id, nums)]
+            numbers = [case.number for case in await vocab.case_numbers(s, ctx.team_id, nums)]
             created = False
             if intent.new:
                 vocab.require_cause_keeper(policy, ctx.user_id)
@@ -112,7 +112,7 @@ class ImprovementHandlers:
         async with self.db.read() as s:
             cases = await vocab.case_numbers(s, ctx.team_id, nums)
             causes = await vocab.causes_of(s, ctx.team_id)
-            now_under = {c.number: await vocab.cause_of(s, c) for c in cases}
+            now_under = {case.number: await vocab.cause_of(s, case) for case in cases}
         listed = ",".join(str(n) for n in nums)
         lines = []
         for case in cases:
