@@ -33,6 +33,7 @@ from babel.dates import format_date, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from babel.numbers import format_percent as _babel_percent
 from babel.support import LazyProxy
 
 DOMAIN = "teambot"
@@ -55,7 +56,7 @@ _current: ContextVar[str] = ContextVar("teambot_locale", default=SOURCE)
 
 
 def normalise(code: str | None) -> str | None:
-    """"de", "de-AT", "de_CH", "pt-BR", "DE" -> the supported language; None when unsupported."""
+    """ "de", "de-AT", "de_CH", "pt-BR", "DE" -> the supported language; None when unsupported."""
     if not code:
         return None
     lang = re.split(r"[-_]", code.strip().lower(), maxsplit=1)[0]
@@ -71,7 +72,8 @@ def require_language(code: str, *, field: str | None = "language") -> str:
     if lang is None:
         raise BadInput(
             gettext("Teambot cannot write in '%(code)s' yet.") % {"code": code},
-            gettext("Languages: %(list)s.") % {"list": ", ".join(f"{c} ({language_name(c)})" for c in LANGUAGES)},
+            gettext("Languages: %(list)s.")
+            % {"list": ", ".join(f"{c} ({language_name(c)})" for c in LANGUAGES)},
             field=field,
         )
     return lang
@@ -225,7 +227,7 @@ def babel_locale(lang: str | None = None) -> Locale:
 
 
 def format_day(at: datetime, tz: str = "UTC", lang: str | None = None) -> str:
-    """"2 December", "2. Dezember", "2 décembre", "2 de diciembre" in `tz`."""
+    """ "2 December", "2. Dezember", "2 décembre", "2 de diciembre" in `tz`."""
     return format_skeleton("MMMMd", at.astimezone(ZoneInfo(tz)), locale=babel_locale(lang))
 
 
@@ -241,6 +243,11 @@ def format_when(at: datetime, tz: str = "UTC", lang: str | None = None) -> str:
 def format_number(value: float | Decimal, lang: str | None = None) -> str:
     """A number as the reader writes it ("20,000", "20.000", "20 000")."""
     return format_decimal(value, locale=babel_locale(lang))
+
+
+def format_percent(share: float | Decimal, lang: str | None = None) -> str:
+    """A share (0.5) as the reader writes a percentage ("50%", "50 %", "50 %")."""
+    return _babel_percent(share, locale=babel_locale(lang))
 
 
 def format_money(amount: Decimal, currency: str, lang: str | None = None) -> str:

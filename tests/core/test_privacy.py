@@ -38,7 +38,7 @@ async def test_export_then_forget_a_customer(container: Container) -> None:
     refused = await run("forget-customer Mrs Patel", bob)
     assert isinstance(refused, ErrorReply)
     done = await run("forget-customer Mrs Patel", admin)
-    assert isinstance(done, TextReply) and "1 case(s)" in done.text
+    assert isinstance(done, TextReply) and "1 case;" in done.text
 
     detail = await case_detail(container.db, T, 1)
     c = detail.case

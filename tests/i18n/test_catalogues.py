@@ -51,18 +51,6 @@ OPERATOR_FACING = [
 NOT_YET_CONVERTED = [
     "teambot/core/api_tokens/handlers.py",
     "teambot/core/api_tokens/store.py",
-    "teambot/core/improvement/actions.py",
-    "teambot/core/improvement/costs.py",
-    "teambot/core/improvement/handlers.py",
-    "teambot/core/improvement/home.py",
-    "teambot/core/improvement/render.py",
-    "teambot/core/improvement/vocabulary.py",
-    "teambot/core/insights/charts.py",
-    "teambot/core/insights/delivery.py",
-    "teambot/core/insights/digest.py",
-    "teambot/core/insights/handlers.py",
-    "teambot/core/insights/patterns.py",
-    "teambot/core/insights/spend.py",
     "teambot/core/intake/queue.py",
     "teambot/core/jira/handlers.py",
     "teambot/core/jira/loop_actions.py",
@@ -71,15 +59,7 @@ NOT_YET_CONVERTED = [
     "teambot/core/policy/rules.py",
     "teambot/core/policy/service.py",
     "teambot/core/policy/settings.py",
-    "teambot/core/privacy/customer_data.py",
-    "teambot/core/privacy/handlers.py",
-    "teambot/core/recognition/handlers.py",
-    "teambot/core/recognition/shoutouts.py",
-    "teambot/core/scheduling/deadlines.py",
-    "teambot/core/scheduling/handlers.py",
-    "teambot/core/scheduling/nudges.py",
     "teambot/core/scheduling/queue.py",
-    "teambot/core/scheduling/working_hours.py",
     "teambot/core/webhooks/admin.py",
     "teambot/core/webhooks/delivery.py",
     "teambot/core/webhooks/handlers.py",
@@ -119,8 +99,25 @@ CONVERTED_TEMPLATES = sorted(
 # Names whose strings are for machines, not people (headers, patterns).
 # (LINK: the marker the timeline keeps in place of a customer's feedback link; USAGE: the grammar's command
 # syntax, which stays English like the help's commands; _REAL_WORDS_TEXT: English words the typo check knows.)
-NOT_PROSE_NAMES = {"_HEADERS", "_GREETING", "_CLOSING", "TEAM_USAGE", "MY_USAGE", "LANGUAGES", "LINK", "USAGE",
-                   "_REAL_WORDS_TEXT"}
+# (LINK: the marker the timeline keeps in place of a customer's feedback link.)
+# (USAGE: a command's grammar, English in every language; WEEK_WORDS, MONTH_WORDS, TOMORROW_WORDS: words a command
+# accepts; LEGEND_CORNER: matplotlib's name for a legend's place; NO_JIT: SQL.)
+NOT_PROSE_NAMES = {
+    "LANGUAGES",
+    "LEGEND_CORNER",
+    "LINK",
+    "MONTH_WORDS",
+    "MY_USAGE",
+    "NO_JIT",
+    "TEAM_USAGE",
+    "TOMORROW_WORDS",
+    "USAGE",
+    "WEEK_WORDS",
+    "_CLOSING",
+    "_GREETING",
+    "_HEADERS",
+    "_REAL_WORDS_TEXT",
+}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]|%[sdifr]|\{\w*\}")
 
 

@@ -55,11 +55,11 @@ async def test_the_vocabulary(container: Container) -> None:
     assert "Did you mean Heat lamp?" in refused(await run(c, f"cause {n} Heat lmap"))
     assert "There is no case #99" in refused(await run(c, "cause 99 Heat lamp"))
     ok(await run(c, f"cause {n} Pass lamp"))
-    assert "merged into Heat lamp: 1 case(s) moved" in ok(await run(c, "policy cause merge Pass lamp into Heat lamp"))
+    assert "merged into Heat lamp: 1 case moved" in ok(await run(c, "policy cause merge Pass lamp into Heat lamp"))
     assert "is called Pass heat lamp now" in ok(await run(c, "policy cause rename Heat lamp to Pass heat lamp"))
     which = await run(c, f"cause {n}")
     assert isinstance(which, ChoiceReply) and f"#{n}: “the heat lamp on the pass was dead”, filed under *Pass heat lamp*" in which.text
-    assert "1 case(s) are unfiled" in ok(await run(c, "policy cause remove Pass heat lamp"))
+    assert "1 case is unfiled" in ok(await run(c, "policy cause remove Pass heat lamp"))
     async with c.db.read() as s:
         case = (await s.exec(select(Case).where(Case.number == n))).one()
         kinds = [e.kind for e in (await s.exec(select(TimelineEvent).where(TimelineEvent.case_id == case.id))).all()]

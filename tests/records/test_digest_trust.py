@@ -257,13 +257,13 @@ async def test_a_past_week_with_cancelled_reopened_and_escalated_cases_matches_t
 def test_spend_periods() -> None:
     now = datetime(2026, 11, 26, 12, tzinfo=UTC)
     month = parse_period("month", now, "UTC")
-    assert (month.first, month.last, month.label) == (date(2026, 11, 1), date(2026, 11, 26), "November 2026 so far (1–26 Nov 2026)")
+    assert (month.first, month.last, month.label) == (date(2026, 11, 1), date(2026, 11, 26), "November 2026 so far (1\u2009–\u200926 Nov 2026)")
     week = parse_period("week", now, "Europe/London")
     assert (week.first, week.last) == (date(2026, 11, 23), date(2026, 11, 26))
     feb = parse_period("2026-02", now, "UTC")
     assert (feb.start, feb.end) == (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
     rng = parse_period("2026-11-30..2026-12-06", now, "UTC")
-    assert rng.label == "30 Nov – 6 Dec 2026" and rng.end == datetime(2026, 12, 7, tzinfo=UTC)
+    assert rng.label == "30 Nov\u2009–\u20096 Dec 2026" and rng.end == datetime(2026, 12, 7, tzinfo=UTC)
 
 
 # ----- E. approvals never strand a case ----------------------------------------------------------

@@ -83,7 +83,7 @@ def test_the_figure_holds_the_weeks_data() -> None:
     assert [b.get_height() for b in weeks.containers[0]] == [4, 5, 6, 7, 7]
     assert [t.get_text() for t in weeks.get_xticklabels()] == ["W44", "W45", "W46", "W47", "W48"]
     # The week's dates in the title.
-    assert fig.get_suptitle() == "Recovery cases, 23–29 Nov 2026 (2026-W48)"
+    assert fig.get_suptitle() == "Recovery cases, 23\u2009–\u200929 Nov 2026 (2026-W48)"  # CLDR's interval
 
 
 def test_a_category_keeps_its_colour_from_week_to_week() -> None:
@@ -112,9 +112,9 @@ def test_bins_put_the_target_on_an_edge() -> None:
 
 
 def test_week_dates() -> None:
-    assert week_dates(date(2026, 11, 23)) == "23–29 Nov 2026"
-    assert week_dates(date(2026, 11, 30)) == "30 Nov – 6 Dec 2026"
-    assert week_dates(date(2025, 12, 29)) == "29 Dec 2025 – 4 Jan 2026"
+    assert week_dates(date(2026, 11, 23)) == "23\u2009–\u200929 Nov 2026"
+    assert week_dates(date(2026, 11, 30)) == "30 Nov\u2009–\u20096 Dec 2026"
+    assert week_dates(date(2025, 12, 29)) == "29 Dec 2025\u2009–\u20094 Jan 2026"
 
 
 def test_an_empty_week_has_no_chart() -> None:

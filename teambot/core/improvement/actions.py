@@ -23,6 +23,8 @@ from teambot.core.cases.models import Case
 from teambot.core.cases.service import RecoveryService
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, InvalidStep, NotAllowed, NotFound
+from teambot.core.i18n import N_, use_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.improvement.models import ActionStatus, Cause, ImprovementAction
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import is_admin, role_of
@@ -30,7 +32,7 @@ from teambot.core.ports import Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import PENDING, DueItem
 from teambot.core.scheduling.queue import Handler, Outcome
-from teambot.core.scheduling.working_hours import next_working_moment, zone_of
+from teambot.core.scheduling.working_hours import next_working_moment, person_language, zone_of
 from teambot.core.text import clean_text
 
 USAGE = "/recover action <case> <what will change> [@owner] [due <when>]"
@@ -57,6 +59,14 @@ class ActionView:
         return self.status == "open" and self.due_at is not None and self.due_at < now
 
 
+_STATUS = {"open": N_("open"), "done": N_("done"), "dropped": N_("dropped")}
+
+
+def status_word(status: str) -> str:
+    """An action's status (`open`, `done`, `dropped`) in the current language; the data keeps the key."""
+    return _(_STATUS[status]) if status in _STATUS else status
+
+
 def _view(a: ImprovementAction, case_number: int, cause: str | None) -> ActionView:
     return ActionView(
         a.number, case_number, cause, a.text, a.owner_id, a.due_at, a.status.value, a.created_by,
@@ -72,7 +82,9 @@ def _query() -> Any:
     )
 
 
-async def list_actions(db: Database, team_id: str, status: str | None = "open", owner: str | None = None) -> list[ActionView]:
+async def list_actions(
+    db: Database, team_id: str, status: str | None = "open", owner: str | None = None
+) -> list[ActionView]:
     """A team's actions (open ones by default), oldest first."""
     q = _query().where(ImprovementAction.team_id == team_id)
     if status:
@@ -95,16 +107,24 @@ async def _one(s: AsyncSession, team_id: str, number: int) -> tuple[ImprovementA
         await s.exec(_query().where(ImprovementAction.team_id == team_id, ImprovementAction.number == number))
     ).first()
     if row is None:
-        raise NotFound(f"There is no action {number} in this team.", "Open ones are listed with /recover actions.")
+        raise NotFound(
+            _("There is no action %(number)s in this team.") % {"number": number},
+            _("Open ones are listed with /recover actions."),
+        )
     return row[0], row[1], row[2]
 
 
 def _text(value: str | None, what: str, limit: int = 1000) -> str:
+    """`value` cleaned, or a refusal saying `what` is missing (a whole sentence: "Say what will change.")."""
     cleaned = clean_text(value or "").strip()
     if not cleaned:
-        raise BadInput(f"Say {what}.", f"Usage: {USAGE}")
+        raise BadInput(what, _("Usage: %(usage)s") % {"usage": USAGE})
     if len(cleaned) > limit:
-        raise BadInput(f"That is {len(cleaned)} characters; the most is {limit}.", "Shorten it and send it again.")
+        raise BadInput(
+            _("That is %(count)s characters; the most is %(limit)s.")
+            % {"count": len(cleaned), "limit": limit},
+            _("Shorten it and send it again."),
+        )
     return cleaned
 
 
@@ -113,11 +133,15 @@ async def create_action(
     owner: str | None = None, due_at: datetime | None = None,
 ) -> ActionView:  # fmt: skip
     """A change someone owns (the creator unless `owner`), tied to the case and its cause."""
-    what = _text(text, "what will change")
+    what = _text(text, _("Say what will change."))
     made: list[ImprovementAction] = []
 
     async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
-        last = (await s.exec(select(func.max(ImprovementAction.number)).where(ImprovementAction.team_id == team_id))).one()
+        last = (
+            await s.exec(
+                select(func.max(ImprovementAction.number)).where(ImprovementAction.team_id == team_id)
+            )
+        ).one()
         action = ImprovementAction(
             team_id=team_id, number=int(last or 0) + 1, case_id=case.id or 0, cause_id=case.cause_id, text=what,
             owner_id=owner or actor, due_at=due_at, created_by=actor, created_at=now,
@@ -130,47 +154,63 @@ async def create_action(
             "cause_id": case.cause_id, "action_id": action.id,
         }  # fmt: skip
 
-    for _ in range(3):  # two actions numbered at the same instant: the loser takes the next number
+    for _attempt in range(3):  # two actions numbered at the same instant: the loser takes the next number
         try:
             case = await service.change_case(team_id, case_number, actor, apply)
             break
         except IntegrityError:
             made.clear()
     else:
-        raise InvalidStep("Another action was being created at the same moment.", "Send it again.")
+        raise InvalidStep(_("Another action was being created at the same moment."), _("Send it again."))
     async with service.db.read() as s:
         cause = await s.get(Cause, case.cause_id) if case.cause_id else None
     return _view(made[-1], case.number, cause.name if cause else None)
 
 
 def _may_close(policy: Policy, action: ImprovementAction, actor: str) -> None:
-    if actor in (action.owner_id, action.created_by) or is_admin(policy, actor) or role_of(policy, actor) == "manager":
+    if (
+        actor in (action.owner_id, action.created_by)
+        or is_admin(policy, actor)
+        or role_of(policy, actor) == "manager"
+    ):
         return
     raise NotAllowed(
-        f"Only its owner (<@{action.owner_id}>), whoever created it, a manager or an admin can close action "
-        f"{action.number}.",
-        "Ask them, or add what you know to its case.",
+        _(
+            "Only its owner (%(owner)s), whoever created it, a manager or an admin can close action %(number)s."
+        )
+        % {"owner": f"<@{action.owner_id}>", "number": action.number},
+        _("Ask them, or add what you know to its case."),
     )
 
 
 async def close_action(
-    service: RecoveryService, team_id: str, number: int, actor: str, *, done: bool, note: str | None = None,
+    service: RecoveryService,
+    team_id: str,
+    number: int,
+    actor: str,
+    *,
+    done: bool,
+    note: str | None = None,
     system: bool = False,
 ) -> ActionView:
     """Done (with what changed, optional) or dropped (with why, required). `system`: Teambot itself
     closes it (its Jira issue is done), so no person's permission is checked."""
     if not done:
-        note = _text(note, "why it is dropped")
+        note = _text(note, _("Say why it is dropped."))
     elif note:
-        note = _text(note, "what changed")
+        note = _text(note, _("Say what changed."))
     async with service.db.read() as s:
-        _, case_number, cause = await _one(s, team_id, number)
+        _action, case_number, cause = await _one(s, team_id, number)
     closed: list[ImprovementAction] = []
 
     async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:
-        row, _, _ = await _one(s, team_id, number)
+        row = (await _one(s, team_id, number))[0]
         if row.status != ActionStatus.OPEN:
-            raise InvalidStep(f"Action {number} is already {row.status.value}.", "Nothing changed.")
+            raise InvalidStep(
+                _("Action %(number)s is already %(status)s.")
+                % {"number": number, "status": status_word(row.status.value)},
+                _("Nothing changed."),
+            )
         if not system:
             _may_close(p, row, actor)
         row.status = ActionStatus.DONE if done else ActionStatus.DROPPED
@@ -178,7 +218,13 @@ async def close_action(
         s.add(row)
         closed.append(row)
         kind = "action_done" if done else "action_dropped"
-        return kind, {"action": number, "text": row.text, "outcome": note, "cause_id": row.cause_id, "action_id": row.id}
+        return kind, {
+            "action": number,
+            "text": row.text,
+            "outcome": note,
+            "cause_id": row.cause_id,
+            "action_id": row.id,
+        }
 
     await service.change_case(team_id, case_number, actor, apply)
     return _view(closed[-1], case_number, cause)
@@ -187,11 +233,15 @@ async def close_action(
 async def snooze_action(dl: Deadlines, team_id: str, number: int, until: datetime) -> None:
     """Move an open action's pending nudge (the due date stays what was agreed)."""
     async with dl.db.session() as s:
-        action, _, _ = await _one(s, team_id, number)
+        action = (await _one(s, team_id, number))[0]
         items = (await s.exec(select(DueItem).where(DueItem.kind == "action_due", DueItem.ref == str(action.id),
                                                     DueItem.status == PENDING))).all()  # fmt: skip
         if action.status != ActionStatus.OPEN or not items:
-            raise InvalidStep(f"Action {number} has no reminder waiting, so there is nothing to snooze.", "Nothing changed.")
+            raise InvalidStep(
+                _("Action %(number)s has no reminder waiting, so there is nothing to snooze.")
+                % {"number": number},
+                _("Nothing changed."),
+            )
         for item in items:
             item.due_at, item.version = until, item.version + 1
             s.add(item)
@@ -221,11 +271,17 @@ async def _action_due(dl: Deadlines, item: DueItem) -> Outcome:
     at = next_working_moment(now, policy, zone_of(policy, action.owner_id))
     if at > now:
         return Outcome(defer_until=at)
-    text = (
-        f"<@{action.owner_id}>: improvement action {action.number} is due: {action.text} (case #{case.number}). "
-        f"When it is done: /recover action done {action.number} [what changed]; "
-        f"or /recover action snooze {action.number} for 2d."
-    )
+    with use_locale(person_language(policy, action.owner_id)):  # a DM: its reader's language
+        text = _(
+            "%(owner)s: improvement action %(number)s is due: %(text)s (case #%(case)s). "
+            "When it is done: /recover action done %(number)s [what changed]; "
+            "or /recover action snooze %(number)s for 2d."
+        ) % {
+            "owner": f"<@{action.owner_id}>",
+            "number": action.number,
+            "text": action.text,
+            "case": case.number,
+        }
     notice = Notice(kind="action_due", text=text, team_id=item.team_id, case_id=case.id,
                     data={"number": case.number, "action": action.number})  # fmt: skip
     return Outcome(messages=[(Recipient("user", action.owner_id, case.platform), notice)])

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.cases.models import Case, CaseStatus, Grant
 from teambot.core.db import Database
+from teambot.core.i18n import gettext as _
 from teambot.core.improvement import meaning
 from teambot.core.improvement.models import Cause
 from teambot.core.improvement.vocabulary import CauseInfo
@@ -121,7 +122,9 @@ async def cause_costs(s: AsyncSession, policy: Policy, start: datetime, end: dat
     for cost in out.values():
         cost.per_week = round(len(cost.cases) / weeks, 2)
         money = cost.compensation.get(policy.currency, 0) / average if average else 0
-        cost.points = round(len(cost.cases) + cost.not_satisfied + cost.lost + cost.repeat_customers + money, 2)
+        cost.points = round(
+            len(cost.cases) + cost.not_satisfied + cost.lost + cost.repeat_customers + money, 2
+        )
     return sorted(out.values(), key=lambda c: (-c.points, -len(c.cases), c.name))
 
 
@@ -173,7 +176,7 @@ def suggest_name(words: str) -> str:
     name = " ".join(words.split())
     if len(name) > 40:
         name = name[:40].rsplit(" ", 1)[0]
-    return (name[:1].upper() + name[1:]).rstrip(".,;:") or "Unnamed cause"
+    return (name[:1].upper() + name[1:]).rstrip(".,;:") or _("Unnamed cause")
 
 
 async def causes_with_cost(db: Database, team_id: str, start: datetime, end: datetime) -> list[CauseCost]:

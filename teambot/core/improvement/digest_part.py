@@ -8,13 +8,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.cases.models import Case
 from teambot.core.db import Database
+from teambot.core.i18n import babel_locale
 from teambot.core.improvement.costs import LIVE, WEEK, cause_costs, look_alikes
 from teambot.core.improvement.models import ActionStatus, Cause, ImprovementAction
 from teambot.core.improvement.render import cost_line, group_line
@@ -29,12 +32,12 @@ async def improvement_part(db: Database, policy: Policy, start: datetime, end: d
     async with db.read() as s:
         costs = await cause_costs(s, policy, start, end)
         groups, _ = await look_alikes(s, policy.team_id, end)
-        actions = await _actions(s, policy.team_id, start, end)
+        actions = await _actions(s, policy.team_id, start, end, ZoneInfo(policy.digest_timezone))
     return {
-        "fix_first": [asdict(c) | {"trend": c.trend} for c in costs[:TOP]],
-        "fix_first_lines": [cost_line(c, i) for i, c in enumerate(costs[:TOP], 1)],
-        "pareto": [{"cause": c.name, "points": c.points, "cases": len(c.cases)} for c in costs],
-        "groups": [group_line(g) for g in groups],
+        "fix_first": [asdict(cost) | {"trend": cost.trend} for cost in costs[:TOP]],
+        "fix_first_lines": [cost_line(cost, rank) for rank, cost in enumerate(costs[:TOP], 1)],
+        "pareto": [{"cause": cost.name, "points": cost.points, "cases": len(cost.cases)} for cost in costs],
+        "groups": [group_line(group) for group in groups],
         "actions": actions,
     }
 
@@ -43,7 +46,9 @@ async def _count(s: AsyncSession, *where: Any) -> int:
     return int((await s.exec(select(func.count()).select_from(ImprovementAction).where(*where))).one())
 
 
-async def _actions(s: AsyncSession, team_id: str, start: datetime, end: datetime) -> dict[str, Any]:
+async def _actions(
+    s: AsyncSession, team_id: str, start: datetime, end: datetime, zone: ZoneInfo
+) -> dict[str, Any]:
     a = ImprovementAction
     opened = await _count(s, a.team_id == team_id, col(a.created_at) >= start, col(a.created_at) < end)
     done = await _count(s, a.team_id == team_id, a.status == ActionStatus.DONE, col(a.closed_at) >= start,
@@ -73,7 +78,7 @@ async def _actions(s: AsyncSession, team_id: str, start: datetime, end: datetime
         after = await _per_week(s, team_id, action.cause_id, action.closed_at, after_end)
         worked.append({
             "action": action.number, "text": action.text, "cause": cause, "before": before, "after": after,
-            "done": f"{action.closed_at.day} {action.closed_at:%b}",
+            "done": format_skeleton("MMMd", action.closed_at.astimezone(zone), locale=babel_locale()),
         })  # fmt: skip
     return {
         "opened": opened, "done": done, "overdue": len(late),
@@ -81,7 +86,9 @@ async def _actions(s: AsyncSession, team_id: str, start: datetime, end: datetime
     }  # fmt: skip
 
 
-async def _per_week(s: AsyncSession, team_id: str, cause_id: int | None, start: datetime, end: datetime) -> float:
+async def _per_week(
+    s: AsyncSession, team_id: str, cause_id: int | None, start: datetime, end: datetime
+) -> float:
     """The cause's cases a week, by when they were opened, over [start, end)."""
     if end <= start:
         return 0.0

@@ -10,6 +10,8 @@ from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import Handler, HandlerTable
 from teambot.core.commands.replies import ChoiceReply, Reply, TextReply
+from teambot.core.i18n import format_when
+from teambot.core.i18n import gettext as _
 from teambot.core.improvement import actions as act
 from teambot.core.improvement import costs, meaning, render
 from teambot.core.improvement import vocabulary as vocab
@@ -39,7 +41,7 @@ class ImprovementHandlers:
         """A flag, with the button that makes it an action (owned by whoever presses it; no due date)."""
         reply = await self.case_flag(intent, ctx)
         if isinstance(reply, CaseReply) and intent.note:
-            reply.choices = [("Make it an action", f"action {intent.number} {intent.note[:200]}")]
+            reply.choices = [(_("Make it an action"), f"action {intent.number} {intent.note[:200]}")]
         return reply
 
     async def home(self, intent: i.Home, ctx: Context) -> Reply:
@@ -68,16 +70,18 @@ class ImprovementHandlers:
             vocab.CHOSEN.reset(token)
         if not isinstance(reply, CaseReply) or reply.detail is None:
             return reply
-        case, n = reply.detail.case, intent.number
+        case, number = reply.detail.case, intent.number
         async with self.db.read() as s:
             cause = await vocab.cause_of(s, case)
             known = bool(await vocab.causes_of(s, ctx.team_id))
         if cause is not None:
-            reply.message += f" Root cause filed under *{cause.name}*."
-            reply.choices = [("Change cause", f"cause {n}")]
+            reply.message += " " + _("Root cause filed under *%(cause)s*.") % {"cause": cause.name}
+            reply.choices = [(_("Change cause"), f"cause {number}")]
         elif known:
-            reply.message += " Its root cause is close to none of the team's causes, so it is not filed yet."
-            reply.choices = [("File the root cause", f"cause {n}")]
+            reply.message += " " + _(
+                "Its root cause is close to none of the team's causes, so it is not filed yet."
+            )
+            reply.choices = [(_("File the root cause"), f"cause {number}")]
         return reply
 
     async def file_cause(self, intent: i.FileCause, ctx: Context) -> Reply:
@@ -87,7 +91,7 @@ class ImprovementHandlers:
         now = self.s.clock.now()
         async with self.db.session() as s:
             policy = await load_policy(s, ctx.team_id, ctx.user_id, now)
-            numbers = [c.number for c in await vocab.case_numbers(s, ctx.team_id, nums)]
+            numbers = [case.number for case in await vocab.case_numbers(s, ctx.team_id, nums)]
             created = False
             if intent.new:
                 vocab.require_cause_keeper(policy, ctx.user_id)
@@ -99,27 +103,34 @@ class ImprovementHandlers:
             cause = vocab.CauseInfo(found.id or 0, found.name)  # plain values, kept past the session
             await s.commit()
         await vocab.file_cases(self.s, ctx.team_id, numbers, ctx.user_id, cause)
-        which = render.numbers(numbers)
-        made = " (a new cause)" if created else ""
-        return TextReply(text=f"✓ {which} filed under *{cause.name}*{made}.")
+        values = {"cases": render.numbers(numbers), "cause": cause.name}
+        if created:
+            return TextReply(text="✓ " + _("%(cases)s filed under *%(cause)s* (a new cause).") % values)
+        return TextReply(text="✓ " + _("%(cases)s filed under *%(cause)s*.") % values)
 
     async def _which_cause(self, ctx: Context, nums: list[int]) -> Reply:
         async with self.db.read() as s:
             cases = await vocab.case_numbers(s, ctx.team_id, nums)
             causes = await vocab.causes_of(s, ctx.team_id)
-            now_under = {c.number: await vocab.cause_of(s, c) for c in cases}
+            now_under = {case.number: await vocab.cause_of(s, case) for case in cases}
         listed = ",".join(str(n) for n in nums)
         lines = []
-        for c in cases:
-            under = now_under[c.number]
-            lines.append(f"#{c.number}: “{c.root_cause or 'no root cause yet'}”"
-                         + (f", filed under *{under.name}*" if under else ", not filed"))  # fmt: skip
+        for case in cases:
+            under = now_under[case.number]
+            values = {"number": case.number, "words": case.root_cause or _("no root cause yet")}
+            if under:
+                lines.append(
+                    _("#%(number)s: “%(words)s”, filed under *%(cause)s*") % {**values, "cause": under.name}
+                )
+            else:
+                lines.append(_("#%(number)s: “%(words)s”, not filed") % values)
         if not causes:
-            lines.append("The team has no causes yet. Admins and managers name one: /recover cause "
-                         f"{listed} new <name>, or /recover policy cause add <name>.")  # fmt: skip
+            lines.append(_("The team has no causes yet. Admins and managers name one: /recover cause "
+                           "%(cases)s new <name>, or /recover policy cause add <name>.") % {"cases": listed})  # fmt: skip
             return TextReply(text="\n".join(lines))
-        lines.append(f"File under which cause? (or /recover cause {listed} <cause>)")
-        return ChoiceReply(text="\n".join(lines), choices=[(c.name, f"cause {listed} {c.name}") for c in causes[:MAX_CHOICES]])
+        lines.append(_("File under which cause? (or /recover cause %(cases)s <cause>)") % {"cases": listed})
+        choices = [(cause.name, f"cause {listed} {cause.name}") for cause in causes[:MAX_CHOICES]]
+        return ChoiceReply(text="\n".join(lines), choices=choices)
 
     async def causes(self, intent: i.Causes, ctx: Context) -> Reply:
         policy = await self.s.policy(ctx.team_id, ctx.user_id, ctx.platform)
@@ -128,13 +139,17 @@ class ImprovementHandlers:
         report = await costs.report(self.db, policy, period)
         text = render.causes_text(report)
         if report.groups:
-            return ChoiceReply(text=text, choices=[render.group_choice(g) for g in report.groups[:MAX_CHOICES]])
-        return TextReply(text=text, title=f"What to fix first, {period.label}")
+            return ChoiceReply(
+                text=text, choices=[render.group_choice(g) for g in report.groups[:MAX_CHOICES]]
+            )
+        return TextReply(text=text, title=_("What to fix first, %(period)s") % {"period": period.label})
 
     async def change_causes(self, intent: i.ChangeCauses, ctx: Context) -> Reply:
         async with self.db.session() as s:
             policy = await load_policy(s, ctx.team_id, ctx.user_id, self.s.clock.now())
-            message = await vocab.change_vocabulary(s, policy, ctx.user_id, intent.op, intent.args, self.s.clock.now())
+            message = await vocab.change_vocabulary(
+                s, policy, ctx.user_id, intent.op, intent.args, self.s.clock.now()
+            )
             await s.commit()
         return TextReply(text=f"✓ {message}")
 
@@ -143,13 +158,20 @@ class ImprovementHandlers:
     async def create_action(self, intent: i.CreateAction, ctx: Context) -> Reply:
         now = self.s.clock.now()
         due = parse_due(intent.due, now, ctx.tz) if intent.due else None
-        a = await act.create_action(self.s, ctx.team_id, intent.number, ctx.user_id, intent.what, intent.owner, due)
-        cause = f", cause *{a.cause}*" if a.cause else " (its case has no cause yet)"
-        return TextReply(
-            public=True,
-            text=f"✓ Improvement action {a.number} for <@{a.owner}>: {a.text} · {render.when(a.due_at, ctx.tz)}"
-            f" (case #{a.case_number}{cause}). Done: /recover action done {a.number} [what changed].",
+        action = await act.create_action(
+            self.s, ctx.team_id, intent.number, ctx.user_id, intent.what, intent.owner, due
         )
+        values = {
+            "number": action.number, "owner": f"<@{action.owner}>", "text": action.text,
+            "due": render.when(action.due_at, ctx.tz), "case": action.case_number, "cause": action.cause,
+        }  # fmt: skip
+        if action.cause:
+            said = _("Improvement action %(number)s for %(owner)s: %(text)s · %(due)s (case #%(case)s, cause "
+                     "*%(cause)s*). Done: /recover action done %(number)s [what changed].") % values  # fmt: skip
+        else:
+            said = _("Improvement action %(number)s for %(owner)s: %(text)s · %(due)s (case #%(case)s (its case has "
+                     "no cause yet)). Done: /recover action done %(number)s [what changed].") % values  # fmt: skip
+        return TextReply(public=True, text="✓ " + said)
 
     async def actions(self, intent: i.Actions, ctx: Context) -> Reply:
         which = intent.which if intent.which in ("open", "mine", "done", "dropped", "all") else "open"
@@ -159,17 +181,33 @@ class ImprovementHandlers:
 
     async def close_action(self, intent: i.CloseAction, ctx: Context) -> Reply:
         done = not isinstance(intent, i.DropAction)
-        a = await act.close_action(self.s, ctx.team_id, intent.action, ctx.user_id, done=done, note=intent.note)
-        verb = "done" if done else "dropped"
-        what = f": {a.outcome}" if a.outcome else ""
-        return TextReply(public=True, text=f"✓ <@{ctx.user_id}> marked action {a.number} ({a.text}) {verb}{what}.")
+        action = await act.close_action(
+            self.s, ctx.team_id, intent.action, ctx.user_id, done=done, note=intent.note
+        )
+        values = {
+            "who": f"<@{ctx.user_id}>",
+            "number": action.number,
+            "text": action.text,
+            "outcome": action.outcome,
+        }
+        if done and action.outcome:
+            said = _("%(who)s marked action %(number)s (%(text)s) done: %(outcome)s.") % values
+        elif done:
+            said = _("%(who)s marked action %(number)s (%(text)s) done.") % values
+        elif action.outcome:
+            said = _("%(who)s marked action %(number)s (%(text)s) dropped: %(outcome)s.") % values
+        else:
+            said = _("%(who)s marked action %(number)s (%(text)s) dropped.") % values
+        return TextReply(public=True, text="✓ " + said)
 
     async def snooze_action(self, intent: i.SnoozeAction, ctx: Context) -> Reply:
         now = self.s.clock.now()
         policy = await self.s.policy(ctx.team_id, ctx.user_id, ctx.platform)
         until = snooze_until(intent.duration, now, policy, zone_of(policy, ctx.user_id))
         await act.snooze_action(self.dl, ctx.team_id, intent.action, until)
-        return TextReply(text=f"✓ Action {intent.action}'s reminder moved to {until.astimezone(zone_of(policy, ctx.user_id)):%a %-d %b %H:%M}.")
+        moved = format_when(until, str(zone_of(policy, ctx.user_id)))
+        return TextReply(text="✓ " + _("Action %(number)s's reminder moved to %(when)s.") % {
+            "number": intent.action, "when": moved})  # fmt: skip
 
     def handlers(self) -> HandlerTable:
         return {

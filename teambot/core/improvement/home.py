@@ -8,6 +8,7 @@ from datetime import datetime
 
 from teambot.core.cases.home import HomeReply, home
 from teambot.core.db import Database
+from teambot.core.i18n import gettext as _
 from teambot.core.improvement.actions import list_actions
 from teambot.core.improvement.costs import cause_costs
 from teambot.core.improvement.render import action_line, cost_line
@@ -17,7 +18,9 @@ from teambot.core.policy.models import Policy
 TOP = 3
 
 
-async def home_sections(db: Database, team_id: str, user: str, now: datetime, tz: str = "UTC") -> list[tuple[str, list[str]]]:
+async def home_sections(
+    db: Database, team_id: str, user: str, now: datetime, tz: str = "UTC"
+) -> list[tuple[str, list[str]]]:
     async with db.read() as s:
         policy = await s.get(Policy, team_id)
         costs = []
@@ -26,10 +29,12 @@ async def home_sections(db: Database, team_id: str, user: str, now: datetime, tz
             costs = await cause_costs(s, policy, period.start, period.end)
     sections: list[tuple[str, list[str]]] = []
     if costs:
-        sections.append(("Causes to fix first (this month, by cost)", [cost_line(c, i) for i, c in enumerate(costs[:TOP], 1)]))
+        lines = [cost_line(cost, rank) for rank, cost in enumerate(costs[:TOP], 1)]
+        sections.append((_("Causes to fix first (this month, by cost)"), lines))
     mine = await list_actions(db, team_id, "open", user)
     if mine:
-        sections.append((f"Your improvement actions ({len(mine)})", [action_line(a, now, tz) for a in mine[:10]]))
+        title = _("Your improvement actions (%(count)s)") % {"count": len(mine)}
+        sections.append((title, [action_line(action, now, tz) for action in mine[:10]]))
     return sections
 
 

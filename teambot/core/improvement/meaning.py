@@ -86,7 +86,9 @@ def spelling(words: list[str]) -> dict[str, str]:
     for group in keyed.values():
         if len(group) < 2:
             continue
-        best = max(group, key=lambda w: (counts[w], -_pieces(w), len(w), w))  # a slip drops letters more often
+        best = max(
+            group, key=lambda w: (counts[w], -_pieces(w), len(w), w)
+        )  # a slip drops letters more often
         for w in group:
             if w != best and difflib.SequenceMatcher(None, w, best).ratio() >= 0.85:
                 current = fix.get(w)
@@ -113,7 +115,9 @@ def embed(texts: list[str]) -> np.ndarray:
         if len(_words) + len(missing) > _CACHE_MAX:
             _words.clear()
             missing = sorted({w for ws in tokens for w in ws})
-        _words.update(zip(missing, np.asarray(model().embed(missing, norm=True), dtype=np.float32), strict=True))
+        _words.update(
+            zip(missing, np.asarray(model().embed(missing, norm=True), dtype=np.float32), strict=True)
+        )
     df: dict[str, int] = {}
     for ws in tokens:
         for w in set(ws):

@@ -1,5 +1,6 @@
 """The improvement loop as text every adapter shows the same: the causes by cost, the look-alike
-groups (with the one-click commands that name them), the actions, the digest's section. Pure."""
+groups (with the one-click commands that name them), the actions, the digest's section. Pure;
+written in the current language (the caller enters the reader's)."""
 
 from __future__ import annotations
 
@@ -7,99 +8,158 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from teambot.core.improvement.actions import ActionView
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal
+
+from teambot.core.i18n import babel_locale, format_money, format_number, ngettext
+from teambot.core.i18n import gettext as _
+from teambot.core.improvement.actions import ActionView, status_word
 from teambot.core.improvement.costs import CauseCost, CauseReport, LookAlike
-from teambot.core.money import format_amount, from_minor
+from teambot.core.insights.patterns import trend_word
+from teambot.core.money import from_minor
 
 
 def numbers(cases: list[int], most: int = 12) -> str:
     shown = ", ".join(f"#{n}" for n in cases[:most])
-    return shown + (f" and {len(cases) - most} more" if len(cases) > most else "")
+    if len(cases) <= most:
+        return shown
+    return _("%(shown)s and %(count)s more") % {"shown": shown, "count": len(cases) - most}
 
 
 def money(compensation: dict[str, int]) -> str:
-    return " + ".join(format_amount(from_minor(m, c), c) for c, m in sorted(compensation.items())) or "none"
+    amounts = [format_money(from_minor(minor, code), code) for code, minor in sorted(compensation.items())]
+    return " + ".join(amounts) or _("none")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def cost_line(c: CauseCost, rank: int | None = None) -> str:
+def cost_line(cost: CauseCost, rank: int | None = None) -> str:
     """`1. *Heat lamp* — 4 cases, €60.00, 1 not satisfied, 1 lost, 1 repeat customer; 4.0/week
     (before 1.0): rising · #3, #7, #9, #12`."""
-    figures = [_plural(len(c.cases), "case"), f"compensation {money(c.compensation)}"]
-    if c.not_satisfied:
-        figures.append(f"{c.not_satisfied} not satisfied")
-    if c.lost:
-        figures.append(f"{c.lost} lost")
-    if c.repeat_customers:
-        figures.append(_plural(c.repeat_customers, "repeat customer"))
+    figures = [
+        ngettext("%(count)s case", "%(count)s cases", len(cost.cases)) % {"count": len(cost.cases)},
+        _("compensation %(amount)s") % {"amount": money(cost.compensation)},
+    ]
+    if cost.not_satisfied:
+        figures.append(_("%(count)s not satisfied") % {"count": cost.not_satisfied})
+    if cost.lost:
+        figures.append(_("%(count)s lost") % {"count": cost.lost})
+    if cost.repeat_customers:
+        figures.append(
+            ngettext("%(count)s repeat customer", "%(count)s repeat customers", cost.repeat_customers)
+            % {"count": cost.repeat_customers}
+        )
     head = f"{rank}. " if rank is not None else ""
+    return head + _(
+        "*%(name)s*: %(figures)s; %(per_week)s/week against %(before)s in the 4 weeks before (%(trend)s) · %(cases)s"
+    ) % {
+        "name": cost.name, "figures": ", ".join(figures), "per_week": format_number(cost.per_week),
+        "before": format_number(cost.per_week_before), "trend": trend_word(cost.trend), "cases": numbers(cost.cases),
+    }  # fmt: skip
+
+
+def group_line(group: LookAlike) -> str:
+    quoted = "; ".join(f"“{w}”" for w in group.words[:4]) + ("; …" if len(group.words) > 4 else "")
+    return ngettext(
+        "%(count)s root cause looks alike (%(cases)s): %(words)s. Name them as one cause?",
+        "%(count)s root causes look alike (%(cases)s): %(words)s. Name them as one cause?",
+        len(group.cases),
+    ) % {"count": len(group.cases), "cases": numbers(group.cases), "words": quoted}
+
+
+def group_choice(group: LookAlike) -> tuple[str, str]:
+    """The button that creates the cause with the suggested name and files the cases."""
     return (
-        f"{head}*{c.name}*: {', '.join(figures)}; {c.per_week:g}/week against {c.per_week_before:g} "
-        f"in the 4 weeks before ({c.trend}) · {numbers(c.cases)}"
+        _("Name them “%(name)s”") % {"name": group.name},
+        f"cause {','.join(str(n) for n in group.cases)} new {group.name}",
     )
 
 
-def group_line(g: LookAlike) -> str:
-    quoted = "; ".join(f"“{w}”" for w in g.words[:4]) + ("; …" if len(g.words) > 4 else "")
-    return f"{len(g.cases)} root causes look alike ({numbers(g.cases)}): {quoted}. Name them as one cause?"
-
-
-def group_choice(g: LookAlike) -> tuple[str, str]:
-    """The button that creates the cause with the suggested name and files the cases."""
-    return (f"Name them “{g.name}”", f"cause {','.join(str(n) for n in g.cases)} new {g.name}")
-
-
-def causes_text(r: CauseReport) -> str:
-    lines = [f"*What to fix first, {r.period.label}* (ranked by cost)"]
-    if not r.causes:
-        lines.append("No case resolved in this period is filed under a cause yet.")
-    lines += [cost_line(c, i) for i, c in enumerate(r.causes, 1)]
-    if r.groups:
-        lines.append("*Unfiled causes that look alike* (last 12 weeks):")
-        lines += [f"• {group_line(g)}" for g in r.groups]
-        lines.append("Press a button to name them as one cause (rename it later with /recover policy cause "
-                     "rename), or type /recover cause <cases> new <your name>.")  # fmt: skip
-    if r.unfiled:
-        lines.append(f"Unfiled, like nothing else yet: {numbers(r.unfiled)} (file one: /recover cause <case> <cause>).")
+def causes_text(report: CauseReport) -> str:
+    lines = [_("*What to fix first, %(period)s* (ranked by cost)") % {"period": report.period.label}]
+    if not report.causes:
+        lines.append(_("No case resolved in this period is filed under a cause yet."))
+    lines += [cost_line(cost, rank) for rank, cost in enumerate(report.causes, 1)]
+    if report.groups:
+        lines.append(_("*Unfiled causes that look alike* (last 12 weeks):"))
+        lines += [f"• {group_line(group)}" for group in report.groups]
+        lines.append(_("Press a button to name them as one cause (rename it later with /recover policy cause "
+                       "rename), or type /recover cause <cases> new <your name>."))  # fmt: skip
+    if report.unfiled:
+        lines.append(
+            _("Unfiled, like nothing else yet: %(cases)s (file one: /recover cause <case> <cause>).")
+            % {"cases": numbers(report.unfiled)}
+        )
     return "\n".join(lines)
 
 
 def when(at: datetime | None, tz: str = "UTC") -> str:
-    return "no due date" if at is None else at.astimezone(ZoneInfo(tz)).strftime("%-d %b %Y")
+    """`12 Nov 2026`, `12. Nov. 2026`: the day, in the reader's time zone and language."""
+    if at is None:
+        return _("no due date")
+    return format_skeleton("yMMMd", at.astimezone(ZoneInfo(tz)), locale=babel_locale())
 
 
 def _age(since: datetime, now: datetime) -> str:
     days = (now - since).days
-    return "today" if days < 1 else f"{days} d old"
+    return _("today") if days < 1 else _("%(days)s d old") % {"days": days}
 
 
-def action_line(a: ActionView, now: datetime, tz: str = "UTC") -> str:
-    cause = f" [{a.cause}]" if a.cause else ""
-    if a.status == "open":
-        due = f"due {when(a.due_at, tz)}" + (" *overdue*" if a.overdue(now) else "") if a.due_at else "no due date"
-        return f"{a.number}. {a.text}{cause} · <@{a.owner}> · {due} · {_age(a.created_at, now)} · case #{a.case_number}"
-    what = f": {a.outcome}" if a.outcome else ""
-    return f"{a.number}. {a.text}{cause} · {a.status} {when(a.closed_at, tz)} by <@{a.closed_by}>{what} · case #{a.case_number}"
+def action_line(action: ActionView, now: datetime, tz: str = "UTC") -> str:
+    cause = f" [{action.cause}]" if action.cause else ""
+    values = {"number": action.number, "text": action.text, "cause": cause, "case": action.case_number}
+    if action.status == "open":
+        if action.due_at is None:
+            due = _("no due date")
+        elif action.overdue(now):
+            due = _("due %(date)s *overdue*") % {"date": when(action.due_at, tz)}
+        else:
+            due = _("due %(date)s") % {"date": when(action.due_at, tz)}
+        return _("%(number)s. %(text)s%(cause)s · %(owner)s · %(due)s · %(age)s · case #%(case)s") % {
+            **values, "owner": f"<@{action.owner}>", "due": due, "age": _age(action.created_at, now),
+        }  # fmt: skip
+    closed = {
+        **values, "status": status_word(action.status), "date": when(action.closed_at, tz),
+        "by": f"<@{action.closed_by}>",
+    }  # fmt: skip
+    if action.outcome:
+        return _("%(number)s. %(text)s%(cause)s · %(status)s %(date)s by %(by)s: %(outcome)s · case #%(case)s") % {
+            **closed, "outcome": action.outcome,
+        }  # fmt: skip
+    return _("%(number)s. %(text)s%(cause)s · %(status)s %(date)s by %(by)s · case #%(case)s") % closed
+
+
+def actions_title(which: str) -> str:
+    if which == "open":
+        return _("Open improvement actions")
+    if which == "mine":
+        return _("Your open improvement actions")
+    return _("Improvement actions (%(which)s)") % {
+        "which": status_word(which) if which != "all" else _("all")
+    }
 
 
 def actions_text(actions: list[ActionView], which: str, now: datetime, tz: str = "UTC") -> str:
-    title = {"open": "Open improvement actions", "mine": "Your open improvement actions"}.get(
-        which, f"Improvement actions ({which})"
-    )
+    title = actions_title(which)
     if not actions:
-        return f"*{title}*\nNone. Make a flag an action: /recover action <case> <what will change> [@owner] [due <when>]."
-    return "\n".join([f"*{title}*", *(action_line(a, now, tz) for a in actions)])
+        return f"*{title}*\n" + _(
+            "None. Make a flag an action: /recover action <case> <what will change> [@owner] [due <when>]."
+        )
+    return "\n".join([f"*{title}*", *(action_line(action, now, tz) for action in actions)])
 
 
-def action_done_line(a: dict[str, Any]) -> str:
+def _tenths(value: float) -> str:
+    """`3.0`, `3,0`: one decimal, written the reader's way."""
+    return format_decimal(value, format="#,##0.0", locale=babel_locale())
+
+
+def action_done_line(action: dict[str, Any]) -> str:
     """`Heat lamp replaced (done 12 Nov): Heat lamp 3.0 → 0.5 cases a week`."""
-    return (
-        f"{a['text']} (done {a['done']}): {a['cause'] or 'its cause'} {a['before']:.1f} → {a['after']:.1f} "
-        f"cases a week ({'worked' if a['after'] < a['before'] else 'no fall yet'})"
-    )
+    values = {
+        "text": action["text"], "done": action["done"], "cause": action["cause"] or _("its cause"),
+        "before": _tenths(action["before"]), "after": _tenths(action["after"]),
+    }  # fmt: skip
+    if action["after"] < action["before"]:
+        return _("%(text)s (done %(done)s): %(cause)s %(before)s → %(after)s cases a week (worked)") % values
+    return _("%(text)s (done %(done)s): %(cause)s %(before)s → %(after)s cases a week (no fall yet)") % values
 
 
 def digest_lines(section: dict[str, Any]) -> list[str]:
@@ -107,21 +167,26 @@ def digest_lines(section: dict[str, Any]) -> list[str]:
     if not section:
         return []
     lines = []
-    top = section.get("fix_first") or []
-    if top:
-        lines.append("*What to fix first* (causes by cost this week):")
+    if section.get("fix_first"):
+        lines.append(_("*What to fix first* (causes by cost this week):"))
         lines += [f"  {line}" for line in section.get("fix_first_lines", [])]
     groups = section.get("groups") or []
     if groups:
-        lines.append("Unfiled root causes that look alike (name them from /recover causes):")
-        lines += [f"  • {g}" for g in groups[:3]]
-    acts = section.get("actions") or {}
-    if acts and (acts["opened"] or acts["done"] or acts["overdue"] or acts.get("worked")):
-        lines.append(
-            f"Improvement actions: {acts['opened']} opened, {acts['done']} done, {acts['overdue']} overdue"
-            + (f" ({', '.join(acts['overdue_lines'])})" if acts.get("overdue_lines") else "")
-            + "."
-        )
-        for a in acts.get("worked", []):
-            lines.append(f"  • Did it work? {action_done_line(a)}")
+        lines.append(_("Unfiled root causes that look alike (name them from /recover causes):"))
+        lines += [f"  • {group}" for group in groups[:3]]
+    return lines + _action_lines(section.get("actions") or {})
+
+
+def _action_lines(acts: dict[str, Any]) -> list[str]:
+    if not acts or not (acts["opened"] or acts["done"] or acts["overdue"] or acts.get("worked")):
+        return []
+    values = {"opened": acts["opened"], "done": acts["done"], "overdue": acts["overdue"]}
+    if acts.get("overdue_lines"):
+        line = _("Improvement actions: %(opened)s opened, %(done)s done, %(overdue)s overdue (%(which)s).") % {
+            **values, "which": ", ".join(acts["overdue_lines"])}  # fmt: skip
+    else:
+        line = _("Improvement actions: %(opened)s opened, %(done)s done, %(overdue)s overdue.") % values
+    lines = [line]
+    for action in acts.get("worked", []):
+        lines.append("  • " + _("Did it work? %(action)s") % {"action": action_done_line(action)})
     return lines

@@ -25,6 +25,8 @@ from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case, CaseStatus, TimelineEvent
 from teambot.core.cases.service import RecoveryService
 from teambot.core.errors import BadInput, Conflict, NotAllowed, NotFound
+from teambot.core.i18n import gettext as _
+from teambot.core.i18n import ngettext
 from teambot.core.improvement import meaning
 from teambot.core.improvement.models import Cause, ImprovementAction
 from teambot.core.policy.models import Policy
@@ -55,8 +57,8 @@ def may_shape_causes(policy: Policy, user: str) -> bool:
 def require_cause_keeper(policy: Policy, user: str) -> None:
     if not may_shape_causes(policy, user):
         raise NotAllowed(
-            "Only admins and managers can change the team's causes.",
-            "Ask one of them, or file the case under an existing cause: /recover cause <case> <cause>.",
+            _("Only admins and managers can change the team's causes."),
+            _("Ask one of them, or file the case under an existing cause: /recover cause <case> <cause>."),
         )
 
 
@@ -67,13 +69,16 @@ async def causes_of(s: AsyncSession, team_id: str) -> list[Cause]:
 def _clean_name(text: str) -> str:
     name = " ".join(text.strip().strip("\"'").split())
     if not name or len(name) > 80:
-        raise BadInput(f"{text.strip()!r} is not a cause name.", "Use a few words, up to 80 characters.")
+        raise BadInput(
+            _("%(text)r is not a cause name.") % {"text": text.strip()},
+            _("Use a few words, up to 80 characters."),
+        )
     return name[0].upper() + name[1:]
 
 
 def find(causes: list[Cause], text: str) -> Cause | None:
     key = cause_key(text)
-    return next((c for c in causes if c.key == key), None)
+    return next((cause for cause in causes if cause.key == key), None)
 
 
 def require(causes: list[Cause], text: str) -> Cause:
@@ -81,71 +86,115 @@ def require(causes: list[Cause], text: str) -> Cause:
     found = find(causes, text)
     if found is not None:
         return found
-    close = difflib.get_close_matches(cause_key(text), [c.key for c in causes], n=1, cutoff=0.6)
+    close = difflib.get_close_matches(cause_key(text), [cause.key for cause in causes], n=1, cutoff=0.6)
     if close:
-        meant = next(c for c in causes if c.key == close[0])
-        raise BadInput(f"There is no cause {text.strip()!r}. Did you mean {meant.name}?", "Nothing changed.")
-    names = ", ".join(c.name for c in causes) or "none yet"
+        meant = next(cause for cause in causes if cause.key == close[0])
+        raise BadInput(
+            _("There is no cause %(text)r. Did you mean %(name)s?")
+            % {"text": text.strip(), "name": meant.name},
+            _("Nothing changed."),
+        )
+    names = ", ".join(cause.name for cause in causes) or _("none yet")
     raise BadInput(
-        f"There is no cause {text.strip()!r}.",
-        f"The team's causes: {names}. Admins and managers add one with /recover policy cause add <name>.",
+        _("There is no cause %(text)r.") % {"text": text.strip()},
+        _("The team's causes: %(names)s. Admins and managers add one with /recover policy cause add <name>.")
+        % {"names": names},
     )
 
 
 async def add(s: AsyncSession, team_id: str, actor: str, name: str, now: datetime) -> Cause:
     causes = await causes_of(s, team_id)
     clean = _clean_name(name)
-    if find(causes, clean) is not None:
-        raise BadInput(f"{find(causes, clean).name} is already a cause.", "Nothing changed.")  # type: ignore[union-attr]
+    existing = find(causes, clean)
+    if existing is not None:
+        raise BadInput(_("%(name)s is already a cause.") % {"name": existing.name}, _("Nothing changed."))
     cause = Cause(team_id=team_id, name=clean, key=cause_key(clean), created_by=actor, created_at=now)
     s.add(cause)
     await s.flush()
     return cause
 
 
-async def change_vocabulary(s: AsyncSession, policy: Policy, actor: str, op: str, args: str, now: datetime) -> str:
+async def change_vocabulary(
+    s: AsyncSession, policy: Policy, actor: str, op: str, args: str, now: datetime
+) -> str:
     """`add <name>`, `remove <name>`, `rename <old> to <new>`, `merge <from> into <into>`."""
     require_cause_keeper(policy, actor)
     team = policy.team_id
     causes = await causes_of(s, team)
     if op == "add":
         cause = await add(s, team, actor, args, now)
-        return f"{cause.name} is a cause now; file a case under it with /recover cause <case> {cause.name}."
+        return _("%(name)s is a cause now; file a case under it with /recover cause <case> %(name)s.") % {
+            "name": cause.name}  # fmt: skip
     if op == "remove":
         cause = require(causes, args)
         filed = await _move(s, team, cause.id, None)
         await s.delete(cause)
-        return f"{cause.name} is no longer a cause; its {filed} case(s) are unfiled, their words kept."
+        return ngettext(
+            "%(name)s is no longer a cause; its %(count)s case is unfiled, its words kept.",
+            "%(name)s is no longer a cause; its %(count)s cases are unfiled, their words kept.",
+            filed,
+        ) % {"name": cause.name, "count": filed}
     if op in ("rename", "merge"):
         joiner = "to" if op == "rename" else "into"
         parts = re.split(rf"\s+{joiner}\s+", args.strip(), maxsplit=1, flags=re.I)
         old, new = (parts[0], parts[1]) if len(parts) == 2 else ("", "")
         if not old.strip() or not new.strip():
-            raise BadInput(f"Say which cause and what it becomes: {op} <cause> {joiner} <cause>.", f"Usage: {USAGE}")
+            raise BadInput(
+                _("Say which cause and what it becomes: %(usage)s.")
+                % {"usage": f"{op} <cause> {joiner} <cause>"},
+                _usage(),
+            )
         cause = require(causes, old)
         if op == "rename":
             clean = _clean_name(new)
             other = find(causes, clean)
             if other is not None and other.id != cause.id:
-                raise BadInput(f"{other.name} is already a cause.", f"Merge them: /recover policy cause merge {cause.name} into {other.name}.")
+                raise BadInput(
+                    _("%(name)s is already a cause.") % {"name": other.name},
+                    _("Merge them: /recover policy cause merge %(from)s into %(into)s.")
+                    % {"from": cause.name, "into": other.name},
+                )
             before, cause.name, cause.key = cause.name, clean, cause_key(clean)
             s.add(cause)
-            return f"{before} is called {cause.name} now; its cases follow."
+            return _("%(before)s is called %(name)s now; its cases follow.") % {
+                "before": before,
+                "name": cause.name,
+            }
         into = require(causes, new)
         if into.id == cause.id:
-            raise BadInput("That is the same cause.", "Nothing changed.")
+            raise BadInput(_("That is the same cause."), _("Nothing changed."))
         moved = await _move(s, team, cause.id, into.id)
-        await s.exec(update(ImprovementAction).where(col(ImprovementAction.cause_id) == cause.id).values(cause_id=into.id))  # type: ignore[call-overload]
+        await s.exec(
+            update(ImprovementAction)
+            .where(col(ImprovementAction.cause_id) == cause.id)
+            .values(cause_id=into.id)
+        )  # type: ignore[call-overload]
         await s.delete(cause)
-        return f"{cause.name} is merged into {into.name}: {moved} case(s) moved."
-    raise BadInput(f"{op!r} is not something causes do.", f"Usage: {USAGE}")
+        return ngettext(
+            "%(name)s is merged into %(into)s: %(count)s case moved.",
+            "%(name)s is merged into %(into)s: %(count)s cases moved.",
+            moved,
+        ) % {"name": cause.name, "into": into.name, "count": moved}
+    raise BadInput(_("%(op)r is not something causes do.") % {"op": op}, _usage())
+
+
+def _usage() -> str:
+    return _("Usage: %(usage)s") % {"usage": USAGE}
 
 
 async def _move(s: AsyncSession, team_id: str, from_id: int | None, to_id: int | None) -> int:
-    n = (await s.exec(select(func.count()).select_from(Case).where(Case.team_id == team_id, Case.cause_id == from_id))).one()
-    await s.exec(update(Case).where(col(Case.team_id) == team_id, col(Case.cause_id) == from_id).values(cause_id=to_id))  # type: ignore[call-overload]
+    n = (
+        await s.exec(
+            select(func.count()).select_from(Case).where(Case.team_id == team_id, Case.cause_id == from_id)
+        )
+    ).one()
+    await s.exec(
+        update(Case).where(col(Case.team_id) == team_id, col(Case.cause_id) == from_id).values(cause_id=to_id)
+    )  # type: ignore[call-overload]
     if to_id is None:
-        await s.exec(update(ImprovementAction).where(col(ImprovementAction.cause_id) == from_id).values(cause_id=None))  # type: ignore[call-overload]
+        await s.exec(
+            update(ImprovementAction).where(col(ImprovementAction.cause_id) == from_id).values(cause_id=None)
+        )  # type: ignore[call-overload]
     return int(n)
 
 
@@ -154,7 +203,9 @@ async def exemplars(s: AsyncSession, team_id: str, causes: list[Cause]) -> list[
     rows = (
         await s.exec(
             select(Case.cause_id, Case.root_cause)
-            .where(Case.team_id == team_id, col(Case.cause_id).is_not(None), col(Case.root_cause).is_not(None))
+            .where(
+                Case.team_id == team_id, col(Case.cause_id).is_not(None), col(Case.root_cause).is_not(None)
+            )
             .order_by(col(Case.resolved_at).desc())
             .limit(EXEMPLARS * max(len(causes), 1))
         )
@@ -209,17 +260,24 @@ async def on_case_changed(event: CaseChanged) -> None:
 def file_case(case: Case, cause: Cause | CauseInfo) -> dict[str, Any]:
     """Put a case under a cause by a person's choice; the timeline data for it."""
     if case.status == CaseStatus.CANCELLED:
-        raise BadInput(f"Case #{case.number} was cancelled; it counts under no cause.", "Nothing changed.")
+        raise BadInput(
+            _("Case #%(number)s was cancelled; it counts under no cause.") % {"number": case.number},
+            _("Nothing changed."),
+        )
     if not case.root_cause:
         raise BadInput(
-            f"Case #{case.number} has no root cause yet; it gets one when it is resolved.",
-            f"Resolve it: /recover resolve {case.number} <what you did> | <root cause>.",
+            _("Case #%(number)s has no root cause yet; it gets one when it is resolved.")
+            % {"number": case.number},
+            _("Resolve it: /recover resolve %(number)s <what you did> | <root cause>.")
+            % {"number": case.number},
         )
     case.cause_id, case.cause_by = cause.id, "person"
     return {"cause": cause.name, "by": "person"}
 
 
-async def file_cases(service: RecoveryService, team_id: str, numbers: list[int], actor: str, cause: CauseInfo) -> None:
+async def file_cases(
+    service: RecoveryService, team_id: str, numbers: list[int], actor: str, cause: CauseInfo
+) -> None:
     """File cases under a cause in one transaction: each case locked, changed, recorded in its
     timeline and published, so one request is one step however many cases it files."""
     async with service.db.session() as s:
@@ -233,12 +291,16 @@ async def file_cases(service: RecoveryService, team_id: str, numbers: list[int],
             data = file_case(case, cause)
             touch(case, now)
             s.add(case)
-            s.add(TimelineEvent(team_id=team_id, case_id=case.id, kind="cause_filed", actor=actor, at=now, data=data))
+            s.add(
+                TimelineEvent(
+                    team_id=team_id, case_id=case.id, kind="cause_filed", actor=actor, at=now, data=data
+                )
+            )
             await service.events.publish(CaseChanged(s, case, policy, "cause_filed", data, now))
         try:
             await s.commit()
         except StaleDataError:
-            raise Conflict("A case changed at the same moment.", "Send it again.") from None
+            raise Conflict(_("A case changed at the same moment."), _("Send it again.")) from None
 
 
 async def cause_of(s: AsyncSession, case: Case) -> Cause | None:
@@ -246,8 +308,13 @@ async def cause_of(s: AsyncSession, case: Case) -> Cause | None:
 
 
 async def case_numbers(s: AsyncSession, team_id: str, numbers: list[int]) -> list[Case]:
-    rows = list((await s.exec(select(Case).where(Case.team_id == team_id, col(Case.number).in_(numbers)))).all())
-    missing = sorted(set(numbers) - {c.number for c in rows})
+    rows = list(
+        (await s.exec(select(Case).where(Case.team_id == team_id, col(Case.number).in_(numbers)))).all()
+    )
+    missing = sorted(set(numbers) - {case.number for case in rows})
     if missing:
-        raise NotFound(f"There is no case #{missing[0]} in this team.", "See open cases with /recover list.")
-    return sorted(rows, key=lambda c: c.number)
+        raise NotFound(
+            _("There is no case #%(number)s in this team.") % {"number": missing[0]},
+            _("See open cases with /recover list."),
+        )
+    return sorted(rows, key=lambda case: case.number)

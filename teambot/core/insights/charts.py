@@ -19,16 +19,20 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from babel.dates import format_interval, format_skeleton
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
+from teambot.core.i18n import babel_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.insights.digest import Digest
 
 _PALETTE = [colormaps["tab20"](i) for i in range(0, 20, 2)] + [colormaps["tab20"](i) for i in range(1, 20, 2)]
 THIS_WEEK, EARLIER_WEEKS, TARGET = "#2b6cb0", "#a0aec0", "#c53030"
+LEGEND_CORNER = "upper left"  # matplotlib's name for where a legend sits, not words a person reads
 
 
 def category_colour(category: str, categories: list[str]) -> tuple[float, float, float, float]:
@@ -42,13 +46,9 @@ def category_colour(category: str, categories: list[str]) -> tuple[float, float,
 
 
 def week_dates(start: date) -> str:
-    """`23–29 Nov 2026`, `30 Nov – 6 Dec 2026`, `29 Dec 2025 – 4 Jan 2026`."""
-    end = start + timedelta(days=6)
-    if start.year != end.year:
-        return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
-    if start.month != end.month:
-        return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
-    return f"{start.day}–{end.day} {end:%b %Y}"
+    """`23–29 Nov 2026`, `30 Nov – 6 Dec 2026`, `29 Dec 2025 – 4 Jan 2026` (CLDR's interval, in the
+    current language: `23.–29. Nov. 2026`, `23–29 nov. 2026`)."""
+    return format_interval(start, start + timedelta(days=6), "yMMMd", locale=babel_locale())
 
 
 def resolve_bins(hours: list[float], target: float) -> list[float]:
@@ -66,47 +66,60 @@ def resolve_bins(hours: list[float], target: float) -> list[float]:
 def digest_figure(digest: Digest) -> Figure:
     start = date.fromisoformat(digest.start[:10])
     days = [start + timedelta(days=i) for i in range(7)]
-    labels = [d.strftime("%a %d") for d in days]
+    labels = [format_skeleton("Ed", day, locale=babel_locale()) for day in days]
     known = list(digest.categories)
-    seen = {c for counts in digest.opened_per_day.values() for c in counts}
-    categories = [c for c in known if c in seen] + sorted(seen - set(known))
+    seen = {category for counts in digest.opened_per_day.values() for category in counts}
+    categories = [category for category in known if category in seen] + sorted(seen - set(known))
 
     pareto = (digest.improvement or {}).get("pareto") or []
     fig = Figure(figsize=(10, 9 if pareto else 6), dpi=100, layout="constrained")
-    grid = fig.add_gridspec(3 if pareto else 2, 2, height_ratios=[3, 2, 3] if pareto else [3, 2], width_ratios=[3, 2])
+    grid = fig.add_gridspec(
+        3 if pareto else 2, 2, height_ratios=[3, 2, 3] if pareto else [3, 2], width_ratios=[3, 2]
+    )
     per_day = fig.add_subplot(grid[0, :])
     resolve = fig.add_subplot(grid[1, 0])
     weeks = fig.add_subplot(grid[1, 1])
-    fig.suptitle(f"Recovery cases, {week_dates(start)} ({digest.week})", fontsize=12)
+    fig.suptitle(_("Recovery cases, %(dates)s (%(week)s)") % {"dates": week_dates(start), "week": digest.week},
+                 fontsize=12)  # fmt: skip
 
     bottoms = [0] * 7
     for category in categories:
-        values = [digest.opened_per_day.get(d.isoformat(), {}).get(category, 0) for d in days]
+        values = [digest.opened_per_day.get(day.isoformat(), {}).get(category, 0) for day in days]
         per_day.bar(labels, values, bottom=bottoms, label=category, color=category_colour(category, known))
         bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
-    per_day.set_title("Opened per day, by category", fontsize=10)
-    per_day.set_ylabel("cases")
+    per_day.set_title(_("Opened per day, by category"), fontsize=10)
+    per_day.set_ylabel(_("cases"))
     per_day.yaxis.set_major_locator(MaxNLocator(integer=True))
     if categories:
-        per_day.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
+        per_day.legend(
+            fontsize=8, loc=LEGEND_CORNER, bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False
+        )
 
     target = digest.resolve_target_h
     if digest.resolve_hours:
         resolve.hist(digest.resolve_hours, bins=resolve_bins(digest.resolve_hours, target), color="#4a7")
-        resolve.axvline(target, color=TARGET, linestyle="--", linewidth=1, label=f"{target} h target")
-        resolve.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False)
+        resolve.axvline(
+            target,
+            color=TARGET,
+            linestyle="--",
+            linewidth=1,
+            label=_("%(hours)s h target") % {"hours": target},
+        )
+        resolve.legend(
+            fontsize=8, loc=LEGEND_CORNER, bbox_to_anchor=(1.01, 1.0), borderaxespad=0, frameon=False
+        )
     else:
-        resolve.text(0.5, 0.5, "nothing resolved", ha="center", va="center", transform=resolve.transAxes)
-    resolve.set_title("Time to resolve", fontsize=10)
-    resolve.set_xlabel("hours")
-    resolve.set_ylabel("cases")
+        resolve.text(0.5, 0.5, _("nothing resolved"), ha="center", va="center", transform=resolve.transAxes)
+    resolve.set_title(_("Time to resolve"), fontsize=10)
+    resolve.set_xlabel(_("hours"))
+    resolve.set_ylabel(_("cases"))
     resolve.yaxis.set_major_locator(MaxNLocator(integer=True))
 
     history = [*digest.previous_weeks, {"week": digest.week, "opened": digest.this.opened}]
     names = [h["week"].split("-")[-1] for h in history]
     weeks.bar(names, [h["opened"] for h in history],
               color=[EARLIER_WEEKS] * (len(history) - 1) + [THIS_WEEK])  # fmt: skip
-    weeks.set_title("Opened: this week and the four before", fontsize=10)
+    weeks.set_title(_("Opened: this week and the four before"), fontsize=10)
     weeks.yaxis.set_major_locator(MaxNLocator(integer=True))
     weeks.tick_params(axis="x", labelsize=8)
     if pareto:  # after the others, so fig.axes keeps their order
@@ -118,22 +131,22 @@ def pareto_chart(ax: Axes, pareto: list[dict[str, Any]], most: int = 8) -> None:
     """What to fix first: the causes' cost points as bars, costliest first, and the cumulative share
     of the week's cost as a line on a second axis (0–100%)."""
     shown = pareto[:most]
-    names = [_short(p["cause"]) for p in shown]
-    points = [float(p["points"]) for p in shown]
-    total = sum(float(p["points"]) for p in pareto) or 1.0
+    names = [_short(row["cause"]) for row in shown]
+    points = [float(row["points"]) for row in shown]
+    total = sum(float(row["points"]) for row in pareto) or 1.0
     running, share = 0.0, []
     for value in points:
         running += value
         share.append(round(100 * running / total, 1))
     ax.bar(names, points, color=THIS_WEEK)
-    ax.set_title("What to fix first: cost by cause (cases, unhappy and lost customers, repeats, compensation)",
+    ax.set_title(_("What to fix first: cost by cause (cases, unhappy and lost customers, repeats, compensation)"),
                  fontsize=10)  # fmt: skip
-    ax.set_ylabel("cost points")
+    ax.set_ylabel(_("cost points"))
     ax.tick_params(axis="x", labelsize=8)
     line = ax.twinx()
     line.plot(names, share, color=TARGET, marker="o", linewidth=1.5)
     line.set_ylim(0, 105)
-    line.set_ylabel("cumulative share %")
+    line.set_ylabel(_("cumulative share (%)"))
 
 
 def _short(name: str, most: int = 22) -> str:
@@ -146,7 +159,9 @@ def encode_png(fig: Figure) -> bytes:
     # A 32-colour palette keeps a chart this simple crisp at about a quarter of the bytes, small
     # enough to ride inside a Teams card as a data URI.
     out = io.BytesIO()
-    Image.open(io.BytesIO(rendered.getvalue())).convert("RGB").quantize(colors=32).save(out, "PNG", optimize=True)
+    Image.open(io.BytesIO(rendered.getvalue())).convert("RGB").quantize(colors=32).save(
+        out, "PNG", optimize=True
+    )
     return out.getvalue()
 
 

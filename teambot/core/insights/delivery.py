@@ -6,6 +6,8 @@ from datetime import datetime
 
 from sqlmodel import select
 
+from teambot.core.i18n import gettext as _
+from teambot.core.i18n import use_locale
 from teambot.core.insights.digest import (
     WEEK,
     Digest,
@@ -56,11 +58,12 @@ async def _send_digest(dl: Deadlines, item: DueItem) -> Outcome:
     recipients = digest_recipients(policy)
     if not recipients:
         return Outcome(cancel=True, result={"why": "no digest channel and no admin"})
-    with DIGEST_BUILD_SECONDS.time():
+    with use_locale(policy.language), DIGEST_BUILD_SECONDS.time():  # the digest reads in the team's language
         digest = await compute(dl.db, item.team_id, parse_week(item.ref or ""), dl.clock.now())
-    data = digest.as_data()
-    data["choices"] = flag_choices(digest)  # each flag of the week, one click from an action
-    chart = chart_attachment(digest)
+    with use_locale(policy.language):  # so do its text, its buttons and its chart
+        data = digest.as_data()
+        data["choices"] = flag_choices(digest)  # each flag of the week, one click from an action
+        chart = chart_attachment(digest)
     notice = Notice(
         kind="digest",
         text=data["text"],
@@ -76,8 +79,9 @@ async def _send_digest(dl: Deadlines, item: DueItem) -> Outcome:
 
 def flag_choices(digest: Digest, most: int = 5) -> list[tuple[str, str]]:
     """[Make #12's flag an action] buttons: the command creates it, owned by whoever presses."""
-    return [(f"Action from #{f['number']}'s flag", f"action {f['number']} {' '.join(str(f['note']).split())[:150]}")
-            for f in digest.flagged[:most]]  # fmt: skip
+    return [(_("Action from #%(number)s's flag") % {"number": flag["number"]},
+             f"action {flag['number']} {' '.join(str(flag['note']).split())[:150]}")
+            for flag in digest.flagged[:most]]  # fmt: skip
 
 
 def digest_recipients(policy: Policy) -> list[Recipient]:
@@ -97,7 +101,7 @@ def chart_attachment(digest: Digest) -> Attachment | None:
     return Attachment(
         filename=f"teambot-digest-{digest.team_id}-{digest.week}.png",
         content=digest_chart(digest),
-        title=f"Recovery cases, {digest.week}",
+        title=_("Recovery cases, %(week)s") % {"week": digest.week},
     )
 
 

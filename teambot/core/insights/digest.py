@@ -50,6 +50,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from teambot.core.cases.models import Case, CaseStatus, Grant, ImprovementFlag, TimelineEvent
 from teambot.core.db import Database
 from teambot.core.errors import BadInput
+from teambot.core.i18n import format_money, format_number, format_percent
+from teambot.core.i18n import gettext as _
 from teambot.core.improvement.digest_part import improvement_part
 from teambot.core.improvement.render import digest_lines
 from teambot.core.insights.digest_sql import (
@@ -62,8 +64,8 @@ from teambot.core.insights.digest_sql import (
     minutes,
     ranked,
 )
-from teambot.core.insights.patterns import detect
-from teambot.core.money import format_amount, from_minor
+from teambot.core.insights.patterns import detect, pattern_text, trend_word
+from teambot.core.money import from_minor
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import read_policy
 from teambot.core.recognition.models import Shoutout
@@ -71,6 +73,7 @@ from teambot.core.scheduling.working_hours import target_time
 from teambot.core.types import UTCDateTime
 
 WEEK = timedelta(days=7)
+NO_JIT = "SET LOCAL jit = off"  # SQL
 
 
 # ----- weeks ------------------------------------------------------------------------------
@@ -87,7 +90,9 @@ def parse_week(text: str) -> date:
         year, week = text.strip().upper().split("-W")
         return date.fromisocalendar(int(year), int(week), 1)
     except ValueError:
-        raise BadInput(f"{text!r} is not an ISO week.", "Write it like 2026-W47.", field="week") from None
+        raise BadInput(
+            _("%(text)r is not an ISO week.") % {"text": text}, _("Write it like 2026-W47."), field="week"
+        ) from None
 
 
 def week_bounds(monday: date, tz: str) -> tuple[datetime, datetime]:
@@ -286,7 +291,9 @@ async def figures(
     week, who recovered whom and (`chart`) every time to resolve, for the histogram."""
     team, dialect = policy.team_id, await dialect_of(s)
     f = Figures()
-    f.opened = int((await s.exec(select(func.count()).select_from(Case).where(*_opened(team, start, end)))).one())
+    f.opened = int(
+        (await s.exec(select(func.count()).select_from(Case).where(*_opened(team, start, end)))).one()
+    )
 
     own = await ranked(
         s, dialect,
@@ -349,7 +356,12 @@ async def figures(
 
     await _compensation(s, policy, f, start, end)
     recovered = await _followups(s, dialect, f, team, start, end)
-    f.shoutouts = int(
+    f.shoutouts = await _shoutouts(s, team, start, end)
+    return f, {"recovered": recovered, "resolve_hours": [round(hours(us), 2) for us in resolve_us]}
+
+
+async def _shoutouts(s: AsyncSession, team: str, start: datetime, end: datetime) -> int:
+    return int(
         (
             await s.exec(
                 select(func.count()).select_from(Shoutout)
@@ -357,7 +369,6 @@ async def figures(
             )
         ).one()
     )  # fmt: skip
-    return f, {"recovered": recovered, "resolve_hours": [round(hours(us), 2) for us in resolve_us]}
 
 
 async def _compensation(s: AsyncSession, policy: Policy, f: Figures, start: datetime, end: datetime) -> None:
@@ -422,7 +433,12 @@ async def _followups(
         ).where(a.c.rn == 1, a.c.opened_at.is_not(None)).cte("answers"),
         dialect,
     )  # fmt: skip
-    satisfied, score, won_back, customer = fields.c.satisfied, fields.c.score, fields.c.won_back, fields.c.customer
+    satisfied, score, won_back, customer = (
+        fields.c.satisfied,
+        fields.c.score,
+        fields.c.won_back,
+        fields.c.customer,
+    )
 
     def count(cond: Any) -> Any:
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
@@ -448,11 +464,15 @@ async def _followups(
     f.avg_score = round(score_sum / scored, 2) if scored else None
     f.won_back_known, f.won_back = known, won
     f.winback_share = share(won, known)
-    f.resolve_target_share = f.resolve_share  # against the team's own target (working hours if it counts them)
+    f.resolve_target_share = (
+        f.resolve_share
+    )  # against the team's own target (working hours if it counts them)
     f.customer_verdicts, f.customer_satisfied = by_customer, customer_happy
     f.staff_verdicts = n - by_customer
     if by_customer:
-        feedback = await ranked(s, dialect, select(micros(dialect, fields.c.at, fields.c.opened_at)).where(customer))
+        feedback = await ranked(
+            s, dialect, select(micros(dialect, fields.c.at, fields.c.opened_at)).where(customer)
+        )
         f.feedback_median_h = feedback.median(hours)
     return recovered
 
@@ -496,7 +516,11 @@ async def _open_at(s: AsyncSession, team_id: str, at: datetime) -> tuple[int, li
     unhappy = func.coalesce(e.data["satisfied"].as_boolean(), False) == False  # noqa: E712
     replayed = (
         select(
-            case((e.kind == "resolved", "waiting"), (or_(e.kind == "reopened", unhappy), "working"), else_="closed")
+            case(
+                (e.kind == "resolved", "waiting"),
+                (or_(e.kind == "reopened", unhappy), "working"),
+                else_="closed",
+            )
         )
         .where(col(e.case_id) == Case.id, col(e.at) < at, col(e.kind).in_(_STATE_KINDS))
         .order_by(col(e.at).desc(), col(e.id).desc())
@@ -510,9 +534,19 @@ async def _open_at(s: AsyncSession, team_id: str, at: datetime) -> tuple[int, li
     if dialect == "postgresql":  # a BitmapOr of the three index ranges
         candidates: tuple[Any, ...] = (Case.team_id == team_id, or_(*arms))
     else:  # SQLite would walk (team_id, opened_at) over the whole history for the OR: ids first
-        candidates = (col(Case.id).in_(union(*(select(Case.id).where(Case.team_id == team_id, a) for a in arms))),)
+        candidates = (
+            col(Case.id).in_(union(*(select(Case.id).where(Case.team_id == team_id, a) for a in arms))),
+        )
     cases = materialized(
-        select(Case.id, Case.number, Case.problem, Case.owner_id, Case.opened_at, Case.owned_at, state.label("state"))
+        select(
+            Case.id,
+            Case.number,
+            Case.problem,
+            Case.owner_id,
+            Case.opened_at,
+            Case.owned_at,
+            state.label("state"),
+        )
         .where(*candidates, col(Case.opened_at) < at, LIVE)
         .cte("candidates"),
         dialect,
@@ -541,7 +575,10 @@ async def compute(
     async with _reading(db) as s:
         policy = await s.get(Policy, team_id)
     if policy is None:
-        raise BadInput(f"Team {team_id!r} has no cases or policy yet.", "Check the team id (teambot export --csv).")
+        raise BadInput(
+            _("Team %(team)r has no cases or policy yet.") % {"team": team_id},
+            _("Check the team id (teambot export --csv)."),
+        )
     tz = policy.digest_timezone
     start, end = week_bounds(monday, tz)
     until = min(end, max(now + timedelta(microseconds=1), start)) if preview else end  # now included
@@ -560,7 +597,10 @@ async def compute(
             return [p.as_data() for p in await detect(s, team_id, until, sched)]
 
     (this, mine), last, patterns, rest, improvement = await asyncio.gather(
-        this_week(), last_week(), recurring(), _the_rest(db, team_id, monday, start, end, until, tz),
+        this_week(),
+        last_week(),
+        recurring(),
+        _the_rest(db, team_id, monday, start, end, until, tz),
         improvement_part(db, policy, start, until),
     )
     flags, shouts, cases, still_open, oldest, previous, per_day = rest
@@ -608,7 +648,7 @@ async def _reading(db: Database) -> AsyncIterator[AsyncSession]:
         if await dialect_of(s) == "postgresql":
             # The replay and ranking queries are estimated dear (a probe per case) but run in
             # milliseconds; PostgreSQL's JIT spent more compiling them (0.66 s) than running them.
-            await s.exec(text("SET LOCAL jit = off"))
+            await s.exec(text(NO_JIT))
         yield s
 
 
@@ -623,17 +663,21 @@ async def _the_rest(db: Database, team_id: str, monday: date, start: datetime, e
         previous = []
         for back in range(4, 0, -1):
             p_start, p_end = week_bounds(monday - back * WEEK, tz)
-            n = (await s.exec(select(func.count()).select_from(Case).where(*_opened(team_id, p_start, p_end)))).one()
+            n = (
+                await s.exec(select(func.count()).select_from(Case).where(*_opened(team_id, p_start, p_end)))
+            ).one()
             previous.append({"week": week_label(monday - back * WEEK), "opened": int(n)})
         per_day = await _per_day(s, team_id, start, until, tz)
     return flags, shouts, cases, still_open, oldest, previous, per_day
 
 
 # ----- text -------------------------------------------------------------------------------
+# Rendered in the current language: the digest's delivery enters the team's (policy.language),
+# a `/recover digest` reply the person's. Durations, numbers, money and shares read the reader's way.
 
 
-def _num(value: float | None, unit: str = "") -> str:
-    return "–" if value is None else f"{value:g}{unit}"
+def _num(value: float | None) -> str:
+    return "–" if value is None else format_number(value)
 
 
 def span(minutes: float | None) -> str:
@@ -642,17 +686,21 @@ def span(minutes: float | None) -> str:
         return "–"
     total = round(minutes)
     if total < 1:
-        return "under 1 min"
+        return _("under 1 min")
     if total < 60:
-        return f"{total} min"
+        return _("%(minutes)s min") % {"minutes": total}
     if total < 24 * 60:
-        h, m = divmod(total, 60)
-        return f"{h} h {m} min" if m else f"{h} h"
-    d, rest = divmod(total, 24 * 60)
-    h = round(rest / 60)
-    if h == 24:
-        d, h = d + 1, 0
-    return f"{d} d {h} h" if h else f"{d} d"
+        hours_part, minutes_part = divmod(total, 60)
+        if minutes_part:
+            return _("%(hours)s h %(minutes)s min") % {"hours": hours_part, "minutes": minutes_part}
+        return _("%(hours)s h") % {"hours": hours_part}
+    days, rest = divmod(total, 24 * 60)
+    hours_part = round(rest / 60)
+    if hours_part == 24:
+        days, hours_part = days + 1, 0
+    if hours_part:
+        return _("%(days)s d %(hours)s h") % {"days": days, "hours": hours_part}
+    return _("%(days)s d") % {"days": days}
 
 
 def _hours(value: float | None) -> str:
@@ -660,99 +708,208 @@ def _hours(value: float | None) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{round(value * 100)}%"
+    return "–" if value is None else format_percent(value)
 
 
-def digest_text(d: Digest) -> str:
-    """A complete plain-text digest: what a notice falls back to and what the shell prints."""
-    t, w, cur = d.this, d.last, d.currency
+def _money(minor: int | None, currency: str) -> str:
+    return "–" if minor is None else format_money(from_minor(minor, currency), currency)
 
-    def money(minor: int | None) -> str:
-        return "–" if minor is None else format_amount(from_minor(minor, cur), cur)
 
-    head = f"*Recovery digest {d.week}*" + (" (so far)" if d.preview else "")
-    if d.empty:
-        lines = [head, f"No cases this week (last week: {w.opened} opened). Still open: {d.still_open}."]
-        lines += digest_lines(d.improvement)
-        if d.patterns:
-            lines.append("Patterns: " + "; ".join(p["text"] for p in d.patterns))
-        return "\n".join(lines)
+def digest_text(digest: Digest) -> str:
+    """A complete plain-text digest: what a notice falls back to and what the shell prints.
+    One function per section, each a whole sentence to translate."""
+    if digest.empty:
+        return "\n".join([_head(digest), *_empty_week(digest)])
     lines = [
-        head,
-        *digest_lines(d.improvement),  # the improvement part opens: what to fix first, the actions
-        f"Cases: {t.opened} opened (last week {w.opened}), {t.resolved} resolved ({w.resolved}), "
-        f"{t.closed} closed ({w.closed}); {d.still_open} still open.",
-        f"Time to own: median {span(t.own_median_min)}, p90 {span(t.own_p90_min)} "
-        f"(last week {span(w.own_median_min)} / {span(w.own_p90_min)}); "
-        f"owned within target {_pct(t.own_share)} ({_pct(w.own_share)}).",
-        f"Time to resolve: median {_hours(t.resolve_median_h)}, p90 {_hours(t.resolve_p90_h)} "
-        f"(last week {_hours(w.resolve_median_h)} / {_hours(w.resolve_p90_h)}); "
-        f"resolved within the {d.resolve_target_h} h target {_pct(t.resolve_share)} ({_pct(w.resolve_share)}).",
-        f"Apologies recorded: {t.apologies} ({w.apologies}); time to first apology: median "
-        f"{span(t.apology_median_min)}, within the {d.targets['own_min']} min target "
-        f"{_pct(t.apology_share)} ({_pct(w.apology_share)}).",
-        f"Compensation: {money(t.comp_total_minor)} ({money(w.comp_total_minor)}); within authority "
-        f"{money(t.comp_within_minor)}, approved above it {money(t.comp_approved_minor)}."
-        + (
-            " Also given in an earlier currency, not added in: "
-            + ", ".join(format_amount(from_minor(m, c), c) for c, m in t.comp_other_minor.items())
-            + "."
-            if t.comp_other_minor
-            else ""
-        ),
-    ]
-    if t.comp_by_gesture:
-        lines.append(
-            "  by gesture: " + ", ".join(f"{g} {money(v)}" for g, v in sorted(t.comp_by_gesture.items()))
-        )
-    lines.append(
-        f"Escalations: {t.escalations} ({w.escalations}); median wait for an approver "
-        f"{span(t.approval_wait_median_min)}"
-        + (
-            f"; escalated cases cost {money(t.escalation_premium_minor)} more on average."
-            if t.escalation_premium_minor is not None
-            else "."
-        )
-    )
-    lines.append(
-        f"Satisfaction: {t.satisfied}/{t.followups} satisfied {_pct(t.satisfaction_share)} "
-        f"({_pct(w.satisfaction_share)}), average score {_num(t.avg_score)}; won back "
-        f"{_pct(t.winback_share)} ({_pct(w.winback_share)})."
-    )
-    lines.append(
-        f"Verdicts given by customers themselves (feedback link): {t.customer_verdicts}, "
-        f"{t.customer_satisfied} satisfied; recorded by staff: {t.staff_verdicts}. Time to customer "
-        f"feedback: median {_num(t.feedback_median_h, ' h')} from opening."
-    )
-    if d.patterns:
-        lines.append("Patterns:")
-        lines += [f"  • {p['text']} [{p['trend']}]" for p in d.patterns]
-    if d.flagged:
-        lines.append("Flagged for improvement:")
-        lines += [f"  • #{f['number']} ({f['category']}): {f['note']} (<@{f['by']}>)" for f in d.flagged]
-        lines.append("  Make one an action: /recover action <case> <what will change> [@owner] [due <when>].")
-    if d.slowest:
-        lines.append("Slowest open cases:")
-        lines += [
-            f"  • #{c['number']} open {_hours(c['age_hours'])}, "
-            + (f"<@{c['owner']}>" if c["owner"] else "unowned")
-            + f": {c['problem'][:80]}"
-            for c in d.slowest
-        ]
-    if d.recoverers:
-        lines.append(
-            "Recovery addicts: "
-            + ", ".join(
-                f"<@{r['user']}> ({r['recovered']} recovered, {r['shoutouts']} shout-outs)"
-                for r in d.recoverers
-            )
-        )
-    if d.shoutouts:
-        lines.append(f"Shout-outs ({t.shoutouts}, last week {w.shoutouts}):")
-        lines += [
-            f"  • <@{s['from']}> → <@{s['to']}>"
-            + (f" (#{s['number']})" if s["number"] else "")
-            + f": {s['message']}"
-            for s in d.shoutouts
-        ]
+        _head(digest),
+        *digest_lines(digest.improvement),  # the improvement part opens: what to fix first, the actions
+        _cases_line(digest), _own_line(digest), _resolve_line(digest), _apology_line(digest),
+        *_compensation_lines(digest), _escalation_line(digest), _satisfaction_line(digest), _verdicts_line(digest),
+        *_pattern_lines(digest), *_flagged_lines(digest), *_slowest_lines(digest), *_recoverer_lines(digest),
+        *_shoutout_lines(digest),
+    ]  # fmt: skip
     return "\n".join(lines)
+
+
+def _head(digest: Digest) -> str:
+    if digest.preview:
+        return _("*Recovery digest %(week)s* (so far)") % {"week": digest.week}
+    return _("*Recovery digest %(week)s*") % {"week": digest.week}
+
+
+def _empty_week(digest: Digest) -> list[str]:
+    lines = [
+        _("No cases this week (last week: %(opened)s opened). Still open: %(open)s.")
+        % {"opened": digest.last.opened, "open": digest.still_open}
+    ]
+    lines += digest_lines(digest.improvement)
+    if digest.patterns:
+        lines.append(
+            _("Patterns: %(patterns)s")
+            % {"patterns": "; ".join(pattern_text(pat) for pat in digest.patterns)}
+        )
+    return lines
+
+
+def _cases_line(digest: Digest) -> str:
+    this, last = digest.this, digest.last
+    return _(
+        "Cases: %(opened)s opened (last week %(last_opened)s), %(resolved)s resolved (%(last_resolved)s), "
+        "%(closed)s closed (%(last_closed)s); %(open)s still open."
+    ) % {
+        "opened": this.opened, "last_opened": last.opened, "resolved": this.resolved,
+        "last_resolved": last.resolved, "closed": this.closed, "last_closed": last.closed, "open": digest.still_open,
+    }  # fmt: skip
+
+
+def _own_line(digest: Digest) -> str:
+    this, last = digest.this, digest.last
+    return _(
+        "Time to own: median %(median)s, p90 %(p90)s (last week %(last_median)s / %(last_p90)s); "
+        "owned within target %(share)s (%(last_share)s)."
+    ) % {
+        "median": span(this.own_median_min), "p90": span(this.own_p90_min),
+        "last_median": span(last.own_median_min), "last_p90": span(last.own_p90_min),
+        "share": _pct(this.own_share), "last_share": _pct(last.own_share),
+    }  # fmt: skip
+
+
+def _resolve_line(digest: Digest) -> str:
+    this, last = digest.this, digest.last
+    return _(
+        "Time to resolve: median %(median)s, p90 %(p90)s (last week %(last_median)s / %(last_p90)s); "
+        "resolved within the %(target)s h target %(share)s (%(last_share)s)."
+    ) % {
+        "median": _hours(this.resolve_median_h), "p90": _hours(this.resolve_p90_h),
+        "last_median": _hours(last.resolve_median_h), "last_p90": _hours(last.resolve_p90_h),
+        "target": digest.resolve_target_h, "share": _pct(this.resolve_share), "last_share": _pct(last.resolve_share),
+    }  # fmt: skip
+
+
+def _apology_line(digest: Digest) -> str:
+    this, last = digest.this, digest.last
+    return _(
+        "Apologies recorded: %(count)s (%(last_count)s); time to first apology: median %(median)s, "
+        "within the %(target)s min target %(share)s (%(last_share)s)."
+    ) % {
+        "count": this.apologies, "last_count": last.apologies, "median": span(this.apology_median_min),
+        "target": digest.targets["own_min"], "share": _pct(this.apology_share), "last_share": _pct(last.apology_share),
+    }  # fmt: skip
+
+
+def _compensation_lines(digest: Digest) -> list[str]:
+    this, cur = digest.this, digest.currency
+    line = _(
+        "Compensation: %(total)s (%(last_total)s); within authority %(within)s, approved above it %(approved)s."
+    ) % {
+        "total": _money(this.comp_total_minor, cur), "last_total": _money(digest.last.comp_total_minor, cur),
+        "within": _money(this.comp_within_minor, cur), "approved": _money(this.comp_approved_minor, cur),
+    }  # fmt: skip
+    if this.comp_other_minor:
+        other = ", ".join(_money(minor, code) for code, minor in this.comp_other_minor.items())
+        line += " " + _("Also given in an earlier currency, not added in: %(amounts)s.") % {"amounts": other}
+    lines = [line]
+    if this.comp_by_gesture:
+        gestures = ", ".join(
+            f"{name} {_money(minor, cur)}" for name, minor in sorted(this.comp_by_gesture.items())
+        )
+        lines.append("  " + _("by gesture: %(gestures)s") % {"gestures": gestures})
+    return lines
+
+
+def _escalation_line(digest: Digest) -> str:
+    this = digest.this
+    values = {
+        "count": this.escalations, "last_count": digest.last.escalations,
+        "wait": span(this.approval_wait_median_min),
+    }  # fmt: skip
+    if this.escalation_premium_minor is None:
+        return _("Escalations: %(count)s (%(last_count)s); median wait for an approver %(wait)s.") % values
+    return _(
+        "Escalations: %(count)s (%(last_count)s); median wait for an approver %(wait)s; "
+        "escalated cases cost %(premium)s more on average."
+    ) % {**values, "premium": _money(this.escalation_premium_minor, digest.currency)}
+
+
+def _satisfaction_line(digest: Digest) -> str:
+    this, last = digest.this, digest.last
+    return _(
+        "Satisfaction: %(satisfied)s/%(followups)s satisfied %(share)s (%(last_share)s), average score "
+        "%(score)s; won back %(winback)s (%(last_winback)s)."
+    ) % {
+        "satisfied": this.satisfied, "followups": this.followups, "share": _pct(this.satisfaction_share),
+        "last_share": _pct(last.satisfaction_share), "score": _num(this.avg_score),
+        "winback": _pct(this.winback_share), "last_winback": _pct(last.winback_share),
+    }  # fmt: skip
+
+
+def _verdicts_line(digest: Digest) -> str:
+    this = digest.this
+    return _(
+        "Verdicts given by customers themselves (feedback link): %(customer)s, %(satisfied)s satisfied; "
+        "recorded by staff: %(staff)s. Time to customer feedback: median %(median)s from opening."
+    ) % {
+        "customer": this.customer_verdicts, "satisfied": this.customer_satisfied, "staff": this.staff_verdicts,
+        "median": "–" if this.feedback_median_h is None else _("%(hours)s h") % {"hours": _num(this.feedback_median_h)},
+    }  # fmt: skip
+
+
+def _pattern_lines(digest: Digest) -> list[str]:
+    if not digest.patterns:
+        return []
+    return [
+        _("Patterns:"),
+        *(f"  • {pattern_text(pat)} [{trend_word(pat['trend'])}]" for pat in digest.patterns),
+    ]
+
+
+def _flagged_lines(digest: Digest) -> list[str]:
+    if not digest.flagged:
+        return []
+    return [
+        _("Flagged for improvement:"),
+        *(
+            f"  • #{flag['number']} ({flag['category']}): {flag['note']} (<@{flag['by']}>)"
+            for flag in digest.flagged
+        ),
+        "  " + _("Make one an action: /recover action <case> <what will change> [@owner] [due <when>]."),
+    ]
+
+
+def _slowest_lines(digest: Digest) -> list[str]:
+    if not digest.slowest:
+        return []
+    lines = [_("Slowest open cases:")]
+    for slow in digest.slowest:
+        values = {"number": slow["number"], "age": _hours(slow["age_hours"]), "problem": slow["problem"][:80]}
+        if slow["owner"]:
+            line = _("#%(number)s open %(age)s, %(owner)s: %(problem)s") % {
+                **values,
+                "owner": f"<@{slow['owner']}>",
+            }
+        else:
+            line = _("#%(number)s open %(age)s, unowned: %(problem)s") % values
+        lines.append(f"  • {line}")
+    return lines
+
+
+def _recoverer_lines(digest: Digest) -> list[str]:
+    if not digest.recoverers:
+        return []
+    people = ", ".join(
+        _("%(person)s (%(recovered)s recovered, %(shoutouts)s shout-outs)")
+        % {"person": f"<@{row['user']}>", "recovered": row["recovered"], "shoutouts": row["shoutouts"]}
+        for row in digest.recoverers
+    )
+    return [_("Recovery addicts: %(people)s") % {"people": people}]
+
+
+def _shoutout_lines(digest: Digest) -> list[str]:
+    if not digest.shoutouts:
+        return []
+    lines = [_("Shout-outs (%(count)s, last week %(last_count)s):") % {
+        "count": digest.this.shoutouts, "last_count": digest.last.shoutouts}]  # fmt: skip
+    for shout in digest.shoutouts:
+        about = f" (#{shout['number']})" if shout["number"] else ""
+        lines.append(f"  • <@{shout['from']}> → <@{shout['to']}>{about}: {shout['message']}")
+    return lines

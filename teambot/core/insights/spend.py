@@ -17,16 +17,22 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_interval, format_skeleton
 from sqlmodel import col, select
 
 from teambot.core.cases.models import Case, CaseStatus, Grant
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, NotAllowed
-from teambot.core.money import format_amount, from_minor, to_minor
+from teambot.core.i18n import babel_locale, format_money, ngettext
+from teambot.core.i18n import gettext as _
+from teambot.core.money import from_minor, to_minor
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import is_admin, limit_for, role_of
 
 USAGE = "/recover spend [week|month|YYYY-MM|YYYY-MM-DD..YYYY-MM-DD]"
+# The words of the command (one grammar, English in every language), not sentences.
+WEEK_WORDS = ("week", "this week")
+MONTH_WORDS = ("month", "this month")
 
 
 def currency_of(grant: Any, policy: Policy) -> str:
@@ -41,8 +47,8 @@ def may_see_spend(policy: Policy, user: str) -> bool:
 def require_spend_reader(policy: Policy, user: str) -> None:
     if not may_see_spend(policy, user):
         raise NotAllowed(
-            "Only leads, managers and admins can see what compensation cost.",
-            "Ask one of them, or an admin can make you a lead: /recover policy role @you lead.",
+            _("Only leads, managers and admins can see what compensation cost."),
+            _("Ask one of them, or an admin can make you a lead: /recover policy role @you lead."),
         )
 
 
@@ -65,17 +71,26 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise BadInput(f"{text.strip()!r} is not a date.", f"Write dates like 2026-11-01. Usage: {USAGE}") from None
+        raise BadInput(
+            _("%(text)r is not a date.") % {"text": text.strip()},
+            _("Write dates like 2026-11-01. Usage: %(usage)s") % {"usage": USAGE},
+        ) from None
 
 
 def _dates(first: date, last: date) -> str:
+    """`2 Nov 2026`, `1–15 Nov 2026`, `30 Nov – 6 Dec 2026`, in the current language (CLDR's interval)."""
     if first == last:
-        return f"{first.day} {first:%b %Y}"
-    if first.year != last.year:
-        return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
-    if first.month != last.month:
-        return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
-    return f"{first.day}–{last.day} {last:%b %Y}"
+        return format_skeleton("yMMMd", first, locale=babel_locale())
+    return format_interval(first, last, "yMMMd", locale=babel_locale())
+
+
+def _month(first: date) -> str:
+    """`November 2026`, `November 2026`, `novembre 2026`: a month and year as the reader names them."""
+    return format_skeleton("yMMMM", first, locale=babel_locale())
+
+
+def _usage() -> str:
+    return _("Usage: %(usage)s") % {"usage": USAGE}
 
 
 def parse_period(text: str | None, now: datetime, tz: str) -> Period:
@@ -83,30 +98,30 @@ def parse_period(text: str | None, now: datetime, tz: str) -> Period:
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
     word = (text or "month").strip().lower()
-    if word in ("week", "this week"):
+    if word in WEEK_WORDS:
         first, last = today - timedelta(days=today.weekday()), today
-        label = f"this week ({_dates(first, last)})"
-    elif word in ("month", "this month"):
+        label = _("this week (%(dates)s)") % {"dates": _dates(first, last)}
+    elif word in MONTH_WORDS:
         first, last = today.replace(day=1), today
-        label = f"{first:%B %Y} so far ({_dates(first, last)})"
+        label = _("%(month)s so far (%(dates)s)") % {"month": _month(first), "dates": _dates(first, last)}
     elif re.fullmatch(r"\d{4}-\d{2}", word):
         year, month = int(word[:4]), int(word[5:])
         if not 1 <= month <= 12:
-            raise BadInput(f"{text!r} is not a month.", f"Usage: {USAGE}")
+            raise BadInput(_("%(text)r is not a month.") % {"text": text}, _usage())
         first = date(year, month, 1)
         last = date(year, month, calendar.monthrange(year, month)[1])
-        label = f"{first:%B %Y}"
+        label = _month(first)
     elif ".." in word:
         a, b = word.split("..", 1)
         first, last = _day(a), _day(b)
         if last < first:
-            raise BadInput("The period ends before it starts.", f"Usage: {USAGE}")
+            raise BadInput(_("The period ends before it starts."), _usage())
         label = _dates(first, last)
     elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
         first = last = _day(word)
         label = _dates(first, last)
     else:
-        raise BadInput(f"{text!r} is not a period I know.", f"Usage: {USAGE}")
+        raise BadInput(_("%(text)r is not a period I know.") % {"text": text}, _usage())
     start, end = _bounds(first, last, zone)
     return Period(label, first, last, start, end)
 
@@ -184,30 +199,44 @@ async def compute_spend(db: Database, policy: Policy, period: Period) -> Spend:
     return out
 
 
-def spend_text(sp: Spend) -> str:
-    lines = [f"*Compensation, {sp.period.label}*"]
-    if sp.empty:
-        lines.append("No compensation was given in this period.")
+def spend_text(spend: Spend) -> str:
+    """The period's compensation per currency, gesture and person, in the current language."""
+    lines = [_("*Compensation, %(period)s*") % {"period": spend.period.label}]
+    if spend.empty:
+        lines.append(_("No compensation was given in this period."))
         return "\n".join(lines)
-    for cur in sorted(sp.currencies):
-        c = sp.currencies[cur]
-
-        def money(minor: int, cur: str = cur) -> str:
-            return format_amount(from_minor(minor, cur), cur)
-
-        def split(x: Split) -> str:
-            return (
-                f"{money(x.total_minor)} in {x.grants} grant{'s' if x.grants != 1 else ''} "
-                f"(within authority {money(x.within_minor)}, approved {money(x.approved_minor)})"
-            )
-
-        lines.append(f"{cur}: {split(c.all)}; escalation premium {money(c.premium_minor)}.")
-        lines.append("  by gesture:")
-        for name, x in sorted(c.by_gesture.items(), key=lambda kv: (-kv[1].total_minor, kv[0])):
-            lines.append(f"    • {name}: {split(x)}")
-        lines.append("  by person:")
-        for person, x in sorted(c.by_person.items(), key=lambda kv: (-kv[1].total_minor, kv[0])):
-            premium = c.premium_by_person.get(person, 0)
-            extra = f"; premium {money(premium)}" if premium else ""
-            lines.append(f"    • <@{person}>: {split(x)}{extra}")
+    for currency in sorted(spend.currencies):
+        lines += _currency_lines(spend.currencies[currency])
     return "\n".join(lines)
+
+
+def _currency_lines(per: CurrencySpend) -> list[str]:
+    def money(minor: int) -> str:
+        return format_money(from_minor(minor, per.currency), per.currency)
+
+    def split(part: Split) -> str:
+        return ngettext(
+            "%(total)s in %(count)s grant (within authority %(within)s, approved %(approved)s)",
+            "%(total)s in %(count)s grants (within authority %(within)s, approved %(approved)s)",
+            part.grants,
+        ) % {
+            "total": money(part.total_minor), "count": part.grants,
+            "within": money(part.within_minor), "approved": money(part.approved_minor),
+        }  # fmt: skip
+
+    lines = [
+        _("%(currency)s: %(split)s; escalation premium %(premium)s.")
+        % {"currency": per.currency, "split": split(per.all), "premium": money(per.premium_minor)},
+        "  " + _("by gesture:"),
+    ]
+    for name, part in sorted(per.by_gesture.items(), key=lambda kv: (-kv[1].total_minor, kv[0])):
+        lines.append(f"    • {name}: {split(part)}")
+    lines.append("  " + _("by person:"))
+    for person, part in sorted(per.by_person.items(), key=lambda kv: (-kv[1].total_minor, kv[0])):
+        premium = per.premium_by_person.get(person, 0)
+        if premium:
+            said = _("%(split)s; premium %(premium)s") % {"split": split(part), "premium": money(premium)}
+        else:
+            said = split(part)
+        lines.append(f"    • <@{person}>: {said}")
+    return lines

@@ -27,6 +27,7 @@ from teambot.core.cases.models import (
 )
 from teambot.core.cases.service import RecoveryService
 from teambot.core.errors import NotFound
+from teambot.core.i18n import gettext as _
 from teambot.core.improvement.models import ImprovementAction
 from teambot.core.money import from_minor
 from teambot.core.policy.rules import load_policy, require_admin
@@ -43,7 +44,8 @@ async def _find(s: AsyncSession, team_id: str, name: str) -> Customer:
     ).first()
     if cust is None:
         raise NotFound(
-            f"No customer called {name!r} in this team.", "Check the spelling with /recover customer <name>."
+            _("No customer called %(name)r in this team.") % {"name": name},
+            _("Check the spelling with /recover customer <name>."),
         )
     return cust
 
@@ -66,28 +68,30 @@ def _iso(value: datetime | None) -> str | None:
 
 async def export_customer(service: RecoveryService, team_id: str, actor: str, name: str) -> dict[str, Any]:
     async with service.db.session() as s:
-        require_admin(await load_policy(s, team_id, actor, service.clock.now()), actor, "export customer data")
+        require_admin(
+            await load_policy(s, team_id, actor, service.clock.now()), actor, _("export customer data")
+        )
         cust = await _find(s, team_id, name)
         cases = (
             await s.exec(select(Case).where(Case.customer_id == cust.id).order_by(col(Case.number)))
         ).all()
         out: dict[str, Any] = {"customer": cust.name, "email": cust.email, "notes": cust.notes, "cases": []}
-        for c in cases:
-            grants = (await s.exec(select(Grant).where(Grant.case_id == c.id))).all()
-            steps = (await s.exec(select(NextStep).where(NextStep.case_id == c.id))).all()
+        for case in cases:
+            grants = (await s.exec(select(Grant).where(Grant.case_id == case.id))).all()
+            steps = (await s.exec(select(NextStep).where(NextStep.case_id == case.id))).all()
             out["cases"].append(
                 {
-                    "case": c.number, "status": c.status.value, "opened_at": _iso(c.opened_at),
-                    "problem": c.problem, "wants": c.wants, "category": c.category,
-                    "apology": {"at": _iso(c.apologised_at), "method": c.apology_method, "words": c.apology_words},
+                    "case": case.number, "status": case.status.value, "opened_at": _iso(case.opened_at),
+                    "problem": case.problem, "wants": case.wants, "category": case.category,
+                    "apology": {"at": _iso(case.apologised_at), "method": case.apology_method, "words": case.apology_words},
                     "compensation": [
                         {"gesture": g.gesture, "amount": str(from_minor(g.amount_minor, g.currency)),
                          "currency": g.currency, "at": _iso(g.granted_at)}
                         for g in grants
                     ],
                     "next_steps": [{"text": st.text, "due_at": _iso(st.due_at), "done": st.done} for st in steps],
-                    "resolution": c.resolution, "closed_at": _iso(c.closed_at),
-                    "satisfied": c.satisfied, "score": c.score, "followup_source": c.followup_source,
+                    "resolution": case.resolution, "closed_at": _iso(case.closed_at),
+                    "satisfied": case.satisfied, "score": case.score, "followup_source": case.followup_source,
                 }
             )  # fmt: skip
         return out
@@ -97,23 +101,25 @@ async def forget_customer(service: RecoveryService, team_id: str, actor: str, na
     """Returns how many cases were scrubbed."""
     async with service.db.session() as s:
         now = service.clock.now()
-        require_admin(await load_policy(s, team_id, actor, now), actor, "erase a customer's data")
+        require_admin(await load_policy(s, team_id, actor, now), actor, _("erase a customer's data"))
         cust = await _find(s, team_id, name)
         cases = (await s.exec(select(Case).where(Case.customer_id == cust.id))).all()
-        for c in cases:
-            c.customer_name, c.problem, c.wants, c.apology_words = ERASED, ERASED, None, None
-            c.resolution = ERASED if c.resolution else None
+        for case in cases:
+            case.customer_name, case.problem, case.wants, case.apology_words = ERASED, ERASED, None, None
+            case.resolution = ERASED if case.resolution else None
             # The root cause stays (it is what the team learns from), with the name taken out.
-            c.root_cause = redact_name(c.root_cause, cust.name) if c.root_cause else None
-            c.updated_at = now
-            s.add(c)
-            for step in (await s.exec(select(NextStep).where(NextStep.case_id == c.id))).all():
+            case.root_cause = redact_name(case.root_cause, cust.name) if case.root_cause else None
+            case.updated_at = now
+            s.add(case)
+            for step in (await s.exec(select(NextStep).where(NextStep.case_id == case.id))).all():
                 step.text = ERASED
                 s.add(step)
-            for req in (await s.exec(select(ApprovalRequest).where(ApprovalRequest.case_id == c.id))).all():
+            for req in (
+                await s.exec(select(ApprovalRequest).where(ApprovalRequest.case_id == case.id))
+            ).all():
                 req.note = None
                 s.add(req)
-            for event in (await s.exec(select(TimelineEvent).where(TimelineEvent.case_id == c.id))).all():
+            for event in (await s.exec(select(TimelineEvent).where(TimelineEvent.case_id == case.id))).all():
                 if any(k in event.data for k in (*_PERSONAL_FIELDS, "root_cause")):
                     event.data = {
                         k: ERASED if k in _PERSONAL_FIELDS
@@ -121,17 +127,21 @@ async def forget_customer(service: RecoveryService, team_id: str, actor: str, na
                         for k, v in event.data.items()
                     }  # fmt: skip
                     s.add(event)
-            for flag in (await s.exec(select(ImprovementFlag).where(ImprovementFlag.case_id == c.id))).all():
+            for flag in (
+                await s.exec(select(ImprovementFlag).where(ImprovementFlag.case_id == case.id))
+            ).all():
                 flag.note = redact_name(flag.note, cust.name)
                 s.add(flag)
-            for action in (await s.exec(select(ImprovementAction).where(ImprovementAction.case_id == c.id))).all():
+            for action in (
+                await s.exec(select(ImprovementAction).where(ImprovementAction.case_id == case.id))
+            ).all():
                 action.text = redact_name(action.text, cust.name)
                 action.outcome = redact_name(action.outcome, cust.name) if action.outcome else None
                 s.add(action)
-            for shout in (await s.exec(select(Shoutout).where(Shoutout.case_id == c.id))).all():
+            for shout in (await s.exec(select(Shoutout).where(Shoutout.case_id == case.id))).all():
                 shout.message = redact_name(shout.message, cust.name)
                 s.add(shout)
-            s.add(RecoveryService._event(c, "customer_erased", actor, now))
+            s.add(RecoveryService._event(case, "customer_erased", actor, now))
         cust.name = cust.key = f"{ERASED} #{cust.id}"
         cust.notes = []
         cust.email = None
@@ -139,7 +149,7 @@ async def forget_customer(service: RecoveryService, team_id: str, actor: str, na
         s.add(
             TimelineEvent(
                 team_id=team_id, kind="customer_erased", actor=actor, at=now,
-                data={"customer_id": cust.id, "cases": [c.number for c in cases]},
+                data={"customer_id": cust.id, "cases": [case.number for case in cases]},
             )
         )  # fmt: skip
         await s.commit()

@@ -6,6 +6,8 @@ from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
 from teambot.core.commands.replies import Reply, TextReply
+from teambot.core.i18n import format_number, ngettext
+from teambot.core.i18n import gettext as _
 from teambot.core.recognition.replies import LeaderboardReply
 from teambot.core.recognition.shoutouts import LeaderRow, Shoutouts
 
@@ -14,11 +16,21 @@ LEADERBOARD_DAYS = 30
 
 def leaderboard_text(rows: list[LeaderRow], days: int) -> str:
     if not rows:
-        return f"No recoveries or shout-outs in the last {days} days yet."
-    lines = [f"*Top recoverers, last {days} days*"]
-    for n, row in enumerate(rows, 1):
-        score = f", average score {row.avg_score:g}/5" if row.avg_score is not None else ""
-        lines.append(f"{n}. <@{row.user}>: {row.recovered} recovered, {row.shoutouts} shout-outs{score}")
+        return ngettext(
+            "No recoveries or shout-outs in the last %(count)s day yet.",
+            "No recoveries or shout-outs in the last %(count)s days yet.",
+            days,
+        ) % {"count": days}
+    lines = [ngettext("*Top recoverers, last %(count)s day*", "*Top recoverers, last %(count)s days*", days)
+             % {"count": days}]  # fmt: skip
+    for rank, row in enumerate(rows, 1):
+        values = {"person": f"<@{row.user}>", "recovered": row.recovered, "shoutouts": row.shoutouts}
+        if row.avg_score is not None:
+            said = _("%(person)s: %(recovered)s recovered, %(shoutouts)s shout-outs, average score %(score)s/5") % {
+                **values, "score": format_number(row.avg_score)}  # fmt: skip
+        else:
+            said = _("%(person)s: %(recovered)s recovered, %(shoutouts)s shout-outs") % values
+        lines.append(f"{rank}. {said}")
     return "\n".join(lines)
 
 
@@ -31,12 +43,20 @@ class RecognitionHandlers:
             ctx.team_id, ctx.user_id, intent.to, intent.message, number=intent.number,
             channel_id=ctx.channel_id, platform=ctx.platform,
         )  # fmt: skip
-        about = f" for case #{case.number}" if case else ""
-        return TextReply(text=f"Shout-out to <@{shout.recipient}>{about} posted. Thank you for noticing.")
+        if case:
+            said = _("Shout-out to %(person)s for case #%(number)s posted. Thank you for noticing.") % {
+                "person": f"<@{shout.recipient}>", "number": case.number}  # fmt: skip
+        else:
+            said = _("Shout-out to %(person)s posted. Thank you for noticing.") % {
+                "person": f"<@{shout.recipient}>"
+            }
+        return TextReply(text=said)
 
     async def leaderboard(self, intent: i.Leaderboard, ctx: Context) -> Reply:
         rows = await self.shoutouts.leaderboard(ctx.team_id)
-        return LeaderboardReply(rows=rows, days=LEADERBOARD_DAYS, text=leaderboard_text(rows, LEADERBOARD_DAYS))
+        return LeaderboardReply(
+            rows=rows, days=LEADERBOARD_DAYS, text=leaderboard_text(rows, LEADERBOARD_DAYS)
+        )
 
     def handlers(self) -> HandlerTable:
         return {i.Shoutout: self.shoutout, i.Leaderboard: self.leaderboard}

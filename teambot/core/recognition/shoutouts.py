@@ -16,6 +16,8 @@ from sqlmodel import col, select
 from teambot.core.cases.models import Case, CaseStatus, TimelineEvent
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, InvalidStep, NotFound
+from teambot.core.i18n import gettext as _
+from teambot.core.i18n import ngettext, use_locale
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import load_policy, read_policy
 from teambot.core.ports import Clock, Notice, Notifier, Recipient
@@ -41,6 +43,33 @@ class LeaderRow:
         return self.shoutouts + self.recovered
 
 
+def _checked(giver: str, to: str, message: str) -> tuple[str, str]:
+    """Who the shout-out is for and its words, cleaned; or a refusal that says what to change."""
+    to = to.strip().strip("<>").lstrip("@")
+    text = " ".join((message or "").split())
+    if not to:
+        raise BadInput(_("Who is the shout-out for?"), _("Usage: /recover shoutout @person [case] <why>"))
+    if to == giver:
+        raise InvalidStep(
+            _("Shout-outs are for teammates, not yourself."),
+            _("Recognise someone who helped you instead."),
+        )
+    if not text:
+        raise BadInput(
+            _("Say what %(person)s did well.") % {"person": f"<@{to}>"},
+            _("Usage: /recover shoutout @%(person)s [case] <why>") % {"person": to},
+            field="message",
+        )
+    if len(text) > MAX_MESSAGE:
+        raise BadInput(
+            _("The shout-out is %(count)s characters; the most is %(limit)s.")
+            % {"count": len(text), "limit": MAX_MESSAGE},
+            _("Shorten it and send it again."),
+            field="message",
+        )
+    return to, text
+
+
 class Shoutouts:
     def __init__(self, db: Database, clock: Clock, notifier: Notifier) -> None:
         self.db = db
@@ -51,24 +80,7 @@ class Shoutouts:
         self, team_id: str, giver: str, to: str, message: str, *, number: int | None = None,
         channel_id: str | None = None, platform: str = "shell",
     ) -> tuple[Shoutout, Case | None]:  # fmt: skip
-        to = to.strip().strip("<>").lstrip("@")
-        text = " ".join((message or "").split())
-        if not to:
-            raise BadInput("Who is the shout-out for?", "Usage: /recover shoutout @person [case] <why>")
-        if to == giver:
-            raise InvalidStep(
-                "Shout-outs are for teammates, not yourself.", "Recognise someone who helped you instead."
-            )
-        if not text:
-            raise BadInput(
-                f"Say what <@{to}> did well.", f"Usage: /recover shoutout @{to} [case] <why>", field="message"
-            )
-        if len(text) > MAX_MESSAGE:
-            raise BadInput(
-                f"The shout-out is {len(text)} characters; the most is {MAX_MESSAGE}.",
-                "Shorten it and send it again.",
-                field="message",
-            )
+        to, text = _checked(giver, to, message)
         async with self.db.session() as s:
             now = self.clock.now()
             policy = await load_policy(s, team_id, giver, now, platform)
@@ -84,8 +96,13 @@ class Shoutouts:
             ).one()
             if given >= sched.shoutouts_per_day:
                 raise InvalidStep(
-                    f"You have given your {sched.shoutouts_per_day} shout-outs for today.",
-                    "Save this one for tomorrow; the allowance keeps each one meaningful.",
+                    ngettext(
+                        "You have given your %(count)s shout-out for today.",
+                        "You have given your %(count)s shout-outs for today.",
+                        sched.shoutouts_per_day,
+                    )
+                    % {"count": sched.shoutouts_per_day},
+                    _("Save this one for tomorrow; the allowance keeps each one meaningful."),
                 )
             case: Case | None = None
             if number is not None:
@@ -94,7 +111,8 @@ class Shoutouts:
                 ).first()
                 if case is None:
                     raise NotFound(
-                        f"There is no case #{number} in this team.", "Leave the case out, or check it."
+                        _("There is no case #%(number)s in this team.") % {"number": number},
+                        _("Leave the case out, or check it."),
                     )
             shout = Shoutout(
                 team_id=team_id, giver=giver, recipient=to, case_id=case.id if case else None, message=text,
@@ -109,20 +127,33 @@ class Shoutouts:
                     )
                 )  # fmt: skip
             await s.commit()
+        await self._announce(team_id, giver, to, text, case, channel_id, platform, policy.language)
+        return shout, case
+
+    async def _announce(
+        self, team_id: str, giver: str, to: str, text: str, case: Case | None, channel_id: str | None,
+        platform: str, language: str,
+    ) -> None:  # fmt: skip
+        """The channel hears it (in the team's language): where it was given, else the case's channel."""
         where = channel_id or (case.channel_id if case else None)
         if where:
-            about = f" for case #{case.number}" if case else ""
+            with use_locale(language):  # the channel reads the team's language
+                values = {"giver": f"<@{giver}>", "to": f"<@{to}>", "message": text}
+                if case:
+                    said = _("%(giver)s gave %(to)s a shout-out for case #%(number)s: %(message)s") % {
+                        **values, "number": case.number}  # fmt: skip
+                else:
+                    said = _("%(giver)s gave %(to)s a shout-out: %(message)s") % values
             await self.notifier.notify(
                 Recipient("channel", where, case.platform if case else platform),
                 Notice(
                     kind="shoutout",
-                    text=f"🎉 <@{giver}> gave <@{to}> a shout-out{about}: {text}",
+                    text=f"🎉 {said}",
                     team_id=team_id,
                     case_id=case.id if case else None,
                     data={"from": giver, "to": to, "message": text, "number": case.number if case else None},
                 ),
             )
-        return shout, case
 
     async def leaderboard(self, team_id: str, days: int = 30, limit: int = 10) -> list[LeaderRow]:
         """Top recoverers: shout-outs received, cases recovered (closed satisfied), their scores."""

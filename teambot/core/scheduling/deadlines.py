@@ -15,6 +15,7 @@ from teambot.core.cases.common import touch
 from teambot.core.cases.models import Case, CaseStatus, TimelineEvent
 from teambot.core.db import Database
 from teambot.core.errors import Conflict, InvalidStep, NotAllowed, NotFound
+from teambot.core.i18n import gettext as _
 from teambot.core.leases import DUE
 from teambot.core.policy.models import Policy
 from teambot.core.ports import Clock, Notifier
@@ -49,7 +50,7 @@ class Deadlines(DueQueue):
         self, team_id: str, number: int, actor: str, for_text: str | None
     ) -> tuple[Case, datetime]:
         """Move the follow-up nudge later: `1h`, `2d`, or (default) tomorrow morning for the owner."""
-        for _ in range(5):
+        for _attempt in range(5):
             async with self.db.session() as s:
                 now = self.clock.now()
                 case = (
@@ -57,14 +58,17 @@ class Deadlines(DueQueue):
                 ).first()
                 if case is None:
                     raise NotFound(
-                        f"There is no case #{number} in this team.", "See open cases with /recover list."
+                        _("There is no case #%(number)s in this team.") % {"number": number},
+                        _("See open cases with /recover list."),
                     )
                 policy = await s.get(Policy, team_id)
                 assert policy is not None
                 if actor != case.owner_id and actor not in policy.admins:
                     raise NotAllowed(
-                        f"Only the owner (<@{case.owner_id}>) or an admin can snooze case #{number}.",
-                        f"Ask them, or take the case over: /recover handover {number} @you.",
+                        _("Only the owner (%(owner)s) or an admin can snooze case #%(number)s.")
+                        % {"owner": f"<@{case.owner_id}>", "number": number},
+                        _("Ask them, or take the case over: /recover handover %(number)s @you.")
+                        % {"number": number},
                     )
                 items = list(
                     (
@@ -79,8 +83,10 @@ class Deadlines(DueQueue):
                 )
                 if case.status != CaseStatus.RESOLVED or not items:
                     raise InvalidStep(
-                        f"Case #{number} has no follow-up waiting, so there is nothing to snooze.",
-                        f"The follow-up nudge comes after /recover resolve {number} ...",
+                        _("Case #%(number)s has no follow-up waiting, so there is nothing to snooze.")
+                        % {"number": number},
+                        _("The follow-up nudge comes after /recover resolve %(number)s ...")
+                        % {"number": number},
                     )
                 until = snooze_until(for_text, now, policy, zone_of(policy, case.owner_id))
                 for item in items:
@@ -103,5 +109,6 @@ class Deadlines(DueQueue):
                     await s.rollback()
                     continue
                 return case, until
-        raise Conflict(f"Case #{number} changed at the same moment.", "Try the snooze again.")
-
+        raise Conflict(
+            _("Case #%(number)s changed at the same moment.") % {"number": number}, _("Try the snooze again.")
+        )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from teambot.core.cases.handlers import case_card
-from teambot.core.cases.summary import when
 from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
 from teambot.core.commands.replies import Reply
+from teambot.core.i18n import format_when
+from teambot.core.i18n import gettext as _
 from teambot.core.scheduling.deadlines import Deadlines
 
 
@@ -16,10 +17,11 @@ class SchedulingHandlers:
         self.deadlines = deadlines
 
     async def snooze(self, intent: i.Snooze, ctx: Context) -> Reply:
-        n = intent.number
-        _, until = await self.deadlines.snooze(ctx.team_id, n, ctx.user_id, intent.duration)
-        message = f"Follow-up nudge for case #{n} snoozed until {when(until, ctx.tz)}."
-        return await case_card(self.deadlines.db, ctx.team_id, n, message, public=False)
+        number = intent.number
+        until = (await self.deadlines.snooze(ctx.team_id, number, ctx.user_id, intent.duration))[1]
+        message = _("Follow-up nudge for case #%(number)s snoozed until %(when)s.") % {
+            "number": number, "when": format_when(until, ctx.tz)}  # fmt: skip
+        return await case_card(self.deadlines.db, ctx.team_id, number, message, public=False)
 
     def handlers(self) -> HandlerTable:
         return {i.Snooze: self.snooze}

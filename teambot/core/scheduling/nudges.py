@@ -17,14 +17,22 @@ from teambot.core.cases.models import (
     NextStep,
     TimelineEvent,
 )
-from teambot.core.cases.summary import duration, when
-from teambot.core.money import format_amount, from_minor
+from teambot.core.i18n import N_, format_money, format_when, use_locale
+from teambot.core.i18n import gettext as _
+from teambot.core.money import from_minor
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import approvers_of, backups_of
 from teambot.core.ports import Notice, Recipient
 from teambot.core.scheduling.models import DueItem
 from teambot.core.scheduling.queue import SWEEP_BATCH, DueQueue, Handler, Outcome
-from teambot.core.scheduling.working_hours import leads_of, next_working_moment, target_time, zone_of
+from teambot.core.scheduling.working_hours import (
+    duration,
+    leads_of,
+    next_working_moment,
+    person_language,
+    target_time,
+    zone_of,
+)
 
 BOT = "teambot"  # the actor of what the bot itself records
 
@@ -65,17 +73,28 @@ def _again(item: DueItem, due: datetime, now: datetime) -> DueItem:
     )  # fmt: skip
 
 
-def _escalate(case: Case, policy: Policy, what: str) -> list[tuple[Recipient, Notice]]:
+def _escalate(case: Case, policy: Policy, what: str, **values: Any) -> list[tuple[Recipient, Notice]]:
+    """The channel (in the team's language) and each lead (in theirs) hear that `what` (a marked
+    noun phrase, "its time to own") was missed twice."""
     leads = [u for u in leads_of(policy) if u != case.owner_id]
-    owner = f"<@{case.owner_id}>" if case.owner_id else "nobody"
-    who = ", ".join(f"<@{u}>" for u in leads)
-    text = (
-        f"Case #{case.number} missed {what} twice (owner: {owner}): {case.problem}. "
-        + (f"{who}, can you help? " if who else "")
-        + f"See it with /recover show {case.number}."
-    )
-    notice = _notice("nudge_escalated", text, case, what=what, leads=leads)
-    return [(_channel(case), notice)] + [(_user(case, u), notice) for u in leads]
+
+    def said() -> str:
+        owner = f"<@{case.owner_id}>" if case.owner_id else _("nobody")
+        text = _("Case #%(number)s missed %(what)s twice (owner: %(owner)s): %(problem)s.") % {
+            "number": case.number, "what": _(what) % values, "owner": owner, "problem": case.problem}  # fmt: skip
+        if leads:
+            text += " " + _("%(leads)s, can you help?") % {"leads": ", ".join(f"<@{u}>" for u in leads)}
+        return text + " " + _("See it with /recover show %(number)s.") % {"number": case.number}
+
+    key = what % values if values else what
+    with use_locale(policy.language):
+        messages = [(_channel(case), _notice("nudge_escalated", said(), case, what=key, leads=leads))]
+    for lead in leads:
+        with use_locale(person_language(policy, lead)):
+            messages.append(
+                (_user(case, lead), _notice("nudge_escalated", said(), case, what=key, leads=leads))
+            )
+    return messages
 
 
 def _person_defer(dl: DueQueue, policy: Policy, user: str | None) -> datetime | None:
@@ -90,14 +109,17 @@ async def _nudge_unowned(dl: DueQueue, item: DueItem) -> Outcome:
     if case.owner_id is not None or case.status != CaseStatus.OPEN:
         return Outcome(cancel=True)
     now = dl.clock.now()
-    waited = duration(now - case.opened_at)
-    text = (
-        f"Case #{case.number} has had no owner for {waited} (target {policy.own_within_minutes} min): "
-        f"{case.problem}. Who takes it? /recover claim {case.number}"
-    )
+    with use_locale(policy.language):  # the channel reads the team's language
+        text = _(
+            "Case #%(number)s has had no owner for %(waited)s (target %(target)s min): %(problem)s. "
+            "Who takes it? /recover claim %(number)s"
+        ) % {
+            "number": case.number, "waited": duration(now - case.opened_at), "target": policy.own_within_minutes,
+            "problem": case.problem,
+        }  # fmt: skip
     msgs = [(_channel(case), _notice("nudge_unowned", text, case, actions=["claim"]))]
     if item.stage >= 2:
-        return Outcome(messages=msgs + _escalate(case, policy, "its time to own")[1:])
+        return Outcome(messages=msgs + _escalate(case, policy, N_("its time to own"))[1:])
     return Outcome(
         messages=msgs, then=[_again(item, now + timedelta(minutes=policy.own_within_minutes), now)]
     )
@@ -111,28 +133,33 @@ async def _nudge_resolve(dl: DueQueue, item: DueItem) -> Outcome:
     target = case.opened_at + timedelta(hours=policy.resolve_within_hours)
     if policy.targets_in_working_hours:
         target = target_time(case.opened_at, timedelta(hours=policy.resolve_within_hours), policy)
-    if case.owner_id is None:  # nobody to nudge: the channel hears it, now
-        who, rcpt = "Nobody owns it yet", _channel(case)
+    if case.owner_id is None:  # nobody to nudge: the channel hears it (in the team's language), now
+        rcpt, lang = _channel(case), policy.language
     else:
         defer = _person_defer(dl, policy, case.owner_id)
         if defer is not None:
             return Outcome(defer_until=defer)
-        who, rcpt = f"<@{case.owner_id}>", _user(case, case.owner_id)
-    if item.stage == 0:
-        text = (
-            f"{who}: case #{case.number} should be resolved by {when(target, policy.digest_timezone)} "
-            f"({duration(target - now)} left): {case.problem}. "
-            f"/recover resolve {case.number} <what you did> | <root cause>"
-        )
-        return Outcome(messages=[(rcpt, _notice("nudge_resolve", text, case, due_at=target.isoformat()))])
-    late = duration(now - case.opened_at)
-    text = (
-        f"{who}: case #{case.number} is past its {policy.resolve_within_hours} h resolve target "
-        f"(open {late}): {case.problem}. /recover resolve {case.number} <what you did> | <root cause>"
-    )
+        rcpt, lang = _user(case, case.owner_id), person_language(policy, case.owner_id)
+    with use_locale(lang):
+        who = f"<@{case.owner_id}>" if case.owner_id else _("Nobody owns it yet")
+        values = {"who": who, "number": case.number, "problem": case.problem}
+        if item.stage == 0:
+            text = _(
+                "%(who)s: case #%(number)s should be resolved by %(when)s (%(left)s left): %(problem)s. "
+                "/recover resolve %(number)s <what you did> | <root cause>"
+            ) % {
+                **values,
+                "when": format_when(target, str(zone_of(policy, case.owner_id))),
+                "left": duration(target - now),
+            }
+            return Outcome(messages=[(rcpt, _notice("nudge_resolve", text, case, due_at=target.isoformat()))])
+        text = _(
+            "%(who)s: case #%(number)s is past its %(target)s h resolve target (open %(late)s): %(problem)s. "
+            "/recover resolve %(number)s <what you did> | <root cause>"
+        ) % {**values, "target": policy.resolve_within_hours, "late": duration(now - case.opened_at)}
     msgs = [(rcpt, _notice("nudge_resolve", text, case, due_at=target.isoformat(), overdue=True))]
     if item.stage >= 2:
-        return Outcome(messages=msgs + _escalate(case, policy, "its resolve target"))
+        return Outcome(messages=msgs + _escalate(case, policy, N_("its resolve target")))
     repeat = timedelta(hours=max(1, policy.resolve_within_hours // 4))
     return Outcome(messages=msgs, then=[_again(item, now + repeat, now)])
 
@@ -147,18 +174,24 @@ async def _followup_due(dl: DueQueue, item: DueItem) -> Outcome:
     defer = _person_defer(dl, policy, case.owner_id)
     if defer is not None:
         return Outcome(defer_until=defer)
-    customer = case.customer_name or "the customer"
-    text = (
-        f"<@{case.owner_id}>: time to follow up with {customer} on case #{case.number} ({case.problem}). "
-        f"Are they satisfied now? Answer with /recover followup {case.number} satisfied|not <score 1-5>, "
-        f"or /recover snooze {case.number} for 1h (or tomorrow)."
-    )
+    with use_locale(person_language(policy, case.owner_id)):  # a DM: its reader's language
+        customer = case.customer_name or _("the customer")
+        text = _(
+            "%(owner)s: time to follow up with %(customer)s on case #%(number)s (%(problem)s). "
+            "Are they satisfied now? Answer with /recover followup %(number)s satisfied|not <score 1-5>, "
+            "or /recover snooze %(number)s for 1h (or tomorrow)."
+        ) % {
+            "owner": f"<@{case.owner_id}>",
+            "customer": customer,
+            "number": case.number,
+            "problem": case.problem,
+        }
     notice = _notice(
         "followup_due", text, case, actions=["satisfied", "not_yet", "snooze"], customer=customer
     )
     msgs = [(_user(case, case.owner_id), notice)]
     if item.stage >= 2:
-        return Outcome(messages=msgs + _escalate(case, policy, "its follow-up"))
+        return Outcome(messages=msgs + _escalate(case, policy, N_("its follow-up")))
     return Outcome(messages=msgs, then=[_again(item, now + timedelta(hours=24), now)])
 
 
@@ -176,14 +209,22 @@ async def _step_due(dl: DueQueue, item: DueItem) -> Outcome:
     if defer is not None:
         return Outcome(defer_until=defer)
     now = dl.clock.now()
-    text = (
-        f"<@{step.owner_id}>: next step {case.number}.{step.position} is due: {step.text}. "
-        f"When it is done: /recover done {case.number}.{step.position}"
-    )
+    with use_locale(person_language(policy, step.owner_id)):  # a DM: its reader's language
+        text = _(
+            "%(owner)s: next step %(number)s.%(position)s is due: %(text)s. "
+            "When it is done: /recover done %(number)s.%(position)s"
+        ) % {
+            "owner": f"<@{step.owner_id}>",
+            "number": case.number,
+            "position": step.position,
+            "text": step.text,
+        }
     notice = _notice("step_due", text, case, position=step.position, step_text=step.text, owner=step.owner_id)
     msgs = [(_user(case, step.owner_id), notice)]
     if item.stage >= 2:
-        return Outcome(messages=msgs + _escalate(case, policy, f"next step {step.position}"))
+        return Outcome(
+            messages=msgs + _escalate(case, policy, N_("next step %(position)s"), position=step.position)
+        )
     return Outcome(messages=msgs, then=[_again(item, now + timedelta(hours=24), now)])
 
 
@@ -194,13 +235,16 @@ async def _approval_waiting(dl: DueQueue, item: DueItem) -> Outcome:
     if req is None or req.status != ApprovalStatus.PENDING:
         return Outcome(cancel=True)
     now = dl.clock.now()
-    waited = duration(now - req.requested_at)
     msgs = []
     for approver in [a for a in approvers_of(policy) if a != req.requested_by]:
-        text = (
-            f"<@{approver}>: <@{req.requested_by}> has waited {waited} for your answer on {req.gesture} "
-            f"for case #{case.number} ({case.problem}). /recover approve {req.id} or /recover deny {req.id} <reason>"
-        )
+        with use_locale(person_language(policy, approver)):  # a DM: its reader's language
+            text = _(
+                "%(approver)s: %(asker)s has waited %(waited)s for your answer on %(gesture)s for case #%(number)s "
+                "(%(problem)s). /recover approve %(id)s or /recover deny %(id)s <reason>"
+            ) % {
+                "approver": f"<@{approver}>", "asker": f"<@{req.requested_by}>", "waited": duration(now - req.requested_at),
+                "gesture": req.gesture, "number": case.number, "problem": case.problem, "id": req.id,
+            }  # fmt: skip
         msgs.append(
             (
                 _user(case, approver),
@@ -208,7 +252,7 @@ async def _approval_waiting(dl: DueQueue, item: DueItem) -> Outcome:
             )
         )
     if item.stage >= 2:
-        return Outcome(messages=msgs + _escalate(case, policy, "an approval")[1:])
+        return Outcome(messages=msgs + _escalate(case, policy, N_("an approval"))[1:])
     return Outcome(
         messages=msgs, then=[_again(item, now + timedelta(minutes=policy.own_within_minutes * 2), now)]
     )
@@ -230,7 +274,9 @@ async def _approval_escalation(dl: DueQueue, item: DueItem) -> Outcome:
     async with dl.db.session() as s:  # said in the timeline once, even when delivery is retried
         events = (
             await s.exec(
-                select(TimelineEvent).where(TimelineEvent.case_id == case.id, TimelineEvent.kind == "escalated")
+                select(TimelineEvent).where(
+                    TimelineEvent.case_id == case.id, TimelineEvent.kind == "escalated"
+                )
             )
         ).all()
         if not any(e.data.get("approval_id") == req.id for e in events):
@@ -241,14 +287,18 @@ async def _approval_escalation(dl: DueQueue, item: DueItem) -> Outcome:
                 )
             )  # fmt: skip
             await s.commit()
-    amount = format_amount(from_minor(req.amount_minor, req.currency), req.currency)
     msgs = []
     for backup in backups:
-        text = (
-            f"<@{backup}>: <@{req.requested_by}> has waited {waited} for an approver on {req.gesture} ({amount}) "
-            f"for case #{case.number} ({case.problem}). You are a backup approver: "
-            f"/recover approve {req.id} or /recover deny {req.id} <reason>"
-        )
+        with use_locale(person_language(policy, backup)):  # a DM: its reader's language
+            text = _(
+                "%(backup)s: %(asker)s has waited %(waited)s for an approver on %(gesture)s (%(amount)s) for case "
+                "#%(number)s (%(problem)s). You are a backup approver: /recover approve %(id)s or /recover deny %(id)s "
+                "<reason>"
+            ) % {
+                "backup": f"<@{backup}>", "asker": f"<@{req.requested_by}>", "waited": duration(now - req.requested_at),
+                "gesture": req.gesture, "amount": format_money(from_minor(req.amount_minor, req.currency), req.currency),
+                "number": case.number, "problem": case.problem, "id": req.id,
+            }  # fmt: skip
         notice = _notice("approval_request", text, case, approval_id=req.id, escalated=True)
         msgs.append((_user(case, backup), notice))
     return Outcome(messages=msgs, result={"to": backups})
