@@ -172,7 +172,7 @@ def find_category(policy: Policy, text: str) -> str | None:
 
 def near_category(policy: Policy, text: str) -> str | None:
     """The team's category a typed word was probably meant to be."""
-    keys = {category_key(c): c for c in policy.categories}
+    keys = {category_key(name): name for name in policy.categories}
     close = difflib.get_close_matches(category_key(text), list(keys), n=1, cutoff=0.75)
     return keys[close[0]] if close else None
 

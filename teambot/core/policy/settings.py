@@ -74,6 +74,14 @@ _LIST_SAID = {
     ("backup", "remove"): N_("%(who)s is no longer a backup approver."),
     ("backup", "missing"): N_("%(who)s is not a backup approver."),
 }
+# An amount the new currency cannot hold, by what holds it (the limit of a role, a person's, a gesture).
+_CANNOT_HOLD = {
+    "limit": N_("The limit %(who)s is %(amount)s, which %(currency)s can't hold (%(places)s decimals)."),
+    "override": N_(
+        "The override %(who)s is %(amount)s, which %(currency)s can't hold (%(places)s decimals)."
+    ),
+    "gesture": N_("The gesture %(who)s is %(amount)s, which %(currency)s can't hold (%(places)s decimals)."),
+}
 _NOT_A_ZONE = N_("'%(zone)s' is not a time zone.")
 _ZONE_HINT = N_("Use an IANA name such as Europe/London.")
 
@@ -314,9 +322,8 @@ def _check_new_currency_holds(policy: Policy, new: str) -> None:
             parse_amount(stored_amount(raw), new)
         except BadInput:
             raise BadInput(
-                _("The %(kind)s %(who)s is %(amount)s, which %(currency)s can't hold (%(places)s decimals).")
-                % {"kind": kind, "who": who, "amount": stored_amount(raw), "currency": new,
-                   "places": exponent(new)},
+                _(_CANNOT_HOLD[kind])
+                % {"who": who, "amount": stored_amount(raw), "currency": new, "places": exponent(new)},
                 _("Set it to a value %(currency)s can hold first, then change the currency.") % {"currency": new},
                 field="currency",
             ) from None  # fmt: skip
@@ -396,7 +403,7 @@ def _set_category(edit: _Edit) -> str:
             _("There is no category '%(name)s'.") % {"name": name},
             _("Categories: %(list)s.") % {"list": ", ".join(policy.categories)},
         )
-    policy.categories = [c for c in policy.categories if c != existing]
+    policy.categories = [name for name in policy.categories if name != existing]
     return _("%(name)s is no longer offered; cases already in it keep it.") % {"name": existing}
 
 
