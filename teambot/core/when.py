@@ -117,9 +117,9 @@ def _words(lang: str) -> dict[str, object]:
     relative = {_folded(name): offset for offset, name in fields["day"]["relative"].items() if offset >= 0}
     spans = []
     for unit, minutes in _UNIT_MINUTES.items():
-        for pattern in set(fields[unit]["future"].values()):
+        for pattern in sorted(set(fields[unit]["future"].values()), key=len, reverse=True):
             words = re.escape(_folded(pattern)).replace(r"\{0\}", r"(\d{1,4})")
-            spans.append((re.compile(words), minutes))
+            spans.append((re.compile(rf"(?<!\w){words}(?!\w)"), minutes))  # whole words: "tag" is not "tagen"
     return {"weekdays": weekdays, "months": months, "relative": relative, "spans": spans}
 
 
