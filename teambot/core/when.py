@@ -258,6 +258,16 @@ def _in_the_reader_words(raw: str) -> str:
     return raw
 
 
+def _without_fillers(words: list[str]) -> list[str]:
+    """The words that say when: "um", "à", "at" dropped, but not the "am" of "10 am" (German "am")."""
+    fillers = {*_FILLERS[SOURCE], *_FILLERS.get(current(), ())}
+    return [
+        word
+        for at, word in enumerate(words)
+        if word not in fillers or (word == "am" and at > 0 and words[at - 1][-1:].isdigit())
+    ]
+
+
 def _read(raw: str, now: datetime, zone: ZoneInfo) -> datetime | None:
     local_now = now.astimezone(zone)
     m = re.fullmatch(r"in (\d{1,4}|an?) ?([a-z]+)", raw)
@@ -271,8 +281,7 @@ def _read(raw: str, now: datetime, zone: ZoneInfo) -> datetime | None:
 
     raw = re.sub(r"end of (the )?day", "eod", raw)
     raw = re.sub(r"^(\d{4}-\d{2}-\d{2})t(?=\d)", r"\1 ", raw)
-    fillers = {*_FILLERS[SOURCE], *_FILLERS.get(current(), ())}
-    words = [word for word in raw.split() if word not in fillers]
+    words = _without_fillers(raw.split())
     if not words:
         return None
     day, rest = None, words

@@ -81,6 +81,7 @@ ENGLISH = [
     ("in 2h", local(7, 12, 11)),
     ("in an hour", local(7, 12, 10)),
     ("eod", local(7, 12, 17)),
+    ("tomorrow 10 am", local(8, 12, 10)),  # German drops "am" ("am Freitag"), not after a number
     ("2027-03-12 14:30", local(12, 3, 14, 30, year=2027)),
 ]
 
