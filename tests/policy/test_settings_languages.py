@@ -31,7 +31,7 @@ CHANGES = [
     ("override", ["@bob", "75"], {"de": "darf", "fr": "peut", "es": "puede", "nl": "mag", "pt": "pode"}),
     ("role", ["@bob", "lead"], {"de": "jetzt", "fr": "maintenant", "es": "ahora", "nl": "nu", "pt": "agora"}),
     ("approver", ["add", "@bob"], {"de": "gibt", "fr": "approbateur", "es": "aprobador", "nl": "goedkeurder", "pt": "aprovador"}),
-    ("backup", ["add", "@cy"], {"de": "Vertretung", "fr": "suppléant", "es": "suplente", "nl": "vervangende", "pt": "substituto"}),
+    ("backup", ["add", "@cy"], {"de": "Vertretung", "fr": "secours", "es": "suplente", "nl": "reserve", "pt": "substituto"}),
     ("escalation", ["1"], {"de": "Arbeitsstunde", "fr": "heure ouvrée", "es": "hora laborable", "nl": "werkuur", "pt": "hora de trabalho"}),
     ("gesture", ["add", "Cake", "12,50"], {"de": "Katalog", "fr": "catalogue", "es": "catálogo", "nl": "catalogus", "pt": "catálogo"}),
     ("targets", ["15", "24", "48"], {"de": "Ziele", "fr": "Objectifs", "es": "Objetivos", "nl": "Doelen", "pt": "Objetivos"}),
