@@ -32,7 +32,7 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 from babel.numbers import format_percent as _babel_percent
 from babel.support import LazyProxy
 
@@ -252,11 +252,18 @@ def format_percent(share: float | Decimal, lang: str | None = None) -> str:
 
 def format_money(amount: Decimal, currency: str, lang: str | None = None) -> str:
     """The amount in its own currency, written the reader's way ("€5.00", "5,00 €")."""
-    from teambot.core.money import format_amount
-
     lang = lang or current()
     # English keeps the chat's long-standing "$25.00"; the others write their own way ("25,00 $").
-    return format_amount(amount, currency, locale="en" if lang == SOURCE else str(babel_locale(lang)))
+    return format_currency_in(amount, currency, "en" if lang == SOURCE else str(babel_locale(lang)))
+
+
+def format_currency_in(amount: Decimal, currency: str, locale: str) -> str:
+    """`amount` as people of `locale` write it, all its decimals kept ("€1,234.50", "KWD 1.250").
+
+    Here rather than in money.py so that money can speak the reader's language without a cycle."""
+    text = format_currency(amount, currency.upper(), locale=locale, decimal_quantization=False)
+    # CLDR currency spacing, which babel skips: a code ("KWD") is not glued to its digits.
+    return re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])", "\u00a0", text)
 
 
 def main(argv: list[str] | None = None) -> int:

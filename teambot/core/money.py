@@ -19,6 +19,14 @@ How a typed amount is read (the currency's decimals are `exponent(currency)`):
 * A currency mark may come before or after the number: "€5", "5€", "EUR 5", "5 eur", "US$5".
   A mark of another currency is refused, naming both. A one-character sign that ends the team
   currency's own symbol is accepted too: "$" for CAD ("CA$") or AUD ("A$"), "¥" for CNY ("CN¥").
+  No currency is ever guessed from a mark: it names the team's currency or it is refused.
+
+The reader's locale (the current i18n language) adds what its people write and takes nothing
+away, so English input reads the same in every language: its currency symbols ("$US" in French,
+"JP¥" in Dutch), and its decimal and grouping signs when they are not "." or "," (French groups
+with a narrow space: "1 234,50" is 1234.50). "12,50 €" and "1.234,50" read the same everywhere;
+what is ambiguous ("1,234": 1234, or 1.234?) is asked back everywhere, its question and the forms
+it offers written with the reader's decimal sign ("1,23" in German).
 
 Storage keeps the minor-unit exponent rows were always written with (`_STORED_EXPONENTS`,
 the ISO 4217 table used before babel) so an existing row never changes value; it only grows
@@ -31,9 +39,17 @@ import re
 from decimal import Decimal
 from functools import cache
 
-from babel.numbers import format_currency, get_currency_precision, get_currency_symbol, list_currencies
+from babel.numbers import (
+    get_currency_precision,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+    list_currencies,
+)
 
 from teambot.core.errors import BadInput
+from teambot.core.i18n import babel_locale, current, format_currency_in, format_money, ngettext
+from teambot.core.i18n import gettext as _
 
 # Beyond this a "gesture" is not a gesture; it is a typo or a joke.
 MAX_AMOUNT = Decimal("1000000")
@@ -59,14 +75,57 @@ def _known() -> frozenset[str]:
 
 
 @cache
-def _symbols() -> dict[str, str]:
-    """Symbol -> currency for every currency whose English symbol is not just its code."""
-    table = {"US$": "USD"}
+def _symbols_in(locale: str) -> dict[str, str]:
+    """Symbol -> currency for every currency whose symbol in `locale` is not just its code."""
+    table = {}
     for code in _known():
-        symbol = _plain(get_currency_symbol(code, "en"))
+        symbol = _plain(get_currency_symbol(code, locale))
         if symbol != code:
             table[symbol] = code
     return table
+
+
+@cache
+def _symbols_for(lang: str) -> dict[str, str]:
+    """The symbols the reader's language writes, then English's over them (English wins a clash)."""
+    table = {} if lang == "en" else dict(_symbols_in(str(babel_locale(lang))))
+    return {**table, "US$": "USD", **_symbols_in("en")}
+
+
+def _symbols() -> dict[str, str]:
+    return _symbols_for(current())
+
+
+def _own_symbols(currency: str) -> set[str]:
+    """How the team's currency is written in English and in the reader's language."""
+    return {
+        _plain(get_currency_symbol(currency, "en")),
+        _plain(get_currency_symbol(currency, babel_locale())),
+    }
+
+
+@cache
+def _signs_for(lang: str) -> tuple[str, str]:
+    """The reader's decimal and grouping signs."""
+    locale = babel_locale(lang)
+    return get_decimal_symbol(locale), get_group_symbol(locale)
+
+
+def _as_typed_here(text: str) -> str:
+    """A decimal or grouping sign of the reader's that is neither "." nor "," (nor a space or an
+    apostrophe, which `_plain` makes " " and "'") in the form the reading rules know."""
+    point, group = _signs_for(current())
+    if group not in ".,":
+        text = text.replace(group, " ")
+    if point not in ".,":
+        text = text.replace(point, ".")
+    return text
+
+
+def _decimal_here(value: Decimal | str) -> str:
+    """A plain number (no grouping) with the reader's decimal sign: what a question offers to type."""
+    point = _signs_for(current())[0]
+    return str(value).replace(".", point if point in ".," else ".")
 
 
 def _plain(text: str) -> str:
@@ -85,22 +144,24 @@ def step_for(currency: str) -> Decimal:
 
 
 def amount_input_hint(currency: str) -> str:
-    """An example to show in placeholders and hints, with the currency's decimals: "25 or 25.50"."""
+    """An example to show in placeholders and hints, with the currency's decimals: "25 or 25.50"
+    ("25 oder 25,50" for a German reader)."""
     places = exponent(currency)
     if places == 0:
         return "25"
     # Three decimals after a short whole part ("25.500") also read as a thousands group and are
     # asked back; two ("25.50") are just as valid in a three-decimal currency and never are.
     shown = 2 if places == 3 else places
-    return f"25 or 25.{'50'[:shown].ljust(shown, '0')}"
+    example = _decimal_here(f"25.{'50'[:shown].ljust(shown, '0')}")
+    return _("%(whole)s or %(decimal)s") % {"whole": "25", "decimal": example}
 
 
 def validate_currency(code: str) -> str:
     code = code.strip().upper()
     if len(code) != 3 or not code.isalpha() or not code.isascii() or code not in _known():
         raise BadInput(
-            f"{code!r} is not a currency code I know.",
-            "Use a three-letter ISO code such as USD, EUR, GBP or JPY.",
+            _("'%(code)s' is not a currency code I know.") % {"code": code},
+            _("Use a three-letter ISO code such as USD, EUR, GBP or JPY."),
             field="currency",
         )
     return code
@@ -108,8 +169,9 @@ def validate_currency(code: str) -> str:
 
 def _not_an_amount(text: str, currency: str) -> BadInput:
     return BadInput(
-        f"{text!r} is not an amount.",
-        f"Type a number such as {amount_input_hint(currency)} ({currency}).",
+        _("'%(text)s' is not an amount.") % {"text": text},
+        _("Type a number such as %(example)s (%(currency)s).")
+        % {"example": amount_input_hint(currency), "currency": currency},
         field="amount",
     )
 
@@ -118,59 +180,109 @@ def _check_mark(mark: str, typed: str, currency: str) -> None:
     """Accept the team's own code or symbol; refuse another currency's, naming both."""
     if not mark or mark.upper() == currency:
         return
-    own = _plain(get_currency_symbol(currency, "en"))
-    if mark == own or _symbols().get(mark) == currency or (len(mark) == 1 and own.endswith(mark)):
+    own = _own_symbols(currency)
+    if (
+        mark in own
+        or _symbols().get(mark) == currency
+        or (len(mark) == 1 and any(o.endswith(mark) for o in own))
+    ):
         return
+    said = {"typed": typed, "currency": currency}
     if mark.upper() in _known():
-        other = mark.upper()
+        message = _("%(typed)s is in %(other)s but this team records %(currency)s.") % {
+            **said,
+            "other": mark.upper(),
+        }
     elif mark in _symbols():
         main = _symbols()[mark]
-        sharing = sorted({c for s, c in _symbols().items() if len(mark) == 1 and s.endswith(mark)} - {main})
-        other = f"a {mark} currency ({', '.join([main, *sharing[:2]])}…)" if sharing else main
+        sharing = sorted(
+            {code for sign, code in _symbols().items() if len(mark) == 1 and sign.endswith(mark)} - {main}
+        )
+        message = (
+            _("%(typed)s is in a %(mark)s currency (%(codes)s…) but this team records %(currency)s.")
+            % {**said, "mark": mark, "codes": ", ".join([main, *sharing[:2]])}
+            if sharing
+            else _("%(typed)s is in %(other)s but this team records %(currency)s.") % {**said, "other": main}
+        )
     else:
         raise _not_an_amount(typed, currency)
     raise BadInput(
-        f"{typed} is in {other} but this team records {currency}.",
-        f"Type the amount in {currency}, such as {amount_input_hint(currency)}.",
+        message,
+        _("Type the amount in %(currency)s, such as %(example)s.")
+        % {"currency": currency, "example": amount_input_hint(currency)},
         field="amount",
     )
 
 
-def _read_number(core: str, places: int, currency: str) -> Decimal:
-    """Digits and separators -> exact Decimal, by the rule in the module docstring."""
-    whole, frac = core, ""
+def _could_group(whole: str, frac: str) -> bool:
+    """ "1,000" or "12.500": three digits after a 1-3 digit whole part may be a thousands group."""
+    return len(frac) == 3 and frac.isdigit() and whole.isdigit() and len(whole) <= 3 and whole[0] != "0"
+
+
+def _ask_back(core: str, whole: str, frac: str, currency: str) -> BadInput:
+    """The question for "1,000": a thousands group, or three decimals? Each offered form reads as offered."""
+    places = exponent(currency)
+    thousands, as_decimal = f"{whole}{frac}", Decimal(f"{whole}.{frac}")
+    if places < 3:
+        shown = as_decimal.quantize(step_for(currency))
+        if shown != as_decimal:  # three decimals, more than allowed: say so, offer thousands
+            return BadInput(
+                _("%(typed)s has more decimals than %(currency)s allows (%(places)s).")
+                % {"typed": core, "currency": currency, "places": places},
+                ngettext(
+                    "If the '%(sign)s' groups thousands, type %(thousands)s; otherwise round to %(places)s "
+                    "decimal place.",
+                    "If the '%(sign)s' groups thousands, type %(thousands)s; otherwise round to %(places)s "
+                    "decimal places.",
+                    places,
+                ) % {"sign": core[len(whole)], "thousands": thousands, "places": places},
+                field="amount",
+            )  # fmt: skip
+        hint = _("Type %(thousands)s or %(decimal)s, without a thousands separator.") % {
+            "thousands": thousands,
+            "decimal": _decimal_here(shown),
+        }
+    else:  # offer fewer decimals, or a fourth decimal 0: not a decimal, but not a thousands group
+        shown, short = as_decimal, as_decimal.normalize()
+        form = f"{short:f}" if -int(short.as_tuple().exponent) < 3 else f"{whole}.{frac}0"
+        hint = _("Type %(thousands)s, or %(form)s for %(decimal)s.") % {
+            "thousands": thousands,
+            "form": _decimal_here(form),
+            "decimal": _decimal_here(as_decimal),
+        }
+    question = _("Is %(typed)s meant as %(thousands)s or as %(decimal)s?")
+    return BadInput(
+        question % {"typed": core, "thousands": thousands, "decimal": _decimal_here(shown)},
+        hint,
+        field="amount",
+    )
+
+
+def _separate(core: str, currency: str) -> tuple[str, str]:
+    """Digits and separators -> (whole part with groups as spaces, decimals), by the module's rules;
+    what could be a thousands group or decimals is asked back."""
     if "," in core and "." in core:
         point = "," if core.rfind(",") > core.rfind(".") else "."
         whole, frac = core.rsplit(point, 1)
         if point in whole:
             raise _not_an_amount(core, currency)
-        whole = whole.replace("," if point == "." else ".", " ")
-    elif (point := "," if "," in core else "." if "." in core else "") and core.count(point) > 1:
-        whole = core.replace(point, " ")
-    elif point:
-        whole, frac = core.split(point)
-        could_group = (
-            len(frac) == 3 and frac.isdigit() and whole.isdigit() and len(whole) <= 3 and whole[0] != "0"
-        )
-        if could_group and places > 0:
-            thousands, as_decimal = f"{whole}{frac}", Decimal(f"{whole}.{frac}")
-            if places < 3:
-                shown = as_decimal.quantize(step_for(currency))
-                if shown != as_decimal:  # three decimals, more than allowed: say so, offer thousands
-                    raise BadInput(
-                        f"{core} has more decimals than {currency} allows ({places}).",
-                        f"If the {core[len(whole)]!r} groups thousands, type {thousands}; "
-                        f"otherwise round to {places} decimal places.",
-                        field="amount",
-                    )
-                hint = f"Type {thousands} or {shown}, without a thousands separator."
-            else:  # offer fewer decimals, or a fourth decimal 0: not a decimal, but not a thousands group
-                shown, short = as_decimal, as_decimal.normalize()
-                form = f"{short:f}" if -int(short.as_tuple().exponent) < 3 else f"{whole}.{frac}0"
-                hint = f"Type {thousands}, or {form} for {as_decimal}."
-            raise BadInput(f"Is {core} meant as {thousands} or as {shown}?", hint, field="amount")
-        if could_group:  # no decimals in this currency: only thousands make sense
-            whole, frac = f"{whole} {frac}", ""
+        return whole.replace("," if point == "." else ".", " "), frac
+    point = "," if "," in core else "." if "." in core else ""
+    if not point:
+        return core, ""
+    if core.count(point) > 1:
+        return core.replace(point, " "), ""
+    whole, frac = core.split(point)
+    if not _could_group(whole, frac):
+        return whole, frac
+    if exponent(currency) == 0:  # no decimals in this currency: only thousands make sense
+        return f"{whole} {frac}", ""
+    raise _ask_back(core, whole, frac, currency)
+
+
+def _read_number(core: str, places: int, currency: str) -> Decimal:
+    """Digits and separators -> exact Decimal, by the rule in the module docstring."""
+    whole, frac = _separate(core, currency)
     whole = whole.replace("'", " ")
     if not _WHOLE.fullmatch(whole) or not (whole + frac) or not (frac.isdigit() or frac == ""):
         raise _not_an_amount(core, currency)
@@ -183,17 +295,21 @@ def _read_number(core: str, places: int, currency: str) -> Decimal:
 def _too_many_decimals(typed: str, currency: str) -> BadInput:
     places = exponent(currency)
     return BadInput(
-        f"{typed} has more decimals than {currency} allows ({places}).",
-        f"{currency} has no decimals; type a whole number such as 25."
+        _("%(typed)s has more decimals than %(currency)s allows (%(places)s).")
+        % {"typed": typed, "currency": currency, "places": places},
+        _("%(currency)s has no decimals; type a whole number such as 25.") % {"currency": currency}
         if places == 0
-        else f"Round it to {places} decimal place{'s' if places != 1 else ''}.",
+        else ngettext(
+            "Round it to %(places)s decimal place.", "Round it to %(places)s decimal places.", places
+        )
+        % {"places": places},
         field="amount",
     )
 
 
 def _read_text(text: str, currency: str) -> Decimal:
     """A typed amount -> signed exact Decimal (not yet range-checked)."""
-    raw = _plain(text)
+    raw = _plain(_as_typed_here(text))
     sign, rest = ("-", raw[1:]) if raw.startswith("-") else ("", raw.removeprefix("+"))
     if _SCIENTIFIC.fullmatch(rest):
         return Decimal(sign + rest)
@@ -220,17 +336,22 @@ def parse_amount(text: str | Decimal | int, currency: str) -> Decimal:
     else:
         value = _read_text(str(text), currency)
     if not value.is_finite():
-        raise BadInput(f"{str(text)!r} is not an amount.", "Type a plain number such as 25.", field="amount")
+        raise BadInput(
+            _("'%(text)s' is not an amount.") % {"text": str(text)},
+            _("Type a plain number such as 25."),
+            field="amount",
+        )
     if value <= 0:
         raise BadInput(
-            "The amount must be more than zero.",
-            "Type what the gesture is worth, such as 25; to give nothing, don't record a grant.",
+            _("The amount must be more than zero."),
+            _("Type what the gesture is worth, such as 25; to give nothing, don't record a grant."),
             field="amount",
         )
     if value > MAX_AMOUNT:
         raise BadInput(
-            f"{str(text).strip()[:40]} is far beyond any recovery gesture.",
-            f"Check the number; the most Teambot records is {format_amount(MAX_AMOUNT, currency)}.",
+            _("%(typed)s is far beyond any recovery gesture.") % {"typed": str(text).strip()[:40]},
+            _("Check the number; the most Teambot records is %(amount)s.")
+            % {"amount": format_money(MAX_AMOUNT, currency)},
             field="amount",
         )
     exact = value.quantize(step_for(currency))
@@ -262,7 +383,5 @@ def from_minor(minor: int, currency: str) -> Decimal:
 def format_amount(value: Decimal | None, currency: str, locale: str = "en") -> str:
     """The amount as people of `locale` write it: "€1,234.50", "¥500", "KWD 1.250", "1.234,50 €"."""
     if value is None:
-        return "unlimited"
-    text = format_currency(value, currency.upper(), locale=locale, decimal_quantization=False)
-    # CLDR currency spacing, which babel skips: a code ("KWD") is not glued to its digits.
-    return re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])", "\u00a0", text)
+        return _("unlimited")
+    return format_currency_in(value, currency, locale)

@@ -13,25 +13,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.errors import BadInput, NotAllowed
+from teambot.core.i18n import LANGUAGES, N_, use_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.policy.models import Policy
 
 ROLES = ("member", "lead", "manager")
 DEFAULT_ROLE_LIMITS: dict[str, str | None] = {"member": "50", "lead": "250", "manager": None}
 
-# The gestures the articles describe: a list of 5 to 10 things of real value.
+# The gestures the articles describe: a list of 5 to 10 things of real value. A new team gets them
+# (and the categories) in the language of the person who starts it; after that they are the team's
+# own words, stored as written.
 DEFAULT_CATALOGUE: list[dict[str, str]] = [
-    {"name": "Room upgrade", "value": "80"},
-    {"name": "Free round of drinks", "value": "30"},
-    {"name": "Meal on the house", "value": "45"},
-    {"name": "Free dinner for two", "value": "90"},
-    {"name": "Discount on next purchase", "value": "20"},
-    {"name": "Waived fee", "value": "25"},
-    {"name": "Free month of service", "value": "40"},
-    {"name": "Gift card", "value": "50"},
+    {"name": N_("Room upgrade"), "value": "80"},
+    {"name": N_("Free round of drinks"), "value": "30"},
+    {"name": N_("Meal on the house"), "value": "45"},
+    {"name": N_("Free dinner for two"), "value": "90"},
+    {"name": N_("Discount on next purchase"), "value": "20"},
+    {"name": N_("Waived fee"), "value": "25"},
+    {"name": N_("Free month of service"), "value": "40"},
+    {"name": N_("Gift card"), "value": "50"},
 ]
 DEFAULT_CATEGORIES = [
-    "billing", "booking", "delivery", "food and drink", "product quality",
-    "staff", "wait time", "other",
+    N_("billing"), N_("booking"), N_("delivery"), N_("food and drink"), N_("product quality"),
+    N_("staff"), N_("wait time"), N_("other"),
 ]  # fmt: skip
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -42,8 +46,8 @@ def new_policy(team_id: str, first_admin: str, now: datetime, platform: str = "s
         team_id=team_id,
         platform=platform,
         role_limits=dict(DEFAULT_ROLE_LIMITS),
-        catalogue=[dict(g) for g in DEFAULT_CATALOGUE],
-        categories=list(DEFAULT_CATEGORIES),
+        catalogue=[{**g, "name": _(g["name"])} for g in DEFAULT_CATALOGUE],
+        categories=[_(name) for name in DEFAULT_CATEGORIES],
         admins=[first_admin] if first_admin else [],
         approvers=[first_admin] if first_admin else [],
         created_at=now,
@@ -86,6 +90,15 @@ def gesture_value(gesture: dict[str, Any]) -> Decimal:
     return stored_amount(gesture["value"])
 
 
+def default_gestures() -> set[tuple[str, Decimal]]:
+    """(name, value) of Teambot's default gestures in every language a team may have been started in."""
+    found = set()
+    for lang in LANGUAGES:
+        with use_locale(lang):
+            found |= {(_(g["name"]), gesture_value(g)) for g in DEFAULT_CATALOGUE}
+    return found
+
+
 def role_of(policy: Policy, user: str) -> str:
     return policy.roles.get(user, "member")
 
@@ -118,13 +131,16 @@ def is_admin(policy: Policy, user: str) -> bool:
 def require_admin(policy: Policy, user: str, doing: str | None = None) -> None:
     """Refuse a non-admin, saying what only admins may do (`doing`: "export customer data")."""
     if not is_admin(policy, user):
-        admins = ", ".join(f"<@{a}>" for a in policy.admins) or "nobody yet"
+        admins = ", ".join(f"<@{admin}>" for admin in policy.admins) or _("nobody yet")
         if doing is None:
             raise NotAllowed(
-                "Only a Teambot admin can change the recovery policy.",
-                f"Ask an admin ({admins}); anyone can read it with /recover policy.",
+                _("Only a Teambot admin can change the recovery policy."),
+                _("Ask an admin (%(admins)s); anyone can read it with /recover policy.") % {"admins": admins},
             )
-        raise NotAllowed(f"Only a Teambot admin can {doing}.", f"Ask an admin ({admins}).")
+        raise NotAllowed(
+            _("Only a Teambot admin can %(doing)s.") % {"doing": doing},
+            _("Ask an admin (%(admins)s).") % {"admins": admins},
+        )
 
 
 def find_gesture(policy: Policy, name: str) -> dict[str, Any] | None:
@@ -156,7 +172,7 @@ def find_category(policy: Policy, text: str) -> str | None:
 
 def near_category(policy: Policy, text: str) -> str | None:
     """The team's category a typed word was probably meant to be."""
-    keys = {category_key(c): c for c in policy.categories}
+    keys = {category_key(name): name for name in policy.categories}
     close = difflib.get_close_matches(category_key(text), list(keys), n=1, cutoff=0.75)
     return keys[close[0]] if close else None
 
@@ -169,11 +185,15 @@ def require_category(policy: Policy, text: str | None) -> str:
     if found is not None or category_key(text) == UNCATEGORISED:
         return found or UNCATEGORISED
     near = near_category(policy, text)
-    hint = f"Did you mean {near}? " if near else ""
+    listed = {"list": ", ".join(policy.categories), "near": near}
     raise BadInput(
-        f"{text.strip()!r} is not one of this team's categories.",
-        f"{hint}Categories: {', '.join(policy.categories)}. An admin adds one with "
-        "/recover policy category add <name>.",
+        _("'%(text)s' is not one of this team's categories.") % {"text": text.strip()},
+        _(
+            "Did you mean %(near)s? Categories: %(list)s. An admin adds one with /recover policy category add <name>."
+        )
+        % listed
+        if near
+        else _("Categories: %(list)s. An admin adds one with /recover policy category add <name>.") % listed,
         field="category",
     )
 

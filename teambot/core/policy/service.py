@@ -7,6 +7,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from teambot.core.cases.models import TimelineEvent
 from teambot.core.db import Database
 from teambot.core.errors import Conflict
+from teambot.core.i18n import gettext as _
 from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import load_policy
 from teambot.core.policy.settings import PolicyChange, apply_change
@@ -26,9 +27,11 @@ class PolicyService:
         async with self.db.session() as s:
             return await load_policy(s, team_id, actor, self.clock.now(), platform)
 
-    async def change_policy(self, team_id: str, actor: str, change: PolicyChange, platform: str = "shell") -> str:
+    async def change_policy(
+        self, team_id: str, actor: str, change: PolicyChange, platform: str = "shell"
+    ) -> str:
         """One setting changed, the policy as it was kept in the timeline; a concurrent change retries."""
-        for _ in range(RETRIES):
+        for _attempt in range(RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
                 policy = await load_policy(s, team_id, actor, now, platform)
@@ -46,4 +49,6 @@ class PolicyService:
                 except StaleDataError:
                     continue
                 return message
-        raise Conflict("Another admin changed the policy at the same moment.", "Look at it and try again.")
+        raise Conflict(
+            _("Another admin changed the policy at the same moment."), _("Look at it and try again.")
+        )
