@@ -23,7 +23,19 @@ FORMS = {
     "followup": "followup", "handover": "handover", "flag": "flag", "reopen": "reopen",
     "shoutout": "shoutout", "deny": "deny", "send": "send", "category": "category", "cancel": "cancel",
 }  # fmt: skip
-BUTTONS = ("claim", "show", "timeline", "draft", "approve", "done", "snooze", "form", "send_form", "withdraw", "run")
+BUTTONS = (
+    "claim",
+    "show",
+    "timeline",
+    "draft",
+    "approve",
+    "done",
+    "snooze",
+    "form",
+    "send_form",
+    "withdraw",
+    "run",
+)
 
 
 def _int(value: Any, name: str) -> int:
@@ -62,7 +74,9 @@ def ids_of(data: dict[str, Any]) -> dict[str, Any]:
 
 def echo(action: str, data: dict[str, Any]) -> str:
     """What the person entered, as one readable line (shown with a refusal)."""
-    shown = {k: v for k, v in data.items() if k not in ("teambot", "form_card", "msteams", "home") and _str(v)}
+    shown = {
+        k: v for k, v in data.items() if k not in ("teambot", "form_card", "msteams", "home") and _str(v)
+    }
     return f"{action}: " + ", ".join(f"{k}={_str(v)}" for k, v in shown.items())
 
 
@@ -80,7 +94,10 @@ Reader = Callable[[dict[str, Any], str], Intent]
 
 
 def _open(data: dict[str, Any], text: str) -> Intent:
-    optional = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity", "email", "language")}
+    optional = {
+        k: _str(data.get(k)) or None
+        for k in ("customer", "wants", "category", "severity", "email", "language")
+    }
     return intents.Open(problem=_str(data.get("problem")), **optional, text=text)
 
 
