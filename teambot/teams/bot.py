@@ -88,9 +88,8 @@ class Turn:
     kind: str
     name: str | None = None  # their display name, as Teams sent it
     locale: str | None = None  # their Teams language ("de-DE"), from activity.locale
-    language: str = (
-        "en"  # what Teambot speaks with them (their own choice, else their Teams', else the team's)
-    )
+    # What Teambot speaks with them (their own choice, else their Teams', else the team's).
+    language: str = "en"
     team_language: str = "en"  # what the team's channel reads (the shared case card)
 
 
