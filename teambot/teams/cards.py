@@ -279,24 +279,22 @@ def form_button(form: str) -> str:
 
 
 # How each choice reads on a form (the core's own labels are parts of sentences: "apologised by phone").
-APOLOGY_CHOICES = {
-    ApologyMethod.IN_PERSON: N_("In person"), ApologyMethod.PHONE: N_("By phone"),
-    ApologyMethod.EMAIL: N_("By email"), ApologyMethod.CHAT: N_("By chat"),
-}  # fmt: skip
-SEVERITY_CHOICES = {
-    Severity.LOW: N_("Low"), Severity.MEDIUM: N_("Medium"), Severity.HIGH: N_("High"),
-    Severity.CRITICAL: N_("Critical"),
-}  # fmt: skip
+APOLOGY_CHOICES: tuple[tuple[str, str], ...] = (
+    (ApologyMethod.IN_PERSON.value, N_("In person")), (ApologyMethod.PHONE.value, N_("By phone")),
+    (ApologyMethod.EMAIL.value, N_("By email")), (ApologyMethod.CHAT.value, N_("By chat")),
+)  # fmt: skip
+SEVERITY_CHOICES: tuple[tuple[str, str], ...] = (
+    (Severity.LOW.value, N_("Low")), (Severity.MEDIUM.value, N_("Medium")), (Severity.HIGH.value, N_("High")),
+    (Severity.CRITICAL.value, N_("Critical")),
+)  # fmt: skip
 
 
 def apology_choices() -> list[tuple[str, str]]:
-    return [(method.value, _(APOLOGY_CHOICES[method]) if method in APOLOGY_CHOICES else method.label.capitalize())
-            for method in ApologyMethod]  # fmt: skip
+    return [(value, _(label)) for value, label in APOLOGY_CHOICES]
 
 
 def severity_choices() -> list[tuple[str, str]]:
-    return [(level.value, _(SEVERITY_CHOICES[level]) if level in SEVERITY_CHOICES else level.value.title())
-            for level in Severity]  # fmt: skip
+    return [(value, _(label)) for value, label in SEVERITY_CHOICES]
 
 
 Fields = Callable[[dict[str, str], Policy | None, list[str] | None], list[Card]]
