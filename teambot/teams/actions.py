@@ -15,6 +15,8 @@ from teambot.core.commands import intents
 from teambot.core.commands.grammar import parse
 from teambot.core.commands.intents import Intent
 from teambot.core.errors import BadInput
+from teambot.core.i18n import N_
+from teambot.core.i18n import gettext as _
 
 ID_KEYS = ("number", "approval_id", "position")
 # Every action a Teambot card can send, and the form it came from (None: a plain button).
@@ -23,15 +25,32 @@ FORMS = {
     "followup": "followup", "handover": "handover", "flag": "flag", "reopen": "reopen",
     "shoutout": "shoutout", "deny": "deny", "send": "send", "category": "category", "cancel": "cancel",
 }  # fmt: skip
-BUTTONS = ("claim", "show", "timeline", "draft", "approve", "done", "snooze", "form", "send_form", "withdraw", "run")
+# What a card's missing or garbled number is, said whole (word order differs between languages).
+CASE_NUMBER = N_("The case number on this card is missing or not a number.")
+REQUEST_NUMBER = N_("The request number on this card is missing or not a number.")
+STEP_NUMBER = N_("The step number on this card is missing or not a number.")
+DUPLICATE_NUMBER = N_("The number of the case it duplicates is missing or not a number.")
+BUTTONS = (
+    "claim",
+    "show",
+    "timeline",
+    "draft",
+    "approve",
+    "done",
+    "snooze",
+    "form",
+    "send_form",
+    "withdraw",
+    "run",
+)
 
 
-def _int(value: Any, name: str) -> int:
+def _int(value: Any, missing: str) -> int:
+    """`value` as a number; `missing` (marked with N_) says which one when it is not."""
     try:
         return int(str(value).strip().lstrip("#"))
     except (TypeError, ValueError):
-        raise BadInput(f"The {name} on this card is missing or not a number.",
-                       "Ask for a fresh card with recover show <case>.") from None  # fmt: skip
+        raise BadInput(_(missing), _("Ask for a fresh card with recover show <case>.")) from None
 
 
 def _str(value: Any) -> str:
@@ -62,7 +81,9 @@ def ids_of(data: dict[str, Any]) -> dict[str, Any]:
 
 def echo(action: str, data: dict[str, Any]) -> str:
     """What the person entered, as one readable line (shown with a refusal)."""
-    shown = {k: v for k, v in data.items() if k not in ("teambot", "form_card", "msteams", "home") and _str(v)}
+    shown = {
+        k: v for k, v in data.items() if k not in ("teambot", "form_card", "msteams", "home") and _str(v)
+    }
     return f"{action}: " + ", ".join(f"{k}={_str(v)}" for k, v in shown.items())
 
 
@@ -72,7 +93,8 @@ def intent_from_submit(action: str, data: dict[str, Any]) -> Intent:
         return parse(_str(data.get("command")))
     reader = READERS.get(action)
     if reader is None:
-        raise BadInput(f"This card's button ({action!r}) is not one Teambot knows.", "Ask for a fresh card.")
+        raise BadInput(_("This card's button (%(action)r) is not one Teambot knows.") % {"action": action},
+                       _("Ask for a fresh card."))  # fmt: skip
     return reader(data, echo(action, data))
 
 
@@ -80,17 +102,20 @@ Reader = Callable[[dict[str, Any], str], Intent]
 
 
 def _open(data: dict[str, Any], text: str) -> Intent:
-    optional = {k: _str(data.get(k)) or None for k in ("customer", "wants", "category", "severity", "email", "language")}
+    optional = {
+        k: _str(data.get(k)) or None
+        for k in ("customer", "wants", "category", "severity", "email", "language")
+    }
     return intents.Open(problem=_str(data.get("problem")), **optional, text=text)
 
 
 def _withdraw(data: dict[str, Any], text: str) -> Intent:
-    return intents.Withdraw(approval_id=_int(data.get("approval_id"), "request number"), text=text)
+    return intents.Withdraw(approval_id=_int(data.get("approval_id"), REQUEST_NUMBER), text=text)
 
 
 def _decision(cls: type[intents.Approve]) -> Reader:
     def read(data: dict[str, Any], text: str) -> Intent:
-        approval_id = _int(data.get("approval_id"), "request number")
+        approval_id = _int(data.get("approval_id"), REQUEST_NUMBER)
         return cls(approval_id=approval_id, note=_str(data.get("note")) or None, text=text)
 
     return read
@@ -99,13 +124,13 @@ def _decision(cls: type[intents.Approve]) -> Reader:
 def _shoutout(data: dict[str, Any], text: str) -> Intent:
     to, number = _str(data.get("to")), data.get("number")
     if not to:
-        raise BadInput("Who is the shout-out for?", "Pick a person.", field="to")
-    about = None if number in (None, "") else _int(number, "case number")
+        raise BadInput(_("Who is the shout-out for?"), _("Pick a person."), field="to")
+    about = None if number in (None, "") else _int(number, CASE_NUMBER)
     return intents.Shoutout(to=to, message=_str(data.get("message")), number=about, text=text)
 
 
 def _case(data: dict[str, Any]) -> int:
-    return _int(data.get("number"), "case number")
+    return _int(data.get("number"), CASE_NUMBER)
 
 
 def _plain(cls: type[intents.CaseIntent]) -> Reader:
@@ -122,7 +147,7 @@ def _snooze(data: dict[str, Any], text: str) -> Intent:
 
 def _done(data: dict[str, Any], text: str) -> Intent:
     number = _case(data)
-    return intents.CompleteStep(number=number, position=_int(data.get("position"), "step number"), text=text)
+    return intents.CompleteStep(number=number, position=_int(data.get("position"), STEP_NUMBER), text=text)
 
 
 def _apologise(data: dict[str, Any], text: str) -> Intent:
@@ -135,7 +160,7 @@ def _grant(data: dict[str, Any], text: str) -> Intent:
     number = _case(data)
     gesture = _str(data.get("gesture_other")) or _str(data.get("gesture"))
     if not gesture:
-        raise BadInput("Which gesture?", "Pick one from the list or type another.", field="gesture")
+        raise BadInput(_("Which gesture?"), _("Pick one from the list or type another."), field="gesture")
     return intents.Grant(number=number, gesture=gesture, amount=amount_of(data.get("amount")),
                          note=_str(data.get("note")) or None, text=text)  # fmt: skip
 
@@ -156,10 +181,10 @@ def _followup(data: dict[str, Any], text: str) -> Intent:
     number = _case(data)
     satisfied = _str(data.get("satisfied")).lower()
     if satisfied not in ("yes", "no"):
-        raise BadInput("Was the customer satisfied?", "Choose Satisfied or Not yet.", field="satisfied")
+        raise BadInput(_("Was the customer satisfied?"), _("Choose Satisfied or Not yet."), field="satisfied")
     raw_score = _str(data.get("score"))
     if not raw_score:
-        raise BadInput("The score is missing.", "Give the customer's score from 1 to 5.", field="score")
+        raise BadInput(_("The score is missing."), _("Give the customer's score from 1 to 5."), field="score")
     score: Any = int(raw_score) if raw_score.isdecimal() else raw_score  # the core refuses a bad one
     won = {"won": True, "lost": False}.get(_str(data.get("won_back")).lower())
     return intents.Followup(number=number, satisfied=satisfied == "yes", score=score, won_back=won, text=text)
@@ -168,14 +193,14 @@ def _followup(data: dict[str, Any], text: str) -> Intent:
 def _handover(data: dict[str, Any], text: str) -> Intent:
     number, to = _case(data), _str(data.get("to"))
     if not to:
-        raise BadInput("Who should own the case?", "Pick the new owner.", field="to")
+        raise BadInput(_("Who should own the case?"), _("Pick the new owner."), field="to")
     return intents.Handover(number=number, to=to, text=text)
 
 
 def _category(data: dict[str, Any], text: str) -> Intent:
     number, category = _case(data), _str(data.get("category"))
     if not category:
-        raise BadInput("Which category?", "Pick one from the list.", field="category")
+        raise BadInput(_("Which category?"), _("Pick one from the list."), field="category")
     return intents.Recategorise(number=number, category=category, text=text)
 
 
@@ -183,11 +208,12 @@ def _cancel(data: dict[str, Any], text: str) -> Intent:
     number = _case(data)
     why = _str(data.get("why")).lower() or "mistake"
     if why == "duplicate":
-        other = _int(data.get("duplicate_of"), "case it duplicates")
-        return intents.Cancel(number=number, reason=f"duplicate of {other}", duplicate_of=other, text=text)
+        other = _int(data.get("duplicate_of"), DUPLICATE_NUMBER)
+        reason = _("duplicate of %(number)s") % {"number": other}
+        return intents.Cancel(number=number, reason=reason, duplicate_of=other, text=text)
     reason = "mistake" if why == "mistake" else _str(data.get("reason"))
     if not reason:
-        raise BadInput("Say why the case is cancelled.", "Write a reason.", field="reason")
+        raise BadInput(_("Say why the case is cancelled."), _("Write a reason."), field="reason")
     return intents.Cancel(number=number, reason=reason, text=text)
 
 

@@ -45,6 +45,8 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.intents import Intent
 from teambot.core.commands.replies import ErrorReply, FormReply, Reply
 from teambot.core.errors import DomainError
+from teambot.core.i18n import N_, use_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.improvement.home import person_home
 from teambot.core.policy.rules import approvers_of
 from teambot.teams import cards
@@ -56,7 +58,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "teams"
 LOCAL_TENANT = "local"  # the Emulator / Agents Playground send no tenant
 _RECOVER = re.compile(r"^\s*/?recover\b[:,]?\s*(.*)$", re.I | re.S)
-GREETING = (
+GREETING = N_(
     "Hi! I'm Teambot. I help you recover when a customer was let down.\n\n"
     "I can now message you here (approval requests, reminders). Type **recover help** to see what I do, "
     "or **recover** to open a case."
@@ -64,7 +66,7 @@ GREETING = (
 
 
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
-HOME_MOVED = "Your home moved to the newest card below."
+HOME_MOVED = N_("Your home moved to the newest card below.")
 
 
 def adaptive(card: dict[str, Any]) -> Activity:
@@ -86,11 +88,14 @@ class Turn:
     kind: str
     name: str | None = None  # their display name, as Teams sent it
     locale: str | None = None  # their Teams language ("de-DE"), from activity.locale
+    # What Teambot speaks with them (their own choice, else their Teams', else the team's).
+    language: str = "en"
+    team_language: str = "en"  # what the team's channel reads (the shared case card)
 
 
 class TeambotActivityHandler(TeamsActivityHandler):
     def __init__(self, container: Container, store: TeamsStore, app_id: str, pacer: Pacer) -> None:
-        self.c = container
+        self.container = container
         self.store = store
         self.app_id = app_id
         self.pacer = pacer
@@ -140,16 +145,18 @@ class TeambotActivityHandler(TeamsActivityHandler):
         reference = TurnContext.get_conversation_reference(activity).serialize()
         key, stored_tz = await self.store.remember_turn(
             tenant_id=tenant, conversation_id=activity.conversation.id, kind=kind,
-            service_url=activity.service_url or "", reference=reference, now=self.c.clock.now(),
+            service_url=activity.service_url or "", reference=reference, now=self.container.clock.now(),
             team_id=(data.get("team") or {}).get("id"), user_id=user, teams_id=sender.id,
             name=sender.name, tz=said_tz,
         )  # fmt: skip
-        tz = said_tz or stored_tz or self.c.settings.default_timezone
-        turn_context.turn_state["teambot.turn"] = Turn(tenant, key, user, tz, kind, sender.name or None,
-                                                       activity.locale or None)  # fmt: skip
+        tz = said_tz or stored_tz or self.container.settings.default_timezone
+        turn = Turn(tenant, key, user, tz, kind, sender.name or None, activity.locale or None)
+        turn.language, turn.team_language = await self.container.commands.language_of(self.ctx(turn))
+        turn_context.turn_state["teambot.turn"] = turn
         token = IN_TURN.set(True)
         try:
-            await super().on_turn(turn_context)
+            with use_locale(turn.language):  # the person's; the shared case card switches to the team's
+                await super().on_turn(turn_context)
         finally:
             IN_TURN.reset(token)
 
@@ -160,7 +167,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
     def ctx(self, turn: Turn, source_ref: str | None = None) -> Context:
         return Context(team_id=turn.tenant, channel_id=turn.key, user_id=turn.user, platform=PLATFORM,
                        tz=turn.tz, source_ref=source_ref, direct=turn.kind == "personal", user_name=turn.name,
-                       locale=turn.locale)  # fmt: skip
+                       locale=turn.locale, language=turn.language, team_language=turn.team_language)  # fmt: skip
 
     # ----- messages --------------------------------------------------------------------------
 
@@ -179,10 +186,10 @@ class TeambotActivityHandler(TeamsActivityHandler):
         elif turn.kind != "personal":
             command = text  # in a channel the bot only hears what @mentions it
         else:
-            await self.send(turn_context, MessageFactory.text(GREETING))
+            await self.send(turn_context, MessageFactory.text(_(GREETING)))
             return
         ctx = self.ctx(turn, source_ref=f"teams:{activity.id}" if activity.id else None)
-        reply = await self.c.commands.run_text(command, ctx)
+        reply = await self.container.commands.run_text(command, ctx)
         await self.deliver(turn_context, reply, ctx)
 
     async def on_card_submit(self, turn_context: TurnContext, value: dict[str, Any]) -> None:
@@ -197,7 +204,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
         except DomainError as err:
             reply: Reply = ErrorReply(error=err, echo="")
         else:
-            reply = await self.c.commands.run(intent, ctx)
+            reply = await self.container.commands.run(intent, ctx)
         await self.deliver(
             turn_context, reply, ctx, card_id=card_id, form=FORMS.get(action), values=value,
             from_form_card=bool(value.get("form_card")),
@@ -206,8 +213,10 @@ class TeambotActivityHandler(TeamsActivityHandler):
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         turn = self.turn(turn_context)
         if turn.kind == "personal":
-            await self.send(turn_context, MessageFactory.text(GREETING))
-            await self._deliver_home(turn_context, await home(self.c.db, turn.tenant, turn.user), turn)
+            await self.send(turn_context, MessageFactory.text(_(GREETING)))
+            await self._deliver_home(
+                turn_context, await home(self.container.db, turn.tenant, turn.user), turn
+            )
 
     # ----- Universal Actions: Action.Execute and refresh --------------------------------------
 
@@ -224,15 +233,17 @@ class TeambotActivityHandler(TeamsActivityHandler):
         """Run one Action.Execute; the card returned is what the person who pressed now sees."""
         turn = self.turn(turn_context)
         card_id = turn_context.activity.reply_to_id or None
-        now = self.c.clock.now()
+        now = self.container.clock.now()
         if verb == cards.HOME:
             return await self._home_card(turn_context, turn)
         if verb == cards.REFRESH:
             try:
                 number = int(str(data.get("number")))
-                detail = await case_detail(self.c.db, turn.tenant, number)
+                detail = await case_detail(self.container.db, turn.tenant, number)
             except (TypeError, ValueError, DomainError) as err:
-                error = err if isinstance(err, DomainError) else DomainError("This card has no case on it.")
+                error = (
+                    err if isinstance(err, DomainError) else DomainError(_("This card has no case on it."))
+                )
                 return cards.error_card(error)
             return (await self.case_views(turn, CaseReply(detail=detail)))[1]
         source = f"teams-card:{card_id or turn_context.activity.id}" if verb == "open" else None
@@ -242,7 +253,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
         except DomainError as err:
             reply: Reply = ErrorReply(error=err, echo="")
         else:
-            reply = await self.c.commands.run(intent, ctx)
+            reply = await self.container.commands.run(intent, ctx)
         if data.get("home"):
             if isinstance(reply, CaseReply) and reply.detail is not None:
                 await self._update_case_card(turn_context, turn, reply)
@@ -257,7 +268,11 @@ class TeambotActivityHandler(TeamsActivityHandler):
             shared, mine = await self.case_views(turn, reply, names)
             await self._deliver_case(turn_context, reply, turn, card_id, shared, mine)
             return mine
-        policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM) if isinstance(reply, FormReply) else None
+        policy = (
+            await self.container.service.policy(turn.tenant, turn.user, PLATFORM)
+            if isinstance(reply, FormReply)
+            else None
+        )
         return cards.render(reply, now, turn.tz, names, policy)
 
     async def _update_case_card(self, turn_context: TurnContext, turn: Turn, reply: CaseReply) -> None:
@@ -277,7 +292,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
         """Bring the case's shared card up to date from outside any turn (the customer answered on the
         feedback page); False when the case has no Teams card to update."""
         try:
-            detail = await case_detail(self.c.db, tenant, number)
+            detail = await case_detail(self.container.db, tenant, number)
         except DomainError:
             return False
         case = detail.case
@@ -287,7 +302,10 @@ class TeambotActivityHandler(TeamsActivityHandler):
         reply = CaseReply(detail=detail)
         names = await self.store.names(tenant, cards.reply_mentions(reply))
         refresh = await self.refresh_ids(tenant, detail)
-        shared = cards.case_card(reply, self.c.clock.now(), self.c.settings.default_timezone, names, refresh=refresh)
+        team_language = (await self.container.commands.language_of(Context(tenant, "", "")))[1]
+        with use_locale(team_language):  # the channel's card reads in the team's language
+            shared = cards.case_card(reply, self.container.clock.now(), self.container.settings.default_timezone,
+                                     names, refresh=refresh)  # fmt: skip
         await self.update_elsewhere(adapter, stored, shared)
         return True
 
@@ -296,46 +314,53 @@ class TeambotActivityHandler(TeamsActivityHandler):
     ) -> dict[str, Any]:
         """A refusal as the person's own card: the form they filled (values kept) under the reason."""
         form = FORMS.get(verb)
-        policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
-        form_card = cards.form_card(form, ids_of(data), data, policy=policy, error=error, names=names) if form else None
+        policy = await self.container.service.policy(turn.tenant, turn.user, PLATFORM)
+        form_card = (
+            cards.form_card(form, ids_of(data), data, policy=policy, error=error, names=names)
+            if form
+            else None
+        )
         number = data.get("number")
         if form_card is not None and (data.get("form_card") or number in (None, "")):
             return form_card
         try:
-            detail = await case_detail(self.c.db, turn.tenant, int(str(number)))
+            detail = await case_detail(self.container.db, turn.tenant, int(str(number)))
         except (TypeError, ValueError, DomainError):
             return form_card or cards.error_card(error, "", names)
         names = names | await self.store.names(turn.tenant, cards.reply_mentions(CaseReply(detail=detail)))
         refresh = await self.refresh_ids(turn.tenant, detail)
         return cards.case_card(
-            CaseReply(detail=detail), self.c.clock.now(), turn.tz, names, error=error, viewer=turn.user,
+            CaseReply(detail=detail), self.container.clock.now(), turn.tz, names, error=error, viewer=turn.user,
             refresh=refresh, form=form_card,
         )  # fmt: skip
 
-    async def refresh_ids(self, tenant: str, d: CaseDetail) -> list[str]:
+    async def refresh_ids(self, tenant: str, detail: CaseDetail) -> list[str]:
         """Who gets their own view automatically: the people with a part in the case first, then
         whoever was seen most recently, up to Teams' 60; the rest use the card's Refresh."""
-        c = d.case
-        parts = [x for x in (c.owner_id, c.opened_by) if x]
-        if d.pending:
-            parts += approvers_of(d.policy)
-        parts += [s.owner_id for s in d.steps if s.owner_id]
+        case = detail.case
+        parts = [x for x in (case.owner_id, case.opened_by) if x]
+        if detail.pending:
+            parts += approvers_of(detail.policy)
+        parts += [step.owner_id for step in detail.steps if step.owner_id]
         ids, recent = await self.store.refresh_people(tenant, parts, cards.MAX_REFRESH_USERS)
-        out = [ids[p] for p in dict.fromkeys(parts) if p in ids] + recent
+        out = [ids[person] for person in dict.fromkeys(parts) if person in ids] + recent
         return list(dict.fromkeys(out))[: cards.MAX_REFRESH_USERS]
 
     async def case_views(
         self, turn: Turn, reply: CaseReply, names: dict[str, str] | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """(the shared card everyone starts from, this person's own view)."""
-        d = reply.detail
-        assert d is not None
+        assert reply.detail is not None
         if names is None:
             names = await self.store.names(turn.tenant, cards.reply_mentions(reply))
-        refresh = await self.refresh_ids(turn.tenant, d)
-        now = self.c.clock.now()
-        shared = cards.case_card(reply, now, self.c.settings.default_timezone, names, refresh=refresh)
-        mine = cards.case_card(reply, now, turn.tz, names, viewer=turn.user, refresh=refresh)
+        refresh = await self.refresh_ids(turn.tenant, reply.detail)
+        now = self.container.clock.now()
+        with use_locale(turn.team_language):  # everyone's card, in the team's language
+            shared = cards.case_card(
+                reply, now, self.container.settings.default_timezone, names, refresh=refresh
+            )
+        with use_locale(turn.language):  # this person's own view, in theirs
+            mine = cards.case_card(reply, now, turn.tz, names, viewer=turn.user, refresh=refresh)
         return shared, mine
 
     # ----- the personal home --------------------------------------------------------------------
@@ -344,10 +369,12 @@ class TeambotActivityHandler(TeamsActivityHandler):
         self, turn_context: TurnContext, turn: Turn, *, message: str | None = None,
         error: DomainError | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        reply = await person_home(self.c.db, turn.tenant, turn.user, self.c.clock.now(), turn.tz)
+        reply = await person_home(
+            self.container.db, turn.tenant, turn.user, self.container.clock.now(), turn.tz
+        )
         names = await self.store.names(turn.tenant, {a.requested_by for a in reply.approvals})
         sender = turn_context.activity.from_property
-        card = cards.home_card(reply, self.c.clock.now(), turn.tz, names, refresh_for=sender.id if sender else None,
+        card = cards.home_card(reply, self.container.clock.now(), turn.tz, names, refresh_for=sender.id if sender else None,
                                message=message, error=error)  # fmt: skip
         person = await self.store.person(turn.tenant, turn.user)
         card_id = turn_context.activity.reply_to_id
@@ -357,13 +384,15 @@ class TeambotActivityHandler(TeamsActivityHandler):
 
     async def _deliver_home(self, turn_context: TurnContext, reply: HomeReply, turn: Turn) -> None:
         if turn.kind != "personal":
-            await self.send(turn_context, MessageFactory.text(
+            await self.send(turn_context, MessageFactory.text(_(
                 "Your home (your cases, follow-ups, approvals and figures) is in your chat with me: "
-                "open Teambot's chat and type **recover home**."))  # fmt: skip
+                "open Teambot's chat and type **recover home**.")))  # fmt: skip
             return
         names = await self.store.names(turn.tenant, {a.requested_by for a in reply.approvals})
         sender = turn_context.activity.from_property
-        card = cards.home_card(reply, self.c.clock.now(), turn.tz, names, refresh_for=sender.id if sender else None)
+        card = cards.home_card(
+            reply, self.container.clock.now(), turn.tz, names, refresh_for=sender.id if sender else None
+        )
         person = await self.store.person(turn.tenant, turn.user)
         old = person.home_activity_id if person else None
         sent = await self.send(turn_context, adaptive(card))
@@ -371,7 +400,9 @@ class TeambotActivityHandler(TeamsActivityHandler):
             await self.store.set_home(turn.tenant, turn.user, sent)
         if old and old != sent:
             try:
-                await self.update(turn_context, old, cards.card([cards.text_block(HOME_MOVED, isSubtle=True)]))
+                await self.update(
+                    turn_context, old, cards.card([cards.text_block(_(HOME_MOVED), isSubtle=True)])
+                )
             except Exception:  # the old card may be gone
                 log.info("could not retire the old home card", exc_info=True)
 
@@ -383,7 +414,7 @@ class TeambotActivityHandler(TeamsActivityHandler):
         turn = self.turn(turn_context)
         body = action.message_payload.body if action.message_payload else None
         problem = html_to_text(body.content if body else "")[:3000]
-        policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
+        policy = await self.container.service.policy(turn.tenant, turn.user, PLATFORM)
         return self._task(cards.form_card("open", {}, {"problem": problem}, policy=policy, dialog=True))
 
     async def on_teams_messaging_extension_submit_action(
@@ -398,17 +429,19 @@ class TeambotActivityHandler(TeamsActivityHandler):
         except DomainError as err:
             reply: Reply = ErrorReply(error=err)
         else:
-            reply = await self.c.commands.run(intent, ctx)
+            reply = await self.container.commands.run(intent, ctx)
         if isinstance(reply, ErrorReply):
             assert reply.error is not None
-            policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
-            return self._task(cards.form_card("open", {}, data, policy=policy, error=reply.error, dialog=True))
+            policy = await self.container.service.policy(turn.tenant, turn.user, PLATFORM)
+            return self._task(
+                cards.form_card("open", {}, data, policy=policy, error=reply.error, dialog=True)
+            )
         await self.deliver(turn_context, reply, ctx)
         return MessagingExtensionActionResponse()
 
     @staticmethod
     def _task(card: dict[str, Any]) -> MessagingExtensionActionResponse:
-        info = TaskModuleTaskInfo(title="Open recovery case", card=CardFactory.adaptive_card(card), height="large",
+        info = TaskModuleTaskInfo(title=_("Open recovery case"), card=CardFactory.adaptive_card(card), height="large",
                                   width="medium")  # fmt: skip
         return MessagingExtensionActionResponse(task=TaskModuleContinueResponse(value=info))
 
@@ -424,12 +457,14 @@ class TeambotActivityHandler(TeamsActivityHandler):
             intent = intent_from_submit(str(data.get(cards.KEY) or "send_form"), data)
         except DomainError as err:
             return await self._dialog_message(turn, str(err))
-        reply = await self.c.commands.run(intent, self.ctx(turn))
+        reply = await self.container.commands.run(intent, self.ctx(turn))
         if not isinstance(reply, FormReply):
-            return await self._dialog_message(turn, str(getattr(reply, "message", "") or getattr(reply, "text", "")))
+            return await self._dialog_message(
+                turn, str(getattr(reply, "message", "") or getattr(reply, "text", ""))
+            )
         number = reply.prefill.get("number")
         card = cards.form_card(reply.form, {"number": number}, reply.prefill, dialog=True)
-        return self._dialog(card, f"Case #{number}: follow-up email")
+        return self._dialog(card, _("Case #%(number)s: follow-up email") % {"number": number})
 
     async def on_teams_task_module_submit(
         self, turn_context: TurnContext, task_module_request: TaskModuleRequest
@@ -443,25 +478,31 @@ class TeambotActivityHandler(TeamsActivityHandler):
         except DomainError as err:
             reply: Reply = ErrorReply(error=err, echo="")
         else:
-            reply = await self.c.commands.run(intent, self.ctx(turn))
+            reply = await self.container.commands.run(intent, self.ctx(turn))
         if isinstance(reply, ErrorReply):
             assert reply.error is not None
             names = await self.store.names(turn.tenant, cards.reply_mentions(reply))
             card = cards.form_card(form, ids_of(data), data, error=reply.error, names=names, dialog=True)
-            return self._dialog(card, f"Case #{data.get('number')}: follow-up email")
+            return self._dialog(card, _("Case #%(number)s: follow-up email") % {"number": data.get("number")})
         if isinstance(reply, CaseReply) and reply.detail is not None:
             await self._update_case_card(turn_context, turn, reply)
-        return await self._dialog_message(turn, str(getattr(reply, "message", "") or getattr(reply, "text", "")))
+        return await self._dialog_message(
+            turn, str(getattr(reply, "message", "") or getattr(reply, "text", ""))
+        )
 
     @staticmethod
     def _dialog(card: dict[str, Any], title: str) -> TaskModuleResponse:
-        info = TaskModuleTaskInfo(title=title, card=CardFactory.adaptive_card(card), height="large", width="medium")
+        info = TaskModuleTaskInfo(
+            title=title, card=CardFactory.adaptive_card(card), height="large", width="medium"
+        )
         return TaskModuleResponse(task=TaskModuleContinueResponse(value=info))
 
     async def _dialog_message(self, turn: Turn, text: str) -> TaskModuleResponse:
         """The dialog closes on a line of text (names shown as names, not ids)."""
         names = await self.store.names(turn.tenant, cards.mention_ids(text))
-        return TaskModuleResponse(task=TaskModuleMessageResponse(value=cards.plain_names(text, names)[:1000] or "Done."))
+        return TaskModuleResponse(
+            task=TaskModuleMessageResponse(value=cards.plain_names(text, names)[:1000] or _("Done."))
+        )
 
     # ----- replies ---------------------------------------------------------------------------
 
@@ -495,14 +536,23 @@ class TeambotActivityHandler(TeamsActivityHandler):
         self, turn_context: TurnContext, reply: Reply, ctx: Context, *, card_id: str | None = None,
         form: str | None = None, values: dict[str, Any] | None = None, from_form_card: bool = False,
     ) -> None:  # fmt: skip
-        """Show a reply: case cards in place where they live, refusals on the form that caused them."""
+        """Show a reply: case cards in place where they live, refusals on the form that caused them; in the
+        person's language (a public answer in a channel: the team's)."""
         turn = self.turn(turn_context)
-        now = self.c.clock.now()
+        turn.language, turn.team_language = ctx.language, ctx.team_language  # a language command changes them
+        with use_locale(turn.language):
+            await self._deliver(turn_context, reply, turn, card_id, form, values, from_form_card)
+
+    async def _deliver(
+        self, turn_context: TurnContext, reply: Reply, turn: Turn, card_id: str | None, form: str | None,
+        values: dict[str, Any] | None, from_form_card: bool,
+    ) -> None:  # fmt: skip
+        now = self.container.clock.now()
         names = await self.store.names(turn.tenant, cards.reply_mentions(reply))
         if isinstance(reply, ErrorReply):
             assert reply.error is not None
             if form is not None:
-                policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
+                policy = await self.container.service.policy(turn.tenant, turn.user, PLATFORM)
                 card = cards.form_card(
                     form, ids_of(values or {}), values, policy=policy, error=reply.error, names=names
                 )
@@ -523,8 +573,11 @@ class TeambotActivityHandler(TeamsActivityHandler):
             return
         policy = None
         if isinstance(reply, FormReply):
-            policy = await self.c.service.policy(turn.tenant, turn.user, PLATFORM)
-        await self.send(turn_context, adaptive(cards.render(reply, now, turn.tz, names, policy)))
+            policy = await self.container.service.policy(turn.tenant, turn.user, PLATFORM)
+        language = turn.team_language if reply.public and turn.kind != "personal" else turn.language
+        with use_locale(language):
+            card = cards.render(reply, now, turn.tz, names, policy)
+        await self.send(turn_context, adaptive(card))
 
     async def _deliver_case(
         self,
@@ -561,6 +614,6 @@ class TeambotActivityHandler(TeamsActivityHandler):
                 log.warning("could not update the case card of case #%s in place", case.number, exc_info=True)
 
     async def _remember_card(self, team_id: str, number: int, key: str, activity_id: str) -> None:
-        await self.c.service.set_card_ref(
+        await self.container.service.set_card_ref(
             team_id, number, {"teams": {"conversation": key, "activity_id": activity_id}}
         )

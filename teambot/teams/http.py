@@ -31,6 +31,8 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from teambot.bootstrap import Container
 from teambot.config import Settings
+from teambot.core.i18n import gettext as _
+from teambot.core.i18n import use_locale
 from teambot.core.intake.models import IntakeItem
 from teambot.core.intake.queue import APPLYING
 from teambot.teams.bot import PLATFORM, TeambotActivityHandler
@@ -71,6 +73,106 @@ def activity_key(activity: Activity) -> str:
     return f"teams:{where}:{activity.id or uuid.uuid4().hex}"[:255]
 
 
+class Endpoint:
+    """`POST /api/messages` and the turns it starts: what `attach` wires into the app."""
+
+    def __init__(
+        self, adapter: CloudAdapter, bot: TeambotActivityHandler, container: Container, app_id: str
+    ) -> None:
+        self.adapter = adapter
+        self.bot = bot
+        self.intake = container.intake
+        self.app_id = app_id
+
+    async def on_error(self, context: TurnContext, error: Exception) -> None:
+        """A turn that failed: say so to the person, in their language, and keep what they typed."""
+        log.error("Teams turn failed", exc_info=error)
+        turn = context.turn_state.get("teambot.turn")
+        language = turn.language if turn is not None else context.activity.locale
+        try:
+            with use_locale(language):
+                sorry = _("Sorry, something went wrong on my side. Nothing you typed was lost; try again.")
+            await context.send_activity(MessageFactory.text(sorry))
+        except Exception:
+            log.exception("could not tell the person about the failure")
+
+    async def run_row(self, item: IntakeItem) -> None:
+        """The turn of a recorded activity, in this process or, after a crash, in any other. Replies go
+        out through the activity's own conversation reference (serviceUrl, conversation), as a
+        proactive turn: nothing here needs the HTTP request that brought it."""
+        # Run even when `applied` (the step committed, then the process died): Teams has no card outbox,
+        # so the turn is what answers the person. The step itself is not done twice: an open finds its
+        # case by source_ref, any other step is refused by the applied check ("That was done already").
+        activity = Activity().deserialize(item.payload["activity"])
+        activity.caller_id = item.payload.get("caller_id")
+        claims = self.adapter.create_claims_identity(self.app_id)
+        await self.adapter.process_proactive(claims, activity, item.payload.get("audience"), self.bot.on_turn)
+
+    async def _activity(self, request: web.Request) -> tuple[Activity, dict[str, Any]] | web.Response:
+        """The activity in the request, or the answer that refuses it (for the Bot Connector or a developer)."""
+        if request.content_type != "application/json":
+            return web.json_response(data={"error": "send the activity as application/json"}, status=415)
+        header = request.headers.get("Authorization", "")
+        if self.app_id and not (header.startswith("Bearer ") and len(header) > 7):
+            return web.json_response(data={"error": "unauthorized"}, status=401)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response(data={"error": "the body is not JSON"}, status=400)
+        if not isinstance(body, dict):
+            return web.json_response(data={"error": "the body is not an activity"}, status=400)
+        activity = Activity().deserialize(body)
+        if not activity.type:
+            return web.json_response(data={"error": "the activity has no type"}, status=400)
+        return activity, body
+
+    async def messages(self, request: web.Request) -> web.StreamResponse:
+        """Authenticate, commit the activity as an intake row, answer; the turn runs after (a message,
+        a conversation update...) or, for an invoke whose answer carries a body, inline."""
+        read = await self._activity(request)
+        if isinstance(read, web.Response):
+            return read
+        activity, body = read
+        header = request.headers.get("Authorization", "")
+        try:
+            auth = await self.adapter.bot_framework_authentication.authenticate_request(activity, header)
+        except Exception as exc:  # bad signature, unknown key, malformed or expired token
+            if not self.app_id:
+                raise
+            log.warning("Teams request refused: %s: %s", type(exc).__name__, exc)
+            return web.json_response(data={"error": "unauthorized"}, status=401)
+        activity.caller_id = auth.caller_id
+        payload = {"activity": body, "caller_id": auth.caller_id, "audience": auth.audience}
+        tenant = TeambotActivityHandler.tenant_of(activity)
+        invoke = activity.type == ActivityTypes.invoke  # its answer is the HTTP response: run here
+        item = await self.intake.record(activity_key(activity), PLATFORM, tenant, payload, here=invoke)
+        if not invoke:
+            # None: a redelivery, whose row carries the work already; a row deferred to the workers
+            # (TEAMBOT_WORK=worker) runs there.
+            if item is not None and self.intake.runs_here(item):
+                self.intake.run_soon(item)
+            return web.Response(status=201)
+        return await self._invoke(auth, activity, item)
+
+    async def _invoke(self, auth: Any, activity: Activity, item: IntakeItem | None) -> web.StreamResponse:
+        """An invoke's answer is its body (a card, a dialog): run it now, the row held while it runs."""
+        token = APPLYING.set(item.id if item is not None else None)
+        try:
+            response = await self.adapter.process_activity(auth, activity, self.bot.on_turn)
+        except BaseException:
+            if item is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.intake.release(item))
+            raise
+        finally:
+            APPLYING.reset(token)
+        if item is not None:
+            await self.intake.finish(item)
+        if response:
+            return web.json_response(data=serializer_helper(response.body), status=response.status)
+        return web.Response(status=201)
+
+
 def attach(app: web.Application, container: Container, *, pacer: Pacer | None = None) -> None:
     settings = container.settings
     app_id = settings.microsoft_app_id or ""
@@ -84,90 +186,11 @@ def attach(app: web.Application, container: Container, *, pacer: Pacer | None = 
     store = TeamsStore(container.db)
     pace = pacer or Pacer()
     bot = TeambotActivityHandler(container, store, app_id, pace)
-    notifier = TeamsNotifier(adapter, store, container.db, app_id, pace)
+    notifier = TeamsNotifier(adapter, store, container.db, app_id, pace, container.commands.language_of)
     notifier.cards = bot  # case cards changed outside a turn (the feedback page) are updated by the bot
-
-    async def on_error(context: TurnContext, error: Exception) -> None:
-        log.error("Teams turn failed", exc_info=error)
-        try:
-            await context.send_activity(
-                MessageFactory.text(
-                    "Sorry, something went wrong on my side. Nothing you typed was lost; try again."
-                )
-            )
-        except Exception:
-            log.exception("could not tell the person about the failure")
-
-    adapter.on_turn_error = on_error
-
-    intake = container.intake
-
-    async def run_row(item: IntakeItem) -> None:
-        """The turn of a recorded activity, in this process or, after a crash, in any other. Replies go
-        out through the activity's own conversation reference (serviceUrl, conversation), as a
-        proactive turn: nothing here needs the HTTP request that brought it."""
-        # Run even when `applied` (the step committed, then the process died): Teams has no card outbox,
-        # so the turn is what answers the person. The step itself is not done twice: an open finds its
-        # case by source_ref, any other step is refused by the applied check ("That was done already").
-        activity = Activity().deserialize(item.payload["activity"])
-        activity.caller_id = item.payload.get("caller_id")
-        claims = adapter.create_claims_identity(app_id)
-        await adapter.process_proactive(claims, activity, item.payload.get("audience"), bot.on_turn)
-
-    intake.register(PLATFORM, run_row)
-
-    async def messages(request: web.Request) -> web.StreamResponse:
-        """Authenticate, commit the activity as an intake row, answer; the turn runs after (a message,
-        a conversation update...) or, for an invoke whose answer carries a body, inline."""
-        if request.content_type != "application/json":
-            return web.json_response({"error": "send the activity as application/json"}, status=415)
-        header = request.headers.get("Authorization", "")
-        if app_id and not (header.startswith("Bearer ") and len(header) > 7):
-            return web.json_response({"error": "unauthorized"}, status=401)
-        try:
-            body = await request.json()
-        except ValueError:
-            return web.json_response({"error": "the body is not JSON"}, status=400)
-        if not isinstance(body, dict):
-            return web.json_response({"error": "the body is not an activity"}, status=400)
-        activity = Activity().deserialize(body)
-        if not activity.type:
-            return web.json_response({"error": "the activity has no type"}, status=400)
-        try:
-            auth = await adapter.bot_framework_authentication.authenticate_request(activity, header)
-        except Exception as exc:  # bad signature, unknown key, malformed or expired token
-            if not app_id:
-                raise
-            log.warning("Teams request refused: %s: %s", type(exc).__name__, exc)
-            return web.json_response({"error": "unauthorized"}, status=401)
-        activity.caller_id = auth.caller_id
-        payload = {"activity": body, "caller_id": auth.caller_id, "audience": auth.audience}
-        tenant = TeambotActivityHandler.tenant_of(activity)
-        invoke = activity.type == ActivityTypes.invoke  # its answer is the HTTP response: run here
-        item = await intake.record(activity_key(activity), PLATFORM, tenant, payload, here=invoke)
-        if not invoke:
-            # None: a redelivery, whose row carries the work already; a row deferred to the workers
-            # (TEAMBOT_WORK=worker) runs there.
-            if item is not None and intake.runs_here(item):
-                intake.run_soon(item)
-            return web.Response(status=201)
-        # An invoke's answer is its body (a card, a dialog): run it now, the row held while it runs.
-        token = APPLYING.set(item.id if item is not None else None)
-        try:
-            response = await adapter.process_activity(auth, activity, bot.on_turn)
-        except BaseException:
-            if item is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(intake.release(item))
-            raise
-        finally:
-            APPLYING.reset(token)
-        if item is not None:
-            await intake.finish(item)
-        if response:
-            return web.json_response(data=serializer_helper(response.body), status=response.status)
-        return web.Response(status=201)
-
-    app.router.add_post("/api/messages", messages)
+    endpoint = Endpoint(adapter, bot, container, app_id)
+    adapter.on_turn_error = endpoint.on_error
+    container.intake.register(PLATFORM, endpoint.run_row)
+    app.router.add_post("/api/messages", endpoint.messages)
     app[TEAMS] = {"adapter": adapter, "bot": bot, "store": store, "notifier": notifier}
     container.notifier.register("teams", notifier)

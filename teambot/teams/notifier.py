@@ -15,6 +15,7 @@ the customer answered on the feedback page) updates the case's shared card where
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,10 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import ChannelAccount, ConversationParameters, ConversationReference
 
 from teambot.core.cases.models import Case
+from teambot.core.commands.context import Context
 from teambot.core.db import Database
+from teambot.core.i18n import N_, use_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.ports import Notice, Recipient
 from teambot.teams import cards
 from teambot.teams.bot import IN_TURN, adaptive
@@ -34,18 +38,21 @@ if TYPE_CHECKING:
     from teambot.teams.bot import TeambotActivityHandler
 
 log = logging.getLogger(__name__)
+LanguageOf = Callable[[Context], Awaitable[tuple[str, str]]]
 ROSTER_PAGE = 200
 ROSTER_PAGES = 50  # 10,000 members: beyond that the channel mention is the fallback
-SAY_HI = (
-    "I could not message {name} directly: {name}, say hi to Teambot in a 1:1 chat so I can reach you there."
+SAY_HI = N_(
+    "I could not message %(name)s directly: %(name)s, say hi to Teambot in a 1:1 chat so I can reach you there."
 )
 
 
 class TeamsNotifier:
     def __init__(
-        self, adapter: BotAdapter, store: TeamsStore, db: Database, app_id: str, pacer: Pacer
-    ) -> None:
+        self, adapter: BotAdapter, store: TeamsStore, db: Database, app_id: str, pacer: Pacer,
+        language_of: LanguageOf | None = None,
+    ) -> None:  # fmt: skip
         self.adapter = adapter
+        self.language_of = language_of  # (a person's language, their team's): the commands' own resolver
         self.store = store
         self.db = db
         self.app_id = app_id
@@ -62,6 +69,13 @@ class TeamsNotifier:
             if not IN_TURN.get():
                 raise  # the scheduler's retry needs to see it; inside a turn the step already happened
 
+    async def languages(self, team_id: str, user_id: str = "") -> tuple[str, str]:
+        """(the person's language, the team's): a notice to a person reads in theirs, one to a channel
+        in the team's."""
+        if self.language_of is None:
+            return "en", "en"
+        return await self.language_of(Context(team_id, "", user_id))
+
     async def _notify(self, recipient: Recipient, notice: Notice) -> None:
         if recipient.kind == "card":
             number = notice.data.get("number")
@@ -70,42 +84,51 @@ class TeamsNotifier:
             return
         ids = cards.mention_ids(notice.text) | {recipient.id}
         names = await self.store.names(notice.team_id, ids)
+        person_language, team_language = await self.languages(notice.team_id, recipient.id)
         if recipient.kind == "channel":
             conv = await self.store.conversation(conversation_key(recipient.id))
             if conv is None:
-                self._lost(recipient, notice, "the bot has never been in that channel")
+                log.warning("Teams notice %s NOT delivered to channel %s: the bot has never been in that channel",
+                            notice.kind, recipient.id)  # fmt: skip
+                self._lost(recipient, notice)
                 return
-            await self._send(conv, cards.notice_card(notice, names), *self._images(notice))
+            with use_locale(team_language):
+                await self._send(conv, cards.notice_card(notice, names), *self._images(notice))
             return
         conv = await self.personal_chat(notice.team_id, recipient.id, notice.case_id)
         if conv is not None:
-            names = await self.store.names(notice.team_id, ids)
-            await self._send(conv, cards.notice_card(notice, names), *self._images(notice))
+            with use_locale(person_language):
+                await self._send(conv, cards.notice_card(notice, names), *self._images(notice))
             return
         person = await self.store.person(notice.team_id, recipient.id)
-        names = await self.store.names(notice.team_id, ids)
         channel = await self._case_channel(notice)
         if channel is not None and person is not None:
-            # Mentioning needs the name Teams knows them by; we have it once they have spoken anywhere.
-            note = SAY_HI.format(name=f"<@{recipient.id}>")
-            text = f"<@{recipient.id}> {notice.text}"
-            shown = Notice(notice.kind, text, notice.team_id, notice.case_id, notice.data)
-            card = cards.notice_card(shown, names, note=None)
-            card["body"].append(cards.text_block(cards.plain_names(note, names), isSubtle=True))
-            await self._send(channel, card)
+            with use_locale(team_language):  # said where the team reads it
+                await self._send(channel, self._mention_card(recipient, notice, names))
             log.warning(
                 "Teams: %s has no 1:1 chat with the bot; told them in the case's channel", recipient.id
             )
             return
-        self._lost(
-            recipient,
-            notice,
-            "they have never talked to the bot; ask them to say hi to Teambot in a 1:1 chat",
-        )
+        log.warning("Teams notice %s NOT delivered to %s %s: they have never talked to the bot; ask them to say "
+                    "hi to Teambot in a 1:1 chat", notice.kind, recipient.kind, recipient.id)  # fmt: skip
+        self._lost(recipient, notice)
+
+    @staticmethod
+    def _mention_card(recipient: Recipient, notice: Notice, names: dict[str, str]) -> dict[str, Any]:
+        """The notice in the case's channel, @mentioning its person (Teams needs the name they are known by,
+        which we have once they have spoken anywhere), with how to be reached directly next time."""
+        note = _(SAY_HI) % {"name": f"<@{recipient.id}>"}
+        text = f"<@{recipient.id}> {notice.text}"
+        shown = Notice(notice.kind, text, notice.team_id, notice.case_id, notice.data)
+        card = cards.notice_card(shown, names, note=None)
+        card["body"].append(cards.text_block(cards.plain_names(note, names), isSubtle=True))
+        return card
 
     # ----- reaching anyone: roster + a created one-to-one conversation -------------------------
 
-    async def personal_chat(self, tenant: str, user_id: str, case_id: int | None = None) -> TeamsConversation | None:
+    async def personal_chat(
+        self, tenant: str, user_id: str, case_id: int | None = None
+    ) -> TeamsConversation | None:
         """Their stored 1:1 chat, or one created now through a team's roster (stored for next time)."""
         person = await self.store.person(tenant, user_id)
         if person is not None and person.personal_key:
@@ -139,11 +162,13 @@ class TeamsNotifier:
 
         async def callback(tc: TurnContext) -> None:
             token: str | None = None
-            for _ in range(ROSTER_PAGES):
+            for _page in range(ROSTER_PAGES):
                 page = await TeamsInfo.get_paged_team_members(tc, conv.team_id or "", token, ROSTER_PAGE)
                 for member in page.members or []:
                     if member.aad_object_id:
-                        await self.store.remember_member(tenant, member.aad_object_id, member.id, member.name, now)
+                        await self.store.remember_member(
+                            tenant, member.aad_object_id, member.id, member.name, now
+                        )
                     if member.aad_object_id == user_id and not found:
                         found.append(member)
                 token = page.continuation_token
@@ -153,7 +178,9 @@ class TeamsNotifier:
         await self._continue(conv, callback)
         return found[0] if found else None
 
-    async def _create_chat(self, conv: TeamsConversation, tenant: str, user_id: str, member: Any) -> TeamsConversation | None:
+    async def _create_chat(
+        self, conv: TeamsConversation, tenant: str, user_id: str, member: Any
+    ) -> TeamsConversation | None:
         reference = ConversationReference().deserialize(conv.reference)
         params = ConversationParameters(
             is_group=False, bot=reference.bot, tenant_id=tenant,
@@ -174,7 +201,11 @@ class TeamsNotifier:
             created.append(key)
 
         await self.adapter.create_conversation(  # type: ignore[call-arg]
-            self.app_id, callback, params, channel_id=reference.channel_id or "msteams", service_url=conv.service_url
+            self.app_id,
+            callback,
+            params,
+            channel_id=reference.channel_id or "msteams",
+            service_url=conv.service_url,
         )
         log.info("Teams: opened a 1:1 chat with %s through the roster of team %s", user_id, conv.team_id)
         return await self.store.conversation(created[0]) if created else None
@@ -197,10 +228,8 @@ class TeamsNotifier:
     def _now() -> datetime:
         return datetime.now(UTC)
 
-    def _lost(self, recipient: Recipient, notice: Notice, why: str) -> None:
-        log.warning(
-            "Teams notice %s NOT delivered to %s %s: %s", notice.kind, recipient.kind, recipient.id, why
-        )
+    def _lost(self, recipient: Recipient, notice: Notice) -> None:
+        """Kept for inspection (the reason is in the log line just written)."""
         self.undelivered.append((recipient, notice))
 
     async def _case_channel(self, notice: Notice) -> TeamsConversation | None:

@@ -138,11 +138,13 @@ class TeamsStore:
 
     async def names(self, tenant_id: str, user_ids: set[str]) -> dict[str, str]:
         """Display names for the mentions a card shows."""
-        return {p.user_id: p.name for p in await self._people(tenant_id, user_ids) if p.name}
+        return {
+            person.user_id: person.name for person in await self._people(tenant_id, user_ids) if person.name
+        }
 
     async def teams_ids(self, tenant_id: str, user_ids: list[str]) -> dict[str, str]:
         """AAD object id -> Teams user id (29:...), for a card's refresh.userIds."""
-        return {p.user_id: p.teams_id for p in await self._people(tenant_id, set(user_ids))}
+        return {person.user_id: person.teams_id for person in await self._people(tenant_id, set(user_ids))}
 
     async def refresh_people(
         self, tenant_id: str, user_ids: list[str], limit: int
@@ -153,7 +155,8 @@ class TeamsStore:
             if user_ids:
                 rows = await s.exec(
                     select(TeamsPerson.user_id, TeamsPerson.teams_id).where(
-                        TeamsPerson.tenant_id == tenant_id, col(TeamsPerson.user_id).in_(sorted(set(user_ids)))
+                        TeamsPerson.tenant_id == tenant_id,
+                        col(TeamsPerson.user_id).in_(sorted(set(user_ids))),
                     )
                 )
                 ids = {user: teams_id for user, teams_id in rows.all()}

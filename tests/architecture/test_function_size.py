@@ -22,8 +22,6 @@ ALLOWED: dict[str, tuple[int, int]] = {
     "teambot/core/cases/opening.py::OpeningSteps.open_case": (93, 26),
     "teambot/shell/render.py::render": (57, 35),
     "teambot/slack/blocks.py::reply_message": (63, 26),
-    "teambot/teams/cards.py::form_fields": (96, 37),
-    "teambot/teams/http.py::attach": (100, 4),
 }
 
 

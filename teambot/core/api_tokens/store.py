@@ -19,6 +19,8 @@ from sqlmodel import col, select
 from teambot.core.api_tokens.models import READ, WRITE, ApiToken
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, InvalidStep, NotFound
+from teambot.core.i18n import format_when
+from teambot.core.i18n import gettext as _
 from teambot.core.policy.rules import load_policy, require_admin
 from teambot.core.ports import Clock
 
@@ -53,21 +55,24 @@ class ApiTokens:
     async def create(self, team_id: str, actor: str, name: str, scope: str = READ) -> tuple[ApiToken, str]:
         """Admins only; the plain token is returned here and never again."""
         if not NAME.fullmatch(name or ""):
-            raise BadInput(f"{name!r} cannot name a token.", "Use letters, digits, '-', '_' or '.', up to 64.")
+            raise BadInput(_("%(name)r cannot name a token.") % {"name": name},
+                           _("Use letters, digits, '-', '_' or '.', up to 64."))  # fmt: skip
         scope = (scope or READ).lower()
         if scope not in (READ, WRITE):
-            raise BadInput(f"{scope!r} is not a scope.", "Use read (lists and reads) or write (also opens cases).")
+            raise BadInput(_("%(scope)r is not a scope.") % {"scope": scope},
+                           _("Use read (lists and reads) or write (also opens cases)."))  # fmt: skip
         async with self.db.session() as s:
             now = self.clock.now()
             policy = await load_policy(s, team_id, actor, now)
-            require_admin(policy, actor, "create API tokens")
+            require_admin(policy, actor, _("create API tokens"))
             taken = await s.exec(
                 select(ApiToken.id).where(ApiToken.team_id == team_id, ApiToken.name == name,
                                           col(ApiToken.revoked_at).is_(None))
             )  # fmt: skip
             if taken.first() is not None:
-                raise InvalidStep(f"This team has a token named {name} already.",
-                                  f"Pick another name, or revoke it first: /recover api-token revoke {name}")  # fmt: skip
+                raise InvalidStep(_("This team has a token named %(name)s already.") % {"name": name},
+                                  _("Pick another name, or revoke it first: /recover api-token revoke %(name)s")
+                                  % {"name": name})  # fmt: skip
             plain = PREFIX + secrets.token_urlsafe(32)
             row = ApiToken(team_id=team_id, name=name, scope=scope, token_hash=token_hash(plain),
                            prefix=plain[:8], created_by=actor, created_at=now)  # fmt: skip
@@ -79,7 +84,7 @@ class ApiTokens:
     async def list(self, team_id: str, actor: str) -> list[ApiToken]:
         async with self.db.session() as s:
             policy = await load_policy(s, team_id, actor, self.clock.now())
-            require_admin(policy, actor, "see the API tokens")
+            require_admin(policy, actor, _("see the API tokens"))
             rows = await s.exec(
                 select(ApiToken).where(ApiToken.team_id == team_id, col(ApiToken.revoked_at).is_(None))
                 .order_by(col(ApiToken.created_at))
@@ -90,13 +95,14 @@ class ApiTokens:
         async with self.db.session() as s:
             now = self.clock.now()
             policy = await load_policy(s, team_id, actor, now)
-            require_admin(policy, actor, "revoke API tokens")
+            require_admin(policy, actor, _("revoke API tokens"))
             row = (
                 await s.exec(select(ApiToken).where(ApiToken.team_id == team_id, ApiToken.name == name,
                                                     col(ApiToken.revoked_at).is_(None)))
             ).first()  # fmt: skip
             if row is None:
-                raise NotFound(f"This team has no token named {name}.", "See them with /recover api-token list.")
+                raise NotFound(_("This team has no token named %(name)s.") % {"name": name},
+                               _("See them with /recover api-token list."))  # fmt: skip
             row.revoked_at = now
             s.add(row)
             await s.commit()
@@ -126,9 +132,13 @@ class ApiTokens:
 def describe(rows: list[ApiToken]) -> str:
     """The list as an admin reads it: name, scope, created, last used; never the token."""
     if not rows:
-        return "This team has no API tokens. Make one with /recover api-token create <name> [read|write]."
-    lines = ["API tokens (name · scope · created · last used):"]
-    for t in rows:
-        used = t.last_used_at.strftime("%Y-%m-%d %H:%M UTC") if t.last_used_at else "never"
-        lines.append(f"• {t.name} ({t.prefix}…) · {t.scope} · {t.created_at:%Y-%m-%d} by <@{t.created_by}> · {used}")
+        return _("This team has no API tokens. Make one with /recover api-token create <name> [read|write].")
+    lines = [_("API tokens (name · scope · created · last used):")]
+    for token in rows:
+        used = format_when(token.last_used_at, "UTC") + " UTC" if token.last_used_at else _("never")
+        made = _("%(day)s by %(who)s") % {
+            "day": f"{token.created_at:%Y-%m-%d}",
+            "who": f"<@{token.created_by}>",
+        }
+        lines.append(f"• {token.name} ({token.prefix}…) · {token.scope} · {made} · {used}")
     return "\n".join(lines)

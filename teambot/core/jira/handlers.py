@@ -1,9 +1,7 @@
-""""Create in Jira" on an improvement action (`/recover action jira <action>`, and the button under a
+""" "Create in Jira" on an improvement action (`/recover action jira <action>`, and the button under a
 new action when the team has Jira linked), and Jira following an action done in Teambot."""
 
 from __future__ import annotations
-
-import re
 
 from sqlmodel import col, select
 
@@ -11,7 +9,9 @@ from teambot.core.cases.events import CaseChanged
 from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import Handler, HandlerTable
-from teambot.core.commands.replies import ChoiceReply, Reply, TextReply
+from teambot.core.commands.replies import ChoiceReply, ErrorReply, Reply, TextReply
+from teambot.core.i18n import gettext as _
+from teambot.core.i18n import use_locale
 from teambot.core.jira.loop_actions import LoopActions
 from teambot.core.jira.models import JiraIssue
 from teambot.core.jira.ports import JiraError
@@ -22,6 +22,7 @@ from teambot.core.scheduling.queue import Handler as DueHandler
 from teambot.core.scheduling.queue import Outcome
 
 DONE_KIND = "jira_done"
+JIRA_COMMAND = i.ActionToJira.name.replace("_", " ")  # what the button runs: `action jira <action>`
 
 
 class JiraHandlers:
@@ -33,21 +34,36 @@ class JiraHandlers:
     async def to_jira(self, intent: i.ActionToJira, ctx: Context) -> Reply:
         action = await self.actions.by_number(ctx.team_id, intent.action)
         try:
-            issue = await self.jira.create_for_action(ctx.team_id, action.id or 0, ctx.user_id)
+            issue = await self.jira.create_for_action(
+                ctx.team_id, action.id or 0, ctx.user_id, ctx.team_language
+            )
         except JiraError as err:
-            return TextReply(text=f"✗ Jira did not take action {intent.action}: {err} Nothing was created; try again later.")
+            return TextReply(text="✗ " + _("Jira did not take action %(number)s: %(error)s Nothing was created; try "
+                                           "again later.") % {"number": intent.action, "error": err})  # fmt: skip
         link = await self.jira.linked(ctx.team_id)
         where = f"{link.site}/browse/{issue.issue_key}" if link else issue.issue_key
-        return TextReply(public=True, text=f"✓ Action {intent.action} is {issue.issue_key} in Jira: {where}. "
-                         "When it is done there, the action is marked done here.")  # fmt: skip
+        with use_locale(ctx.team_language):  # said in the channel
+            said = _("Action %(number)s is %(key)s in Jira: %(where)s. When it is done there, the action is marked "
+                     "done here.") % {"number": intent.action, "key": issue.issue_key, "where": where}  # fmt: skip
+        return TextReply(public=True, text="✓ " + said)
 
     async def create_action(self, intent: i.CreateAction, ctx: Context) -> Reply:
+        """The improvement loop's reply, with "Create in Jira" under it when the team has Jira linked."""
         reply = await self.inner_create(intent, ctx)
-        number = re.search(r"Improvement action (\d+)", getattr(reply, "text", ""))
-        if number is None or await self.jira.linked(ctx.team_id) is None:
+        if isinstance(reply, ErrorReply) or not isinstance(reply, TextReply):
             return reply
-        return ChoiceReply(public=True, text=reply.text,  # type: ignore[attr-defined]
-                           choices=[("Create in Jira", f"action jira {number.group(1)}")])  # fmt: skip
+        if await self.jira.linked(ctx.team_id) is None:
+            return reply
+        number = await self.actions.newest_by(
+            ctx.team_id, ctx.user_id
+        )  # the one just made (not read from words)
+        if number is None:
+            return reply
+        with use_locale(ctx.team_language):  # a button in the channel
+            label = _("Create in Jira")
+        return ChoiceReply(
+            public=True, text=reply.text, title=reply.title, choices=[(label, f"{JIRA_COMMAND} {number}")]
+        )
 
     def handlers(self) -> HandlerTable:
         return {i.ActionToJira: self.to_jira, i.CreateAction: self.create_action}
@@ -71,7 +87,9 @@ async def on_case_changed(event: CaseChanged) -> None:
 
 def due_handlers(jira: JiraLinks) -> dict[str, DueHandler]:
     async def move(dl: Deadlines, item: DueItem) -> Outcome:
-        moved = await jira.action_done_here(item.team_id, int(item.ref or 0))  # JiraError: retried with back-off
+        moved = await jira.action_done_here(
+            item.team_id, int(item.ref or 0)
+        )  # JiraError: retried with back-off
         return Outcome(result={"moved": moved})
 
     return {DONE_KIND: move}

@@ -17,6 +17,8 @@ from sqlmodel import col, select
 
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, InvalidStep, NotFound
+from teambot.core.i18n import N_, use_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.improvement.models import ImprovementAction
 from teambot.core.jira.models import JiraIssue, JiraLink
 from teambot.core.jira.ports import ActionInfo, Actions, JiraApi, JiraCredentials, JiraError
@@ -30,6 +32,12 @@ POLL_EVERY = timedelta(minutes=15)
 SITE = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\.atlassian\.net")
 PROJECT = re.compile(r"[A-Z][A-Z0-9_]{1,31}")
 BOT = "jira"
+# The note on an action its Jira issue closed, by how Teambot learned the issue is done.
+DONE_NOTES = {
+    "jira": N_("%(key)s is done in Jira."),
+    "webhook": N_("%(key)s is done in Jira (webhook)."),
+    "poll": N_("%(key)s is done in Jira (poll)."),
+}
 
 
 def base_url(site: str) -> str:
@@ -41,7 +49,9 @@ def base_url(site: str) -> str:
     m = re.fullmatch(r"https?://([^/:]+|\[[^]]+\])(:\d+)?", raw)
     if m and is_loopback(m.group(1).strip("[]")):
         return raw
-    raise BadInput(f"{site!r} is not a Jira Cloud site.", "Give it as <name>.atlassian.net.")
+    raise BadInput(
+        _("%(site)r is not a Jira Cloud site.") % {"site": site}, _("Give it as <name>.atlassian.net.")
+    )
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -54,6 +64,7 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
 
 def description(action: ActionInfo) -> dict[str, Any]:
     """The issue's description as Atlassian Document Format: the action, its cause, its cases."""
+
     def para(*parts: dict[str, Any]) -> dict[str, Any]:
         return {"type": "paragraph", "content": list(parts)}
 
@@ -63,12 +74,13 @@ def description(action: ActionInfo) -> dict[str, Any]:
             node["marks"] = [{"type": "link", "attrs": {"href": link}}]
         return node
 
-    content = [para(text(f"Improvement action from Teambot: {action.title}"))]
+    content = [para(text(_("Improvement action from Teambot: %(title)s") % {"title": action.title}))]
     if action.cause:
-        content.append(para(text(f"Cause: {action.cause}")))
+        content.append(para(text(_("Cause: %(cause)s") % {"cause": action.cause})))
     if action.cases:
-        items = [{"type": "listItem", "content": [para(text(f"Case #{n}", link or None))]} for n, link in action.cases]
-        content += [para(text("Cases:")), {"type": "bulletList", "content": items}]
+        items = [{"type": "listItem", "content": [para(text(_("Case #%(number)s") % {"number": number}, link or None))]}
+                 for number, link in action.cases]  # fmt: skip
+        content += [para(text(_("Cases:"))), {"type": "bulletList", "content": items}]
     return {"type": "doc", "version": 1, "content": content}
 
 
@@ -83,19 +95,24 @@ class JiraLinks:
 
     def _box(self) -> SecretBox:
         if self.box is None:
-            raise InvalidStep("Set TEAMBOT_SECRET before linking Jira: the API token is kept encrypted with it.",
-                              "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")  # fmt: skip
+            raise InvalidStep(
+                _("Set TEAMBOT_SECRET before linking Jira: the API token is kept encrypted with it."),
+                _("Generate one with: `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"),
+            )
         return self.box
 
-    async def link(self, team_id: str, site: str, project: str, email: str, token: str) -> tuple[JiraLink, str]:
+    async def link(
+        self, team_id: str, site: str, project: str, email: str, token: str
+    ) -> tuple[JiraLink, str]:
         """Check the credentials against the project, then store them (the token sealed). Returns the
         link and the secret to give Jira's webhook (shown once)."""
         box, url, key = self._box(), base_url(site), project.strip().upper()
         if not PROJECT.fullmatch(key):
-            raise BadInput(f"{project!r} is not a Jira project key.", "Use the key shown in Jira, such as OPS.")
+            raise BadInput(_("%(project)r is not a Jira project key.") % {"project": project},
+                           _("Use the key shown in Jira, such as OPS."))  # fmt: skip
         if "@" not in email or not token.strip():
-            raise BadInput("Give the Atlassian account's email and an API token.",
-                           "Make a token at id.atlassian.com → Security → API tokens.")  # fmt: skip
+            raise BadInput(_("Give the Atlassian account's email and an API token."),
+                           _("Make a token at id.atlassian.com → Security → API tokens."))  # fmt: skip
         creds = JiraCredentials(url, email.strip(), token.strip())
         await self.api.project(creds, key)  # JiraError with Jira's own words when refused
         now, hook_secret = self.clock.now(), secrets.token_urlsafe(32)
@@ -118,21 +135,25 @@ class JiraLinks:
     def _creds(self, link: JiraLink) -> JiraCredentials:
         return JiraCredentials(link.site, link.email, self._box().open(link.token))
 
-    async def create_for_action(self, team_id: str, action_id: int, actor: str) -> JiraIssue:
-        """One issue per action: asking again gives the issue made the first time."""
+    async def create_for_action(
+        self, team_id: str, action_id: int, actor: str, language: str | None = None
+    ) -> JiraIssue:
+        """One issue per action: asking again gives the issue made the first time. The issue is written
+        in `language` (the team's: the team reads it in Jira)."""
         if self.actions is None:
-            raise InvalidStep("Improvement actions are not available in this build.", "Update Teambot.")
+            raise InvalidStep(_("Improvement actions are not available in this build."), _("Update Teambot."))
         link = await self.linked(team_id)
         if link is None:
-            raise InvalidStep("This team has no Jira project linked.",
-                              "An operator links one on the server: teambot jira link --team ... (see the README).")  # fmt: skip
+            raise InvalidStep(_("This team has no Jira project linked."),
+                              _("An operator links one on the server: teambot jira link --team ... (see the README)."))  # fmt: skip
         async with self.db.session() as s:
             made = (await s.exec(select(JiraIssue).where(JiraIssue.action_id == action_id))).first()
         if made is not None:
             return made
-        action = await self.actions.get(team_id, action_id)
-        fields = {"project": {"key": link.project}, "summary": action.title[:250], "issuetype": {"name": "Task"},
-                  "description": description(action), "labels": ["teambot"]}  # fmt: skip
+        with use_locale(language):
+            action = await self.actions.get(team_id, action_id)
+            fields = {"project": {"key": link.project}, "summary": action.title[:250], "issuetype": {"name": "Task"},
+                      "description": description(action), "labels": ["teambot"]}  # fmt: skip
         created = await self.api.create_issue(self._creds(link), fields)
         async with self.db.session() as s:
             row = JiraIssue(team_id=team_id, action_id=action_id, issue_key=created.key, issue_id=created.id,
@@ -142,10 +163,13 @@ class JiraLinks:
             await s.refresh(row)
             return row
 
-    async def issue_done(self, issue_key: str, *, team_id: str | None = None, how: str = "Jira") -> bool:
+    async def issue_done(self, issue_key: str, *, team_id: str | None = None, how: str = "jira") -> bool:
+        """`how`: jira | webhook | poll, said in the action's note."""
         """The issue is done in Jira: its action is marked done (once). False when nothing changed."""
         async with self.db.session() as s:
-            q = select(JiraIssue).where(JiraIssue.issue_key == issue_key.upper(), col(JiraIssue.done_at).is_(None))
+            q = select(JiraIssue).where(
+                JiraIssue.issue_key == issue_key.upper(), col(JiraIssue.done_at).is_(None)
+            )
             if team_id is not None:
                 q = q.where(JiraIssue.team_id == team_id)
             row = (await s.exec(q)).first()
@@ -155,19 +179,22 @@ class JiraLinks:
             s.add(row)
             await s.commit()
         if self.actions is not None:
-            await self.actions.mark_done(row.team_id, row.action_id, BOT, f"{row.issue_key} is done in {how}.")
+            note = _(DONE_NOTES.get(how, DONE_NOTES["jira"])) % {"key": row.issue_key}
+            await self.actions.mark_done(row.team_id, row.action_id, BOT, note)
         return True
 
-    async def on_webhook(self, team_id: str, body: bytes, signature: str | None, payload: dict[str, Any]) -> bool:
+    async def on_webhook(
+        self, team_id: str, body: bytes, signature: str | None, payload: dict[str, Any]
+    ) -> bool:
         link = await self.linked(team_id)
         if link is None:
-            raise NotFound("No Jira link for this team.")
+            raise NotFound(_("No Jira link for this team."))
         if not signature_ok(self._box().open(link.webhook_secret), body, signature):
-            raise PermissionError("bad signature")
+            raise PermissionError  # the API answers 401 and logs why
         issue = payload.get("issue") or {}
         category = (((issue.get("fields") or {}).get("status") or {}).get("statusCategory") or {}).get("key")
         if category == "done" and isinstance(issue.get("key"), str):
-            return await self.issue_done(issue["key"], team_id=team_id, how="Jira (webhook)")
+            return await self.issue_done(issue["key"], team_id=team_id, how="webhook")
         return False
 
     async def poll(self, now: datetime | None = None) -> int:
@@ -191,7 +218,7 @@ class JiraLinks:
             except JiraError as exc:
                 log.warning("jira poll of %s failed: %s", row.issue_key, exc)
                 continue
-            if status == "done" and await self.issue_done(row.issue_key, team_id=row.team_id, how="Jira (poll)"):
+            if status == "done" and await self.issue_done(row.issue_key, team_id=row.team_id, how="poll"):
                 done += 1
                 continue
             async with self.db.session() as s:

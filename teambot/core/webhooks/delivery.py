@@ -21,6 +21,8 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from teambot.core.db import Database
+from teambot.core.i18n import first_supported, use_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.policy.models import Policy
 from teambot.core.ports import Clock, Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines
@@ -92,7 +94,7 @@ class WebhookSender:
             answer = await self.transport.post(url, body, headers(secret, event_id, int(self.wall()), body))
             status = answer.status
             if not 200 <= status < 300:
-                error = f"answered {status}" + (" (redirects are not followed)" if 300 <= status < 400 else "")
+                error = _answered(status)
         except Exception as exc:  # a refused connection, a timeout, a TLS failure...
             error = f"{type(exc).__name__}: {exc}"[:300] if str(exc) else type(exc).__name__
         took = int((time.monotonic() - started) * 1000)
@@ -129,7 +131,9 @@ class WebhookSender:
             await s.commit()
         log.warning("webhook %s: delivery of %s failed (%s)", hook.id, item.data.get("type"), error)
         if disable:
-            return Outcome(messages=self._tell_admins(hook, policy, error), result={"failed": error, "disabled": True})
+            return Outcome(
+                messages=self._tell_admins(hook, policy, error), result={"failed": error, "disabled": True}
+            )
         if now - item.created_at >= RETRY_FOR:
             return Outcome(cancel=True, result={"failed": error, "gave_up": True})
         # The last try falls on the 24-hour mark, so a dead endpoint is disabled then, not hours later.
@@ -138,11 +142,22 @@ class WebhookSender:
 
     @staticmethod
     def _tell_admins(hook: Webhook, policy: Policy | None, error: str) -> list[tuple[Recipient, Notice]]:
+        """Each admin is told in their own language (their choice, else the team's)."""
         if policy is None:
             return []
-        text = (
-            f"The webhook to {hook.url} has failed for 24 hours ({error}), so Teambot stopped sending to it. "
-            f"Fix the endpoint, then /recover webhook remove {hook.url} and add it again."
-        )
-        notice = Notice("webhook_disabled", text, hook.team_id, None, {"url": hook.url})
-        return [(Recipient("user", admin, policy.platform), notice) for admin in policy.admins]
+        out = []
+        for admin in policy.admins:
+            with use_locale(first_supported((policy.languages or {}).get(admin), policy.language)):
+                text = _("The webhook to %(url)s has failed for 24 hours (%(error)s), so Teambot stopped sending "
+                         "to it. Fix the endpoint, then /recover webhook remove %(url)s and add it again.") % {
+                    "url": hook.url, "error": error}  # fmt: skip
+            notice = Notice("webhook_disabled", text, hook.team_id, None, {"url": hook.url})
+            out.append((Recipient("user", admin, policy.platform), notice))
+        return out
+
+
+def _answered(status: int) -> str:
+    """Why a delivery failed, as the webhook log shows it (an admin reads it)."""
+    if 300 <= status < 400:
+        return _("answered %(status)s (redirects are not followed)") % {"status": status}
+    return _("answered %(status)s") % {"status": status}

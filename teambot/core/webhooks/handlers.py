@@ -7,38 +7,47 @@ from teambot.core.commands.context import Context
 from teambot.core.commands.dispatch import HandlerTable
 from teambot.core.commands.replies import Reply, TextReply
 from teambot.core.commands.secrets_shown import require_private
+from teambot.core.i18n import gettext as _
 from teambot.core.webhooks.admin import Webhooks, describe_hooks, describe_log
 
 
 class WebhookHandlers:
     def __init__(self, webhooks: Webhooks) -> None:
-        self.w = webhooks
+        self.webhooks = webhooks
 
     async def run(self, intent: i.WebhookCommand, ctx: Context) -> Reply:
         team, actor, url = ctx.team_id, ctx.user_id, intent.url or ""
         if intent.action == "add":
-            require_private(ctx, "signing secret")
-            hook, secret = await self.w.add(team, actor, url, intent.events)
-            return TextReply(
-                title="Webhook added",
-                text=f"Teambot now sends {', '.join(hook.events)} to {hook.url}.\n"
-                f"Signing secret (shown this once; keep it in your receiver's settings): {secret}\n"
-                f"Deliveries follow Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). "
-                f"Try it: /recover webhook test {hook.url}",
-            )
+            require_private(ctx, _("signing secret"))
+            hook, secret = await self.webhooks.add(team, actor, url, intent.events)
+            lines = [
+                _("Teambot now sends %(events)s to %(url)s.") % {"events": ", ".join(hook.events), "url": hook.url},
+                _("Signing secret (shown this once; keep it in your receiver's settings): %(secret)s")
+                % {"secret": secret},
+                _("Deliveries follow Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature). "
+                  "Try it: /recover webhook test %(url)s") % {"url": hook.url},
+            ]  # fmt: skip
+            return TextReply(title=_("Webhook added"), text="\n".join(lines))
         if intent.action == "remove":
-            hook = await self.w.remove(team, actor, url)
-            return TextReply(text=f"Removed the webhook to {hook.url}; nothing more is sent there.")
+            hook = await self.webhooks.remove(team, actor, url)
+            return TextReply(
+                text=_("Removed the webhook to %(url)s; nothing more is sent there.") % {"url": hook.url}
+            )
         if intent.action == "test":
-            attempt = await self.w.test(team, actor, url)
-            if attempt is not None and attempt.ok:
-                return TextReply(text=f"Ping delivered to {url}: it answered {attempt.status_code} in {attempt.duration_ms} ms.")
-            why = attempt.error if attempt is not None else "it was not sent yet"
-            return TextReply(text=f"The ping to {url} failed ({why}). It is retried; see /recover webhook log {url}.")
+            return await self.test(team, actor, url)
         if intent.action == "log":
-            hook, attempts = await self.w.log(team, actor, url)
-            return TextReply(text=describe_log(hook, attempts), title="Webhook log")
-        return TextReply(text=describe_hooks(await self.w.list(team, actor)), title="Webhooks")
+            hook, attempts = await self.webhooks.log(team, actor, url)
+            return TextReply(text=describe_log(hook, attempts), title=_("Webhook log"))
+        return TextReply(text=describe_hooks(await self.webhooks.list(team, actor)), title=_("Webhooks"))
+
+    async def test(self, team: str, actor: str, url: str) -> Reply:
+        attempt = await self.webhooks.test(team, actor, url)
+        if attempt is not None and attempt.ok:
+            return TextReply(text=_("Ping delivered to %(url)s: it answered %(status)s in %(ms)s ms.") % {
+                "url": url, "status": attempt.status_code, "ms": attempt.duration_ms})  # fmt: skip
+        why = attempt.error if attempt is not None else _("it was not sent yet")
+        return TextReply(text=_("The ping to %(url)s failed (%(why)s). It is retried; see /recover webhook log %(url)s.")
+                         % {"url": url, "why": why})  # fmt: skip
 
     def handlers(self) -> HandlerTable:
         return {i.WebhookCommand: self.run}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from teambot.core.i18n import gettext as _
+
 TIMEOUT_SECONDS = 5.0
 READ_LIMIT = 64 * 1024  # of an endpoint's answer, read at most this much
 
@@ -26,4 +28,4 @@ class NoTransport:
     """For processes built without an adapter: every delivery fails and is retried later."""
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
-        raise ConnectionError("no webhook transport in this process")
+        raise ConnectionError(_("no webhook transport in this process"))
