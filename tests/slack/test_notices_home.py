@@ -128,7 +128,7 @@ async def test_app_home(slack: Slack, clock: FakeClock) -> None:
     assert "Your open cases* (1)" in home and "Problem 4" in home  # #2 is waiting for its follow-up
     assert "Your follow-ups due* (1)" in home and "*#2*" in home
     assert "Cases owned: 3 · closed: 1" in home and "average score: 5.0/5" in home
-    first = home.index("<@U2> · 1 recovered · 1 shout-outs · average score 4/5")
+    first = home.index("<@U2> · 1 recovered · 1 shout-out · average score 4/5")
     assert first < home.index("<@U1> · 1 recovered · 0 shout-outs · average score 5/5")
     assert "home:open" in action_ids(published["view"])
     # The Messages tab opening publishes nothing.
