@@ -121,7 +121,7 @@ class ShellSession:
         tz: str | None = None,
         lang: str | None = None,
     ) -> None:
-        self.c = container
+        self.container = container
         self.lang = lang  # --lang: the shell's word on the person's language, as Slack's locale is
         self.language = lang or "en"  # what the last command was answered in; its reply renders in it
         self.stdin = stdin or sys.stdin
@@ -233,8 +233,8 @@ class ShellSession:
         """`/later 2h`: time passes in the shell; whatever falls due is delivered now."""
         from teambot.core.scheduling.working_hours import parse_span
 
-        advance = getattr(self.c.clock, "advance", None)
-        scheduler = self.c.scheduler
+        advance = getattr(self.container.clock, "advance", None)
+        scheduler = self.container.scheduler
         if advance is None:
             self.say("/later needs the shell's own clock; start it with `teambot shell`.")
             return
@@ -244,7 +244,7 @@ class ShellSession:
             self.say(plain(f"✗ {err}"))
             return
         advance(minutes=span.total_seconds() / 60)
-        self.say(f"⏩ {text.strip()} later: {when(self.c.clock.now(), self.tz)} ({self.tz}).")
+        self.say(f"⏩ {text.strip()} later: {when(self.container.clock.now(), self.tz)} ({self.tz}).")
         report = await scheduler.tick()  # type: ignore[attr-defined]
         if not report.sent:
             self.say("  (nothing fell due)")
@@ -317,9 +317,9 @@ class ShellSession:
         ctx = self.ctx
         try:
             if isinstance(text, str):
-                reply = await self.c.commands.run_text(text, ctx)
+                reply = await self.container.commands.run_text(text, ctx)
             else:
-                reply = await self.c.commands.run(text, ctx)
+                reply = await self.container.commands.run(text, ctx)
         finally:
             held, self._held = self._held, None
         self.language = ctx.language
@@ -330,13 +330,13 @@ class ShellSession:
 
     async def show(self, reply: Reply) -> None:
         if isinstance(reply, FormReply):
-            self.say(render(reply, self.c.clock.now(), self.tz))
+            self.say(render(reply, self.container.clock.now(), self.tz))
             if reply.form == "send":
                 await self.send_form(int(reply.prefill["number"]), str(reply.prefill.get("body", "")))
             else:
                 await self.open_form()
             return
-        self.say(render(reply, self.c.clock.now(), self.tz))
+        self.say(render(reply, self.container.clock.now(), self.tz))
         if isinstance(reply, ChoiceReply):
             self.buttons = [Button(label, self._run(command)) for label, command in reply.choices]
             self.say("  ".join(f"[{i}] {plain(label)}" for i, (label, _) in enumerate(reply.choices, 1)))
@@ -369,13 +369,13 @@ class ShellSession:
                 self.say(plain(f"  ✗ {err}"))
         problem = await self.ask("What went wrong", required=True)
         wants = await self.ask("What do they want, in their words (optional)")
-        categories = list((await self.c.service.policy(SHELL_TEAM, self.user)).categories)
+        categories = list((await self.container.service.policy(SHELL_TEAM, self.user)).categories)
         category = categories[await self.choose("Category", categories)] if categories else None
         severity = SEVERITIES[await self.choose("Severity", list(SEVERITIES))]
         own = (await self.ask("Will you own it? (y/n)")).lower().startswith("y")
         intent = Open(customer=customer, problem=problem, wants=wants, category=category, severity=severity, own=own,
                       email=email or None, text=problem)  # fmt: skip
-        await self.show(await self.c.commands.run(intent, self.ctx))
+        await self.show(await self.container.commands.run(intent, self.ctx))
 
     def _action(self, action: str, n: int) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -392,7 +392,7 @@ class ShellSession:
         await self.command(f"apologise {n} {how} {words}".strip())
 
     async def _do_grant(self, n: int) -> None:
-        detail = await case_detail(self.c.db, SHELL_TEAM, n)
+        detail = await case_detail(self.container.db, SHELL_TEAM, n)
         policy, cur = detail.policy, detail.currency
         self.say("  " + authority_note(detail.authority_left(self.user), cur))
         options = [f"{g['name']} ({format_amount(gesture_value(g), cur)})" for g in policy.catalogue]
@@ -438,14 +438,14 @@ class ShellSession:
         await self.command(f"reopen {n} {reason}".strip())
 
     async def _do_shoutout(self, n: int) -> None:
-        case = await self.c.service.case(SHELL_TEAM, n)
+        case = await self.container.service.case(SHELL_TEAM, n)
         who = await self.ask(f"Shout out to (@name, empty for @{case.owner_id})")
         message = await self.ask("What did they do well", required=True)
         person = who.lstrip("@") or case.owner_id or ""
         await self.command(f"shoutout @{person} {n} {message}")
 
     async def _do_category(self, n: int) -> None:
-        categories = list((await self.c.service.policy(SHELL_TEAM, self.user)).categories)
+        categories = list((await self.container.service.policy(SHELL_TEAM, self.user)).categories)
         await self.command(f"category {n} {categories[await self.choose('Move to', categories)]}")
 
     async def _do_cancel(self, n: int) -> None:
@@ -459,7 +459,7 @@ class ShellSession:
             await self.command(f"cancel {n} {await self.ask('Reason', required=True)}")
 
     async def _do_withdraw(self, n: int) -> None:
-        detail = await case_detail(self.c.db, SHELL_TEAM, n)
+        detail = await case_detail(self.container.db, SHELL_TEAM, n)
         mine = [a for a in detail.pending if a.requested_by == self.user]
         if mine:
             await self.command(f"withdraw {mine[0].id}")
@@ -468,7 +468,7 @@ class ShellSession:
         await self.command(f"draft {n}")
 
     async def _do_send(self, n: int) -> None:
-        await self.show(await self.c.commands.run(SendForm(number=n), self.ctx))
+        await self.show(await self.container.commands.run(SendForm(number=n), self.ctx))
 
     async def send_form(self, n: int, body: str) -> None:
         """The draft, editable: keep it, or type the text to send instead (a line with . ends it)."""
@@ -486,7 +486,7 @@ class ShellSession:
                 lines.append(line)
             text = "\n".join(lines)
         intent = SendFollowup(number=n, body=text, text=f"send {n}")
-        await self.show(await self.c.commands.run(intent, self.ctx))
+        await self.show(await self.container.commands.run(intent, self.ctx))
 
     async def _deny(self, approval: int) -> None:
         reason = await self.ask("Reason (optional)")

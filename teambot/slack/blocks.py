@@ -84,7 +84,7 @@ def inert(text: str) -> str:
     Mentions (`<@U1>`) and date tokens are left whole."""
     escaped = safe(text)
     parts = re.split(r"(<[^<>]*>)", escaped)
-    return "".join(p if p.startswith("<") else _FORMATTING.sub("\\1\u200b", p) for p in parts)
+    return "".join(part if part.startswith("<") else _FORMATTING.sub("\\1\u200b", part) for part in parts)
 
 
 def plain(text: str, names: dict[str, str] | None = None) -> str:

@@ -67,7 +67,7 @@ async def test_notices_of_any_kind_reach_slack_with_their_buttons(slack: Slack) 
 
 
 async def test_notices_without_an_installation_are_logged_not_raised(slack: Slack) -> None:
-    slack.rt.single_token = None  # as if OAuth with nothing installed for this team
+    slack.runtime.single_token = None  # as if OAuth with nothing installed for this team
     await slack.container.notifier.notify(
         Recipient("user", "U5", "slack"), Notice("handover", "Yours now", "T404")
     )
