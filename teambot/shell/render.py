@@ -19,7 +19,7 @@ from teambot.core.cases.summary import (
     title,
     when,
 )
-from teambot.core.commands.replies import ErrorReply, FormReply, Reply, TextReply
+from teambot.core.commands.replies import ChoiceReply, ErrorReply, FormReply, Reply, TextReply
 from teambot.core.i18n import format_money, pgettext
 from teambot.core.i18n import gettext as _
 from teambot.core.insights.replies import DigestReply
@@ -89,9 +89,10 @@ def _error(reply: ErrorReply, now: datetime, tz: str = "UTC") -> str:
 
 
 @render.register(TextReply)
+@render.register(ChoiceReply)  # its text; the session numbers its choices as buttons under it
 @render.register(DigestReply)
 @render.register(LeaderboardReply)
-def _text(reply: TextReply | DigestReply | LeaderboardReply, now: datetime, tz: str = "UTC") -> str:
+def _text(reply: TextReply | ChoiceReply | DigestReply | LeaderboardReply, now: datetime, tz: str = "UTC") -> str:
     return plain(reply.text)
 
 

@@ -28,7 +28,6 @@ ALLOWED: dict[str, tuple[int, int]] = {
     "teambot/core/money.py::_read_number": (42, 28),
     "teambot/core/policy/settings.py::_apply_schedule": (60, 26),
     "teambot/core/policy/settings.py::apply_change": (121, 58),
-    "teambot/shell/render.py::render": (57, 35),
     "teambot/teams/cards.py::form_fields": (96, 37),
     "teambot/teams/http.py::attach": (100, 4),
 }
