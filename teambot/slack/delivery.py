@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-
 async def team_causes(db: Database, team: str, cause_id: int | None) -> tuple[list[str], str | None]:
     """The team's causes for the resolve modal, and the one the case is filed under (preselected)."""
     found = await list_causes(db, team)
