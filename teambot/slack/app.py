@@ -14,6 +14,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 
 from teambot.bootstrap import Container
 from teambot.config import ConfigError
+from teambot.core.i18n import gettext as _
 from teambot.slack.listeners import register
 from teambot.slack.pacing import Pacer
 from teambot.slack.people import People
@@ -27,12 +28,10 @@ def build_app(container: Container, *, pacer: Pacer | None = None) -> SlackRunti
     oauth = bool(s.slack_client_id and s.slack_client_secret)
     if not secret and not s.slack_app_token:
         raise ConfigError(
-            "SLACK_SIGNING_SECRET is needed to verify Slack's requests (or SLACK_APP_TOKEN for Socket Mode)."
+            _("SLACK_SIGNING_SECRET is needed to verify Slack's requests (or SLACK_APP_TOKEN for Socket Mode).")
         )
     if not oauth and not token:
-        raise ConfigError(
-            "Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth)."
-        )
+        raise ConfigError(_("Set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth)."))
     common: dict[str, Any] = {
         "name": "teambot",
         "signing_secret": secret or "",
@@ -68,7 +67,7 @@ def build_app(container: Container, *, pacer: Pacer | None = None) -> SlackRunti
     else:
         client = make_client(s, token)
         app = AsyncApp(client=client, **common)
-    rt = SlackRuntime(
+    runtime = SlackRuntime(
         container=container,
         app=app,
         client=client,
@@ -77,5 +76,5 @@ def build_app(container: Container, *, pacer: Pacer | None = None) -> SlackRunti
         installation_store=store,
         single_token=token,
     )
-    register(rt)
-    return rt
+    register(runtime)
+    return runtime

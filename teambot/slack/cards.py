@@ -18,9 +18,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from teambot.core.cases.models import ApprovalRequest, ApprovalStatus
 from teambot.core.cases.opening import OpenedCase
 from teambot.core.cases.queries import CaseDetail, case_detail
+from teambot.core.commands.context import Context
 from teambot.core.errors import DomainError
+from teambot.core.i18n import gettext as _
+from teambot.core.i18n import use_locale
 from teambot.core.intake.models import IntakeItem
 from teambot.core.leases import intake_backoff as backoff
 from teambot.slack import blocks
@@ -30,11 +34,23 @@ log = logging.getLogger(__name__)
 
 CARD_EVENT = "teambot_case"
 NOT_A_MEMBER = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
-INVITE_HINT = (
-    "I'm not a member of <#{channel}>, so I can't post or update the case card there. The case is open "
-    "and its card is shown above for now. To keep the card up to date in this channel, invite me: "
-    "type `/invite @Teambot` here (or open the channel details › Integrations › Add apps)."
-)
+
+
+def invite_hint(channel: str) -> str:
+    """Told to whoever opened a case in a channel the bot is not in: how to let it in."""
+    return _(
+        "I'm not a member of %(channel)s, so I can't post or update the case card there. The case is open "
+        "and its card is shown above for now. To keep the card up to date in this channel, invite me: "
+        "type `/invite @Teambot` here (or open the channel details › Integrations › Add apps)."
+    ) % {"channel": f"<#{channel}>"}
+
+
+async def languages(runtime: SlackRuntime, client: AsyncWebClient, team: str, user: str) -> tuple[str, str]:
+    """(the person's language, their team's): their own choice in Teambot, else their Slack
+    language (users.info include_locale), else the team's. Both lookups are cached."""
+    person = await runtime.people.get(client, team, user)
+    ctx = Context(team, "", user, platform="slack", tz=person.tz, locale=person.locale)
+    return await runtime.container.commands.language_of(ctx)
 
 
 def error_code(exc: SlackApiError) -> str:
@@ -54,7 +70,7 @@ async def send_response(url: str, payload: dict[str, Any]) -> bool:
 
 
 async def tell(
-    rt: SlackRuntime,
+    runtime: SlackRuntime,
     client: AsyncWebClient,
     *,
     user: str,
@@ -74,27 +90,28 @@ async def tell(
         except SlackApiError as exc:
             log.info("ephemeral in %s failed (%s); sending a DM", channel, error_code(exc))
     try:
-        await rt.pacer.wait(user)
+        await runtime.pacer.wait(user)
         await client.chat_postMessage(channel=user, **message)
     except SlackApiError as exc:
         log.warning("could not reach %s at all: %s", user, error_code(exc))
 
 
-async def _tz_for(rt: SlackRuntime, client: AsyncWebClient, detail: CaseDetail) -> str:
+async def _tz_for(runtime: SlackRuntime, client: AsyncWebClient, detail: CaseDetail) -> str:
     """The card's fallback times use its owner's zone (or its opener's); Slack shows each reader theirs."""
-    c = detail.case
-    person = await rt.people.get(client, c.team_id, c.owner_id or c.opened_by)
+    case = detail.case
+    person = await runtime.people.get(client, case.team_id, case.owner_id or case.opened_by)
     return person.tz
 
 
-async def _render(rt: SlackRuntime, client: AsyncWebClient, detail: CaseDetail) -> dict[str, Any]:
+async def _render(runtime: SlackRuntime, client: AsyncWebClient, detail: CaseDetail) -> dict[str, Any]:
     ref = detail.case.card_ref or {}
-    tz = await _tz_for(rt, client, detail)
-    return blocks.case_card(detail, rt.container.clock.now(), tz, source=ref.get("source"))
+    tz = await _tz_for(runtime, client, detail)
+    with use_locale(detail.policy.language):  # a card is the channel's: the team's language
+        return blocks.case_card(detail, runtime.container.clock.now(), tz, source=ref.get("source"))
 
 
 async def post_card(
-    rt: SlackRuntime,
+    runtime: SlackRuntime,
     client: AsyncWebClient,
     opened: OpenedCase,
     *,
@@ -112,15 +129,15 @@ async def post_card(
     process by the very transaction that opened the case, so nobody can have posted its card and
     the detail opening built is current (nothing is read again, the channel's history is not searched)."""
     team, number = opened.case.team_id, opened.case.number
-    async with rt.case_lock(team, number):
+    async with runtime.case_lock(team, number):
         detail = opened.detail if fresh and opened.detail is not None else None
         if detail is None:
-            detail = await case_detail(rt.container.db, team, number)
-        ref = await ensure_posted(rt, client, detail, channel=channel, user=user, response_url=response_url,
+            detail = await case_detail(runtime.container.db, team, number)
+        ref = await ensure_posted(runtime, client, detail, channel=channel, user=user, response_url=response_url,
                                   source=source, searched=not fresh, write=row is None)  # fmt: skip
     # Thread lines wait for Slack's one-message-a-second pace in that channel: they go out in
     # their own task, so the listener's work slot is free again as soon as the card is up.
-    rt.spawn(_thread_after_card(rt, client, opened, row, detail, ref))
+    runtime.spawn(_thread_after_card(runtime, client, opened, row, detail, ref))
 
 
 PLACE_KEYS = ("channel", "ts", "last_event", "source", "response_url")
@@ -137,7 +154,7 @@ def card_metadata(team: str, number: int) -> dict[str, Any]:
 
 
 async def ensure_posted(
-    rt: SlackRuntime, client: AsyncWebClient, detail: CaseDetail, *, channel: str, user: str,
+    runtime: SlackRuntime, client: AsyncWebClient, detail: CaseDetail, *, channel: str, user: str,
     response_url: str | None = None, source: dict[str, Any] | None = None, searched: bool = True,
     write: bool = True,
 ) -> dict[str, Any]:  # fmt: skip
@@ -149,7 +166,7 @@ async def ensure_posted(
     recording of its ts never leaves a second card. With `write=False` the caller records the
     returned place (with the row's finish, in one transaction)."""
     team, number = detail.case.team_id, detail.case.number
-    service = rt.container.service
+    service = runtime.container.service
     ref = dict(detail.case.card_ref or {})
     if ref.get("ts") or ref.get("response_url"):
         return ref
@@ -165,17 +182,17 @@ async def ensure_posted(
         detail.case.card_ref = {**ref, "source": source}
     source = source or ref.get("source")
     first_event = int(ref.get("last_event") or (detail.events[0].id if detail.events else 0) or 0)
-    msg = await _render(rt, client, detail)
+    msg = await _render(runtime, client, detail)
     new_ref: dict[str, Any] = {"channel": channel, "last_event": first_event, "source": source}
     try:
-        await rt.pacer.wait(channel)
+        await runtime.pacer.wait(channel)
         resp = await client.chat_postMessage(channel=channel, unfurl_links=False,
                                              metadata=card_metadata(team, number), **msg)  # fmt: skip
         new_ref.update(channel=resp["channel"], ts=resp["ts"])
     except SlackApiError as exc:
         if error_code(exc) not in NOT_A_MEMBER:
             raise
-        await _show_without_membership(rt, client, new_ref, msg, channel, user, response_url)
+        await _show_without_membership(runtime, client, new_ref, msg, channel, user, response_url)
     ref = {**{k: v for k, v in ref.items() if k != "posting"}, **new_ref}
     if write:
         await service.write_card_ref(team, number, place(ref))
@@ -186,7 +203,7 @@ async def _find_posted(client: AsyncWebClient, channel: str, detail: CaseDetail)
     """The card of this case in the channel's history since it opened, by its message metadata."""
     oldest = f"{detail.case.opened_at.timestamp() - 60:.6f}"
     cursor: str | None = None
-    for _ in range(20):  # 20 pages of 200 messages: far more than a channel says in a crash window
+    for _page in range(20):  # 20 pages of 200 messages: far more than a channel says in a crash window
         try:
             resp = await client.conversations_history(channel=channel, oldest=oldest, limit=200, cursor=cursor,
                                                       include_all_metadata=True)  # fmt: skip
@@ -205,47 +222,47 @@ async def _find_posted(client: AsyncWebClient, channel: str, detail: CaseDetail)
     return None
 
 
-async def card_job(rt: SlackRuntime, item: IntakeItem) -> None:
+async def card_job(runtime: SlackRuntime, item: IntakeItem) -> None:
     """The card outbox's handler: post the card if the case has none, else update it and its thread.
 
     Runs in whichever process holds the case's card row: the request's own one, or after a crash
     (its lease ran out) or a deploy (handed back) any other. Failures raise, so the row is retried."""
     team, number = str(item.payload["team"]), int(item.payload["number"])
-    client = await rt.client_for(team)
+    client = await runtime.client_for(team)
     if client is None:
         raise RuntimeError(f"no Slack token for workspace {team}")
-    async with rt.case_lock(team, number):
+    async with runtime.case_lock(team, number):
         try:
-            detail = await case_detail(rt.container.db, team, number)
+            detail = await case_detail(runtime.container.db, team, number)
         except DomainError:
             return  # erased or never there: nothing to show
         had = bool((detail.case.card_ref or {}).get("ts"))
-        ref = await ensure_posted(rt, client, detail, channel=detail.case.channel_id, user=detail.case.opened_by)
+        ref = await ensure_posted(runtime, client, detail, channel=detail.case.channel_id, user=detail.case.opened_by)
         if had and ref.get("ts"):
-            msg = await _render(rt, client, detail)
+            msg = await _render(runtime, client, detail)
             await client.chat_update(channel=ref["channel"], ts=ref["ts"], **msg)
-        await _close_answered_approval_dms(rt, client, detail, ref)
-        await _sync_thread(rt, client, detail, ref)
+        await _close_answered_approval_dms(runtime, client, detail, ref)
+        await _sync_thread(runtime, client, detail, ref)
 
 
 async def _thread_after_card(
-    rt: SlackRuntime, client: AsyncWebClient, opened: OpenedCase, row: IntakeItem | None,
+    runtime: SlackRuntime, client: AsyncWebClient, opened: OpenedCase, row: IntakeItem | None,
     detail: CaseDetail, ref: dict[str, Any],
 ) -> None:  # fmt: skip
     """The new card's thread (the customer's earlier cases, any event after opening), then the card
     row is finished with the card's place in one transaction. Later changes re-armed the row (a newer
     generation), so the row stays pending for them: nothing here needs a fresh read."""
     team, number = opened.case.team_id, opened.case.number
-    intake = rt.container.intake
+    intake = runtime.container.intake
     try:
-        async with rt.case_lock(team, number):
+        async with runtime.case_lock(team, number):
             ref = dict(ref)
-            await _thread_extras(rt, client, opened, ref)
-            await _sync_thread(rt, client, detail, ref, write=row is None)
+            await _thread_extras(runtime, client, opened, ref, detail.policy.language)
+            await _sync_thread(runtime, client, detail, ref, write=row is None)
     except BaseException:
         if row is not None:
             with contextlib.suppress(Exception):
-                await rt.container.service.write_card_ref(team, number, place(ref))
+                await runtime.container.service.write_card_ref(team, number, place(ref))
             await asyncio.shield(intake.release(row, delay=backoff(row.attempts)))
         raise
     if row is not None:
@@ -253,7 +270,7 @@ async def _thread_after_card(
 
 
 async def _show_without_membership(
-    rt: SlackRuntime,
+    runtime: SlackRuntime,
     client: AsyncWebClient,
     ref: dict[str, Any],
     msg: dict[str, Any],
@@ -261,31 +278,32 @@ async def _show_without_membership(
     user: str,
     response_url: str | None,
 ) -> None:
-    hint = blocks.text_message(INVITE_HINT.format(channel=channel))
+    hint = blocks.text_message(invite_hint(channel))
     if response_url and await send_response(response_url, {**msg, "response_type": "in_channel"}):
         ref["response_url"] = response_url
-        await tell(rt, client, user=user, message=hint, response_url=response_url)
+        await tell(runtime, client, user=user, message=hint, response_url=response_url)
         return
     # No way into that channel at all (a modal from App Home): the card goes to the opener's DM.
-    await rt.pacer.wait(user)
+    await runtime.pacer.wait(user)
     resp = await client.chat_postMessage(channel=user, unfurl_links=False, **msg)
     ref.update(channel=resp["channel"], ts=resp["ts"])
-    await tell(rt, client, user=user, message=hint, channel=resp["channel"])
+    await tell(runtime, client, user=user, message=hint, channel=resp["channel"])
 
 
 async def _thread_extras(
-    rt: SlackRuntime, client: AsyncWebClient, opened: OpenedCase, ref: dict[str, Any]
+    runtime: SlackRuntime, client: AsyncWebClient, opened: OpenedCase, ref: dict[str, Any], language: str
 ) -> None:
     """What the opener should know at once: the customer's earlier cases (history matters)."""
     if not ref.get("ts") or not opened.earlier_cases or not opened.case.customer_name:
         return
-    text = blocks.earlier_cases_text(opened.case.customer_name, opened.earlier_cases)
-    await rt.pacer.wait(ref["channel"])
+    with use_locale(language):  # the thread is the channel's: the team's language
+        text = blocks.earlier_cases_text(opened.case.customer_name, opened.earlier_cases)
+    await runtime.pacer.wait(ref["channel"])
     await client.chat_postMessage(channel=ref["channel"], thread_ts=ref["ts"], text=text)
 
 
 async def _sync_thread(
-    rt: SlackRuntime, client: AsyncWebClient, detail: CaseDetail, ref: dict[str, Any], *, write: bool = True
+    runtime: SlackRuntime, client: AsyncWebClient, detail: CaseDetail, ref: dict[str, Any], *, write: bool = True
 ) -> None:
     """One thread line per event the thread has not shown yet; `ref["last_event"]` follows. Each line
     is recorded as it goes (a crash repeats at most the one in flight); the last one is left to the
@@ -295,26 +313,24 @@ async def _sync_thread(
     if not new:
         return
     team, number = detail.case.team_id, detail.case.number
-    service = rt.container.service
+    service = runtime.container.service
     if not ref.get("ts"):
         ref["last_event"] = new[-1].id or last
         if write:
             await service.write_card_ref(team, number, {"last_event": ref["last_event"]})
         return
     for k, event in enumerate(new):
-        await rt.pacer.wait(ref["channel"])
-        await client.chat_postMessage(
-            channel=ref["channel"],
-            thread_ts=ref["ts"],
-            text=blocks.timeline_text(event.actor, event.kind, event.data),
-        )
+        await runtime.pacer.wait(ref["channel"])
+        with use_locale(detail.policy.language):  # the thread is the channel's: the team's language
+            line = blocks.timeline_text(event.actor, event.kind, event.data)
+        await client.chat_postMessage(channel=ref["channel"], thread_ts=ref["ts"], text=line)
         ref["last_event"] = event.id or last
         if write or k < len(new) - 1:
             await service.write_card_ref(team, number, {"last_event": ref["last_event"]})
 
 
 async def refresh_card(
-    rt: SlackRuntime,
+    runtime: SlackRuntime,
     client: AsyncWebClient,
     team: str,
     number: int,
@@ -334,14 +350,14 @@ async def refresh_card(
     step (so nobody changed the card's bookkeeping since): nothing is read again. With `done`, the
     thread's last recorded line is put there for the caller to record with the row's finish.
     """
-    async with rt.case_lock(team, number):
+    async with runtime.case_lock(team, number):
         if detail is None:
             try:
-                detail = await case_detail(rt.container.db, team, number)
+                detail = await case_detail(runtime.container.db, team, number)
             except DomainError:
                 return True
         ref = detail.case.card_ref or {}
-        msg = await _render(rt, client, detail)
+        msg = await _render(runtime, client, detail)
         updated = True
         if ref.get("ts"):
             try:
@@ -357,32 +373,41 @@ async def refresh_card(
                 updated = False
         if response_url and (clicked_ts is None or clicked_ts != ref.get("ts")):
             await send_response(response_url, {**msg, "replace_original": True})
-        await _close_answered_approval_dms(rt, client, detail, ref)
+        await _close_answered_approval_dms(runtime, client, detail, ref)
         ref = dict(ref)
-        await _sync_thread(rt, client, detail, ref, write=done is None)
+        await _sync_thread(runtime, client, detail, ref, write=done is None)
         if done is not None and "last_event" in ref:
             done["last_event"] = ref["last_event"]
         return updated
 
 
+def verdict(req: ApprovalRequest) -> str:
+    """What an answered approval request's DM says once its buttons are gone."""
+    facts = {"gesture": req.gesture, "who": f"<@{req.decided_by}>", "id": req.id}
+    if req.status == ApprovalStatus.APPROVED:
+        return _("%(gesture)s: approved by %(who)s (request %(id)s).") % facts
+    if req.status == ApprovalStatus.DENIED:
+        return _("%(gesture)s: denied by %(who)s (request %(id)s).") % facts
+    return _("%(gesture)s: withdrawn (request %(id)s).") % facts
+
+
 async def _close_answered_approval_dms(
-    rt: SlackRuntime, client: AsyncWebClient, detail: CaseDetail, ref: dict[str, Any]
+    runtime: SlackRuntime, client: AsyncWebClient, detail: CaseDetail, ref: dict[str, Any]
 ) -> None:
     """Once one approver answers, the other approvers' DMs lose their buttons too."""
     dms: dict[str, list[list[str]]] = ref.get("approval_dms") or {}
     answered = [a for a in detail.approvals if str(a.id) in dms and a.status.value != "pending"]
     for req in answered:
-        verdict = f"{req.gesture}: {req.status.value} by <@{req.decided_by}> (request {req.id})."
+        with use_locale(detail.policy.language):  # each approver's DM, closed in the team's language
+            closed = blocks.decided_message(verdict(req), detail.case.number)
         for channel, ts in dms[str(req.id)]:
             try:
-                await client.chat_update(
-                    channel=channel, ts=ts, **blocks.decided_message(verdict, detail.case.number)
-                )
+                await client.chat_update(channel=channel, ts=ts, **closed)
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("approval DM %s/%s not closed: %s", channel, ts, type(exc).__name__)
     if answered:
         done = {str(a.id) for a in answered}
-        await rt.container.service.update_card_ref(
+        await runtime.container.service.update_card_ref(
             detail.case.team_id,
             detail.case.number,
             lambda old: {

@@ -18,6 +18,7 @@ from teambot.core.commands.intents import SendForm
 from teambot.core.commands.replies import FormReply, Reply
 from teambot.core.db import Database
 from teambot.core.errors import DomainError
+from teambot.core.i18n import gettext as _
 from teambot.core.improvement.costs import list_causes
 from teambot.core.intake.models import IntakeItem
 from teambot.core.intake.queue import card_key
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TOO_SLOW = "Slack did not let me open the form in time (it allows about 3 seconds). Press the button or run the command again."
-
 
 async def team_causes(db: Database, team: str, cause_id: int | None) -> tuple[list[str], str | None]:
     """The team's causes for the resolve modal, and the one the case is filed under (preselected)."""
@@ -47,8 +46,9 @@ async def open_view(desk: SlackIntake, client: AsyncWebClient, trigger_id: str, 
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
         log.warning("views.open failed: %s", error_code(exc))
-        await tell(desk.rt, client, user=user, channel=channel, response_url=response_url,
-                   message=blocks.error_message(TOO_SLOW))  # fmt: skip
+        await tell(desk.runtime, client, user=user, channel=channel, response_url=response_url,
+                   message=blocks.error_message(_("Slack did not let me open the form in time (it allows about 3 "
+                                                  "seconds). Press the button or run the command again.")))  # fmt: skip
 
 
 async def open_form(desk: SlackIntake, client: AsyncWebClient, team: str, user: str, trigger_id: str,
@@ -73,8 +73,8 @@ async def deliver(desk: SlackIntake, client: AsyncWebClient, reply: Reply, reque
     if isinstance(reply, CaseReply) and reply.public and reply.detail is not None:
         await _refresh_after_step(desk, client, reply, reply.detail, request, clicked_ts, from_card)
         return
-    person = await desk.rt.people.get(client, team, user)
-    await tell(desk.rt, client, user=user, channel=channel, response_url=response_url,
+    person = await desk.runtime.people.get(client, team, user)
+    await tell(desk.runtime, client, user=user, channel=channel, response_url=response_url,
                message=blocks.reply_message(reply, now, person.tz))  # fmt: skip
 
 
@@ -82,15 +82,15 @@ async def _post_new_card(desk: SlackIntake, client: AsyncWebClient, opened: Open
                          source: dict[str, Any] | None) -> None:  # fmt: skip
     if opened.duplicate:
         if opened.case.opened_by != request.user:
-            await tell(desk.rt, client, user=request.user, channel=request.channel, response_url=request.url,
-                       message=blocks.text_message(f"That is already case #{opened.case.number}."))  # fmt: skip
+            await tell(desk.runtime, client, user=request.user, channel=request.channel, response_url=request.url,
+                       message=blocks.text_message(_("That is already case #%(number)s.") % {"number": opened.case.number}))  # fmt: skip
         return
     key = card_key("slack", opened.case.id)
     row, fresh = await desk.intake.take_card_row(key)  # fresh: the case is brand new
     if row is None and await desk.intake.held_elsewhere(key):
         return  # another process is posting it
     try:
-        await post_card(desk.rt, client, opened, channel=opened.case.channel_id, user=request.user,
+        await post_card(desk.runtime, client, opened, channel=opened.case.channel_id, user=request.user,
                         response_url=request.url, source=source, row=row, fresh=fresh)  # fmt: skip
     except BaseException:
         if row is not None:
@@ -103,12 +103,12 @@ async def _refresh_after_step(desk: SlackIntake, client: AsyncWebClient, reply: 
     number = detail.case.number
 
     async def refresh(_: IntakeItem | None, fresh: bool, done: dict[str, Any]) -> bool:
-        return await refresh_card(desk.rt, client, request.team, number, response_url=request.url,
+        return await refresh_card(desk.runtime, client, request.team, number, response_url=request.url,
                                   clicked_ts=clicked_ts, detail=detail if fresh else None, done=done)  # fmt: skip
 
     await desk.with_card_row(detail.case.id, refresh)
     if not from_card or reply.approval is not None or reply.choices:  # "Filed under ... [Change cause]"
-        await tell(desk.rt, client, user=request.user, channel=request.channel, response_url=request.url,
+        await tell(desk.runtime, client, user=request.user, channel=request.channel, response_url=request.url,
                    message=blocks.step_message(reply.message, reply.choices))  # fmt: skip
 
 
@@ -123,7 +123,7 @@ async def after_decision(desk: SlackIntake, client: AsyncWebClient, reply: Reply
         await send_response(request.url, {**blocks.decided_message(reply.message, number), "replace_original": True})
 
     async def refresh(_: IntakeItem | None, fresh: bool, done: dict[str, Any]) -> bool:
-        return await refresh_card(desk.rt, client, request.team, number, detail=detail if fresh else None, done=done)
+        return await refresh_card(desk.runtime, client, request.team, number, detail=detail if fresh else None, done=done)
 
     await desk.with_card_row(detail.case.id, refresh)
 
@@ -134,11 +134,11 @@ async def open_step_modal(desk: SlackIntake, client: AsyncWebClient, trigger: st
     try:
         detail = await case_detail(desk.container.db, team, number)
     except DomainError as err:
-        await tell(desk.rt, client, user=user, channel=meta["channel"], response_url=meta["response_url"],
+        await tell(desk.runtime, client, user=user, channel=meta["channel"], response_url=meta["response_url"],
                    message=blocks.error_message(str(err)))  # fmt: skip
         return
     if step == "view":
-        person = await desk.rt.people.get(client, team, user)
+        person = await desk.runtime.people.get(client, team, user)
         card = blocks.case_card(
             detail, desk.container.clock.now(), person.tz, source=(detail.case.card_ref or {}).get("source")
         )
@@ -148,7 +148,7 @@ async def open_step_modal(desk: SlackIntake, client: AsyncWebClient, trigger: st
         ctx = await desk.context_for(client, team, meta["channel"] or "", user, None)
         form = await desk.container.commands.run(SendForm(number=number), ctx)
         if not isinstance(form, FormReply):
-            await tell(desk.rt, client, user=user, channel=meta["channel"], response_url=meta["response_url"],
+            await tell(desk.runtime, client, user=user, channel=meta["channel"], response_url=meta["response_url"],
                        message=blocks.error_message(getattr(form, "text", "")))  # fmt: skip
             return
         view = modals.send(detail, meta, str(form.prefill.get("body", "")))

@@ -12,15 +12,15 @@ from teambot.slack import blocks
 from teambot.slack.runtime import SlackRuntime
 
 
-async def home_for(rt: SlackRuntime, client: AsyncWebClient, team_id: str, user: str) -> dict[str, Any]:
-    person = await rt.people.get(client, team_id, user)
+async def home_for(runtime: SlackRuntime, client: AsyncWebClient, team_id: str, user: str) -> dict[str, Any]:
+    person = await runtime.people.get(client, team_id, user)
     return blocks.home_view(
-        await person_home(rt.container.db, team_id, user, rt.container.clock.now(), person.tz),
-        leaderboard=await rt.container.shoutouts.leaderboard(team_id),
-        now=rt.container.clock.now(),
+        await person_home(runtime.container.db, team_id, user, runtime.container.clock.now(), person.tz),
+        leaderboard=await runtime.container.shoutouts.leaderboard(team_id),
+        now=runtime.container.clock.now(),
         tz=person.tz,
     )
 
 
-async def publish_home(rt: SlackRuntime, client: AsyncWebClient, team_id: str, user: str) -> None:
-    await client.views_publish(user_id=user, view=await home_for(rt, client, team_id, user))
+async def publish_home(runtime: SlackRuntime, client: AsyncWebClient, team_id: str, user: str) -> None:
+    await client.views_publish(user_id=user, view=await home_for(runtime, client, team_id, user))

@@ -30,10 +30,10 @@ def _utf8(raw: bytes) -> bool:
 
 
 def attach(app: web.Application, container: Container) -> SlackRuntime:
-    rt = build_app(container)
-    app[RUNTIME] = rt
-    container.notifier.register("slack", SlackNotifier(rt))
-    bolt = rt.app
+    runtime = build_app(container)
+    app[RUNTIME] = runtime
+    container.notifier.register("slack", SlackNotifier(runtime))
+    bolt = runtime.app
 
     secret = container.settings.slack_signing_secret
     verifier = SignatureVerifier(secret.get_secret_value()) if secret is not None else None
@@ -94,10 +94,10 @@ def attach(app: web.Application, container: Container) -> SlackRuntime:
     async def drain(_: web.Application) -> None:
         try:  # a deploy must end within 10 s: what is left is handed back through the intake rows
             async with asyncio.timeout(4):
-                await rt.idle()
+                await runtime.idle()
         except TimeoutError:
             log.warning("shutting down with Slack work unfinished")
 
     app.on_cleanup.append(drain)
-    container.closers.append(rt.close_http)  # closed last, with the database (serve and worker)
-    return rt
+    container.closers.append(runtime.close_http)  # closed last, with the database (serve and worker)
+    return runtime

@@ -23,21 +23,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from teambot.core.commands.context import Context
 from teambot.core.db import is_sqlite, is_transient
+from teambot.core.i18n import N_, use_locale
+from teambot.core.i18n import gettext as _
 from teambot.core.intake.models import IntakeItem
 from teambot.core.intake.queue import APPLYING, DONE_WITH_STEP, card_key
 from teambot.core.leases import MAX_ATTEMPTS
 from teambot.core.leases import intake_backoff as backoff
 from teambot.slack import blocks
 from teambot.slack.actions import opens_form
-from teambot.slack.cards import card_job, tell
+from teambot.slack.cards import card_job, languages, tell
 from teambot.slack.requests import ActionRequest, Request, request_of
 from teambot.slack.runtime import SlackRuntime
 
 log = logging.getLogger(__name__)
 
 AFTER_ACK_SLOTS = 8  # below the database pool's 15 connections (SQLAlchemy's 5 + 10 overflow)
-OOPS = "Something went wrong on Teambot's side and the step was not done. Try again in a moment."
-LOST_FORM = "Teambot restarted before your form could open. Press the button or run the command again."
+OOPS = N_("Something went wrong on Teambot's side and the step was not done. Try again in a moment.")
+LOST_FORM = N_("Teambot restarted before your form could open. Press the button or run the command again.")
 
 Work = Callable[[], Awaitable[None]]
 CardWork = Callable[[IntakeItem | None, bool, dict[str, Any]], Awaitable[bool]]
@@ -53,16 +55,16 @@ def request_key(prefix: str, body: dict[str, Any]) -> str:
 class SlackIntake:
     """The runtime and the intake, as the listeners use them (Bolt hands it to them in `context`)."""
 
-    def __init__(self, rt: SlackRuntime, takeover: Mapping[str, Takeover]) -> None:
-        self.rt = rt
-        self.container = rt.container
-        self.intake = rt.container.intake
+    def __init__(self, runtime: SlackRuntime, takeover: Mapping[str, Takeover]) -> None:
+        self.runtime = runtime
+        self.container = runtime.container
+        self.intake = runtime.container.intake
         self.takeover = takeover
         # Work after the ack queues here rather than in the database pool, whose 30 s wait would
         # fail a burst's tail; slots stay free for form submissions, which run before their ack.
         # On SQLite every write waits for the one write lock, polled by SQLite's busy handler (sleeps
         # up to 100 ms, no queue): fewer writers after the ack keep the intake row before an ack fast.
-        self.after_ack = asyncio.Semaphore(2 if is_sqlite(rt.container.db.url) else AFTER_ACK_SLOTS)
+        self.after_ack = asyncio.Semaphore(2 if is_sqlite(runtime.container.db.url) else AFTER_ACK_SLOTS)
 
     def register(self) -> None:
         self.intake.register("slack", self.recover)
@@ -74,7 +76,7 @@ class SlackIntake:
         return await self.intake.record(key, "slack", request.team, request.payload(), here=here)
 
     async def context_for(self, client: AsyncWebClient, team: str, channel: str, user: str, ref: str | None) -> Context:
-        person = await self.rt.people.get(client, team, user)
+        person = await self.runtime.people.get(client, team, user)
         return Context(team, channel, user, platform="slack", tz=person.tz, source_ref=ref,
                        direct=channel.startswith("D"), user_name=person.name if person.name != user else None,
                        locale=person.locale)  # fmt: skip
@@ -127,27 +129,33 @@ class SlackIntake:
                       retry: bool = False) -> None:  # fmt: skip
         """Nothing fails silently: an unexpected error is logged and the person is told.
 
-        `queue=False` is for opening a form: a trigger_id lives about 3 s, so `views.open` must
-        not wait behind a burst of other work for a slot. With `retry`, a database fault (a cut
-        connection, a failover) is raised for the caller to run the recorded request again."""
-        try:
-            if queue:
-                async with self.after_ack:
+        The work runs in the person's language (what they are shown: forms, private answers, refusals;
+        a card switches to its team's). `queue=False` is for opening a form: a trigger_id lives about
+        3 s, so `views.open` must not wait behind a burst of other work for a slot. With `retry`, a
+        database fault (a cut connection, a failover) is raised for the caller to run the recorded
+        request again."""
+        language = (await languages(self.runtime, client, request.team, request.user))[0] if request.user else None
+        with use_locale(language):
+            try:
+                if queue:
+                    async with self.after_ack:
+                        await work()
+                else:
                     await work()
-            else:
-                await work()
-        except Exception as exc:
-            if retry and is_transient(exc):
-                raise
-            log.exception("Slack listener failed")
-            if request.user:
-                await tell(self.rt, client, user=request.user, message=blocks.error_message(OOPS),
-                           channel=request.channel, response_url=request.url)  # fmt: skip
+            except Exception as exc:
+                if retry and is_transient(exc):
+                    raise
+                log.exception("Slack listener failed")
+                if request.user:
+                    await tell(self.runtime, client, user=request.user, message=blocks.error_message(_(OOPS)),
+                               channel=request.channel, response_url=request.url)  # fmt: skip
 
     async def lost_form(self, request: Request, client: AsyncWebClient) -> None:
         """A form that was to open when the process died: its trigger (3 s) is gone; say so."""
-        await tell(self.rt, client, user=request.user, channel=request.channel, response_url=request.url,
-                   message=blocks.error_message(LOST_FORM))  # fmt: skip
+        with use_locale((await languages(self.runtime, client, request.team, request.user))[0]):
+            message = blocks.error_message(_(LOST_FORM))
+        await tell(self.runtime, client, user=request.user, channel=request.channel, response_url=request.url,
+                   message=message)  # fmt: skip
 
     async def recover(self, item: IntakeItem) -> None:
         """Run a request another (dead or stopped) process acknowledged. A step whose change is
@@ -155,14 +163,14 @@ class SlackIntake:
         if item.applied:
             return
         request = request_of(item.payload)
-        client = await self.rt.client_for(request.team)
+        client = await self.runtime.client_for(request.team)
         if client is None:
             raise RuntimeError(f"no Slack token for workspace {request.team}")
         if isinstance(request, ActionRequest) and opens_form(request.step):
             await self.lost_form(request, client)
             return
         run = self.takeover[request.kind]
-        async with self.rt.busy():
+        async with self.runtime.busy():
             # A database fault goes back to the intake, which retries the row with back-off. The
             # card has its own row, so the step's transaction finishes this one (as in run_row).
             done = DONE_WITH_STEP.set(True)
@@ -174,5 +182,5 @@ class SlackIntake:
         await self.intake.let_go_unadopted(item.id)
 
     async def recover_card(self, item: IntakeItem) -> None:
-        async with self.rt.busy():
-            await card_job(self.rt, item)
+        async with self.runtime.busy():
+            await card_job(self.runtime, item)

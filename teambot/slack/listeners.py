@@ -33,9 +33,11 @@ from teambot.core.cases.models import ApprovalRequest
 from teambot.core.commands.intents import Approve
 from teambot.core.commands.replies import ErrorReply, Reply
 from teambot.core.errors import DomainError
+from teambot.core.i18n import gettext as _
+from teambot.core.i18n import use_locale
 from teambot.core.intake.queue import APPLYING, DONE_WITH_STEP
 from teambot.slack import actions, blocks, modals, requests
-from teambot.slack.cards import tell
+from teambot.slack.cards import languages, tell
 from teambot.slack.delivery import (
     after_decision,
     deliver,
@@ -74,7 +76,7 @@ def desk_of(context: AsyncBoltContext) -> SlackIntake:
 
 async def on_recover(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     desk = desk_of(context)
-    async with desk.rt.busy():
+    async with desk.runtime.busy():
         request = requests.slash_command(context, body)
         is_form = isinstance(request, FormRequest)
         item = await desk.record(request_key("cmd", body), request, here=is_form)
@@ -105,7 +107,7 @@ async def do_form(desk: SlackIntake, request: FormRequest, client: AsyncWebClien
 
 async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     desk = desk_of(context)
-    async with desk.rt.busy():
+    async with desk.runtime.busy():
         request = requests.message_shortcut(context, shortcut)
         item = await desk.record(request_key("shortcut", shortcut), request, here=True)
         await ack()
@@ -120,7 +122,7 @@ async def on_shortcut(ack: Any, shortcut: dict[str, Any], client: AsyncWebClient
 async def on_case_button(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                          context: AsyncBoltContext) -> None:  # fmt: skip
     desk = desk_of(context)
-    async with desk.rt.busy():
+    async with desk.runtime.busy():
         request = requests.case_button(context, body, action)
         item = await desk.record(request_key("act", body), request, here=actions.opens_form(request.step))
         await ack()
@@ -132,8 +134,8 @@ async def on_case_button(ack: Any, body: dict[str, Any], action: dict[str, Any],
 async def do_action(desk: SlackIntake, request: ActionRequest, client: AsyncWebClient) -> None:
     number = requests.number_of(request.raw)
     if number is None:
-        await tell(desk.rt, client, user=request.user, channel=request.channel, response_url=request.url,
-                   message=blocks.error_message("That button names no case."))  # fmt: skip
+        await tell(desk.runtime, client, user=request.user, channel=request.channel, response_url=request.url,
+                   message=blocks.error_message(_("That button names no case.")))  # fmt: skip
         return
     if actions.opens_form(request.step):
         meta = {"n": number, "channel": request.channel, "response_url": request.url, "clicked": request.clicked,
@@ -158,7 +160,7 @@ async def do_action(desk: SlackIntake, request: ActionRequest, client: AsyncWebC
 async def on_run(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                  context: AsyncBoltContext) -> None:  # fmt: skip
     desk = desk_of(context)
-    async with desk.rt.busy():
+    async with desk.runtime.busy():
         request = requests.run_button(context, body, action)
         item = await desk.record(request_key("run", body), request)  # recorded before the ack, like every request
         await ack()
@@ -179,7 +181,7 @@ async def do_run(desk: SlackIntake, request: RunRequest, client: AsyncWebClient)
 async def on_approval(ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                       context: AsyncBoltContext) -> None:  # fmt: skip
     desk = desk_of(context)
-    async with desk.rt.busy():
+    async with desk.runtime.busy():
         request = requests.decision_button(context, body, action)
         item = await desk.record(request_key("act", body), request, here=request.deny)  # deny opens a form
         await ack()
@@ -195,7 +197,7 @@ async def do_approval(desk: SlackIntake, request: DecisionRequest, client: Async
     if request.deny:
         async with desk.container.db.session() as s:
             asked = await s.get(ApprovalRequest, approval_id)
-        gesture = asked.gesture if asked is not None and asked.team_id == request.team else "the request"
+        gesture = asked.gesture if asked is not None and asked.team_id == request.team else _("the request")
         meta = {"approval_id": approval_id, "channel": request.channel, "response_url": request.url}
         await open_view(desk, client, request.trigger or "", modals.deny(approval_id, gesture, meta), request.user,
                         request.channel, request.url)  # fmt: skip
@@ -213,7 +215,7 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
     """A form's step runs before its ack, so a refusal naming an input comes back on that input;
     any other refusal closes the form and is told to the person with what they typed."""
     desk = desk_of(context)
-    async with desk.rt.busy():
+    async with desk.runtime.busy():
         request = requests.submission(context, body, view)
         item = await desk.record(request_key("view", body), request, here=True)  # its step runs before the ack
         if item is None:
@@ -222,10 +224,12 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
         token, done = APPLYING.set(item.id), DONE_WITH_STEP.set(True)
         try:
             reply = await submit(desk, request, client)
-        except Exception:
+        except Exception as exc:
             log.exception("modal %s failed", request.name)
-            await ack(response_action="errors", errors=first_input_error(view, OOPS))
-            await desk.intake.finish(item, failed="the step failed before the ack")
+            with use_locale(await person_language(desk, request, client)):
+                oops = _(OOPS)
+            await ack(response_action="errors", errors=first_input_error(view, oops))
+            await desk.intake.finish(item, failed=f"{type(exc).__name__}: {exc}"[:300])
             return
         finally:
             APPLYING.reset(token)
@@ -240,6 +244,10 @@ async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client
         await desk.run_row(item, lambda: after_submit(desk, request, reply, client), client, request)
 
 
+async def person_language(desk: SlackIntake, request: ViewRequest, client: AsyncWebClient) -> str:
+    return (await languages(desk.runtime, client, request.team, request.user))[0]
+
+
 async def submit(desk: SlackIntake, request: ViewRequest, client: AsyncWebClient) -> Reply:
     """Run a form's step (before its ack, so a refusal naming an input comes back on that input)."""
     meta, ref = request.meta, None
@@ -248,14 +256,15 @@ async def submit(desk: SlackIntake, request: ViewRequest, client: AsyncWebClient
     ctx = await desk.context_for(client, request.team, request.channel or "", request.user, ref)
     intent = actions.submitted_intent(request.name, request.vals, meta, ctx.tz)  # a picked time, in their zone
     if intent is None:
-        return ErrorReply(error=DomainError("That form has lost its case number."), echo="")
+        with use_locale(await person_language(desk, request, client)):
+            return ErrorReply(error=DomainError(_("That form has lost its case number.")), echo="")
     return await desk.container.commands.run(intent, ctx)
 
 
 async def after_submit(desk: SlackIntake, request: ViewRequest, reply: Reply, client: AsyncWebClient) -> None:
     if isinstance(reply, ErrorReply) and reply.error is not None:
         echo = "\n".join(f"{k}: {v}" for k, v in request.vals.items() if v)
-        await tell(desk.rt, client, user=request.user, channel=request.channel, response_url=request.url,
+        await tell(desk.runtime, client, user=request.user, channel=request.channel, response_url=request.url,
                    message=blocks.error_message(reply.text, echo))  # fmt: skip
         return
     if request.name == "deny":
@@ -283,18 +292,20 @@ async def do_lost_form(desk: SlackIntake, request: FormRequest, client: AsyncWeb
 async def on_home(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
                   context: AsyncBoltContext) -> None:  # fmt: skip
     desk = desk_of(context)
-    async with desk.rt.busy():
+    async with desk.runtime.busy():
         if event.get("tab", "home") != "home":
             return
         try:
-            await publish_home(desk.rt, client, team_of(context, body), event["user"])
+            team = team_of(context, body)
+            with use_locale((await languages(desk.runtime, client, team, event["user"]))[0]):
+                await publish_home(desk.runtime, client, team, event["user"])
         except Exception:
             log.exception("App Home not published")
 
 
 async def on_home_open(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext) -> None:
     desk = desk_of(context)
-    async with desk.rt.busy():
+    async with desk.runtime.busy():
         request = requests.home_form(context, body)
         item = await desk.record(request_key("act", body), request, here=True)
         await ack()
@@ -317,10 +328,10 @@ TAKEOVER = {
 }  # fmt: skip
 
 
-def register(rt: SlackRuntime) -> None:
+def register(runtime: SlackRuntime) -> None:
     """Every listener on the app; Bolt hands each the SlackIntake in its context."""
-    app: AsyncApp = rt.app
-    desk = SlackIntake(rt, TAKEOVER)
+    app: AsyncApp = runtime.app
+    desk = SlackIntake(runtime, TAKEOVER)
     desk.register()
 
     async def attach(context: AsyncBoltContext, next_: Any) -> None:
@@ -338,5 +349,5 @@ def register(rt: SlackRuntime) -> None:
     app.action("home:open")(on_home_open)
     app.action(re.compile(".*"))(on_other)
     app.view(re.compile(".*"))(on_other)
-    if rt.installation_store is not None:
+    if runtime.installation_store is not None:
         app.enable_token_revocation_listeners()

@@ -15,8 +15,9 @@ from teambot.core.cases.common import MAX_SHORT, MAX_TEXT
 from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.cases.summary import APOLOGY_LABELS, authority_note
-from teambot.core.i18n import LANGUAGES, language_name
-from teambot.core.money import MAX_AMOUNT, amount_input_hint, format_amount, step_for
+from teambot.core.i18n import LANGUAGES, format_money, language_name, pgettext
+from teambot.core.i18n import gettext as _
+from teambot.core.money import MAX_AMOUNT, amount_input_hint, step_for
 from teambot.core.policy.rules import gesture_value, limit_for
 from teambot.slack.blocks import (
     OPTION_VALUE,
@@ -37,14 +38,14 @@ LABEL = 2000
 PLACEHOLDER = 150
 METADATA = 3000
 
-# Which input shows a core error, per modal: DomainError.field -> block_id.
+# Which input shows a core error, per modal: DomainError.field (spaces read as "_") -> block_id.
 FIELD_BLOCKS: dict[str, dict[str, str | tuple[str, ...]]] = {
     "open": {"customer": "customer", "problem": "problem", "wish": "wants", "category": "category",
              "severity": "severity", "channel": "channel", "email": "email", "language": "language"},
     "apologise": {"method": "method", "apology": "words"},
     "grant": {"gesture": ("gesture_text", "gesture"), "amount": "amount", "note": "note"},
-    "step": {"next step": "text", "due": "due", "owner": "owner"},
-    "resolve": {"resolution": "summary", "root_cause": "root_cause", "root cause": "root_cause"},
+    "step": {"next_step": "text", "due": "due", "owner": "owner"},
+    "resolve": {"resolution": "summary", "root_cause": "root_cause"},
     "followup": {"score": "score", "satisfied": "satisfied"},
     "handover": {"to": "to"},
     "flag": {"note": "note"},
@@ -97,7 +98,7 @@ def values(view: dict[str, Any]) -> dict[str, Any]:
 
 def field_errors(modal: str, field: str | None, message: str, present: set[str]) -> dict[str, str] | None:
     """`response_action: errors` content when the error names an input this modal has."""
-    target = FIELD_BLOCKS.get(modal, {}).get(field or "")
+    target = FIELD_BLOCKS.get(modal, {}).get((field or "").replace(" ", "_"))
     candidates = (target,) if isinstance(target, str) else (target or ())
     block = next((b for b in candidates if b in present), None)
     return {block: clip(message, LABEL)} if block else None
@@ -182,7 +183,7 @@ def select(
         "options": opts,
     }
     if not radio:
-        element["placeholder"] = plain_text("Choose…", PLACEHOLDER)
+        element["placeholder"] = plain_text(_("Choose…"), PLACEHOLDER)
     chosen = next((o for o in opts if o["value"] == initial), None)
     if chosen is not None:
         element["initial_option"] = chosen
@@ -193,7 +194,7 @@ def user_select(block_id: str, label: str, *, initial: str | None = None, option
     element: dict[str, Any] = {
         "type": "users_select",
         "action_id": "value",
-        "placeholder": plain_text("Choose a person", PLACEHOLDER),
+        "placeholder": plain_text(_("Choose a person"), PLACEHOLDER),
     }
     if initial:
         element["initial_user"] = initial
@@ -201,20 +202,52 @@ def user_select(block_id: str, label: str, *, initial: str | None = None, option
 
 
 def modal(
-    callback_id: str, title: str, blocks: list[Block], meta: dict[str, Any], submit: str = "Save"
+    callback_id: str, title: str, blocks: list[Block], meta: dict[str, Any], submit: str | None = None
 ) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": callback_id,
         "title": plain_text(title, TITLE),
-        "submit": plain_text(submit, TITLE),
-        "close": plain_text("Cancel", TITLE),
+        "submit": plain_text(submit or _("Save"), TITLE),
+        "close": plain_text(_("Cancel"), TITLE),
         "private_metadata": metadata(meta),
         "blocks": blocks[:VIEW_BLOCKS],
     }
 
 
 # ----- the modals ------------------------------------------------------------------------------
+
+
+def severity_label(severity: str) -> str:
+    """A severity as a form offers it, in the reader's language."""
+    labels = {
+        "low": pgettext("severity", "Low"), "medium": pgettext("severity", "Medium"),
+        "high": pgettext("severity", "High"), "critical": pgettext("severity", "Critical"),
+    }  # fmt: skip
+    return labels.get(severity, severity.title())
+
+
+def apology_label(method: str) -> str:
+    """How an apology was made, as a form offers it ("By phone"), in the reader's language."""
+    labels = {
+        "in_person": pgettext("apology method", "In person"), "phone": pgettext("apology method", "By phone"),
+        "email": pgettext("apology method", "By email"), "chat": pgettext("apology method", "By chat"),
+    }  # fmt: skip
+    return labels.get(method) or APOLOGY_LABELS.get(method, method).capitalize()
+
+
+def case_heading(number: int, problem: str, limit: int = 2800) -> Block:
+    """The case a form acts on, at its top: its number and what went wrong."""
+    return section(_("*Case #%(number)s:* %(problem)s") % {"number": number, "problem": inert(clip(problem, limit))})
+
+
+def _message_note(length: int) -> str:
+    """What a form opened from a message says first, in the reader's language."""
+    note = _("Opening a case from a message; the card will quote it and link back to it.")
+    if length > MAX_TEXT:
+        note += " " + _("The message is %(length)s characters, so the form holds its first %(limit)s.") % {
+            "length": length, "limit": MAX_TEXT}  # fmt: skip
+    return note
 
 
 def open_case(
@@ -225,81 +258,88 @@ def open_case(
     ask_channel: bool = False,
 ) -> dict[str, Any]:
     """The guided form: customer, what went wrong, what they want, category, severity, own it."""
-    p = prefill or {}
+    given = prefill or {}
     blocks: list[Block] = []
-    if p.get("quote_note"):
-        blocks.append(context(p["quote_note"]))
+    if given.get("message_length") is not None:
+        blocks.append(context(_message_note(int(given["message_length"]))))
+    elif given.get("quote_note"):  # a form recorded by an older version, its note written then
+        blocks.append(context(given["quote_note"]))
     if ask_channel:
         picker = {
             "type": "conversations_select",
             "action_id": "value",
             "filter": {"include": ["public", "private"], "exclude_bot_users": True},
-            "placeholder": plain_text("Choose a channel", PLACEHOLDER),
+            "placeholder": plain_text(_("Choose a channel"), PLACEHOLDER),
         }
-        blocks.append(_input("channel", "Post the case card in", picker, False))
+        blocks.append(_input("channel", _("Post the case card in"), picker, False))
     blocks += [
-        text_input("customer", "Customer", optional=True, max_length=MAX_SHORT, initial=p.get("customer"),
-                   placeholder="Who was let down? e.g. Mrs Patel, room 412"),
-        text_input("email", "Customer's email", optional=True, max_length=254, initial=p.get("email"),
-                   placeholder="jane@example.com", hint="For the written follow-up; only the team sees it."),
-        select("language", "Customer's language", [(language_name(c), c) for c in LANGUAGES],
-               initial=p.get("language"), optional=True,
-               hint="The follow-up email and feedback page use it; the team's language if left empty."),
-        text_input("problem", "What went wrong", multiline=True, max_length=MAX_TEXT, initial=p.get("problem"),
-                   placeholder="In the customer's words, if you can"),
-        text_input("wants", "What they want", multiline=True, optional=True, max_length=MAX_TEXT,
-                   initial=p.get("wants"), placeholder="What would put it right for them?"),
-        select("category", "Category", [(c, c) for c in categories if c and len(c) <= OPTION_VALUE],
-               initial=p.get("category"), optional=True)
-        if categories else text_input("category", "Category", optional=True, max_length=64),
-        select("severity", "Severity", [(s.title(), s) for s in SEVERITIES], initial=p.get("severity") or "medium"),
+        text_input("customer", _("Customer"), optional=True, max_length=MAX_SHORT, initial=given.get("customer"),
+                   placeholder=_("Who was let down? e.g. Mrs Patel, room 412")),
+        text_input("email", _("Customer's email"), optional=True, max_length=254, initial=given.get("email"),
+                   placeholder="jane@example.com", hint=_("For the written follow-up; only the team sees it.")),
+        select("language", _("Customer's language"), [(language_name(code), code) for code in LANGUAGES],
+               initial=given.get("language"), optional=True,
+               hint=_("The follow-up email and feedback page use it; the team's language if left empty.")),
+        text_input("problem", _("What went wrong"), multiline=True, max_length=MAX_TEXT, initial=given.get("problem"),
+                   placeholder=_("In the customer's words, if you can")),
+        text_input("wants", _("What they want"), multiline=True, optional=True, max_length=MAX_TEXT,
+                   initial=given.get("wants"), placeholder=_("What would put it right for them?")),
+        select("category", _("Category"), [(name, name) for name in categories if name and len(name) <= OPTION_VALUE],
+               initial=given.get("category"), optional=True)
+        if categories else text_input("category", _("Category"), optional=True, max_length=64),
+        select("severity", _("Severity"), [(severity_label(s), s) for s in SEVERITIES],
+               initial=given.get("severity") or "medium"),
         {
-            "type": "input", "block_id": "own", "optional": True, "label": plain_text("Owner", LABEL),
+            "type": "input", "block_id": "own", "optional": True, "label": plain_text(_("Owner"), LABEL),
             "element": {"type": "checkboxes", "action_id": "value",
-                        "options": [option("I'll own this", "own")]},
+                        "options": [option(_("I'll own this"), "own")]},
         },
     ]  # fmt: skip
-    return modal("open", "Open a recovery case", blocks, meta, submit="Open case")
+    return modal("open", _("Open a recovery case"), blocks, meta, submit=_("Open case"))
 
 
 def apologise(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
-    c = detail.case
-    methods = [(APOLOGY_LABELS.get(m, m).capitalize(), m) for m in APOLOGY_METHODS]
+    case = detail.case
+    methods = [(apology_label(method), method) for method in APOLOGY_METHODS]
     blocks = [
-        section(f"*Case #{c.number}:* {inert(clip(c.problem, 2800))}"),
-        select("method", "How did you apologise?", methods, initial=c.apology_method or "in_person", radio=True),
-        text_input("words", "What you said (optional)", multiline=True, optional=True, max_length=1000,
-                   initial=c.apology_words, placeholder="e.g. I'm sorry your evening was spoiled; that's not what we want for you."),
+        case_heading(case.number, case.problem),
+        select("method", _("How did you apologise?"), methods, initial=case.apology_method or "in_person", radio=True),
+        text_input("words", _("What you said (optional)"), multiline=True, optional=True, max_length=1000,
+                   initial=case.apology_words,
+                   placeholder=_("e.g. I'm sorry your evening was spoiled; that's not what we want for you.")),
     ]  # fmt: skip
-    return modal("apologise", f"Apology · #{c.number}", blocks, meta)
+    return modal("apologise", _("Apology · #%(number)s") % {"number": case.number}, blocks, meta)
 
 
 def grant(detail: CaseDetail, meta: dict[str, Any], user: str) -> dict[str, Any]:
-    c, cur = detail.case, detail.currency
+    case, cur = detail.case, detail.currency
     catalogue = detail.policy.catalogue
     choices = []
-    for g in catalogue:
-        value = str(g["name"])[:OPTION_VALUE]  # catalogue names are at most 120 characters
-        choices.append((f"{g['name']} · {format_amount(gesture_value(g), cur)}", value))
+    for gesture in catalogue:
+        value = str(gesture["name"])[:OPTION_VALUE]  # catalogue names are at most 120 characters
+        choices.append((f"{gesture['name']} · {format_money(gesture_value(gesture), cur)}", value))
     limit = limit_for(detail.policy, user)
-    authority = format_amount(limit, cur) if limit is not None else "unlimited"
+    authority = format_money(limit, cur) if limit is not None else _("unlimited")
+    mine = _("(Your authority: %(amount)s per case.)") % {"amount": authority}
     blocks: list[Block] = [
-        section(f"*Case #{c.number}:* {inert(clip(c.problem, 2000))}\n"
-                f"{authority_note(detail.authority_left(user), cur)} (Your authority: {authority} per case.)"),
+        section(_("*Case #%(number)s:* %(problem)s") % {"number": case.number, "problem": inert(clip(case.problem, 2000))}
+                + f"\n{authority_note(detail.authority_left(user), cur)} {mine}"),
     ]  # fmt: skip
     if choices:
-        blocks.append(select("gesture", "Gesture", choices, initial=choices[0][1],
-                             hint="The catalogue value is used unless you type an amount."))  # fmt: skip
+        blocks.append(select("gesture", _("Gesture"), choices, initial=choices[0][1],
+                             hint=_("The catalogue value is used unless you type an amount.")))  # fmt: skip
+    example = amount_input_hint(cur)
     blocks += [
-        text_input("other", "Or another gesture", optional=True, max_length=120,
-                   placeholder="Only if it is not in the list") if choices else
-        text_input("gesture_text", "Gesture", max_length=120, placeholder="e.g. Free dessert"),
-        amount_input("amount", f"Amount ({cur})", cur, optional=bool(choices),
-                     placeholder="Empty: the catalogue value" if choices else amount_input_hint(cur),
-                     hint=f"In {cur}, such as {amount_input_hint(cur)}."),
-        text_input("note", "Note for the approver (if one is needed)", multiline=True, optional=True, max_length=1000),
+        text_input("other", _("Or another gesture"), optional=True, max_length=120,
+                   placeholder=_("Only if it is not in the list")) if choices else
+        text_input("gesture_text", _("Gesture"), max_length=120, placeholder=_("e.g. Free dessert")),
+        amount_input("amount", _("Amount (%(currency)s)") % {"currency": cur}, cur, optional=bool(choices),
+                     placeholder=_("Empty: the catalogue value") if choices else example,
+                     hint=_("In %(currency)s, such as %(example)s.") % {"currency": cur, "example": example}),
+        text_input("note", _("Note for the approver (if one is needed)"), multiline=True, optional=True,
+                   max_length=1000),
     ]  # fmt: skip
-    return modal("grant", f"Compensation · #{c.number}", blocks, meta, submit="Grant")
+    return modal("grant", _("Compensation · #%(number)s") % {"number": case.number}, blocks, meta, submit=_("Grant"))
 
 
 def grant_gesture(vals: dict[str, Any]) -> str:
@@ -309,104 +349,113 @@ def grant_gesture(vals: dict[str, Any]) -> str:
 
 
 def step(detail: CaseDetail, meta: dict[str, Any], actor: str) -> dict[str, Any]:
-    c = detail.case
+    case = detail.case
     blocks = [
-        text_input("text", "Next step", multiline=True, max_length=1000, placeholder="What was agreed with the customer?"),
-        user_select("owner", "Who does it", initial=c.owner_id or actor),
-        due_input("due", "Due (optional)", hint="In your own time zone."),
+        text_input("text", _("Next step"), multiline=True, max_length=1000,
+                   placeholder=_("What was agreed with the customer?")),
+        user_select("owner", _("Who does it"), initial=case.owner_id or actor),
+        due_input("due", _("Due (optional)"), hint=_("In your own time zone.")),
     ]  # fmt: skip
-    return modal("step", f"Next step · #{c.number}", blocks, meta, submit="Add step")
+    title = _("Next step · #%(number)s") % {"number": case.number}
+    return modal("step", title, blocks, meta, submit=_("Add step"))
 
 
 def resolve(detail: CaseDetail, meta: dict[str, Any], causes: list[str] | None = None,
             current: str | None = None) -> dict[str, Any]:  # fmt: skip
     """`causes`: the team's, offered with the case's current one preselected (a case resolved again);
     left empty, Teambot files the root cause under the nearest cause by meaning and says so."""
-    c = detail.case
+    case = detail.case
     blocks = [
-        section(f"*Case #{c.number}:* {inert(clip(c.problem, 2800))}"),
-        text_input("summary", "What you did to put it right", multiline=True, max_length=MAX_TEXT),
-        text_input("root_cause", "Root cause", multiline=True, max_length=500,
-                   hint="What let the customer down in the first place; the weekly digest learns from it."),
+        case_heading(case.number, case.problem),
+        text_input("summary", _("What you did to put it right"), multiline=True, max_length=MAX_TEXT),
+        text_input("root_cause", _("Root cause"), multiline=True, max_length=500,
+                   hint=_("What let the customer down in the first place; the weekly digest learns from it.")),
     ]  # fmt: skip
     if causes:
-        blocks.append(select("cause", "Cause", [(name, name) for name in causes], initial=current, optional=True,
-                             hint="Empty: Teambot files it under the closest cause by meaning, and says which."))  # fmt: skip
-    return modal("resolve", f"Resolve · #{c.number}", blocks, meta, submit="Resolve")
+        blocks.append(select("cause", _("Cause"), [(name, name) for name in causes], initial=current, optional=True,
+                             hint=_("Empty: Teambot files it under the closest cause by meaning, and says which.")))  # fmt: skip
+    return modal("resolve", _("Resolve · #%(number)s") % {"number": case.number}, blocks, meta, submit=_("Resolve"))
 
 
 def send(detail: CaseDetail, meta: dict[str, Any], body: str) -> dict[str, Any]:
     """The follow-up email's draft, editable before it goes to the customer."""
-    c = detail.case
     blocks = [
-        text_input("body", "The email", multiline=True, max_length=MAX_TEXT, initial=body,
-                   hint="Teambot adds the greeting, your name and the one-click feedback link."),
+        text_input("body", _("The email"), multiline=True, max_length=MAX_TEXT, initial=body,
+                   hint=_("Teambot adds the greeting, your name and the one-click feedback link.")),
     ]  # fmt: skip
-    return modal("send", f"Send follow-up · #{c.number}", blocks, meta, submit="Send")
+    title = _("Send follow-up · #%(number)s") % {"number": detail.case.number}
+    return modal("send", title, blocks, meta, submit=_("Send"))
 
 
 def followup(detail: CaseDetail, meta: dict[str, Any], satisfied: bool | None = None) -> dict[str, Any]:
-    c = detail.case
+    case = detail.case
     initial = None if satisfied is None else ("yes" if satisfied else "no")
+    answers = [(_("Won back"), "won"), (_("Lost"), "lost"), (_("Don't know"), "unknown")]
     blocks = [
-        section(f"*Case #{c.number}:* {inert(clip(c.problem, 2800))}"),
-        select("satisfied", "Is the customer satisfied?", [("Yes, satisfied", "yes"), ("Not yet", "no")],
+        case_heading(case.number, case.problem),
+        select("satisfied", _("Is the customer satisfied?"), [(_("Yes, satisfied"), "yes"), (_("Not yet"), "no")],
                initial=initial, radio=True),
-        select("score", "Their score", [(f"{i} / 5", str(i)) for i in range(5, 0, -1)]),
-        select("won_back", "Will they come back?", [("Won back", "won"), ("Lost", "lost"), ("Don't know", "unknown")],
-               initial="unknown", radio=True, optional=True),
+        select("score", _("Their score"), [(f"{score} / 5", str(score)) for score in range(5, 0, -1)]),
+        select("won_back", _("Will they come back?"), answers, initial="unknown", radio=True, optional=True),
     ]  # fmt: skip
-    return modal("followup", f"Follow-up · #{c.number}", blocks, meta)
+    return modal("followup", _("Follow-up · #%(number)s") % {"number": case.number}, blocks, meta)
 
 
 def handover(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
-    c = detail.case
+    case = detail.case
+    owned = _("*Case #%(number)s* is owned by %(owner)s.") % {"number": case.number, "owner": f"<@{case.owner_id}>"}
     blocks = [
-        section(f"*Case #{c.number}* is owned by <@{c.owner_id}>." if c.owner_id else f"*Case #{c.number}*"),
-        user_select("to", "Hand it to"),
+        section(owned if case.owner_id else f"*{_('Case #%(number)s') % {'number': case.number}}*"),
+        user_select("to", _("Hand it to")),
     ]
-    return modal("handover", f"Hand over · #{c.number}", blocks, meta, submit="Hand over")
+    title = _("Hand over · #%(number)s") % {"number": case.number}
+    return modal("handover", title, blocks, meta, submit=_("Hand over"))
 
 
 def flag(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
     blocks = [
-        text_input("note", "What should change in the process?", multiline=True, max_length=1000,
-                   placeholder="So the next customer is not let down the same way"),
+        text_input("note", _("What should change in the process?"), multiline=True, max_length=1000,
+                   placeholder=_("So the next customer is not let down the same way")),
     ]  # fmt: skip
-    return modal("flag", f"Flag · #{detail.case.number}", blocks, meta, submit="Flag")
+    return modal("flag", _("Flag · #%(number)s") % {"number": detail.case.number}, blocks, meta, submit=_("Flag"))
 
 
 def shoutout(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
-    c = detail.case
+    case = detail.case
     blocks = [
-        user_select("to", "Who deserves it", initial=c.owner_id),
-        text_input("message", "Why", multiline=True, max_length=1000, placeholder="What they did that made the difference"),
+        user_select("to", _("Who deserves it"), initial=case.owner_id),
+        text_input("message", _("Why"), multiline=True, max_length=1000,
+                   placeholder=_("What they did that made the difference")),
     ]  # fmt: skip
-    return modal("shoutout", f"Shout out · #{c.number}", blocks, meta, submit="Send")
+    title = _("Shout out · #%(number)s") % {"number": case.number}
+    return modal("shoutout", title, blocks, meta, submit=_("Send"))
 
 
 def deny(approval_id: int, gesture: str, meta: dict[str, Any]) -> dict[str, Any]:
+    asked = _("Deny %(gesture)s (request %(id)s)?") % {"gesture": safe(clip(gesture, 200)), "id": approval_id}
     blocks = [
-        section(f"Deny {safe(clip(gesture, 200))} (request {approval_id})?"),
-        text_input("note", "Reason (optional)", multiline=True, optional=True, max_length=1000),
+        section(asked),
+        text_input("note", _("Reason (optional)"), multiline=True, optional=True, max_length=1000),
     ]
-    return modal("deny", f"Deny request {approval_id}", blocks, meta, submit="Deny")
+    title = _("Deny request %(id)s") % {"id": approval_id}
+    return modal("deny", title, blocks, meta, submit=_("Deny"))
 
 
 def reopen(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
     blocks = [
-        text_input("reason", "Why reopen it? (optional)", multiline=True, optional=True, max_length=1000)
+        text_input("reason", _("Why reopen it? (optional)"), multiline=True, optional=True, max_length=1000)
     ]
-    return modal("reopen", f"Reopen · #{detail.case.number}", blocks, meta, submit="Reopen")
+    title = _("Reopen · #%(number)s") % {"number": detail.case.number}
+    return modal("reopen", title, blocks, meta, submit=_("Reopen"))
 
 
 def show(message: dict[str, Any], number: int) -> dict[str, Any]:
     """A read-only card in a modal (from App Home, where there is no channel to answer in)."""
     blocks = [b for b in message["blocks"] if b.get("type") != "actions"]
-    blocks.append(context(f"Act on it from its card, or with `/recover <step> {number}`."))
+    blocks.append(context(_("Act on it from its card, or with `/recover <step> %(number)s`.") % {"number": number}))
     return {
         "type": "modal",
-        "title": plain_text(f"Case #{number}", TITLE),
-        "close": plain_text("Close", TITLE),
+        "title": plain_text(_("Case #%(number)s") % {"number": number}, TITLE),
+        "close": plain_text(_("Close"), TITLE),
         "blocks": blocks[:VIEW_BLOCKS],
     }

@@ -153,11 +153,8 @@ def message_shortcut(context: AsyncBoltContext, shortcut: dict[str, Any]) -> For
         "channel": channel, "response_url": shortcut.get("response_url"), "src": "msg",
         "msg": message.get("ts"), "author": message.get("user"), "quote": blocks.clip(text, 280),
     }  # fmt: skip
-    note = "Opening a case from a message; the card will quote it and link back to it."
-    if len(text) > modals.MAX_TEXT:
-        note += f" The message is {len(text)} characters, so the form holds its first {modals.MAX_TEXT}."
     return FormRequest(team=team, user=user, channel=channel, url=meta["response_url"],
-                       trigger=shortcut.get("trigger_id"), form=meta, prefill={"problem": text, "quote_note": note})  # fmt: skip
+                       trigger=shortcut.get("trigger_id"), form=meta, prefill={"problem": text, "message_length": len(text)})  # fmt: skip
 
 
 def home_form(context: AsyncBoltContext, body: dict[str, Any]) -> FormRequest:

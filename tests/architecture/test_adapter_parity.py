@@ -136,3 +136,32 @@ def test_the_guard_sees_a_reply_kind_nobody_renders(adapter: str, caplog: pytest
     caplog.set_level(logging.WARNING)
     RENDERERS[adapter](Unheard())
     assert any("rendering for Unheard" in r.getMessage() for r in caplog.records)
+
+
+# The shell and Slack dispatch on the reply's type (functools.singledispatch): a subclass of a kind
+# they render (a new `...Reply(TextReply)`) would silently borrow its parent's renderer, so each kind
+# must be registered with a renderer of its own.
+DISPATCHERS = {"shell": shell_render, "slack": blocks.reply_message}
+
+
+def _unregistered(dispatcher: Any, kinds: set[type]) -> list[str]:
+    return sorted(cls.__name__ for cls in kinds if cls not in dispatcher.registry)
+
+
+@pytest.mark.parametrize("adapter", sorted(DISPATCHERS))
+def test_every_reply_kind_is_registered_with_its_own_renderer(adapter: str) -> None:
+    import teambot.bootstrap  # noqa: F401  (imports every feature, so every Reply subclass is known)
+
+    kinds = {cls for cls in _subclasses(Reply) if cls.__module__.startswith("teambot.")}
+    missing = _unregistered(DISPATCHERS[adapter], kinds)
+    assert not missing, f"{adapter} renders {missing} with another kind's renderer: register one of their own"
+
+
+@pytest.mark.parametrize("adapter", sorted(DISPATCHERS))
+def test_the_registry_check_sees_a_borrowed_renderer(adapter: str) -> None:
+    @dataclass
+    class Echo(TextReply):
+        pass
+
+    assert DISPATCHERS[adapter].dispatch(Echo) is DISPATCHERS[adapter].dispatch(TextReply)  # borrowed unseen
+    assert _unregistered(DISPATCHERS[adapter], {Echo, TextReply}) == ["Echo"]

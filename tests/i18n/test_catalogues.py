@@ -51,15 +51,6 @@ OPERATOR_FACING = [
 NOT_YET_CONVERTED = [
     "teambot/core/intake/queue.py",
     "teambot/core/scheduling/queue.py",
-    "teambot/shell/session.py",
-    "teambot/slack/app.py",
-    "teambot/slack/blocks.py",
-    "teambot/slack/cards.py",
-    "teambot/slack/delivery.py",
-    "teambot/slack/intake.py",
-    "teambot/slack/listeners.py",
-    "teambot/slack/modals.py",
-    "teambot/slack/requests.py",
 ]
 
 

@@ -66,7 +66,7 @@ async def faulty(container: Container) -> AsyncIterator[Slack]:
     await fake.start()
     try:
         async for h in _harness(container, fake, slack_bot_token="xoxb-single"):
-            for handler in h.rt.client.retry_handlers:  # the production handlers, with short sleeps
+            for handler in h.runtime.client.retry_handlers:  # the production handlers, with short sleeps
                 handler.interval_calculator = FixedValueRetryIntervalCalculator(0.005)
             yield h
     finally:

@@ -39,7 +39,7 @@ async def test_a_scripted_shell_session_sees_nudges_snoozes_and_answers(containe
     assert "🔔 [#general] Case #1 has had no owner for 20 min (target 15 min)" in text
     followups = text.count("[DM to @ana] @ana: time to follow up with Mrs Patel on case #1")
     assert followups == 2  # at 48 h, and again after the 1 h snooze
-    assert "[1] Satisfied  [2] Not Yet  [3] Snooze" in text
+    assert "[1] Satisfied  [2] Not yet  [3] Snooze" in text
     assert "Follow-up nudge for case #1 snoozed until Wednesday 25 November, 10:20." in text
     assert "(nothing fell due)" in text  # the first half hour of the snooze
     assert "Customer satisfied (5/5); case #1 is closed." in text

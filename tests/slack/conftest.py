@@ -38,10 +38,10 @@ def sign(body: str, timestamp: int | None = None, secret: str = SECRET) -> dict[
 class Slack:
     """Sends what Slack would send, shaped as Slack documents it, and waits for the work to finish."""
 
-    def __init__(self, http: TestClient, fake: FakeSlack, rt: SlackRuntime, container: Container) -> None:
+    def __init__(self, http: TestClient, fake: FakeSlack, runtime: SlackRuntime, container: Container) -> None:
         self.http = http
         self.fake = fake
-        self.rt = rt
+        self.runtime = runtime
         self.container = container
         self._n = itertools.count(1)
 
@@ -58,7 +58,7 @@ class Slack:
 
     async def idle(self) -> None:
         async with asyncio.timeout(20):
-            await self.rt.idle()
+            await self.runtime.idle()
 
     # ----- payloads ----------------------------------------------------------------------------
 
@@ -241,12 +241,12 @@ async def _harness(container: Container, fake: FakeSlack, **settings: Any) -> As
         database_url=container.settings.database_url, slack_api_url=f"{fake.url}/api/", **settings
     )
     app = create_app(container)
-    rt = app[RUNTIME]
-    rt.pacer.interval = 0.0  # pacing has its own test; here it would only make the suite slow
+    runtime = app[RUNTIME]
+    runtime.pacer.interval = 0.0  # pacing has its own test; here it would only make the suite slow
     http = TestClient(TestServer(app, host="127.0.0.1"))
     await http.start_server()
     try:
-        yield Slack(http, fake, rt, container)
+        yield Slack(http, fake, runtime, container)
     finally:
         await http.close()
 

@@ -67,7 +67,7 @@ async def test_notices_of_any_kind_reach_slack_with_their_buttons(slack: Slack) 
 
 
 async def test_notices_without_an_installation_are_logged_not_raised(slack: Slack) -> None:
-    slack.rt.single_token = None  # as if OAuth with nothing installed for this team
+    slack.runtime.single_token = None  # as if OAuth with nothing installed for this team
     await slack.container.notifier.notify(
         Recipient("user", "U5", "slack"), Notice("handover", "Yours now", "T404")
     )
@@ -128,7 +128,7 @@ async def test_app_home(slack: Slack, clock: FakeClock) -> None:
     assert "Your open cases* (1)" in home and "Problem 4" in home  # #2 is waiting for its follow-up
     assert "Your follow-ups due* (1)" in home and "*#2*" in home
     assert "Cases owned: 3 · closed: 1" in home and "average score: 5.0/5" in home
-    first = home.index("<@U2> · 1 recovered · 1 shout-outs · average score 4/5")
+    first = home.index("<@U2> · 1 recovered · 1 shout-out · average score 4/5")
     assert first < home.index("<@U1> · 1 recovered · 0 shout-outs · average score 5/5")
     assert "home:open" in action_ids(published["view"])
     # The Messages tab opening publishes nothing.
