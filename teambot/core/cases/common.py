@@ -14,6 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
@@ -21,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.cases.events import CaseChanged, CaseEvents
 from teambot.core.cases.models import Case, CaseStatus, Customer, TimelineEvent
-from teambot.core.cases.queries import CaseDetail, child_counts, detail_in
+from teambot.core.cases.queries import CHILD_MODELS, CaseDetail, child_count_columns, child_counts, detail_in
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotFound
 from teambot.core.policy.models import Policy
@@ -34,6 +36,41 @@ MAX_SHORT = 200
 RETRIES = 5  # a step that lost a race on the case's version starts over at most this often
 
 
+ADDED = "teambot_added"  # Session.info key: a list the session's flushes append their new objects to
+
+
+@event.listens_for(Session, "before_flush")
+def _note_added(session: Session, _context: Any, _instances: Any) -> None:
+    """Every object a step's flushes insert (a step may flush midway for an id), so the card after it
+    knows its new events and which child tables it added rows to without reading them back."""
+    added = session.info.get(ADDED)
+    if added is not None:
+        added.extend(session.new)
+
+
+@dataclass
+class StepRead:
+    """What a step read with its case in one statement; with a card to draw, the case's events and
+    its child tables' row counts too, so the card after the change reads only the non-empty children."""
+
+    case: Case
+    policy: Policy
+    customer: Customer | None
+    events: list[TimelineEvent] | None = None
+    counts: list[int] | None = None
+
+    async def detail(self, s: AsyncSession, added: list[Any]) -> CaseDetail:
+        """The case's detail as the change leaves it (flushed): `added`, what the change put in the
+        session, supplies the new events and says which empty child tables have rows now."""
+        new_kinds = {type(obj) for obj in added}
+        counts = [
+            int(n or model in new_kinds) for n, model in zip(self.counts or [], CHILD_MODELS, strict=True)
+        ]
+        fresh = [obj for obj in added if isinstance(obj, TimelineEvent) and obj.case_id == self.case.id]
+        events = [*(self.events or []), *sorted(fresh, key=lambda event: event.id or 0)]
+        return await detail_in(s, self.case, self.policy, self.customer, counts, events=events)
+
+
 @dataclass
 class Card:
     """Handed to a step by a caller that shows the case next: filled with the case's detail as the
@@ -42,7 +79,9 @@ class Card:
     detail: CaseDetail | None = None
 
 
-def checked_text(value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
+def checked_text(
+    value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT
+) -> str | None:
     cleaned = clean_text(value or "").strip()
     if not cleaned:
         if required:
@@ -80,7 +119,9 @@ class CaseSteps:
     """What every step shares: the ports, the read of the case it acts on, the load-check-change-
     record-commit loop (`_change`), the guards and the notices. Each step module adds its steps."""
 
-    def __init__(self, db: Database, clock: Clock, notifier: Notifier, events: CaseEvents | None = None) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, notifier: Notifier, events: CaseEvents | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.notifier = notifier
@@ -122,12 +163,15 @@ class CaseSteps:
         card: Card | None = None,
     ) -> Case:
         """Load, check, change, record, commit; on a concurrent change, start over. With `card`, the
-        case's detail is read after the change in the same transaction, reusing the case and policy."""
+        case's detail as the change leaves it, from what the step read with the case (its events and
+        which child tables have rows) and what the change added: no statement more but the child rows."""
         for _ in range(RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
-                case, policy, customer = await self._step_case(s, team_id, number, actor, now)
+                held = await self._step_case(s, team_id, number, actor, now, with_card=card is not None)
+                case, policy = held.case, held.policy
                 self._not_cancelled(case)
+                s.info[ADDED] = added = []  # what the change adds, for the card (see _note_added)
                 kind, data = await apply(s, case, policy, now)
                 touch(case, now)
                 s.add(case)
@@ -136,7 +180,7 @@ class CaseSteps:
                 try:
                     await s.flush()
                     if card is not None:
-                        card.detail = await detail_in(s, case, policy, customer, await child_counts(s, case.id or 0))
+                        card.detail = await held.detail(s, added)
                     await s.commit()
                 except StaleDataError:
                     await s.rollback()
@@ -160,10 +204,18 @@ class CaseSteps:
         return await self._change(team_id, number, actor, apply, card)
 
     async def _step_case(
-        self, s: AsyncSession, team_id: str, number: int, actor: str, now: datetime
-    ) -> tuple[Case, Policy, Customer | None]:
+        self,
+        s: AsyncSession,
+        team_id: str,
+        number: int,
+        actor: str,
+        now: datetime,
+        *,
+        with_card: bool = False,
+    ) -> StepRead:
         """The case (row-locked on PostgreSQL, so concurrent steps queue instead of retrying), its
-        team's policy and its customer, in one statement."""
+        team's policy and its customer, in one statement; `with_card` adds the case's events (one row
+        each) and its child tables' row counts to that statement, for the card drawn after the step."""
         query = (
             select(Case, Policy, Customer)
             .outerjoin(Policy, col(Policy.team_id) == col(Case.team_id))
@@ -171,20 +223,36 @@ class CaseSteps:
             .where(Case.team_id == team_id, Case.number == number)
             .with_for_update(of=Case)  # type: ignore[arg-type]
         )
-        row = (await s.exec(query)).first()  # type: ignore[call-overload]
-        if row is not None and row[1] is not None:
-            return row[0], row[1], row[2]
+        if with_card:
+            query = (
+                query.add_columns(TimelineEvent, *child_count_columns(Case.id))
+                .outerjoin(TimelineEvent, col(TimelineEvent.case_id) == col(Case.id))
+                .order_by(col(TimelineEvent.id))
+            )
+        rows = list((await s.exec(query)).all())  # type: ignore[call-overload]
+        row = rows[0] if rows else None
+        read = StepRead(*row[:3]) if row is not None else None
+        if read is not None and with_card:
+            read.events = [r[3] for r in rows if r[3] is not None]
+            read.counts = [int(n) for n in row[4:]]
+        if read is not None and read.policy is not None:
+            return read
         # A team's first command makes its policy (and its first user admin), as it always did.
         policy = await load_policy(s, team_id, actor, now)
-        if row is None:
+        if read is None:
             raise NotFound(f"There is no case #{number} in this team.", "See open cases with /recover list.")
-        return row[0], policy, row[2]
+        read.policy = policy
+        return read
 
     @staticmethod
     def _not_cancelled(case: Case) -> None:
         if case.status == CaseStatus.CANCELLED:
             dup = f" as a duplicate of #{case.duplicate_of}" if case.duplicate_of else ""
-            see = f"Carry on in case #{case.duplicate_of}." if case.duplicate_of else "Open a new case if needed."
+            see = (
+                f"Carry on in case #{case.duplicate_of}."
+                if case.duplicate_of
+                else "Open a new case if needed."
+            )
             raise InvalidStep(f"Case #{case.number} was cancelled{dup}; nothing more happens on it.", see)
 
     @staticmethod
@@ -203,7 +271,6 @@ class CaseSteps:
                 f"Claim it first with /recover claim {case.number}.",
             )
 
-
     @staticmethod
     async def _card_in(s: AsyncSession, case: Case, policy: Policy, card: Card | None) -> None:
         """Fill `card` (when asked) with the case's detail as this transaction leaves it."""
@@ -211,7 +278,6 @@ class CaseSteps:
             return
         customer = await s.get(Customer, case.customer_id) if case.customer_id else None
         card.detail = await detail_in(s, case, policy, customer, await child_counts(s, case.id or 0))
-
 
     # ----- telling people ------------------------------------------------------------------
 

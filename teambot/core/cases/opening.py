@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import update
+from sqlalchemy import Integer, bindparam, column, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.elements import TextClause
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +19,6 @@ from teambot.core.cases.kinds import SEVERITIES
 from teambot.core.cases.models import Case, CaseStatus, Customer, TimelineEvent
 from teambot.core.cases.queries import CaseDetail
 from teambot.core.customer_loop.email_address import validate_email
-from teambot.core.db import insert_or_skip
 from teambot.core.errors import BadInput, Conflict, NotFound
 from teambot.core.i18n import require_language
 from teambot.core.policy.models import Policy
@@ -32,6 +33,37 @@ class OpenedCase:
     duplicate: bool = False  # a redelivery of an open we already did
     # The new case's card, built from what opening held (nothing is read again); None on a duplicate.
     detail: CaseDetail | None = None
+
+
+# Counting a team's cases up, the policy row returned (an ORM UPDATE: SQLAlchemy compiles it once).
+_BUMP = (
+    update(Policy)
+    .where(col(Policy.team_id) == bindparam("team"))
+    .values(case_counter=col(Policy.case_counter) + 1)
+    .returning(Policy)
+    .execution_options(synchronize_session=False)
+)
+
+
+_CUSTOMER_COLUMNS = tuple(c.name for c in Customer.__table__.c)  # type: ignore[attr-defined]
+
+
+@cache
+def _remember_statement() -> TextClause:
+    """`INSERT ... ON CONFLICT (team_id, key) DO UPDATE ... RETURNING` the customer row, as a typed
+    text() compiled once (the dialects' on_conflict_do_update() is compiled anew on every use)."""
+    table = Customer.__table__  # type: ignore[attr-defined]
+    cols = [column for column in table.c if column.name != "id"]
+    names = ", ".join(f'"{column.name}"' for column in cols)
+    values = ", ".join(f":{column.name}" for column in cols)
+    back = ", ".join(f'"{name}"' for name in _CUSTOMER_COLUMNS)
+    sql = (
+        f'INSERT INTO customers ({names}) VALUES ({values}) ON CONFLICT (team_id, "key") '
+        f"DO UPDATE SET email = COALESCE(excluded.email, customers.email) RETURNING {back}, "
+        "(SELECT COUNT(*) FROM cases WHERE cases.customer_id = customers.id) AS known_cases"
+    )
+    typed = text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in cols))
+    return typed.columns(*table.c, column("known_cases", Integer))
 
 
 class NearMissCategory(Exception):
@@ -107,7 +139,13 @@ class OpeningSteps(CaseSteps):
         for _ in range(RETRIES):
             async with self.db.session() as s:
                 now = self.clock.now()
-                policy = await load_policy(s, team_id, actor, now, platform)
+                # The counter's UPDATE returns the whole policy row: no SELECT of it first.
+                policy = await self._bump_counter(s, team_id)
+                if policy is None:  # a team's first command makes its policy (and its first user admin)
+                    await load_policy(s, team_id, actor, now, platform)
+                    policy = await self._bump_counter(s, team_id)
+                    assert policy is not None
+                number = policy.case_counter
                 if tagging:
                     tagged_problem, tagged_wants, tagged_category = tag_open_text(policy, problem, wants)
                     problem_text = checked_text(tagged_problem, "problem", required=True)
@@ -123,7 +161,6 @@ class OpeningSteps(CaseSteps):
                     if existing is not None:
                         return OpenedCase(existing, None, [], duplicate=True)
                 cust, earlier = await self._remember_customer(s, team_id, customer_name, now, email_address)
-                number = await self._next_number(s, team_id)
                 case = Case(
                     team_id=team_id, number=number, platform=platform, channel_id=channel_id,
                     source_ref=source_ref, opened_by=actor, opened_at=now,
@@ -141,13 +178,13 @@ class OpeningSteps(CaseSteps):
                     await s.rollback()
                     look_up_source = True
                     continue
-                events = [self._event(case, "opened", actor, now, problem=problem_text, customer=customer_name)]
+                events = [
+                    self._event(case, "opened", actor, now, problem=problem_text, customer=customer_name)
+                ]
                 if own:
                     events.append(self._event(case, "claimed", actor, now))
                 s.add_all(events)
                 await self._after(s, case, policy, "opened", {"own": own}, now)
-                # The policy row as this transaction leaves it, without marking the object dirty.
-                set_committed_value(policy, "case_counter", number)
                 first = not direct and policy.digest_channel is None
                 if first and await self._first_channel(s, team_id, channel_id):
                     set_committed_value(policy, "digest_channel", channel_id)
@@ -171,33 +208,27 @@ class OpeningSteps(CaseSteps):
         return bool((await s.exec(first)).rowcount)  # type: ignore[call-overload]
 
     @staticmethod
-    async def _next_number(s: AsyncSession, team_id: str) -> int:
-        """An atomic counter: the row lock serialises concurrent opens instead of retrying them."""
-        table = Policy.__table__  # type: ignore[attr-defined]
-        bump = (
-            update(table)
-            .where(table.c.team_id == team_id)
-            .values(case_counter=table.c.case_counter + 1)
-            .returning(table.c.case_counter)
-        )
-        return int((await s.exec(bump)).scalar_one())  # type: ignore[call-overload]
+    async def _bump_counter(s: AsyncSession, team_id: str) -> Policy | None:
+        """The team's policy with its case counter counted up, in one UPDATE ... RETURNING (the row
+        lock serialises concurrent opens instead of retrying them); None when the team has none yet."""
+        return (await s.exec(_BUMP, params={"team": team_id})).scalars().first()  # type: ignore[call-overload]
 
     async def _remember_customer(
         self, s: AsyncSession, team_id: str, name: str | None, now: datetime, email: str | None = None
     ) -> tuple[Customer | None, list[Case]]:
+        """The customer, remembered in one upsert that returns the row (a newer address replaces the
+        one on file), and the cases the team opened for them before (only looked up for one it knew)."""
         if not name:
             return None, []
-        key = customer_key(name)
-        find = select(Customer).where(Customer.team_id == team_id, Customer.key == key)
-        cust = (await s.exec(find)).first()
-        if cust is not None and email and cust.email != email:
-            cust.email = email  # the newest address the team was given wins
-            s.add(cust)
-        if cust is None:
-            new = Customer(team_id=team_id, key=key, name=name, email=email, created_at=now)
-            # Another transaction may add the same customer at the same moment: the insert then
-            # does nothing (no savepoint needed) and theirs is read.
-            return (await self._insert_customer(s, new) or (await s.exec(find)).one()), []
+        new = Customer(team_id=team_id, key=customer_key(name), name=name, email=email, created_at=now)
+        with s.no_autoflush:
+            row = (await s.exec(_remember_statement(), params=new.model_dump(exclude={"id"}))).one()  # type: ignore[call-overload]
+        *fields, known_cases = row
+        cust = Customer(**dict(zip(_CUSTOMER_COLUMNS, fields, strict=True)))
+        make_transient_to_detached(cust)
+        s.add(cust)  # a detached object with its key: persistent, no SQL
+        if not known_cases:  # new, or named before without a case: nothing earlier to look up
+            return cust, []
         earlier = list(
             (
                 await s.exec(
@@ -206,20 +237,6 @@ class OpeningSteps(CaseSteps):
             ).all()
         )
         return cust, earlier
-
-    @staticmethod
-    async def _insert_customer(s: AsyncSession, cust: Customer) -> Customer | None:
-        """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new customer, persistent in `s`
-        as if loaded, or None when the (team, key) exists already."""
-        stmt = insert_or_skip(Customer.__table__, ("team_id", "key"))  # type: ignore[attr-defined]
-        with s.no_autoflush:
-            row = (await s.exec(stmt, params=cust.model_dump(exclude={"id"}))).first()  # type: ignore[call-overload]
-        if row is None:
-            return None
-        cust.id = int(row[0])
-        make_transient_to_detached(cust)
-        s.add(cust)  # a detached object with its key: persistent, no SQL
-        return cust
 
     async def customer(self, team_id: str, name: str) -> tuple[Customer, list[Case]]:
         async with self.db.session() as s:
