@@ -107,18 +107,7 @@ class CompensationSteps(CaseSteps):
                     f"Case #{number} is resolved, so compensation is settled.",
                     "If the customer is not satisfied, answer the follow-up 'not satisfied' to reopen work.",
                 )
-            known = find_gesture(p, gesture_text)
-            name = known["name"] if known else gesture_text
-            if amount is None or str(amount).strip() == "":
-                if known is None:
-                    raise BadInput(
-                        f"{gesture_text!r} is not in the catalogue, so I need its value.",
-                        f"Add the amount: /recover grant {number} {gesture_text} 25",
-                        field="amount",
-                    )
-                value = parse_amount(known["value"], p.currency)
-            else:
-                value = parse_amount(amount, p.currency)
+            name, value = self._gesture_value(p, number, gesture_text, amount)
             minor = to_minor(value, p.currency)
             # Authority is counted in the team's currency only: grants made in an earlier currency
             # are kept apart (a limit of 50 EUR says nothing about dollars given before).
@@ -139,12 +128,8 @@ class CompensationSteps(CaseSteps):
                     out["message"] += (
                         f" You can give up to {format_amount(limit - total, p.currency)} more here{apart}."
                     )
-                return "granted", {
-                    "gesture": name,
-                    "amount": value,
-                    "currency": p.currency,
-                    "within_authority": True,
-                }
+                return "granted", {"gesture": name, "amount": value, "currency": p.currency,
+                                   "within_authority": True}  # fmt: skip
             approvers = [a for a in approvers_of(p) if a != actor]
             if not approvers:
                 raise NotAllowed(
@@ -158,8 +143,7 @@ class CompensationSteps(CaseSteps):
             )  # fmt: skip
             s.add(req)
             await s.flush()
-            out["approval"] = req
-            out["approvers"] = approvers
+            out["approval"], out["approvers"] = req, approvers
             given = from_minor(already, p.currency)
             out["message"] = (
                 f"{name} ({format_amount(value, p.currency)}) is above your authority: you can give up to "
@@ -174,13 +158,37 @@ class CompensationSteps(CaseSteps):
         case = await self._change(team_id, number, actor, apply, card)
         approval: ApprovalRequest | None = out.get("approval")
         if approval is not None:
-            for approver in out["approvers"]:
-                await self._tell_user(
-                    case, approver, "approval_request",
-                    f"{mention(actor)} asks to give {approval.gesture} "
-                    f"({format_amount(from_minor(approval.amount_minor, approval.currency), approval.currency)}) "
-                    f"on case #{number} ({case.problem}). Approve or deny: /recover approve {approval.id} "
-                    f"or /recover deny {approval.id} <reason>.",
-                    approval_id=approval.id,
-                )  # fmt: skip
+            await self._ask_approvers(case, actor, approval, out["approvers"])
         return GrantOutcome(out.get("grant"), approval, out["message"])
+
+    @staticmethod
+    def _gesture_value(
+        p: Policy, number: int, gesture_text: str, amount: str | Decimal | None
+    ) -> tuple[str, Decimal]:
+        """The gesture's name and value: the amount given, else the catalogue's for a known gesture."""
+        known = find_gesture(p, gesture_text)
+        name = known["name"] if known else gesture_text
+        if amount is None or str(amount).strip() == "":
+            if known is None:
+                raise BadInput(
+                    f"{gesture_text!r} is not in the catalogue, so I need its value.",
+                    f"Add the amount: /recover grant {number} {gesture_text} 25",
+                    field="amount",
+                )
+            return name, parse_amount(known["value"], p.currency)
+        return name, parse_amount(amount, p.currency)
+
+    async def _ask_approvers(
+        self, case: Case, actor: str, approval: ApprovalRequest, approvers: list[str]
+    ) -> None:
+        """Each approver hears of a grant above the granter's authority, with the commands to answer it."""
+        number = case.number
+        for approver in approvers:
+            await self._tell_user(
+                case, approver, "approval_request",
+                f"{mention(actor)} asks to give {approval.gesture} "
+                f"({format_amount(from_minor(approval.amount_minor, approval.currency), approval.currency)}) "
+                f"on case #{number} ({case.problem}). Approve or deny: /recover approve {approval.id} "
+                f"or /recover deny {approval.id} <reason>.",
+                approval_id=approval.id,
+            )  # fmt: skip

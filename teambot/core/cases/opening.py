@@ -66,6 +66,30 @@ def _remember_statement() -> TextClause:
     return typed.columns(*table.c, column("known_cases", Integer))
 
 
+@dataclass
+class _Opening:
+    """What an open was asked for, and its texts as checked (the problem, wish and category again
+    in the transaction when they are tagged against the team's vocabulary)."""
+
+    team_id: str
+    channel_id: str
+    actor: str
+    platform: str
+    problem: str
+    wants: str | None
+    own: bool
+    source_ref: str | None
+    direct: bool
+    tagging: bool
+    problem_text: str | None = None
+    wants_text: str | None = None
+    category_text: str | None = None
+    customer_name: str | None = None
+    email: str | None = None
+    severity: str = "medium"
+    language: str | None = None
+
+
 class NearMissCategory(Exception):
     """`#delivry` in a quick-open text: close to one of the team's categories; nothing was opened."""
 
@@ -118,81 +142,87 @@ class OpeningSteps(CaseSteps):
         text), in this transaction; a near miss raises NearMissCategory and opens nothing."""
         # Tagging needs the policy, so the texts are checked after it; otherwise before any query.
         tagging = tag and category is None and "#" in f"{problem} {wants or ''}"
+        order = _Opening(
+            team_id, channel_id, actor, platform, problem, wants, own, source_ref, direct, tagging
+        )
         if not tagging:
-            problem_text = checked_text(problem, "problem", required=True)
-            wants_text = checked_text(wants, "wish")
-        customer_name = checked_text(customer, "customer", limit=MAX_SHORT)
-        email_address = validate_email(email) if email and email.strip() else None
-        if email_address and not customer_name:
-            customer_name = email_address  # the address is how the team knows this customer
-        severity_value = (severity or "medium").strip().lower()
-        if severity_value not in SEVERITIES:
+            order.problem_text = checked_text(problem, "problem", required=True)
+            order.wants_text = checked_text(wants, "wish")
+        order.customer_name = checked_text(customer, "customer", limit=MAX_SHORT)
+        order.email = validate_email(email) if email and email.strip() else None
+        if order.email and not order.customer_name:
+            order.customer_name = order.email  # the address is how the team knows this customer
+        order.severity = (severity or "medium").strip().lower()
+        if order.severity not in SEVERITIES:
             raise BadInput(
                 f"{severity!r} is not a severity.", f"Use one of: {', '.join(SEVERITIES)}.", field="severity"
             )
-        category_text = checked_text(category, "category", limit=64)
-        customer_language = require_language(language) if language and language.strip() else None
+        order.category_text = checked_text(category, "category", limit=64)
+        order.language = require_language(language) if language and language.strip() else None
 
         # A redelivery is found by its source_ref; the unique (team_id, source_ref) refuses the second
         # INSERT anyway, so the first attempt does not look and a clash is looked up on the retry.
         look_up_source = False
         for _ in range(RETRIES):
             async with self.db.session() as s:
-                now = self.clock.now()
-                # The counter's UPDATE returns the whole policy row: no SELECT of it first.
-                policy = await self._bump_counter(s, team_id)
-                if policy is None:  # a team's first command makes its policy (and its first user admin)
-                    await load_policy(s, team_id, actor, now, platform)
-                    policy = await self._bump_counter(s, team_id)
-                    assert policy is not None
-                number = policy.case_counter
-                if tagging:
-                    tagged_problem, tagged_wants, tagged_category = tag_open_text(policy, problem, wants)
-                    problem_text = checked_text(tagged_problem, "problem", required=True)
-                    wants_text = checked_text(tagged_wants, "wish")
-                    category_text = checked_text(tagged_category, "category", limit=64)
-                category_value = require_category(policy, category_text)
-                if source_ref and look_up_source:
-                    existing = (
-                        await s.exec(
-                            select(Case).where(Case.team_id == team_id, Case.source_ref == source_ref)
-                        )
-                    ).first()
-                    if existing is not None:
-                        return OpenedCase(existing, None, [], duplicate=True)
-                cust, earlier = await self._remember_customer(s, team_id, customer_name, now, email_address)
-                case = Case(
-                    team_id=team_id, number=number, platform=platform, channel_id=channel_id,
-                    source_ref=source_ref, opened_by=actor, opened_at=now,
-                    customer_id=cust.id if cust else None,
-                    customer_name=cust.name if cust else customer_name, customer_language=customer_language,
-                    problem=problem_text, wants=wants_text, category=category_value,
-                    severity=severity_value, updated_at=now,
-                )  # fmt: skip
-                if own:
-                    case.status, case.owner_id, case.owned_at = CaseStatus.OWNED, actor, now
-                s.add(case)
-                try:
-                    await s.flush()
-                except IntegrityError:  # a redelivery (or the same one racing us): the retry finds it
-                    await s.rollback()
-                    look_up_source = True
-                    continue
-                events = [
-                    self._event(case, "opened", actor, now, problem=problem_text, customer=customer_name)
-                ]
-                if own:
-                    events.append(self._event(case, "claimed", actor, now))
-                s.add_all(events)
-                await self._after(s, case, policy, "opened", {"own": own}, now)
-                first = not direct and policy.digest_channel is None
-                if first and await self._first_channel(s, team_id, channel_id):
-                    set_committed_value(policy, "digest_channel", channel_id)
-                await s.commit()
-                # The card: a new case has no grants, approvals, steps or flags yet.
-                detail = CaseDetail(case=case, policy=policy, customer=cust, events=events)
-                return OpenedCase(case, cust, earlier, detail=detail)
+                opened = await self._open_in(s, order, look_up_source)
+                if opened is not None:
+                    return opened
+                look_up_source = True
         raise Conflict("Many cases were opened at the same moment.", "Send the command again.")
+
+    async def _open_in(self, s: AsyncSession, order: _Opening, look_up_source: bool) -> OpenedCase | None:
+        """One attempt at opening, in `s`: None when the INSERT clashed (a redelivery, or the same one
+        racing us), for the retry to find it by its source_ref."""
+        team_id, actor, own = order.team_id, order.actor, order.own
+        now = self.clock.now()
+        # The counter's UPDATE returns the whole policy row: no SELECT of it first.
+        policy = await self._bump_counter(s, team_id)
+        if policy is None:  # a team's first command makes its policy (and its first user admin)
+            await load_policy(s, team_id, actor, now, order.platform)
+            policy = await self._bump_counter(s, team_id)
+            assert policy is not None
+        if order.tagging:
+            tagged_problem, tagged_wants, tagged_category = tag_open_text(policy, order.problem, order.wants)
+            order.problem_text = checked_text(tagged_problem, "problem", required=True)
+            order.wants_text = checked_text(tagged_wants, "wish")
+            order.category_text = checked_text(tagged_category, "category", limit=64)
+        category_value = require_category(policy, order.category_text)
+        if order.source_ref and look_up_source:
+            same_source = select(Case).where(Case.team_id == team_id, Case.source_ref == order.source_ref)
+            existing = (await s.exec(same_source)).first()
+            if existing is not None:
+                return OpenedCase(existing, None, [], duplicate=True)
+        customer_name = order.customer_name
+        cust, earlier = await self._remember_customer(s, team_id, customer_name, now, order.email)
+        case = Case(
+            team_id=team_id, number=policy.case_counter, platform=order.platform, channel_id=order.channel_id,
+            source_ref=order.source_ref, opened_by=actor, opened_at=now,
+            customer_id=cust.id if cust else None,
+            customer_name=cust.name if cust else customer_name, customer_language=order.language,
+            problem=order.problem_text, wants=order.wants_text, category=category_value,
+            severity=order.severity, updated_at=now,
+        )  # fmt: skip
+        if own:
+            case.status, case.owner_id, case.owned_at = CaseStatus.OWNED, actor, now
+        s.add(case)
+        try:
+            await s.flush()
+        except IntegrityError:  # a redelivery (or the same one racing us): the retry finds it
+            await s.rollback()
+            return None
+        events = [self._event(case, "opened", actor, now, problem=order.problem_text, customer=customer_name)]
+        if own:
+            events.append(self._event(case, "claimed", actor, now))
+        s.add_all(events)
+        await self._after(s, case, policy, "opened", {"own": own}, now)
+        first = not order.direct and policy.digest_channel is None
+        if first and await self._first_channel(s, team_id, order.channel_id):
+            set_committed_value(policy, "digest_channel", order.channel_id)
+        await s.commit()
+        # The card: a new case has no grants, approvals, steps or flags yet.
+        detail = CaseDetail(case=case, policy=policy, customer=cust, events=events)
+        return OpenedCase(case, cust, earlier, detail=detail)
 
     @staticmethod
     async def _first_channel(s: AsyncSession, team_id: str, channel_id: str) -> bool:
