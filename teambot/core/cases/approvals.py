@@ -126,9 +126,7 @@ class ApprovalSteps(CaseSteps):
                         "An approver answers it instead: /recover approve or /recover deny.",
                     )
                 if req.status != ApprovalStatus.PENDING:
-                    raise InvalidStep(
-                        f"Request {approval_id} is already {req.status.value}.", "Nothing to do."
-                    )
+                    raise InvalidStep(f"Request {approval_id} is already {req.status.value}.", "Nothing to do.")
                 req.status, req.decided_by, req.decided_at = ApprovalStatus.WITHDRAWN, actor, now
                 s.add(req)
                 touch(case, now)

@@ -79,9 +79,7 @@ class Card:
     detail: CaseDetail | None = None
 
 
-def checked_text(
-    value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT
-) -> str | None:
+def checked_text(value: str | None, name: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
     cleaned = clean_text(value or "").strip()
     if not cleaned:
         if required:
@@ -119,9 +117,7 @@ class CaseSteps:
     """What every step shares: the ports, the read of the case it acts on, the load-check-change-
     record-commit loop (`_change`), the guards and the notices. Each step module adds its steps."""
 
-    def __init__(
-        self, db: Database, clock: Clock, notifier: Notifier, events: CaseEvents | None = None
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, notifier: Notifier, events: CaseEvents | None = None) -> None:
         self.db = db
         self.clock = clock
         self.notifier = notifier
@@ -248,11 +244,7 @@ class CaseSteps:
     def _not_cancelled(case: Case) -> None:
         if case.status == CaseStatus.CANCELLED:
             dup = f" as a duplicate of #{case.duplicate_of}" if case.duplicate_of else ""
-            see = (
-                f"Carry on in case #{case.duplicate_of}."
-                if case.duplicate_of
-                else "Open a new case if needed."
-            )
+            see = f"Carry on in case #{case.duplicate_of}." if case.duplicate_of else "Open a new case if needed."
             raise InvalidStep(f"Case #{case.number} was cancelled{dup}; nothing more happens on it.", see)
 
     @staticmethod

@@ -40,7 +40,7 @@ async def given_within_authority(s: AsyncSession, case_id: int, user: str) -> di
 
 
 def earlier_currencies_note(minor_by_currency: dict[str, int]) -> str:
-    """ ", not counting $25.00 given in USD before the team's currency changed" (or "")."""
+    """", not counting $25.00 given in USD before the team's currency changed" (or "")."""
     if not minor_by_currency:
         return ""
     shown = " and ".join(

@@ -35,9 +35,7 @@ def _sorry(method: str | None, day: str | None, problem: str) -> str:
         "chat": _(
             "Thank you for your patience. As we said in our chat on %(day)s, we are sorry that %(problem)s."
         ),
-    }.get(
-        method or "", _("Thank you for your patience. As we said on %(day)s, we are sorry that %(problem)s.")
-    )
+    }.get(method or "", _("Thank you for your patience. As we said on %(day)s, we are sorry that %(problem)s."))
     return said % {"day": day, "problem": problem}
 
 

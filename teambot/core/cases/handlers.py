@@ -26,9 +26,7 @@ from teambot.core.i18n import gettext as _
 from teambot.core.when import parse_due
 
 
-async def case_card(
-    db: Database, team_id: str, number: int, message: str = "", public: bool = True
-) -> r.CaseReply:
+async def case_card(db: Database, team_id: str, number: int, message: str = "", public: bool = True) -> r.CaseReply:
     """The card every case step answers with, read after the step committed."""
     return r.CaseReply(public=public, detail=await case_detail(db, team_id, number), message=message)
 
@@ -118,13 +116,9 @@ class CaseHandlers:
     async def decide(self, intent: i.Approve, ctx: Context) -> Reply:
         approve = not isinstance(intent, i.Deny)
         card = Card()
-        req, _ = await self.s.decide(
-            ctx.team_id, intent.approval_id, ctx.user_id, approve, intent.note, card=card
-        )
-        said = (
-            N_("%(who)s approved %(gesture)s (request %(id)s).")
-            if approve
-            else N_("%(who)s denied %(gesture)s (request %(id)s).")
+        req, _ = await self.s.decide(ctx.team_id, intent.approval_id, ctx.user_id, approve, intent.note, card=card)
+        said = N_("%(who)s approved %(gesture)s (request %(id)s).") if approve else N_(
+            "%(who)s denied %(gesture)s (request %(id)s)."
         )
         return self.said(ctx, card, said, who=f"<@{ctx.user_id}>", gesture=req.gesture, id=req.id)
 
@@ -156,9 +150,7 @@ class CaseHandlers:
         case = await self.s.apologise(ctx.team_id, n, me, intent.method, intent.words, card=(card := Card()))
         with use_locale(ctx.team_language):
             how = _(_HOW[case.apology_method]) if case.apology_method in _HOW else case.apology_method or ""
-        return self.said(
-            ctx, card, N_("%(who)s apologised (%(how)s) on case #%(n)s."), who=f"<@{me}>", how=how, n=n
-        )
+        return self.said(ctx, card, N_("%(who)s apologised (%(how)s) on case #%(n)s."), who=f"<@{me}>", how=how, n=n)
 
     async def grant(self, intent: i.Grant, ctx: Context) -> Reply:
         n = intent.number
@@ -173,9 +165,7 @@ class CaseHandlers:
     async def add_step(self, intent: i.AddStep, ctx: Context) -> Reply:
         n = intent.number
         due: datetime | None = parse_due(intent.due, self.s.clock.now(), ctx.tz) if intent.due else None
-        step = await self.s.add_step(
-            ctx.team_id, n, ctx.user_id, intent.what, intent.owner, due, card=(card := Card())
-        )
+        step = await self.s.add_step(ctx.team_id, n, ctx.user_id, intent.what, intent.owner, due, card=(card := Card()))
         return self.said(ctx, card, N_("Next step %(n)s.%(position)s for %(owner)s: %(text)s"), n=n,
                          position=step.position, owner=f"<@{step.owner_id}>", text=step.text)  # fmt: skip
 
@@ -188,27 +178,17 @@ class CaseHandlers:
     async def flag(self, intent: i.Flag, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
         await self.s.flag(ctx.team_id, n, me, intent.note or "", card=(card := Card()))
-        return self.said(
-            ctx, card, N_("%(who)s flagged case #%(n)s for process improvement."), who=f"<@{me}>", n=n
-        )
+        return self.said(ctx, card, N_("%(who)s flagged case #%(n)s for process improvement."), who=f"<@{me}>", n=n)
 
     async def resolve(self, intent: i.Resolve, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id
         await self.s.resolve(ctx.team_id, n, me, intent.summary, intent.root_cause, card=(card := Card()))
-        return self.said(
-            ctx, card, N_("%(who)s resolved case #%(n)s. Follow-up is due later."), who=f"<@{me}>", n=n
-        )
+        return self.said(ctx, card, N_("%(who)s resolved case #%(n)s. Follow-up is due later."), who=f"<@{me}>", n=n)
 
     async def followup(self, intent: i.Followup, ctx: Context) -> Reply:
         n = intent.number
         case = await self.s.answer_followup(
-            ctx.team_id,
-            n,
-            ctx.user_id,
-            intent.satisfied,
-            intent.score,
-            intent.won_back,
-            card=(card := Card()),
+            ctx.team_id, n, ctx.user_id, intent.satisfied, intent.score, intent.won_back, card=(card := Card())
         )
         if case.status.value == "closed":
             msg = N_("Customer satisfied (%(score)s/5); case #%(n)s is closed.")
@@ -227,9 +207,7 @@ class CaseHandlers:
         if intent.duplicate_of:
             return self.said(ctx, card, N_("%(who)s cancelled case #%(n)s as a duplicate of #%(dup)s: it counts in "
                                            "no figure."), who=f"<@{me}>", n=n, dup=intent.duplicate_of)  # fmt: skip
-        return self.said(
-            ctx, card, N_("%(who)s cancelled case #%(n)s: it counts in no figure."), who=f"<@{me}>", n=n
-        )
+        return self.said(ctx, card, N_("%(who)s cancelled case #%(n)s: it counts in no figure."), who=f"<@{me}>", n=n)
 
     async def recategorise(self, intent: i.Recategorise, ctx: Context) -> Reply:
         n, me = intent.number, ctx.user_id

@@ -44,9 +44,7 @@ class HomeReply(Reply):
             f"Your open cases: {len(self.open_cases)} · follow-ups due: {len(self.followups)} · "
             f"approvals waiting: {len(self.approvals)}\nCases owned: {f.owned} · closed: {f.closed} · "
             f"customers satisfied: {f.satisfied} · average score: {score}"
-            + "".join(
-                f"\n{title}:\n" + "\n".join(f"  {line}" for line in lines) for title, lines in self.sections
-            )
+            + "".join(f"\n{title}:\n" + "\n".join(f"  {line}" for line in lines) for title, lines in self.sections)
         )
 
 

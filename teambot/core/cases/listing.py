@@ -83,19 +83,14 @@ async def cause_names(db: Database, cases: list[Case]) -> dict[int, str]:
     if not ids:
         return {}
     async with db.session() as s:
-        return {
-            int(i): str(n)
-            for i, n in (await s.exec(select(Cause.id, Cause.name).where(col(Cause.id).in_(ids)))).all()
-        }
+        return {int(i): str(n) for i, n in (await s.exec(select(Cause.id, Cause.name).where(col(Cause.id).in_(ids)))).all()}
 
 
 async def case_and_timeline(db: Database, team_id: str, number: int) -> tuple[Case, list[TimelineEvent]]:
     async with db.session() as s:
         case = (await s.exec(select(Case).where(Case.team_id == team_id, Case.number == number))).first()
         if case is None:
-            raise NotFound(
-                f"There is no case #{number} in this team.", "List the team's cases with GET /api/v1/cases."
-            )
+            raise NotFound(f"There is no case #{number} in this team.", "List the team's cases with GET /api/v1/cases.")
         events = await s.exec(
             select(TimelineEvent).where(TimelineEvent.case_id == case.id)
             .order_by(col(TimelineEvent.at), col(TimelineEvent.id))

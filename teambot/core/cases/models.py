@@ -27,6 +27,8 @@ class ApprovalStatus(StrEnum):
     WITHDRAWN = "withdrawn"  # the requester took it back before anyone answered
 
 
+
+
 class Customer(SQLModel, table=True):
     """A customer remembered per team, so the next case starts with their history."""
 
@@ -104,9 +106,7 @@ class Case(SQLModel, table=True):
     version: int = Field(default=1, sa_column=(_v := version_column()))
 
     __mapper_args__ = {"version_id_col": _v}
-    del (
-        _v
-    )  # a leftover `_v` would be a pydantic private attribute, deep-copied (metadata and all) per instance
+    del _v  # a leftover `_v` would be a pydantic private attribute, deep-copied (metadata and all) per instance
 
 
 class TimelineEvent(SQLModel, table=True):
@@ -174,9 +174,7 @@ class ApprovalRequest(SQLModel, table=True):
     version: int = Field(default=1, sa_column=(_v := version_column()))
 
     __mapper_args__ = {"version_id_col": _v}
-    del (
-        _v
-    )  # a leftover `_v` would be a pydantic private attribute, deep-copied (metadata and all) per instance
+    del _v  # a leftover `_v` would be a pydantic private attribute, deep-copied (metadata and all) per instance
 
 
 class NextStep(SQLModel, table=True):

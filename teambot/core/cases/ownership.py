@@ -34,9 +34,7 @@ class OwnershipSteps(CaseSteps):
 
         return await self._change(team_id, number, actor, apply, card)
 
-    async def handover(
-        self, team_id: str, number: int, actor: str, to: str, *, card: Card | None = None
-    ) -> Case:
+    async def handover(self, team_id: str, number: int, actor: str, to: str, *, card: Card | None = None) -> Case:
         target = user_ref(to)
         if not target:
             raise BadInput("Who should own it?", f"Usage: /recover handover {number} @person")

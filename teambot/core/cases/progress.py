@@ -68,9 +68,7 @@ class ProgressSteps(CaseSteps):
         await self._change(team_id, number, actor, apply, card)
         return done[-1]
 
-    async def flag(
-        self, team_id: str, number: int, actor: str, note: str, *, card: Card | None = None
-    ) -> Case:
+    async def flag(self, team_id: str, number: int, actor: str, note: str, *, card: Card | None = None) -> Case:
         note_text = checked_text(note, "note", required=True, limit=1000)
 
         async def apply(s: AsyncSession, case: Case, p: Policy, now: datetime) -> tuple[str, dict[str, Any]]:

@@ -54,9 +54,7 @@ class CaseDetail:
         """Given in the team's current currency (grants in an earlier one: `granted_by_currency`)."""
         return self.granted_by_currency().get(self.currency, Decimal(0))
 
-    def granted_by_currency(
-        self, user: str | None = None, *, within_authority: bool = False
-    ) -> dict[str, Decimal]:
+    def granted_by_currency(self, user: str | None = None, *, within_authority: bool = False) -> dict[str, Decimal]:
         """Totals per currency, the team's current currency first; never added across currencies."""
         minor: dict[str, int] = {}
         for g in self.grants:
@@ -158,11 +156,7 @@ async def detail_in(
         events if events is not None else await _all(s, TimelineEvent, case.id, col(TimelineEvent.id))
     )
     if "resolve" in detail.next_actions():  # one statement, only then: the resolve form offers the causes
-        rows = (
-            await s.exec(
-                select(Cause.id, Cause.name).where(Cause.team_id == case.team_id).order_by(col(Cause.name))
-            )
-        ).all()
+        rows = (await s.exec(select(Cause.id, Cause.name).where(Cause.team_id == case.team_id).order_by(col(Cause.name)))).all()
         detail.causes = [name for _, name in rows]
         detail.cause = next((name for cid, name in rows if cid == case.cause_id), None)
     return detail

@@ -22,14 +22,7 @@ class ResolutionSteps(CaseSteps):
     # ----- resolution and follow-up --------------------------------------------------------
 
     async def resolve(
-        self,
-        team_id: str,
-        number: int,
-        actor: str,
-        summary: str,
-        root_cause: str,
-        *,
-        card: Card | None = None,
+        self, team_id: str, number: int, actor: str, summary: str, root_cause: str, *, card: Card | None = None
     ) -> Case:
         summary_text = checked_text(summary, "resolution", required=True)
         cause = checked_text(root_cause, "root cause", limit=500)
@@ -69,8 +62,7 @@ class ResolutionSteps(CaseSteps):
                 req = (
                     await s.exec(
                         select(ApprovalRequest).where(
-                            ApprovalRequest.case_id == case.id,
-                            ApprovalRequest.status == ApprovalStatus.PENDING,
+                            ApprovalRequest.case_id == case.id, ApprovalRequest.status == ApprovalStatus.PENDING
                         )
                     )
                 ).first()

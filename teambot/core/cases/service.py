@@ -32,16 +32,12 @@ class RecoveryService(
 ):  # fmt: skip
     """The core's single entry point for case work: plain async methods, no platform anywhere."""
 
-    def __init__(
-        self, db: Database, clock: Clock, notifier: Notifier, events: CaseEvents | None = None
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, notifier: Notifier, events: CaseEvents | None = None) -> None:
         super().__init__(db, clock, notifier, events)
         self.policies = PolicyService(db, clock)
 
     async def policy(self, team_id: str, actor: str, platform: str = "shell") -> Policy:
         return await self.policies.policy(team_id, actor, platform)
 
-    async def change_policy(
-        self, team_id: str, actor: str, change: PolicyChange, platform: str = "shell"
-    ) -> str:
+    async def change_policy(self, team_id: str, actor: str, change: PolicyChange, platform: str = "shell") -> str:
         return await self.policies.change_policy(team_id, actor, change, platform)

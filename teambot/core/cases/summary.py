@@ -215,11 +215,8 @@ def event_line(kind: str, data: dict[str, object]) -> str:
         "flagged": lambda: f"flagged for process improvement: {d.get('note')}",
         "resolved": lambda: f"resolved: {d.get('resolution')} (root cause: {d.get('root_cause')})",
         "followup_answered": lambda: (
-            (
-                "answered the follow-up themselves (from the customer)"
-                if d.get("source") == "customer"
-                else "recorded the follow-up"
-            )
+            ("answered the follow-up themselves (from the customer)" if d.get("source") == "customer"
+             else "recorded the follow-up")
             + f": {'satisfied' if d.get('satisfied') else 'not satisfied'}, {d.get('score')}/5"
             + (f": “{d['comment']}”" if d.get("comment") else "")
         ),
@@ -238,16 +235,11 @@ def event_line(kind: str, data: dict[str, object]) -> str:
         ),
         "recategorised": lambda: f"moved the case from {d.get('from')} to {d.get('to')}",
         "cause_filed": lambda: (
-            f"filed the root cause under {d.get('cause')}"
-            + (" (close in meaning)" if d.get("by") == "meaning" else "")
+            f"filed the root cause under {d.get('cause')}" + (" (close in meaning)" if d.get("by") == "meaning" else "")
         ),
-        "action_created": lambda: (
-            f"made improvement action {d.get('action')} for <@{d.get('owner')}>: {d.get('text')}"
-        ),
-        "action_done": lambda: (
-            f"finished improvement action {d.get('action')}: {d.get('text')}"
-            + (f" ({d['outcome']})" if d.get("outcome") else "")
-        ),
+        "action_created": lambda: f"made improvement action {d.get('action')} for <@{d.get('owner')}>: {d.get('text')}",
+        "action_done": lambda: f"finished improvement action {d.get('action')}: {d.get('text')}"
+        + (f" ({d['outcome']})" if d.get("outcome") else ""),
         "action_dropped": lambda: f"dropped improvement action {d.get('action')}: {d.get('outcome')}",
         "withdrawn": lambda: f"withdrew request {d.get('approval_id')} ({d.get('gesture')})",
         "escalated": lambda: (
