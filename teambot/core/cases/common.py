@@ -62,13 +62,31 @@ class StepRead:
     async def detail(self, s: AsyncSession, added: list[Any]) -> CaseDetail:
         """The case's detail as the change leaves it (flushed): `added`, what the change put in the
         session, supplies the new events and says which empty child tables have rows now."""
+        customer = self.customer
+        if customer is None and self.case.customer_id:  # a step that read the case alone
+            customer = await s.get(Customer, self.case.customer_id)
+        if self.counts is None:  # nor its children: read them as the change leaves them
+            counts = await child_counts(s, self.case.id or 0)
+            return await detail_in(s, self.case, self.policy, customer, counts, events=self.events)
         new_kinds = {type(obj) for obj in added}
         counts = [
             int(n or model in new_kinds) for n, model in zip(self.counts or [], CHILD_MODELS, strict=True)
         ]
         fresh = [obj for obj in added if isinstance(obj, TimelineEvent) and obj.case_id == self.case.id]
         events = [*(self.events or []), *sorted(fresh, key=lambda event: event.id or 0)]
-        return await detail_in(s, self.case, self.policy, self.customer, counts, events=events)
+        return await detail_in(s, self.case, self.policy, customer, counts, events=events)
+
+
+@dataclass
+class Change:
+    """A step's change as its checks leave it, for `CaseSteps._in_turns` to record: the timeline
+    event's kind and data, and what CaseChanged carries (the event's data unless `published`)."""
+
+    read: StepRead
+    kind: str
+    data: dict[str, Any]
+    published: dict[str, Any] | None = None
+    result: Any = None  # what the step hands its caller besides the case (an approval request...)
 
 
 @dataclass
@@ -150,6 +168,39 @@ class CaseSteps:
         clean = {k: (str(v) if isinstance(v, Decimal | datetime) else v) for k, v in data.items()}
         return TimelineEvent(team_id=case.team_id, case_id=case.id, kind=kind, actor=actor, at=at, data=clean)
 
+    async def _in_turns(
+        self,
+        attempt: Callable[[AsyncSession, datetime], Awaitable[Change]],
+        actor: str,
+        card: Card | None,
+        refusal: Callable[[], Exception],
+    ) -> Change:
+        """One step's transaction: `attempt` loads, checks and changes; then the case is touched, the
+        timeline event recorded, the change published on CaseEvents, the card drawn (with `card`) and
+        all committed at once. A concurrent change (the case's version moved) starts it over, at most
+        RETRIES times; then `refusal()` is raised."""
+        for _ in range(RETRIES):
+            async with self.db.session() as s:
+                now = self.clock.now()
+                s.info[ADDED] = added = []  # what the change adds, for the card (see _note_added)
+                change = await attempt(s, now)
+                case, policy = change.read.case, change.read.policy
+                touch(case, now)
+                s.add(case)
+                s.add(self._event(case, change.kind, actor, now, **change.data))
+                published = change.data if change.published is None else change.published
+                await self._after(s, case, policy, change.kind, published, now)
+                try:
+                    await s.flush()
+                    if card is not None:
+                        card.detail = await change.read.detail(s, added)
+                    await s.commit()
+                except StaleDataError:
+                    await s.rollback()
+                    continue
+                return change
+        raise refusal()
+
     async def _change(
         self,
         team_id: str,
@@ -158,34 +209,23 @@ class CaseSteps:
         apply: Callable[[AsyncSession, Case, Policy, datetime], Awaitable[tuple[str, dict[str, Any]]]],
         card: Card | None = None,
     ) -> Case:
-        """Load, check, change, record, commit; on a concurrent change, start over. With `card`, the
-        case's detail as the change leaves it, from what the step read with the case (its events and
-        which child tables have rows) and what the change added: no statement more but the child rows."""
-        for _ in range(RETRIES):
-            async with self.db.session() as s:
-                now = self.clock.now()
-                held = await self._step_case(s, team_id, number, actor, now, with_card=card is not None)
-                case, policy = held.case, held.policy
-                self._not_cancelled(case)
-                s.info[ADDED] = added = []  # what the change adds, for the card (see _note_added)
-                kind, data = await apply(s, case, policy, now)
-                touch(case, now)
-                s.add(case)
-                s.add(self._event(case, kind, actor, now, **data))
-                await self._after(s, case, policy, kind, data, now)
-                try:
-                    await s.flush()
-                    if card is not None:
-                        card.detail = await held.detail(s, added)
-                    await s.commit()
-                except StaleDataError:
-                    await s.rollback()
-                    continue
-                return case
-        raise Conflict(
-            f"Case #{number} was changed by someone else at the same moment.",
-            f"Look at it again with /recover show {number}.",
-        )
+        """Load, check, change, record, commit (`_in_turns`). With `card`, the case's detail as the
+        change leaves it, from what the step read with the case (its events and which child tables
+        have rows) and what the change added: no statement more but the non-empty child tables."""
+
+        async def attempt(s: AsyncSession, now: datetime) -> Change:
+            read = await self._step_case(s, team_id, number, actor, now, with_card=card is not None)
+            self._not_cancelled(read.case)
+            kind, data = await apply(s, read.case, read.policy, now)
+            return Change(read, kind, data)
+
+        def refusal() -> Exception:
+            return Conflict(
+                f"Case #{number} was changed by someone else at the same moment.",
+                f"Look at it again with /recover show {number}.",
+            )
+
+        return (await self._in_turns(attempt, actor, card, refusal)).read.case
 
     async def change_case(
         self,
@@ -262,14 +302,6 @@ class CaseSteps:
                 f"Nobody owns case #{case.number} yet, so you can't {doing}.",
                 f"Claim it first with /recover claim {case.number}.",
             )
-
-    @staticmethod
-    async def _card_in(s: AsyncSession, case: Case, policy: Policy, card: Card | None) -> None:
-        """Fill `card` (when asked) with the case's detail as this transaction leaves it."""
-        if card is None:
-            return
-        customer = await s.get(Customer, case.customer_id) if case.customer_id else None
-        card.detail = await detail_in(s, case, policy, customer, await child_counts(s, case.id or 0))
 
     # ----- telling people ------------------------------------------------------------------
 
