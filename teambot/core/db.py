@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import TextClause
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 READ_ONLY = "teambot_read_only"  # execution option: begin deferred on SQLite
+ONE_STATEMENT = "teambot_one_statement"  # execution option: no BEGIN on SQLite (the statement commits itself)
 # Set while this task holds the SQLite write turn, so a session opened inside it does not wait on itself.
 _WRITING: ContextVar[bool] = ContextVar("teambot_db_writing", default=False)
 
@@ -119,8 +120,10 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None)
             # A writer's BEGIN IMMEDIATE takes the write lock up front, so two writers queue
             # instead of failing with "database is locked" on upgrade; a reader (Database.read)
             # begins deferred and reads its WAL snapshot without waiting for anyone.
-            read_only = conn.get_execution_options().get(READ_ONLY, False)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            options = conn.get_execution_options()
+            if options.get(ONE_STATEMENT, False):
+                return  # the connection is in SQLite's autocommit mode: the one statement commits itself
+            conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY, False) else "BEGIN IMMEDIATE")
 
         return engine
     sizing = {"pool_size": pool_size, "max_overflow": pool_size} if pool_size else {}
@@ -154,6 +157,18 @@ class Database:
                     yield session
             finally:
                 _WRITING.reset(token)
+
+    @asynccontextmanager
+    async def one_statement(self) -> AsyncIterator[AsyncSession]:
+        """A session for ONE write statement that commits itself: no BEGIN and COMMIT round trips around
+        it (PostgreSQL's AUTOCOMMIT; on SQLite no BEGIN IMMEDIATE, still in its writer turn). Two
+        statements in it would not be atomic: callers with more use `session`."""
+        async with self.session() as session:
+            if self.sqlite:
+                await session.connection(execution_options={ONE_STATEMENT: True})
+            else:
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -15,8 +15,22 @@ MAX_ATTEMPTS = 8
 
 
 def new_worker_id() -> str:
-    """Who holds a lease: host, process and a random part (two workers in one process differ)."""
+    """Who holds a lease: host, process and a random part (two workers in one process differ).
+    `worker_host_pid` reads it back; the two change together."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def worker_prefix() -> str:
+    """What every worker id made on this host starts with."""
+    return f"{socket.gethostname()}:"
+
+
+def worker_host_pid(worker_id: str) -> tuple[str, int] | None:
+    """The host and pid in a worker id (`new_worker_id`); None for an id of another shape."""
+    parts = worker_id.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdecimal() or int(parts[1]) <= 0:
+        return None
+    return parts[0], int(parts[1])
 
 
 @dataclass(frozen=True)

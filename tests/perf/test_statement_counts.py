@@ -26,17 +26,23 @@ from teambot.bootstrap import Container
 from teambot.core.commands.context import Context
 from tests.slack.conftest import TEAM, Slack
 
-# The issue's limits, per command, in the core.
+# Issue 15's limits, per command, in the core; the measured figures (issue 25) are below them and
+# guarded as they are: 7 per /recover (the counter's UPDATE returns the policy row, the customer is one
+# upsert) and 5 per claim (the card's events and child counts come with the step's own SELECT).
 OPEN_LIMIT = 12
 CLAIM_LIMIT = 8
+CORE_OPEN = 7
+CORE_CLAIM = 5
 # Through Slack end to end (the core above + the intake's own rows + the card outbox + the Slack
-# adapter's card bookkeeping): still above the issue's limits, so these guard the measured numbers
-# (docs/benchmarks.md says where the rest goes). Were 60 / 58 per /recover and 39 / 38 per click at
-# the start of issue 15, then 32 / 24 with a lean core; now the request's row is finished by its
-# step's transaction, the card row is armed held for the request, the card is drawn from what the
-# step read, and the card's place is recorded with the card row's finish.
-SLACK_OPEN_LIMIT = 16
-SLACK_CLAIM_LIMIT = 14
+# adapter's card bookkeeping). Issue 25's targets are 12 and 8; measured now 13 and 11 on both
+# databases, guarded here. Were 60 / 58 per /recover and 39 / 38 per click at the start of issue 15,
+# then 32 / 24 with a lean core, 16 / 14 once the request's row was finished by its step's transaction,
+# the card row armed held for the request, the card drawn from what the step read and the card's place
+# recorded with the card row's finish; now 13 / 11: the request's row is one INSERT that commits itself
+# (no BEGIN; asyncpg's AUTOCOMMIT sends none either), plus the core's savings above.
+SLACK_OPEN_LIMIT = 13
+SLACK_CLAIM_LIMIT = 11
+ISSUE_25_OPEN, ISSUE_25_CLAIM = 12, 8  # the targets, printed beside the figures
 
 OPEN_TEXT = "Mrs Patel: no hot water in room 412 wants: a room move #booking !high"
 
@@ -80,7 +86,9 @@ def counting(engines: dict[str, AsyncEngine]) -> Iterator[Counted]:
         if sync.dialect.name == "postgresql":
 
             def on_begin(conn, _label=label):  # type: ignore[no-untyped-def]
-                out.statements.append((_label, "BEGIN (asyncpg, implicit)"))
+                # AUTOCOMMIT (Database.one_statement): asyncpg starts no transaction, sends no BEGIN.
+                if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                    out.statements.append((_label, "BEGIN (asyncpg, implicit)"))
 
             hooks.append((sync, "begin", on_begin))
     for target, name, fn in hooks:
@@ -120,8 +128,8 @@ async def test_core_open_and_claim_stay_within_the_issue_limits(container: Conta
     assert reply.detail.case.owner_id == "bob"  # type: ignore[attr-defined]
     print(f"[{dialect(container)}] core claim: {claimed.breakdown()}")
 
-    assert len(opened) <= OPEN_LIMIT, opened.breakdown()
-    assert len(claimed) <= CLAIM_LIMIT, claimed.breakdown()
+    assert len(opened) <= min(OPEN_LIMIT, CORE_OPEN), opened.breakdown()
+    assert len(claimed) <= min(CLAIM_LIMIT, CORE_CLAIM), claimed.breakdown()
 
 
 # ----- end to end: a signed Slack request, the fake Slack answering ---------------------------
@@ -149,5 +157,7 @@ async def test_slack_open_and_claim_end_to_end(slack: Slack) -> None:
     assert (await slack.case(2)).owner_id == "U2"
     print(f"[{dialect(c)}] Slack claim click end to end: {claimed.breakdown()}")
 
+    print(f"[{dialect(c)}] end to end: /recover {len(opened)} (issue 25's target {ISSUE_25_OPEN}), "
+          f"claim {len(claimed)} (target {ISSUE_25_CLAIM})")  # fmt: skip
     assert len(opened) <= SLACK_OPEN_LIMIT, opened.breakdown()
     assert len(claimed) <= SLACK_CLAIM_LIMIT, claimed.breakdown()

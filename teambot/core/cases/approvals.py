@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from teambot.core.cases.common import RETRIES, Card, CaseSteps, checked_text, mention, touch
+from teambot.core.cases.common import Card, CaseSteps, Change, StepRead, checked_text, mention
 from teambot.core.cases.models import ApprovalRequest, ApprovalStatus, Case, Grant
 from teambot.core.errors import Conflict, InvalidStep, NotAllowed, NotFound
 from teambot.core.i18n import format_money
@@ -84,103 +84,85 @@ class ApprovalSteps(CaseSteps):
     ) -> tuple[ApprovalRequest, Case]:  # fmt: skip
         """Only an approver decides, once; the wait is recorded with the outcome."""
         note_text = checked_text(note, "note", limit=1000)
-        for _attempt in range(RETRIES):
-            async with self.db.session() as s:
-                now = self.clock.now()
-                policy = await load_policy(s, team_id, actor, now)
-                req, case = await _request_and_case(s, team_id, approval_id)
-                if not may_approve(policy, actor):
-                    who = ", ".join(mention(a) for a in approvers_of(policy))
-                    backups = ", ".join(mention(a) for a in backups_of(policy))
-                    raise NotAllowed(
-                        _("Only an approver can answer this request."),
-                        _("Approvers: %(who)s; backups: %(backups)s.") % {"who": who, "backups": backups},
-                    )
-                if actor == req.requested_by:
-                    raise NotAllowed(
-                        _("You can't answer your own request; that is what the approval is for."),
-                        _("Another approver must answer it; an admin adds one with /recover policy approver add @name."),
-                    )
-                if req.status != ApprovalStatus.PENDING:
-                    raise InvalidStep(
-                        _already(req.status, approval_id, mention(req.decided_by)), _("Nothing more to do.")
-                    )
-                if approve:
-                    self._not_closed(case, "approve")
-                req.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.DENIED
-                req.decided_by, req.decided_at, req.decision_note = actor, now, note_text
-                s.add(req)
-                if approve:
-                    s.add(
-                        Grant(
-                            team_id=team_id, case_id=case.id or 0, granted_by=req.requested_by,
-                            gesture=req.gesture, amount_minor=req.amount_minor, currency=req.currency,
-                            within_authority=False, approval_id=req.id, granted_at=now,
-                        )
-                    )  # fmt: skip
-                touch(case, now)
-                s.add(case)
-                wait = round((now - req.requested_at).total_seconds() / 60, 1)
-                s.add(
-                    self._event(
-                        case, "approved" if approve else "denied", actor, now, approval_id=req.id,
-                        gesture=req.gesture, amount=from_minor(req.amount_minor, req.currency),
-                        currency=req.currency, wait_minutes=wait, note=note_text,
-                    )
-                )  # fmt: skip
-                await self._after(
-                    s, case, policy, "approved" if approve else "denied", {"approval_id": req.id}, now
+        kind = "approved" if approve else "denied"
+
+        async def attempt(s: AsyncSession, now: datetime) -> Change:
+            policy = await load_policy(s, team_id, actor, now)
+            req, case = await _request_and_case(s, team_id, approval_id)
+            if not may_approve(policy, actor):
+                who = ", ".join(mention(a) for a in approvers_of(policy))
+                backups = ", ".join(mention(a) for a in backups_of(policy))
+                raise NotAllowed(
+                    _("Only an approver can answer this request."),
+                    _("Approvers: %(who)s; backups: %(backups)s.") % {"who": who, "backups": backups},
                 )
-                try:
-                    await s.flush()
-                    await self._card_in(s, case, policy, card)
-                    await s.commit()
-                except StaleDataError:
-                    await s.rollback()
-                    continue
-                await self._tell_user(
-                    case, req.requested_by, "approval_decided",
-                    partial(_decided, approve, actor, req, case.number, note_text),
-                    approval_id=req.id, approved=approve,
+            if actor == req.requested_by:
+                raise NotAllowed(
+                    _("You can't answer your own request; that is what the approval is for."),
+                    _("Another approver must answer it; an admin adds one with /recover policy approver add @name."),
+                )
+            if req.status != ApprovalStatus.PENDING:
+                raise InvalidStep(
+                    _already(req.status, approval_id, mention(req.decided_by)), _("Nothing more to do.")
+                )
+            if approve:
+                self._not_closed(case, "approve")
+            req.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.DENIED
+            req.decided_by, req.decided_at, req.decision_note = actor, now, note_text
+            s.add(req)
+            if approve:
+                s.add(
+                    Grant(
+                        team_id=team_id, case_id=case.id or 0, granted_by=req.requested_by,
+                        gesture=req.gesture, amount_minor=req.amount_minor, currency=req.currency,
+                        within_authority=False, approval_id=req.id, granted_at=now,
+                    )
                 )  # fmt: skip
-                return req, case
-        raise Conflict(_("Someone answered this request at the same moment."), _("Look at the case again."))
+            wait = round((now - req.requested_at).total_seconds() / 60, 1)
+            data = {"approval_id": req.id, "gesture": req.gesture, "amount": from_minor(req.amount_minor, req.currency),
+                    "currency": req.currency, "wait_minutes": wait, "note": note_text}  # fmt: skip
+            published = {"approval_id": req.id}
+            return Change(StepRead(case, policy, None), kind, data, published=published, result=req)
+
+        change = await self._in_turns(attempt, actor, card, _answered_at_once)
+        req, case = change.result, change.read.case
+        await self._tell_user(
+            case, req.requested_by, "approval_decided",
+            partial(_decided, approve, actor, req, case.number, note_text),
+            approval_id=req.id, approved=approve,
+        )  # fmt: skip
+        return req, case
 
     async def withdraw(
         self, team_id: str, approval_id: int, actor: str, *, card: Card | None = None
     ) -> tuple[ApprovalRequest, Case]:
         """The requester takes back a request nobody has answered; the approvers stop being asked."""
-        for _attempt in range(RETRIES):
-            async with self.db.session() as s:
-                now = self.clock.now()
-                policy = await load_policy(s, team_id, actor, now)
-                req, case = await _request_and_case(s, team_id, approval_id)
-                if actor != req.requested_by:
-                    raise NotAllowed(
-                        _("Only %(who)s, who asked, can withdraw request %(id)s.")
-                        % {"who": mention(req.requested_by), "id": approval_id},
-                        _("An approver answers it instead: /recover approve or /recover deny."),
-                    )
-                if req.status != ApprovalStatus.PENDING:
-                    raise InvalidStep(_already(req.status, approval_id), _("Nothing to do."))
-                req.status, req.decided_by, req.decided_at = ApprovalStatus.WITHDRAWN, actor, now
-                s.add(req)
-                touch(case, now)
-                s.add(case)
-                data = {"approval_id": req.id, "gesture": req.gesture}
-                s.add(self._event(case, "withdrawn", actor, now, **data))
-                await self._after(s, case, policy, "withdrawn", data, now)
-                try:
-                    await s.flush()
-                    await self._card_in(s, case, policy, card)
-                    await s.commit()
-                except StaleDataError:
-                    await s.rollback()
-                    continue
-                for approver in [a for a in approvers_of(policy) if a != actor]:
-                    await self._tell_user(
-                        case, approver, "approval_withdrawn",
-                        partial(_withdrawn, actor, req, case.number), approval_id=req.id,
-                    )  # fmt: skip
-                return req, case
-        raise Conflict(_("Someone answered this request at the same moment."), _("Look at the case again."))
+
+        async def attempt(s: AsyncSession, now: datetime) -> Change:
+            policy = await load_policy(s, team_id, actor, now)
+            req, case = await _request_and_case(s, team_id, approval_id)
+            if actor != req.requested_by:
+                raise NotAllowed(
+                    _("Only %(who)s, who asked, can withdraw request %(id)s.")
+                    % {"who": mention(req.requested_by), "id": approval_id},
+                    _("An approver answers it instead: /recover approve or /recover deny."),
+                )
+            if req.status != ApprovalStatus.PENDING:
+                raise InvalidStep(_already(req.status, approval_id), _("Nothing to do."))
+            req.status, req.decided_by, req.decided_at = ApprovalStatus.WITHDRAWN, actor, now
+            s.add(req)
+            data = {"approval_id": req.id, "gesture": req.gesture}
+            return Change(StepRead(case, policy, None), "withdrawn", data, result=req)
+
+        change = await self._in_turns(attempt, actor, card, _answered_at_once)
+        req, case, policy = change.result, change.read.case, change.read.policy
+        for approver in [a for a in approvers_of(policy) if a != actor]:
+            await self._tell_user(
+                case, approver, "approval_withdrawn",
+                partial(_withdrawn, actor, req, case.number), approval_id=req.id,
+            )  # fmt: skip
+        return req, case
+
+
+def _answered_at_once() -> Exception:
+    return Conflict(_("Someone answered this request at the same moment."), _("Look at the case again."))

@@ -14,6 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import col, select
@@ -21,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from teambot.core.cases.events import CaseChanged, CaseEvents
 from teambot.core.cases.models import Case, CaseStatus, Customer, TimelineEvent
-from teambot.core.cases.queries import CaseDetail, child_counts, detail_in
+from teambot.core.cases.queries import CHILD_MODELS, CaseDetail, child_count_columns, child_counts, detail_in
 from teambot.core.db import Database
 from teambot.core.errors import BadInput, Conflict, InvalidStep, NotFound
 from teambot.core.i18n import first_supported, pgettext, use_locale
@@ -34,6 +36,59 @@ from teambot.core.text import clean_text
 MAX_TEXT = 3000
 MAX_SHORT = 200
 RETRIES = 5  # a step that lost a race on the case's version starts over at most this often
+
+
+ADDED = "teambot_added"  # Session.info key: a list the session's flushes append their new objects to
+
+
+@event.listens_for(Session, "before_flush")
+def _note_added(session: Session, _context: Any, _instances: Any) -> None:
+    """Every object a step's flushes insert (a step may flush midway for an id), so the card after it
+    knows its new events and which child tables it added rows to without reading them back."""
+    added = session.info.get(ADDED)
+    if added is not None:
+        added.extend(session.new)
+
+
+@dataclass
+class StepRead:
+    """What a step read with its case in one statement; with a card to draw, the case's events and
+    its child tables' row counts too, so the card after the change reads only the non-empty children."""
+
+    case: Case
+    policy: Policy
+    customer: Customer | None
+    events: list[TimelineEvent] | None = None
+    counts: list[int] | None = None
+
+    async def detail(self, s: AsyncSession, added: list[Any]) -> CaseDetail:
+        """The case's detail as the change leaves it (flushed): `added`, what the change put in the
+        session, supplies the new events and says which empty child tables have rows now."""
+        customer = self.customer
+        if customer is None and self.case.customer_id:  # a step that read the case alone
+            customer = await s.get(Customer, self.case.customer_id)
+        if self.counts is None:  # nor its children: read them as the change leaves them
+            counts = await child_counts(s, self.case.id or 0)
+            return await detail_in(s, self.case, self.policy, customer, counts, events=self.events)
+        new_kinds = {type(obj) for obj in added}
+        counts = [
+            int(n or model in new_kinds) for n, model in zip(self.counts or [], CHILD_MODELS, strict=True)
+        ]
+        fresh = [obj for obj in added if isinstance(obj, TimelineEvent) and obj.case_id == self.case.id]
+        events = [*(self.events or []), *sorted(fresh, key=lambda event: event.id or 0)]
+        return await detail_in(s, self.case, self.policy, customer, counts, events=events)
+
+
+@dataclass
+class Change:
+    """A step's change as its checks leave it, for `CaseSteps._in_turns` to record: the timeline
+    event's kind and data, and what CaseChanged carries (the event's data unless `published`)."""
+
+    read: StepRead
+    kind: str
+    data: dict[str, Any]
+    published: dict[str, Any] | None = None
+    result: Any = None  # what the step hands its caller besides the case (an approval request...)
 
 
 @dataclass
@@ -132,6 +187,39 @@ class CaseSteps:
         clean = {k: (str(v) if isinstance(v, Decimal | datetime) else v) for k, v in data.items()}
         return TimelineEvent(team_id=case.team_id, case_id=case.id, kind=kind, actor=actor, at=at, data=clean)
 
+    async def _in_turns(
+        self,
+        attempt: Callable[[AsyncSession, datetime], Awaitable[Change]],
+        actor: str,
+        card: Card | None,
+        refusal: Callable[[], Exception],
+    ) -> Change:
+        """One step's transaction: `attempt` loads, checks and changes; then the case is touched, the
+        timeline event recorded, the change published on CaseEvents, the card drawn (with `card`) and
+        all committed at once. A concurrent change (the case's version moved) starts it over, at most
+        RETRIES times; then `refusal()` is raised."""
+        for _attempt in range(RETRIES):
+            async with self.db.session() as s:
+                now = self.clock.now()
+                s.info[ADDED] = added = []  # what the change adds, for the card (see _note_added)
+                change = await attempt(s, now)
+                case, policy = change.read.case, change.read.policy
+                touch(case, now)
+                s.add(case)
+                s.add(self._event(case, change.kind, actor, now, **change.data))
+                published = change.data if change.published is None else change.published
+                await self._after(s, case, policy, change.kind, published, now)
+                try:
+                    await s.flush()
+                    if card is not None:
+                        card.detail = await change.read.detail(s, added)
+                    await s.commit()
+                except StaleDataError:
+                    await s.rollback()
+                    continue
+                return change
+        raise refusal()
+
     async def _change(
         self,
         team_id: str,
@@ -140,31 +228,23 @@ class CaseSteps:
         apply: Callable[[AsyncSession, Case, Policy, datetime], Awaitable[tuple[str, dict[str, Any]]]],
         card: Card | None = None,
     ) -> Case:
-        """Load, check, change, record, commit; on a concurrent change, start over. With `card`, the
-        case's detail is read after the change in the same transaction, reusing the case and policy."""
-        for _attempt in range(RETRIES):
-            async with self.db.session() as s:
-                now = self.clock.now()
-                case, policy, customer = await self._step_case(s, team_id, number, actor, now)
-                self._not_cancelled(case)
-                kind, data = await apply(s, case, policy, now)
-                touch(case, now)
-                s.add(case)
-                s.add(self._event(case, kind, actor, now, **data))
-                await self._after(s, case, policy, kind, data, now)
-                try:
-                    await s.flush()
-                    if card is not None:
-                        card.detail = await detail_in(s, case, policy, customer, await child_counts(s, case.id or 0))
-                    await s.commit()
-                except StaleDataError:
-                    await s.rollback()
-                    continue
-                return case
-        raise Conflict(
-            _("Case #%(n)s was changed by someone else at the same moment.") % {"n": number},
-            _("Look at it again with /recover show %(n)s.") % {"n": number},
-        )
+        """Load, check, change, record, commit (`_in_turns`). With `card`, the case's detail as the
+        change leaves it, from what the step read with the case (its events and which child tables
+        have rows) and what the change added: no statement more but the non-empty child tables."""
+
+        async def attempt(s: AsyncSession, now: datetime) -> Change:
+            read = await self._step_case(s, team_id, number, actor, now, with_card=card is not None)
+            self._not_cancelled(read.case)
+            kind, data = await apply(s, read.case, read.policy, now)
+            return Change(read, kind, data)
+
+        def refusal() -> Exception:
+            return Conflict(
+                _("Case #%(n)s was changed by someone else at the same moment.") % {"n": number},
+                _("Look at it again with /recover show %(n)s.") % {"n": number},
+            )
+
+        return (await self._in_turns(attempt, actor, card, refusal)).read.case
 
     async def change_case(
         self,
@@ -179,10 +259,18 @@ class CaseSteps:
         return await self._change(team_id, number, actor, apply, card)
 
     async def _step_case(
-        self, s: AsyncSession, team_id: str, number: int, actor: str, now: datetime
-    ) -> tuple[Case, Policy, Customer | None]:
+        self,
+        s: AsyncSession,
+        team_id: str,
+        number: int,
+        actor: str,
+        now: datetime,
+        *,
+        with_card: bool = False,
+    ) -> StepRead:
         """The case (row-locked on PostgreSQL, so concurrent steps queue instead of retrying), its
-        team's policy and its customer, in one statement."""
+        team's policy and its customer, in one statement; `with_card` adds the case's events (one row
+        each) and its child tables' row counts to that statement, for the card drawn after the step."""
         query = (
             select(Case, Policy, Customer)
             .outerjoin(Policy, col(Policy.team_id) == col(Case.team_id))
@@ -190,15 +278,27 @@ class CaseSteps:
             .where(Case.team_id == team_id, Case.number == number)
             .with_for_update(of=Case)  # type: ignore[arg-type]
         )
-        row = (await s.exec(query)).first()  # type: ignore[call-overload]
-        if row is not None and row[1] is not None:
-            return row[0], row[1], row[2]
+        if with_card:
+            query = (
+                query.add_columns(TimelineEvent, *child_count_columns(Case.id))
+                .outerjoin(TimelineEvent, col(TimelineEvent.case_id) == col(Case.id))
+                .order_by(col(TimelineEvent.id))
+            )
+        rows = list((await s.exec(query)).all())  # type: ignore[call-overload]
+        row = rows[0] if rows else None
+        read = StepRead(*row[:3]) if row is not None else None
+        if read is not None and with_card:
+            read.events = [r[3] for r in rows if r[3] is not None]
+            read.counts = [int(n) for n in row[4:]]
+        if read is not None and read.policy is not None:
+            return read
         # A team's first command makes its policy (and its first user admin), as it always did.
         policy = await load_policy(s, team_id, actor, now)
-        if row is None:
+        if read is None:
             raise NotFound(_("There is no case #%(n)s in this team.") % {"n": number},
                            _("See open cases with /recover list."))  # fmt: skip
-        return row[0], policy, row[2]
+        read.policy = policy
+        return read
 
     @staticmethod
     def _not_cancelled(case: Case) -> None:
@@ -240,16 +340,6 @@ class CaseSteps:
             }.get(doing, _("Nobody owns case #%(n)s yet."))
             raise InvalidStep(refusal % {"n": case.number},
                               _("Claim it first with /recover claim %(n)s.") % {"n": case.number})  # fmt: skip
-
-
-    @staticmethod
-    async def _card_in(s: AsyncSession, case: Case, policy: Policy, card: Card | None) -> None:
-        """Fill `card` (when asked) with the case's detail as this transaction leaves it."""
-        if card is None:
-            return
-        customer = await s.get(Customer, case.customer_id) if case.customer_id else None
-        card.detail = await detail_in(s, case, policy, customer, await child_counts(s, case.id or 0))
-
 
     # ----- telling people ------------------------------------------------------------------
 

@@ -122,18 +122,7 @@ class CompensationSteps(CaseSteps):
                     _("Case #%(n)s is resolved, so compensation is settled.") % {"n": number},
                     _("If the customer is not satisfied, answer the follow-up 'not satisfied' to reopen work."),
                 )
-            known = find_gesture(p, gesture_text)
-            name = known["name"] if known else gesture_text
-            if amount is None or str(amount).strip() == "":
-                if known is None:
-                    raise BadInput(
-                        _("%(gesture)s is not in the catalogue, so I need its value.") % {"gesture": repr(gesture_text)},
-                        _("Add the amount: /recover grant %(n)s %(gesture)s 25") % {"n": number, "gesture": gesture_text},
-                        field="amount",
-                    )
-                value = parse_amount(known["value"], p.currency)
-            else:
-                value = parse_amount(amount, p.currency)
+            name, value = self._gesture_value(p, number, gesture_text, amount)
             minor = to_minor(value, p.currency)
             # Authority is counted in the team's currency only: grants made in an earlier currency
             # are kept apart (a limit of 50 EUR says nothing about dollars given before).
@@ -154,12 +143,8 @@ class CompensationSteps(CaseSteps):
                 if limit is not None:
                     out["message"] += " " + _("You can give up to %(amount)s more here%(apart)s.") % {
                         "amount": format_money(limit - total, p.currency), "apart": apart}  # fmt: skip
-                return "granted", {
-                    "gesture": name,
-                    "amount": value,
-                    "currency": p.currency,
-                    "within_authority": True,
-                }
+                return "granted", {"gesture": name, "amount": value, "currency": p.currency,
+                                   "within_authority": True}  # fmt: skip
             approvers = [a for a in approvers_of(p) if a != actor]
             if not approvers:
                 raise NotAllowed(
@@ -174,8 +159,7 @@ class CompensationSteps(CaseSteps):
             )  # fmt: skip
             s.add(req)
             await s.flush()
-            out["approval"] = req
-            out["approvers"] = approvers
+            out["approval"], out["approvers"] = req, approvers
             given = from_minor(already, p.currency)
             out["message"] = _(
                 "%(gesture)s (%(amount)s) is above your authority: you can give up to %(limit)s per case and have "
@@ -191,8 +175,31 @@ class CompensationSteps(CaseSteps):
         case = await self._change(team_id, number, actor, apply, card)
         approval: ApprovalRequest | None = out.get("approval")
         if approval is not None:
-            for approver in out["approvers"]:
-                await self._tell_user(
-                    case, approver, "approval_request", partial(_asked, actor, approval, case), approval_id=approval.id,
-                )  # fmt: skip
+            await self._ask_approvers(case, actor, approval, out["approvers"])
         return GrantOutcome(out.get("grant"), approval, out["message"])
+
+    @staticmethod
+    def _gesture_value(
+        p: Policy, number: int, gesture_text: str, amount: str | Decimal | None
+    ) -> tuple[str, Decimal]:
+        """The gesture's name and value: the amount given, else the catalogue's for a known gesture."""
+        known = find_gesture(p, gesture_text)
+        name = known["name"] if known else gesture_text
+        if amount is None or str(amount).strip() == "":
+            if known is None:
+                raise BadInput(
+                    _("%(gesture)s is not in the catalogue, so I need its value.") % {"gesture": repr(gesture_text)},
+                    _("Add the amount: /recover grant %(n)s %(gesture)s 25") % {"n": number, "gesture": gesture_text},
+                    field="amount",
+                )
+            return name, parse_amount(known["value"], p.currency)
+        return name, parse_amount(amount, p.currency)
+
+    async def _ask_approvers(
+        self, case: Case, actor: str, approval: ApprovalRequest, approvers: list[str]
+    ) -> None:
+        """Each approver hears of a grant above the granter's authority, with the commands to answer it."""
+        for approver in approvers:
+            await self._tell_user(
+                case, approver, "approval_request", partial(_asked, actor, approval, case), approval_id=approval.id,
+            )  # fmt: skip

@@ -119,7 +119,10 @@ _CHILDREN: tuple[tuple[str, type, object], ...] = (
 )
 
 
-def _child_counts(case_id: Any) -> list[Any]:
+CHILD_MODELS: tuple[type, ...] = tuple(model for _, model, _ in _CHILDREN)
+
+
+def child_count_columns(case_id: Any) -> list[Any]:
     """One correlated COUNT(*) per child table (each has its case_id index): a table with no rows for
     the case is not read at all, so a new or simple case costs no query per empty list."""
     return [
@@ -130,21 +133,29 @@ def _child_counts(case_id: Any) -> list[Any]:
 
 async def child_counts(s: AsyncSession, case_id: int) -> list[int]:
     """The child tables' row counts for one case, in one statement."""
-    row = (await s.exec(select(*_child_counts(case_id)))).one()  # type: ignore[call-overload]
+    row = (await s.exec(select(*child_count_columns(case_id)))).one()  # type: ignore[call-overload]
     return [int(n) for n in row]
 
 
 async def detail_in(
-    s: AsyncSession, case: Case, policy: Policy, customer: Customer | None, counts: list[int] | None = None
+    s: AsyncSession,
+    case: Case,
+    policy: Policy,
+    customer: Customer | None,
+    counts: list[int] | None = None,
+    *,
+    events: list[TimelineEvent] | None = None,
 ) -> CaseDetail:
     """A case's detail read in `s` around what the caller already holds (the case, its policy and
-    customer): its events, and only the child tables `counts` says have rows (all when None)."""
+    customer, and its `events` when given): only the child tables `counts` says have rows (all when None)."""
     assert case.id is not None
     detail = CaseDetail(case=case, policy=policy, customer=customer)
     for (name, model, order), n in zip(_CHILDREN, counts or [1] * len(_CHILDREN), strict=True):
         if n:
             setattr(detail, name, await _all(s, model, case.id, order))
-    detail.events = await _all(s, TimelineEvent, case.id, col(TimelineEvent.id))
+    detail.events = (
+        events if events is not None else await _all(s, TimelineEvent, case.id, col(TimelineEvent.id))
+    )
     if "resolve" in detail.next_actions():  # one statement, only then: the resolve form offers the causes
         rows = (await s.exec(select(Cause.id, Cause.name).where(Cause.team_id == case.team_id).order_by(col(Cause.name)))).all()
         detail.causes = [name for _, name in rows]
@@ -157,7 +168,7 @@ async def case_detail(db: Database, team_id: str, number: int) -> CaseDetail:
     events and the non-empty child tables: three statements for a new case, BEGIN included."""
     async with db.read() as s:
         query = (
-            select(Case, Policy, Customer, *_child_counts(Case.id))
+            select(Case, Policy, Customer, *child_count_columns(Case.id))
             .outerjoin(Policy, col(Policy.team_id) == col(Case.team_id))
             .outerjoin(Customer, col(Customer.id) == col(Case.customer_id))
             .where(Case.team_id == team_id, Case.number == number)

@@ -181,7 +181,11 @@ class Intake:
 
     async def _insert(self, items: list[IntakeItem], *, retry: bool = False) -> dict[str, tuple[int, IntakeItem]]:
         by_key = {item.key: item for item in items}
-        async with self.db.session() as s:
+        notify = not self.db.sqlite and any(item.lease_owner is None for item in items)
+        # One INSERT alone (a request not in a burst, no NOTIFY, not a retry) commits itself: the ack
+        # waits for no BEGIN and COMMIT round trips. More statements share one transaction.
+        alone = len(items) in CHUNKS and not notify and not retry
+        async with self.db.one_statement() if alone else self.db.session() as s:
             table = IntakeItem.__table__  # type: ignore[attr-defined]
             # One row, or a burst split into a few fixed sizes: every statement compiled once.
             rows: dict[str, int] = {}
@@ -194,7 +198,7 @@ class Intake:
                 res = await s.exec(stmt, params=params)  # type: ignore[call-overload]
                 rows.update({str(key): int(rid) for rid, key in res.all()})
                 at += size
-            if s.bind.dialect.name == "postgresql" and any(item.lease_owner is None for item in items):
+            if notify:
                 await s.exec(_NOTIFY)  # type: ignore[call-overload]  # delivered to the workers at commit
             if retry and len(rows) < len(items):
                 # The connection died at our commit: some rows may be ours after all (same key, same

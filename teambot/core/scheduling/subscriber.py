@@ -5,6 +5,7 @@ transaction (subscribed to CaseEvents by the composition root).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,68 +47,106 @@ async def _cancel(
         await s.exec(q)  # type: ignore[call-overload]
 
 
-async def on_case_changed(event: CaseChanged) -> None:
-    """What each case change means for what is due: nudges scheduled or cancelled. Never flushes;
-    the items one change schedules go in together (one INSERT for the two or three of an opening)."""
-    s, case, policy, kind, data, now = event.session, event.case, event.policy, event.kind, event.data, event.at
-    cid = case.id
+async def _opened(event: CaseChanged) -> list[DueItem]:
+    """The channel hears at once when nobody owns it in time; the owner well before the resolve target."""
+    case, policy, now, cid = event.case, event.policy, event.at, event.case.id
     due: list[DueItem] = []
-    if kind == "opened":
-        if case.owner_id is None:
-            at = now + timedelta(minutes=policy.own_within_minutes)  # the channel hears at once
-            due.append(due_item(case, "nudge_unowned", f"unowned:{cid}", at, now))
-        target = timedelta(hours=policy.resolve_within_hours)
-        due.append(
-            due_item(case, "nudge_resolve", f"resolve:{cid}:early", target_time(now, target * RESOLVE_EARLY, policy),
-                     now, ref="early", stage=0)
-        )  # fmt: skip
-        due.append(
-            due_item(
-                case,
-                "nudge_resolve",
-                f"resolve:{cid}:due",
-                target_time(now, target, policy),
-                now,
-                ref="due",
-            )
-        )
-    elif kind in ("claimed",):
-        await _cancel(s, cid, ("nudge_unowned",))
-    elif kind == "resolved":
-        await _cancel(s, cid, ("nudge_resolve", "nudge_unowned"))
-        if case.followup_due_at is not None:
-            stamp = int(case.followup_due_at.timestamp())
-            due.append(
-                due_item(
-                    case,
-                    "followup_due",
-                    f"followup:{cid}:{stamp}",
-                    case.followup_due_at,
-                    now,
-                    ref=str(stamp),
-                )
-            )
-    elif kind == "followup_answered":
-        await _cancel(s, cid, ("followup_due",))
-        if case.status == CaseStatus.CLOSED:
-            await _cancel(s, cid, CASE_KINDS)
-    elif kind == "step_added" and data.get("due_at"):
-        pos = str(data["position"])
-        due.append(due_item(case, "step_due", f"step:{cid}:{pos}", data["due_at"], now, ref=pos))
-    elif kind == "step_done":
-        await _cancel(s, cid, ("step_due",), ref=str(data["position"]))
-    elif kind == "approval_requested" and data.get("approval_id"):
-        aid = str(data["approval_id"])
+    if case.owner_id is None:
         at = now + timedelta(minutes=policy.own_within_minutes)
-        due.append(due_item(case, "approval_waiting", f"approval:{aid}", at, now, ref=aid))
-        # Unanswered after the escalation time (working hours), the backups are asked, once.
-        late = add_working_time(now, timedelta(hours=policy.escalation_hours), policy, zone_of(policy, None))
-        due.append(due_item(case, "approval_escalation", f"escalate:{aid}", late, now, ref=aid))
-    elif kind in ("approved", "denied", "withdrawn"):
-        await _cancel(s, cid, APPROVAL_KINDS, ref=str(data["approval_id"]))
-    elif kind == "cancelled":  # a cancelled case nudges nobody again
-        await _cancel(s, cid, CASE_KINDS)
-    await _schedule(s, due)
+        due.append(due_item(case, "nudge_unowned", f"unowned:{cid}", at, now))
+    target = timedelta(hours=policy.resolve_within_hours)
+    early = target_time(now, target * RESOLVE_EARLY, policy)
+    due.append(due_item(case, "nudge_resolve", f"resolve:{cid}:early", early, now, ref="early", stage=0))
+    due.append(
+        due_item(
+            case, "nudge_resolve", f"resolve:{cid}:due", target_time(now, target, policy), now, ref="due"
+        )
+    )
+    return due
+
+
+async def _claimed(event: CaseChanged) -> list[DueItem]:
+    await _cancel(event.session, event.case.id, ("nudge_unowned",))
+    return []
+
+
+async def _resolved(event: CaseChanged) -> list[DueItem]:
+    case = event.case
+    await _cancel(event.session, case.id, ("nudge_resolve", "nudge_unowned"))
+    if case.followup_due_at is None:
+        return []
+    stamp = int(case.followup_due_at.timestamp())
+    key = f"followup:{case.id}:{stamp}"
+    return [due_item(case, "followup_due", key, case.followup_due_at, event.at, ref=str(stamp))]
+
+
+async def _followup_answered(event: CaseChanged) -> list[DueItem]:
+    await _cancel(event.session, event.case.id, ("followup_due",))
+    if event.case.status == CaseStatus.CLOSED:
+        await _cancel(event.session, event.case.id, CASE_KINDS)
+    return []
+
+
+async def _step_added(event: CaseChanged) -> list[DueItem]:
+    if not event.data.get("due_at"):
+        return []
+    case, pos = event.case, str(event.data["position"])
+    return [due_item(case, "step_due", f"step:{case.id}:{pos}", event.data["due_at"], event.at, ref=pos)]
+
+
+async def _step_done(event: CaseChanged) -> list[DueItem]:
+    await _cancel(event.session, event.case.id, ("step_due",), ref=str(event.data["position"]))
+    return []
+
+
+async def _approval_requested(event: CaseChanged) -> list[DueItem]:
+    """The approvers are reminded; unanswered after the escalation time (working hours), the backups
+    are asked, once."""
+    if not event.data.get("approval_id"):
+        return []
+    case, policy, now, aid = event.case, event.policy, event.at, str(event.data["approval_id"])
+    at = now + timedelta(minutes=policy.own_within_minutes)
+    late = add_working_time(now, timedelta(hours=policy.escalation_hours), policy, zone_of(policy, None))
+    return [
+        due_item(case, "approval_waiting", f"approval:{aid}", at, now, ref=aid),
+        due_item(case, "approval_escalation", f"escalate:{aid}", late, now, ref=aid),
+    ]
+
+
+async def _approval_answered(event: CaseChanged) -> list[DueItem]:
+    await _cancel(event.session, event.case.id, APPROVAL_KINDS, ref=str(event.data["approval_id"]))
+    return []
+
+
+async def _cancelled(event: CaseChanged) -> list[DueItem]:
+    """A cancelled case nudges nobody again."""
+    await _cancel(event.session, event.case.id, CASE_KINDS)
+    return []
+
+
+# What each case change means for what is due, by the change's kind (a kind not here changes nothing).
+ON_KIND: dict[str, Callable[[CaseChanged], Awaitable[list[DueItem]]]] = {
+    "opened": _opened,
+    "claimed": _claimed,
+    "resolved": _resolved,
+    "followup_answered": _followup_answered,
+    "step_added": _step_added,
+    "step_done": _step_done,
+    "approval_requested": _approval_requested,
+    "approved": _approval_answered,
+    "denied": _approval_answered,
+    "withdrawn": _approval_answered,
+    "cancelled": _cancelled,
+}
+
+
+async def on_case_changed(event: CaseChanged) -> None:
+    """What each case change means for what is due: nudges scheduled or cancelled (one handler per
+    kind, `ON_KIND`). Never flushes; the items one change schedules go in together (one INSERT for
+    the two or three of an opening)."""
+    handler = ON_KIND.get(event.kind)
+    if handler is not None:
+        await _schedule(event.session, await handler(event))
 
 
 async def _schedule(s: AsyncSession, items: list[DueItem]) -> None:
