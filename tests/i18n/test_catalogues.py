@@ -71,9 +71,8 @@ CONVERTED_TEMPLATES = sorted(
 # Names whose strings are for machines, not people (headers, patterns).
 # (LINK: the marker the timeline keeps in place of a customer's feedback link; USAGE: the grammar's command
 # syntax, which stays English like the help's commands; _REAL_WORDS_TEXT: English words the typo check knows.)
-# (LINK: the marker the timeline keeps in place of a customer's feedback link.)
 # (USAGE: a command's grammar, English in every language; WEEK_WORDS, MONTH_WORDS, TOMORROW_WORDS: words a command
-# accepts; LEGEND_CORNER: matplotlib's name for a legend's place; NO_JIT: SQL.)
+# accepts; LEGEND_CORNER: matplotlib's name for a legend's place; NO_JIT and sql: SQL.)
 NOT_PROSE_NAMES = {
     "LANGUAGES",
     "LEGEND_CORNER",
@@ -89,6 +88,7 @@ NOT_PROSE_NAMES = {
     "_GREETING",
     "_HEADERS",
     "_REAL_WORDS_TEXT",
+    "sql",
 }
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]|%[sdifr]|\{\w*\}")
 
@@ -305,3 +305,13 @@ def test_the_template_scanner_finds_literal_text() -> None:
 def test_converted_templates_mark_every_sentence(path: str) -> None:
     found = unmarked_template_text((ROOT / path).read_text())
     assert not found, f"{path}: text not marked for translation: {found[:5]}"
+
+
+@pytest.mark.parametrize(("lang", "three_days"), [("es", "3 días"), ("fr", "3 jours"), ("pt", "3 dias")])
+def test_three_is_the_ordinary_plural_not_the_millions_form(lang: str, three_days: str) -> None:
+    """CLDR gives es, fr and pt a third form for round millions ("1 000 000 de días"): index 1 of three.
+    A translation that puts the ordinary plural there would say "3 de días"."""
+    i18n.translations.cache_clear()
+    with i18n.use_locale(lang):
+        assert i18n.ngettext("%(count)s day", "%(count)s days", 3) % {"count": 3} == three_days
+        assert "de " not in i18n.ngettext("%(count)s case", "%(count)s cases", 3).replace("%(count)s", "3")[:5]
