@@ -48,10 +48,7 @@ OPERATOR_FACING = [
     "teambot/web/ops.py",
 ]
 # NOT_YET_CONVERTED only shrinks: a module converted leaves it (the test below says when one fits).
-NOT_YET_CONVERTED = [
-    "teambot/core/intake/queue.py",
-    "teambot/core/scheduling/queue.py",
-]
+NOT_YET_CONVERTED: list[str] = []
 
 
 def _operator_facing(path: str) -> bool:
@@ -218,6 +215,7 @@ def unmarked_strings(source: str) -> list[tuple[int, str]]:
     and names in NOT_PROSE_NAMES excepted)."""
     tree = ast.parse(source)
     skip: set[int] = set()
+    sql_text = re.search(r"^from sqlalchemy(?:\.\w+)* import [^\n]*\btext\b", source, re.M) is not None
     for node in ast.walk(tree):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             skip.add(id(node.value))  # a docstring (of a module, class, function or attribute)
@@ -234,13 +232,14 @@ def unmarked_strings(source: str) -> list[tuple[int, str]]:
                 func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
             )
             developer = name in ("print", "ValueError", "TypeError", "RuntimeError", "AssertionError")
-            if name in KEYWORDS or developer or owner in ("log", "logging", "logger", "re"):
+            sql = name == "text" and sql_text  # SQLAlchemy's text(): a statement, not a sentence
+            if name in KEYWORDS or developer or sql or owner in ("log", "logging", "logger", "re"):
                 skip.update(id(n) for arg in node.args for n in ast.walk(arg))
-        if isinstance(node, ast.keyword) and node.arg in ("result", "data"):  # what is recorded, not said
+        if isinstance(node, ast.keyword) and node.arg in ("result", "data", "error", "last_error"):  # recorded, not said
             skip.update(id(n) for n in ast.walk(node.value))
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(isinstance(t, ast.Name) and t.id in NOT_PROSE_NAMES for t in targets):
+            if any(isinstance(t, ast.Name) and (t.id in NOT_PROSE_NAMES or t.id.endswith("_sql")) for t in targets):
                 skip.update(id(n) for n in ast.walk(node.value))
     return [
         (node.lineno, node.value)

@@ -22,10 +22,10 @@ from teambot.core.text import clean_text
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any, Context], Awaitable[Reply]]
-HandlerTable = Mapping[type[Intent], Handler]
+CommandHandler = Callable[[Any, Context], Awaitable[Reply]]
+HandlerTable = Mapping[type[Intent], CommandHandler]
 
-__all__ = ["Commands", "Context", "Handler", "HandlerTable", "help_reply"]
+__all__ = ["CommandHandler", "Commands", "Context", "HandlerTable", "help_reply"]
 
 
 async def help_reply(intent: Help, ctx: Context) -> Reply:
@@ -61,7 +61,7 @@ class Commands:
 
     def __init__(self, table: HandlerTable, language_of: LanguageOf | None = None,
                  forget: Callable[[str], None] | None = None) -> None:  # fmt: skip
-        self.table: dict[type[Intent], Handler] = {Help: help_reply, Suggest: suggest_reply, **table}
+        self.table: dict[type[Intent], CommandHandler] = {Help: help_reply, Suggest: suggest_reply, **table}
         self.language_of = language_of or _platform_language
         self.forget = forget
 

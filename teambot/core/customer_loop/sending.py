@@ -32,7 +32,7 @@ from teambot.core.policy.models import Policy
 from teambot.core.ports import Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import DueItem
-from teambot.core.scheduling.queue import Handler, Outcome
+from teambot.core.scheduling.queue import DueHandler, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class FollowupMailer:
     def via(self) -> str:
         return "outbox" if type(self.sender).__name__ == "OutboxSender" else "smtp"
 
-    def due_handlers(self) -> dict[str, Handler]:
+    def due_handlers(self) -> dict[str, DueHandler]:
         return {KIND: self._handle}
 
     # ----- asking for a send ----------------------------------------------------------------

@@ -31,7 +31,7 @@ from teambot.core.policy.rules import is_admin, role_of
 from teambot.core.ports import Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import PENDING, DueItem
-from teambot.core.scheduling.queue import Handler, Outcome
+from teambot.core.scheduling.queue import DueHandler, Outcome
 from teambot.core.scheduling.working_hours import next_working_moment, person_language, zone_of
 from teambot.core.text import clean_text
 
@@ -287,4 +287,4 @@ async def _action_due(dl: Deadlines, item: DueItem) -> Outcome:
     return Outcome(messages=[(Recipient("user", action.owner_id, case.platform), notice)])
 
 
-DUE_HANDLERS: dict[str, Handler] = {"action_due": _action_due}
+DUE_HANDLERS: dict[str, DueHandler] = {"action_due": _action_due}

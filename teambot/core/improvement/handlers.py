@@ -8,7 +8,7 @@ from teambot.core.cases.replies import CaseReply
 from teambot.core.cases.service import RecoveryService
 from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
-from teambot.core.commands.dispatch import Handler, HandlerTable
+from teambot.core.commands.dispatch import CommandHandler, HandlerTable
 from teambot.core.commands.replies import ChoiceReply, Reply, TextReply
 from teambot.core.i18n import format_when
 from teambot.core.i18n import gettext as _
@@ -27,8 +27,8 @@ MAX_CHOICES = 10
 
 class ImprovementHandlers:
     def __init__(
-        self, service: RecoveryService, deadlines: Deadlines, case_resolve: Handler, case_home: Handler,
-        case_flag: Handler,
+        self, service: RecoveryService, deadlines: Deadlines, case_resolve: CommandHandler, case_home: CommandHandler,
+        case_flag: CommandHandler,
     ) -> None:  # fmt: skip
         self.s = service
         self.db = service.db

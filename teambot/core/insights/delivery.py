@@ -23,7 +23,7 @@ from teambot.core.policy.models import Policy
 from teambot.core.ports import Attachment, Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import PENDING, DueItem
-from teambot.core.scheduling.queue import Handler, Outcome, insert_new
+from teambot.core.scheduling.queue import DueHandler, Outcome, insert_new
 
 
 async def plan_digests(dl: Deadlines, now: datetime) -> list[str]:
@@ -106,4 +106,4 @@ def chart_attachment(digest: Digest) -> Attachment | None:
 
 
 # The due-item kinds this module sends; bootstrap registers them on Deadlines.
-DUE_HANDLERS: dict[str, Handler] = {"digest": _send_digest}
+DUE_HANDLERS: dict[str, DueHandler] = {"digest": _send_digest}

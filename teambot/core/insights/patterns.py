@@ -30,7 +30,7 @@ from teambot.core.policy.rules import read_policy
 from teambot.core.ports import Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import PENDING, DueItem
-from teambot.core.scheduling.queue import Handler, Outcome, insert_new
+from teambot.core.scheduling.queue import DueHandler, Outcome, insert_new
 from teambot.core.scheduling.subscriber import due_item
 
 WEEK = timedelta(days=7)
@@ -394,4 +394,4 @@ async def on_case_changed(event: CaseChanged) -> None:
 
 
 # The due-item kinds this module sends; bootstrap registers them on Deadlines.
-DUE_HANDLERS: dict[str, Handler] = {"pattern_check": _pattern_check, "pattern": _pattern_alert}
+DUE_HANDLERS: dict[str, DueHandler] = {"pattern_check": _pattern_check, "pattern": _pattern_alert}

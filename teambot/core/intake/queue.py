@@ -37,6 +37,7 @@ from teambot.core.cases.events import CaseChanged
 from teambot.core.cases.models import Case
 from teambot.core.db import Database, insert_rows_or_skip
 from teambot.core.errors import Conflict
+from teambot.core.i18n import gettext as _
 from teambot.core.intake.holders import is_dead_local, local_prefix, made_here
 from teambot.core.intake.models import DONE, FAILED, PENDING, IntakeItem
 from teambot.core.leases import INTAKE, MAX_ATTEMPTS, new_worker_id
@@ -57,7 +58,7 @@ DEFER_GRACE = timedelta(seconds=10)  # a deferred row no worker took by then is 
 ARMED_KEPT = 2000  # card rows armed for this process and not yet picked up, remembered at most
 DEAD_LOOK_SECONDS = 2.0  # how often the poll looks for rows held by a dead process on this host
 
-Handler = Callable[[IntakeItem], Awaitable[None]]
+IntakeHandler = Callable[[IntakeItem], Awaitable[None]]
 
 
 def card_key(platform: str, case_id: int | None) -> str:
@@ -79,7 +80,7 @@ class Intake:
         self.lease = lease
         self.card_grace = card_grace
         self.poll_seconds = poll_seconds
-        self.handlers: dict[str, Handler] = {}
+        self.handlers: dict[str, IntakeHandler] = {}
         self._slots = asyncio.Semaphore(slots)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop: asyncio.Task[None] | None = None
@@ -102,7 +103,7 @@ class Intake:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: IntakeHandler) -> None:
         self.handlers[kind] = handler
 
     @property
@@ -230,7 +231,7 @@ class Intake:
                     .values(**values).execution_options(synchronize_session=False)
                 )  # fmt: skip
                 if res.rowcount != 1:
-                    raise Conflict("That was done already.", "The case card shows it.")
+                    raise Conflict(_("That was done already."), _("The case card shows it."))
                 s.info["intake_applied"] = rid
                 if done:
                     self._on_commit(s)["finished"].add(rid)
@@ -279,7 +280,7 @@ class Intake:
         that showed no card) are handed back at once, so the outbox runs them within a poll instead
         of after the lease."""
         left = [(k, v) for k, v in self._armed.items() if v[2] == request_id and request_id is not None]
-        for key, (rid, generation, _) in left:
+        for key, (rid, generation, _request) in left:
             self._armed.pop(key, None)
             if key not in self._holding:
                 await self.release(self._held_row(key, rid, generation))
@@ -296,7 +297,7 @@ class Intake:
         if key in self._holding:
             return None
         self._holding.add(key)
-        rid, generation, _ = got
+        rid, generation, _request = got
         return self._held_row(key, rid, generation)
 
     def _held_row(self, key: str, rid: int, generation: int) -> IntakeItem:
@@ -688,18 +689,18 @@ def _arm_statement(hold: bool) -> Any:
     a free row waits the card grace and a held one keeps its holder."""
     t = IntakeItem.__table__  # type: ignore[attr-defined]
     if hold:
-        free = 'intake.lease_owner IS NULL OR intake.lease_owner = :me OR intake.lease_until < :now'
-        owner = f"CASE WHEN {free} THEN :me ELSE intake.lease_owner END"
-        until = f"CASE WHEN {free} THEN :until ELSE intake.lease_until END"
+        free_sql = 'intake.lease_owner IS NULL OR intake.lease_owner = :me OR intake.lease_until < :now'
+        owner_sql = f"CASE WHEN {free_sql} THEN :me ELSE intake.lease_owner END"
+        until_sql = f"CASE WHEN {free_sql} THEN :until ELSE intake.lease_until END"
     else:
-        owner = "intake.lease_owner"
-        until = "CASE WHEN intake.lease_owner IS NULL THEN :until ELSE intake.lease_until END"
+        owner_sql = "intake.lease_owner"
+        until_sql = "CASE WHEN intake.lease_owner IS NULL THEN :until ELSE intake.lease_until END"
     sql = (
         'INSERT INTO intake ("key", kind, team_id, payload, status, attempts, applied, case_id, generation, '
         "lease_owner, lease_until, created_at) "
         "VALUES (:key, :kind, :team_id, :payload, :status, 0, false, :case_id, 1, :owner, :until, :now) "
         'ON CONFLICT ("key") DO UPDATE SET status = :status, attempts = 0, done_at = NULL, '
-        f"generation = intake.generation + 1, lease_owner = {owner}, lease_until = {until} "
+        f"generation = intake.generation + 1, lease_owner = {owner_sql}, lease_until = {until_sql} "
         "RETURNING id, generation, lease_owner"
     )
     return text(sql).bindparams(

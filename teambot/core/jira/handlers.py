@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from teambot.core.cases.events import CaseChanged
 from teambot.core.commands import intents as i
 from teambot.core.commands.context import Context
-from teambot.core.commands.dispatch import Handler, HandlerTable
+from teambot.core.commands.dispatch import CommandHandler, HandlerTable
 from teambot.core.commands.replies import ChoiceReply, ErrorReply, Reply, TextReply
 from teambot.core.i18n import gettext as _
 from teambot.core.i18n import use_locale
@@ -18,15 +18,14 @@ from teambot.core.jira.ports import JiraError
 from teambot.core.jira.service import JiraLinks
 from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import DueItem
-from teambot.core.scheduling.queue import Handler as DueHandler
-from teambot.core.scheduling.queue import Outcome
+from teambot.core.scheduling.queue import DueHandler, Outcome
 
 DONE_KIND = "jira_done"
 JIRA_COMMAND = i.ActionToJira.name.replace("_", " ")  # what the button runs: `action jira <action>`
 
 
 class JiraHandlers:
-    def __init__(self, jira: JiraLinks, actions: LoopActions, create_action: Handler) -> None:
+    def __init__(self, jira: JiraLinks, actions: LoopActions, create_action: CommandHandler) -> None:
         self.jira = jira
         self.actions = actions
         self.inner_create = create_action  # the improvement loop's own handler, wrapped

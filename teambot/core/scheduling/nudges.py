@@ -24,7 +24,7 @@ from teambot.core.policy.models import Policy
 from teambot.core.policy.rules import approvers_of, backups_of
 from teambot.core.ports import Notice, Recipient
 from teambot.core.scheduling.models import DueItem
-from teambot.core.scheduling.queue import SWEEP_BATCH, DueQueue, Handler, Outcome
+from teambot.core.scheduling.queue import SWEEP_BATCH, DueHandler, DueQueue, Outcome
 from teambot.core.scheduling.working_hours import (
     duration,
     leads_of,
@@ -304,7 +304,7 @@ async def _approval_escalation(dl: DueQueue, item: DueItem) -> Outcome:
     return Outcome(messages=msgs, result={"to": backups})
 
 
-NUDGES: dict[str, Handler] = {
+NUDGES: dict[str, DueHandler] = {
     "nudge_unowned": _nudge_unowned,
     "nudge_resolve": _nudge_resolve,
     "followup_due": _followup_due,

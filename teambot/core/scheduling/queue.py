@@ -49,7 +49,7 @@ class Outcome:
     result: dict[str, Any] = field(default_factory=dict)  # kept in the item's data
 
 
-Handler = Callable[["DueQueue", DueItem], Awaitable[Outcome]]
+DueHandler = Callable[["DueQueue", DueItem], Awaitable[Outcome]]
 
 
 @dataclass
@@ -73,9 +73,9 @@ class DueQueue:
         self.worker_id = worker_id or new_worker_id()
         self.lease = lease
         self.concurrency = concurrency  # items processed at once within one claimed batch
-        self.handlers: dict[str, Handler] = {}
+        self.handlers: dict[str, DueHandler] = {}
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: DueHandler) -> None:
         self.handlers[kind] = handler
 
     # ----- the queue ----------------------------------------------------------------------

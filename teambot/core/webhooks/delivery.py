@@ -27,7 +27,7 @@ from teambot.core.policy.models import Policy
 from teambot.core.ports import Clock, Notice, Recipient
 from teambot.core.scheduling.deadlines import Deadlines
 from teambot.core.scheduling.models import PENDING, DueItem
-from teambot.core.scheduling.queue import Handler, Outcome
+from teambot.core.scheduling.queue import DueHandler, Outcome
 from teambot.core.secretbox import SecretBox
 from teambot.core.webhooks.models import ACTIVE, DISABLED, Webhook, WebhookAttempt
 from teambot.core.webhooks.outbox import KIND
@@ -64,7 +64,7 @@ class WebhookSender:
         self.box = box
         self.wall = wall  # webhook-timestamp is the real time of sending: receivers check it against theirs
 
-    def due_handlers(self) -> dict[str, Handler]:
+    def due_handlers(self) -> dict[str, DueHandler]:
         return {KIND: self.handle}
 
     async def handle(self, dl: Deadlines, item: DueItem) -> Outcome:
