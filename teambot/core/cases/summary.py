@@ -18,9 +18,10 @@ from babel.lists import format_list
 from teambot.core.cases.kinds import APOLOGY_METHODS, apology_label, apology_short, severity_label
 from teambot.core.cases.models import CaseStatus
 from teambot.core.cases.queries import CaseDetail
-from teambot.core.i18n import N_, babel_locale, format_money, format_when, ngettext
+from teambot.core.i18n import N_, babel_locale, format_money, format_when
 from teambot.core.i18n import gettext as _
 from teambot.core.money import from_minor
+from teambot.core.scheduling.working_hours import duration
 
 K = TypeVar("K")
 
@@ -87,22 +88,6 @@ def authority_note(left: Decimal | None, currency: str) -> str:
     return _("You can give up to %(amount)s more on this case; above that an approver is asked.") % {
         "amount": format_money(left, currency)
     }
-
-
-def duration(delta: timedelta) -> str:
-    """A wait in words: "under a minute", "12 min", "3 h 5 min", "4 days"."""
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 1:
-        return _("under a minute")
-    if minutes < 60:
-        return _("%(minutes)s min") % {"minutes": minutes}
-    hours, mins = divmod(minutes, 60)
-    if hours < 48:
-        if mins:
-            return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": mins}
-        return _("%(hours)s h") % {"hours": hours}
-    days = hours // 24
-    return ngettext("%(count)s day", "%(count)s days", days) % {"count": days}
 
 
 def when(at: datetime, tz: str) -> str:
