@@ -20,7 +20,7 @@ from teambot.core.cases.summary import (
     when,
 )
 from teambot.core.commands.replies import ChoiceReply, ErrorReply, FormReply, Reply, TextReply
-from teambot.core.i18n import format_money, pgettext
+from teambot.core.i18n import format_money
 from teambot.core.i18n import gettext as _
 from teambot.core.insights.replies import DigestReply
 from teambot.core.money import from_minor
@@ -48,24 +48,6 @@ def card_actions(detail: CaseDetail) -> list[str]:
     """The card's numbered buttons: the next steps, then its menu (category, cancel)."""
     actions = detail.next_actions()
     return [*actions, "category", "cancel"] if actions else []
-
-
-def severity_label(severity: str) -> str:
-    """A severity as a question offers it, in the reader's language."""
-    labels = {
-        "low": pgettext("severity", "Low"), "medium": pgettext("severity", "Medium"),
-        "high": pgettext("severity", "High"), "critical": pgettext("severity", "Critical"),
-    }  # fmt: skip
-    return labels.get(severity, severity)
-
-
-def apology_label(method: str) -> str:
-    """How an apology was made, as a question offers it ("By phone"), in the reader's language."""
-    labels = {
-        "in_person": pgettext("apology method", "In person"), "phone": pgettext("apology method", "By phone"),
-        "email": pgettext("apology method", "By email"), "chat": pgettext("apology method", "By chat"),
-    }  # fmt: skip
-    return labels.get(method, method.replace("_", " "))
 
 
 def said(label: object) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from teambot.bootstrap import Container
-from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES
+from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES, ApologyMethod, Severity
 from teambot.core.cases.queries import case_detail
 from teambot.core.cases.replies import CaseReply
 from teambot.core.cases.summary import ACTION_LABELS, authority_note, when
@@ -35,7 +35,7 @@ from teambot.core.money import amount_input_hint
 from teambot.core.policy.rules import gesture_value
 from teambot.core.ports import Notice, Recipient
 from teambot.core.when import DUE_EXAMPLES
-from teambot.shell.render import apology_label, card_actions, plain, render, said, severity_label
+from teambot.shell.render import card_actions, plain, render, said
 
 
 def shell_help() -> str:
@@ -404,7 +404,7 @@ class ShellSession:
         wants = await self.ask(_("What do they want, in their words (optional)"))
         categories = list((await self.container.service.policy(SHELL_TEAM, self.user)).categories)
         category = categories[await self.choose(_("Category"), categories)] if categories else None
-        severity = SEVERITIES[await self.choose(_("Severity"), [severity_label(level) for level in SEVERITIES])]
+        severity = SEVERITIES[await self.choose(_("Severity"), [Severity(level).choice for level in SEVERITIES])]
         own = is_yes(await self.ask(_("Will you own it? (y/n)")))
         intent = Open(customer=customer, problem=problem, wants=wants, category=category, severity=severity, own=own,
                       email=email or None, text=problem)  # fmt: skip
@@ -420,7 +420,7 @@ class ShellSession:
         await self.command(f"claim {n}")
 
     async def _do_apologise(self, n: int) -> None:
-        methods = [apology_label(method) for method in APOLOGY_METHODS]
+        methods = [ApologyMethod(method).choice for method in APOLOGY_METHODS]
         how = APOLOGY_METHODS[await self.choose(_("How did you apologise?"), methods)]
         words = await self.ask(_("The words you used (optional)"))
         await self.command(f"apologise {n} {how} {words}".strip())

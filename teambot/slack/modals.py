@@ -12,10 +12,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from teambot.core.cases.common import MAX_SHORT, MAX_TEXT
-from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES
+from teambot.core.cases.kinds import APOLOGY_METHODS, SEVERITIES, ApologyMethod, Severity
 from teambot.core.cases.queries import CaseDetail
-from teambot.core.cases.summary import APOLOGY_LABELS, authority_note
-from teambot.core.i18n import LANGUAGES, format_money, language_name, pgettext
+from teambot.core.cases.summary import authority_note
+from teambot.core.i18n import LANGUAGES, format_money, language_name
 from teambot.core.i18n import gettext as _
 from teambot.core.money import MAX_AMOUNT, amount_input_hint, step_for
 from teambot.core.policy.rules import gesture_value, limit_for
@@ -218,24 +218,6 @@ def modal(
 # ----- the modals ------------------------------------------------------------------------------
 
 
-def severity_label(severity: str) -> str:
-    """A severity as a form offers it, in the reader's language."""
-    labels = {
-        "low": pgettext("severity", "Low"), "medium": pgettext("severity", "Medium"),
-        "high": pgettext("severity", "High"), "critical": pgettext("severity", "Critical"),
-    }  # fmt: skip
-    return labels.get(severity, severity.title())
-
-
-def apology_label(method: str) -> str:
-    """How an apology was made, as a form offers it ("By phone"), in the reader's language."""
-    labels = {
-        "in_person": pgettext("apology method", "In person"), "phone": pgettext("apology method", "By phone"),
-        "email": pgettext("apology method", "By email"), "chat": pgettext("apology method", "By chat"),
-    }  # fmt: skip
-    return labels.get(method) or APOLOGY_LABELS.get(method, method).capitalize()
-
-
 def case_heading(number: int, problem: str, limit: int = 2800) -> Block:
     """The case a form acts on, at its top: its number and what went wrong."""
     return section(_("*Case #%(number)s:* %(problem)s") % {"number": number, "problem": inert(clip(problem, limit))})
@@ -287,7 +269,7 @@ def open_case(
         select("category", _("Category"), [(name, name) for name in categories if name and len(name) <= OPTION_VALUE],
                initial=given.get("category"), optional=True)
         if categories else text_input("category", _("Category"), optional=True, max_length=64),
-        select("severity", _("Severity"), [(severity_label(s), s) for s in SEVERITIES],
+        select("severity", _("Severity"), [(Severity(s).choice, s) for s in SEVERITIES],
                initial=given.get("severity") or "medium"),
         {
             "type": "input", "block_id": "own", "optional": True, "label": plain_text(_("Owner"), LABEL),
@@ -300,7 +282,7 @@ def open_case(
 
 def apologise(detail: CaseDetail, meta: dict[str, Any]) -> dict[str, Any]:
     case = detail.case
-    methods = [(apology_label(method), method) for method in APOLOGY_METHODS]
+    methods = [(ApologyMethod(method).choice, method) for method in APOLOGY_METHODS]
     blocks = [
         case_heading(case.number, case.problem),
         select("method", _("How did you apologise?"), methods, initial=case.apology_method or "in_person", radio=True),

@@ -34,6 +34,16 @@ class ApologyMethod(StrEnum):
             ApologyMethod.CHAT: pgettext("apology method", "chat"),
         }[self]
 
+    @property
+    def choice(self) -> str:
+        """As a form or a question offers it ("By phone"), in the current language."""
+        return {
+            ApologyMethod.IN_PERSON: pgettext("apology method", "In person"),
+            ApologyMethod.PHONE: pgettext("apology method", "By phone"),
+            ApologyMethod.EMAIL: pgettext("apology method", "By email"),
+            ApologyMethod.CHAT: pgettext("apology method", "By chat"),
+        }[self]
+
 
 class Severity(StrEnum):
     LOW = "low"
@@ -49,6 +59,16 @@ class Severity(StrEnum):
             Severity.MEDIUM: pgettext("severity", "medium"),
             Severity.HIGH: pgettext("severity", "high"),
             Severity.CRITICAL: pgettext("severity", "critical"),
+        }[self]
+
+    @property
+    def choice(self) -> str:
+        """As a form or a question offers it ("High"), in the current language."""
+        return {
+            Severity.LOW: pgettext("severity", "Low"),
+            Severity.MEDIUM: pgettext("severity", "Medium"),
+            Severity.HIGH: pgettext("severity", "High"),
+            Severity.CRITICAL: pgettext("severity", "Critical"),
         }[self]
 
 
